@@ -1,0 +1,33 @@
+//! The AWS Secrets Manager rotation protocol, written once.
+//!
+//! Secrets Manager rotates a secret by invoking a function four times with
+//! one token: createSecret stores a new value as AWSPENDING, setSecret makes
+//! the backend accept it, testSecret proves it works, finishSecret moves
+//! AWSCURRENT to it. This crate runs those steps ([`Rotation`]) over a
+//! [`SecretStore`] (Secrets Manager through the AWS SDK, or an in-memory
+//! store with the service's semantics) and a [`Rotator`], the small trait a
+//! backend implements. The steps validate the event as AWS's templates do,
+//! are idempotent, and resume after a crash at any point; secret values live
+//! in redacting types ([`SecretString`], [`SecretJson`]) so they never reach
+//! a log or an error. [`lambda::run`] turns a rotator into a Lambda
+//! function's `main`; the `testkit` feature brings the conformance suite
+//! every rotator runs against its real backend.
+
+pub mod error;
+pub mod event;
+pub mod lambda;
+pub mod password;
+mod rotation;
+mod rotator;
+pub mod secret;
+pub mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use error::{RotationError, RotatorError, SecretFormatError, StoreError, VersionLabel};
+pub use event::{RotationEvent, Step};
+pub use password::{PasswordGenerator, PasswordPolicy};
+pub use rotation::{validate, Rotation, StepOutcome, DEADLINE_MARGIN};
+pub use rotator::{RotationContext, Rotator};
+pub use secret::{SecretJson, SecretPayload, SecretString};
+pub use store::{SecretStore, AWSCURRENT, AWSPENDING, AWSPREVIOUS};

@@ -1,0 +1,178 @@
+//! The trait a backend implements, and what it is given to work with.
+
+use async_trait::async_trait;
+
+use crate::error::{RotatorError, SecretFormatError, StoreError};
+use crate::event::Step;
+use crate::password::PasswordGenerator;
+use crate::secret::{SecretJson, SecretString};
+use crate::store::{
+    SecretDescription, SecretStore, VersionSelector, AWSCURRENT, AWSPENDING, AWSPREVIOUS,
+};
+use crate::VersionLabel;
+
+/// A rotation backend: a database, an API, anything that accepts a
+/// credential.
+///
+/// The state machine ([`Rotation`](crate::Rotation)) does everything that
+/// concerns Secrets Manager: validation, labels, retries, idempotence. A
+/// rotator only answers for its backend. Each method may be called again
+/// after it succeeded, or after the process died inside it, so each must be
+/// idempotent: "make the backend accept the pending secret", not "change the
+/// password once".
+///
+/// ```
+/// use async_trait::async_trait;
+/// use rotation_core::{Rotator, RotationContext, RotatorError, SecretJson};
+///
+/// struct Ldap;
+///
+/// #[async_trait]
+/// impl Rotator for Ldap {
+///     async fn set_secret(
+///         &self,
+///         _ctx: &RotationContext<'_>,
+///         current: &SecretJson,
+///         pending: &SecretJson,
+///     ) -> Result<(), RotatorError> {
+///         let _user = current.required_str("username")?;
+///         let _new_password = pending.required_secret("password")?;
+///         // bind as the user with the current password, set the new one
+///         Ok(())
+///     }
+///
+///     async fn test_secret(
+///         &self,
+///         _ctx: &RotationContext<'_>,
+///         pending: &SecretJson,
+///     ) -> Result<(), RotatorError> {
+///         let _new_password = pending.required_secret("password")?;
+///         // bind with the new password
+///         Ok(())
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait Rotator: Send + Sync {
+    /// The default for `EXCLUDE_CHARACTERS` when the environment does not set
+    /// it: characters the backend's connection strings or SQL treat
+    /// specially. AWS's PostgreSQL template uses `` :/@"'\ ``.
+    fn default_excluded_characters(&self) -> &str {
+        ""
+    }
+
+    /// Checks a secret has what the rotator needs. Called on the current
+    /// secret before anything is written, and on the pending secret before it
+    /// is stored, so a malformed secret fails createSecret with nothing
+    /// changed.
+    fn validate(&self, secret: &SecretJson) -> Result<(), SecretFormatError> {
+        secret.required_secret("password").map(drop)
+    }
+
+    /// The pending secret derived from the current one. The default copies
+    /// every field and sets `password` to a new password from the policy.
+    async fn create_pending(
+        &self,
+        ctx: &RotationContext<'_>,
+        current: &SecretJson,
+    ) -> Result<SecretJson, RotatorError> {
+        let mut pending = current.clone();
+        pending.set_secret("password", &ctx.new_password());
+        Ok(pending)
+    }
+
+    /// Makes the backend accept `pending`. `current` is the AWSCURRENT value;
+    /// AWSPREVIOUS is available through [`RotationContext::secret`] for
+    /// rotators that need a fallback login.
+    async fn set_secret(
+        &self,
+        ctx: &RotationContext<'_>,
+        current: &SecretJson,
+        pending: &SecretJson,
+    ) -> Result<(), RotatorError>;
+
+    /// Proves `pending` works against the backend.
+    async fn test_secret(
+        &self,
+        ctx: &RotationContext<'_>,
+        pending: &SecretJson,
+    ) -> Result<(), RotatorError>;
+
+    /// Runs after finishSecret moved AWSCURRENT to the new version, and again
+    /// when a retried finishSecret finds the move already done, so a crash
+    /// between the two cannot skip it: it must be idempotent. The old value
+    /// is AWSPREVIOUS by then. The default does nothing.
+    async fn after_finish(&self, ctx: &RotationContext<'_>) -> Result<(), RotatorError> {
+        let _ = ctx;
+        Ok(())
+    }
+}
+
+/// What a rotator is given besides the secrets: the event's identity, a
+/// password generator, and read access to the store.
+pub struct RotationContext<'a> {
+    pub(crate) step: Step,
+    pub(crate) description: &'a SecretDescription,
+    pub(crate) token: &'a str,
+    pub(crate) store: &'a dyn SecretStore,
+    pub(crate) passwords: &'a PasswordGenerator,
+}
+
+impl RotationContext<'_> {
+    /// The step running.
+    pub fn step(&self) -> Step {
+        self.step
+    }
+
+    /// The rotated secret's ARN.
+    pub fn secret_id(&self) -> &str {
+        &self.description.arn
+    }
+
+    /// The version being rotated in.
+    pub fn token(&self) -> &str {
+        self.token
+    }
+
+    /// A new password from the configured policy.
+    pub fn new_password(&self) -> SecretString {
+        self.passwords.generate()
+    }
+
+    /// Reads one labelled version of the rotated secret (one
+    /// `GetSecretValue` call). `Ok(None)` when no version carries the label
+    /// or it has no value; for [`VersionLabel::Pending`] the version is the
+    /// event's token.
+    pub async fn secret(&self, label: VersionLabel) -> Result<Option<SecretJson>, RotatorError> {
+        let selector = match label {
+            VersionLabel::Current => VersionSelector::Stage(AWSCURRENT),
+            VersionLabel::Pending => VersionSelector::IdAndStage(self.token, AWSPENDING),
+            VersionLabel::Previous => {
+                if self.description.version_with_stage(AWSPREVIOUS).is_none() {
+                    // The first rotation has no AWSPREVIOUS; skip the call.
+                    return Ok(None);
+                }
+                VersionSelector::Stage(AWSPREVIOUS)
+            }
+        };
+        match self.store.get_value(self.secret_id(), selector).await? {
+            None => Ok(None),
+            Some(version) => Ok(Some(SecretJson::from_payload(&version.payload)?)),
+        }
+    }
+
+    /// Reads the AWSCURRENT value of another secret, such as the master
+    /// secret of the alternating-users strategy.
+    pub async fn other_secret(&self, secret_id: &str) -> Result<SecretJson, RotatorError> {
+        let version = self
+            .store
+            .get_value(secret_id, VersionSelector::Stage(AWSCURRENT))
+            .await?
+            .ok_or_else(|| StoreError::SecretNotFound {
+                operation: "GetSecretValue",
+                secret_id: secret_id.to_owned(),
+            })?;
+        SecretJson::from_payload(&version.payload)
+            .map_err(|e| RotatorError::Refused(format!("secret {secret_id} is unusable: {e}")))
+    }
+}

@@ -1,0 +1,183 @@
+//! A [`SecretStore`] over `aws-sdk-secretsmanager`.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_secretsmanager::config::timeout::TimeoutConfig;
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_secretsmanager::Client;
+
+use super::{SecretDescription, SecretStore, SecretVersion, VersionSelector};
+use crate::error::StoreError;
+use crate::secret::{SecretBytes, SecretPayload, SecretString};
+
+/// The environment variable AWS's rotation templates read for the endpoint.
+pub const SECRETS_MANAGER_ENDPOINT: &str = "SECRETS_MANAGER_ENDPOINT";
+
+/// Secrets Manager through the AWS SDK.
+#[derive(Debug, Clone)]
+pub struct AwsSecretStore {
+    client: Client,
+}
+
+impl AwsSecretStore {
+    /// A store configured from the environment: the SDK's credential and
+    /// region chain, and its endpoint settings (`AWS_ENDPOINT_URL`,
+    /// `AWS_ENDPOINT_URL_SECRETS_MANAGER`). `SECRETS_MANAGER_ENDPOINT`, which
+    /// AWS's templates use, wins over both when set, because it is set for
+    /// this function alone.
+    pub async fn from_env() -> Self {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            // A rotation step has a Lambda deadline; a hung connection must
+            // fail fast enough for the SDK to retry within it.
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(3))
+                    .operation_attempt_timeout(Duration::from_secs(10))
+                    .build(),
+            );
+        if let Some(endpoint) = std::env::var(SECRETS_MANAGER_ENDPOINT)
+            .ok()
+            .filter(|e| !e.trim().is_empty())
+        {
+            loader = loader.endpoint_url(endpoint);
+        }
+        Self::from_client(Client::new(&loader.load().await))
+    }
+
+    /// A store over an already configured client.
+    pub fn from_client(client: Client) -> Self {
+        Self { client }
+    }
+
+    /// The SDK client, for operations outside the rotation protocol.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// Maps an SDK error to the store's error kinds by the service's error
+/// code, so the mapping holds for every operation alike.
+fn map_error<E>(operation: &'static str, secret_id: &str, version_id: Option<&str>, error: SdkError<E>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let secret_id = secret_id.to_owned();
+    let code = error.code().unwrap_or_default();
+    match code {
+        "ResourceNotFoundException" => StoreError::SecretNotFound { operation, secret_id },
+        "ResourceExistsException" => StoreError::VersionExists {
+            operation,
+            secret_id,
+            version_id: version_id.unwrap_or_default().to_owned(),
+        },
+        "InvalidRequestException" | "InvalidParameterException" => StoreError::Refused {
+            operation,
+            message: format!("{code}: {}", error.message().unwrap_or("no message")),
+            secret_id,
+        },
+        _ => StoreError::Service {
+            operation,
+            secret_id,
+            source: Box::new(error),
+        },
+    }
+}
+
+#[async_trait]
+impl SecretStore for AwsSecretStore {
+    async fn describe(&self, secret_id: &str) -> Result<SecretDescription, StoreError> {
+        let out = self
+            .client
+            .describe_secret()
+            .secret_id(secret_id)
+            .send()
+            .await
+            .map_err(|e| map_error("DescribeSecret", secret_id, None, e))?;
+        Ok(SecretDescription {
+            arn: out.arn().unwrap_or(secret_id).to_owned(),
+            rotation_enabled: out.rotation_enabled().unwrap_or(false),
+            versions: out
+                .version_ids_to_stages()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+        })
+    }
+
+    async fn get_value(
+        &self,
+        secret_id: &str,
+        version: VersionSelector<'_>,
+    ) -> Result<Option<SecretVersion>, StoreError> {
+        let (id, stage) = match version {
+            VersionSelector::Id(id) => (Some(id), None),
+            VersionSelector::Stage(stage) => (None, Some(stage)),
+            VersionSelector::IdAndStage(id, stage) => (Some(id), Some(stage)),
+        };
+        let result = self
+            .client
+            .get_secret_value()
+            .secret_id(secret_id)
+            .set_version_id(id.map(str::to_owned))
+            .set_version_stage(stage.map(str::to_owned))
+            .send()
+            .await;
+        let out = match result {
+            Ok(out) => out,
+            // The service answers ResourceNotFound both for a missing version
+            // and for RotateSecret's value-less placeholder.
+            Err(e) if e.code() == Some("ResourceNotFoundException") => return Ok(None),
+            Err(e) => return Err(map_error("GetSecretValue", secret_id, id, e)),
+        };
+        let payload = match (out.secret_string(), out.secret_binary()) {
+            (Some(s), _) => SecretPayload::String(SecretString::new(s)),
+            (None, Some(b)) => SecretPayload::Binary(SecretBytes::new(b.as_ref())),
+            (None, None) => return Ok(None),
+        };
+        Ok(Some(SecretVersion {
+            version_id: out.version_id().unwrap_or_default().to_owned(),
+            stages: out.version_stages().to_vec(),
+            payload,
+        }))
+    }
+
+    async fn put_value(
+        &self,
+        secret_id: &str,
+        version_id: &str,
+        value: &SecretString,
+        stages: &[&str],
+        rotation_token: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_secret_value()
+            .secret_id(secret_id)
+            .client_request_token(version_id)
+            .secret_string(value.expose())
+            .set_version_stages(Some(stages.iter().map(|s| (*s).to_owned()).collect()))
+            .set_rotation_token(rotation_token.map(str::to_owned))
+            .send()
+            .await
+            .map_err(|e| map_error("PutSecretValue", secret_id, Some(version_id), e))?;
+        Ok(())
+    }
+
+    async fn move_stage(
+        &self,
+        secret_id: &str,
+        stage: &str,
+        to_version: &str,
+        from_version: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_secret_version_stage()
+            .secret_id(secret_id)
+            .version_stage(stage)
+            .move_to_version_id(to_version)
+            .set_remove_from_version_id(from_version.map(str::to_owned))
+            .send()
+            .await
+            .map_err(|e| map_error("UpdateSecretVersionStage", secret_id, Some(to_version), e))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,162 @@
+//! The Secrets Manager operations the rotation protocol needs, as a trait.
+//!
+//! Two implementations: [`AwsSecretStore`] over the AWS SDK, and
+//! [`InMemorySecretStore`] with the service's semantics, for fast tests.
+//! Both pass the same contract suite (`testkit::store_contract`).
+
+mod aws;
+mod memory;
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+
+pub use aws::AwsSecretStore;
+pub use memory::InMemorySecretStore;
+
+use crate::error::StoreError;
+use crate::secret::{SecretPayload, SecretString};
+
+/// The label on the version applications use.
+pub const AWSCURRENT: &str = "AWSCURRENT";
+/// The label on the version being rotated in.
+pub const AWSPENDING: &str = "AWSPENDING";
+/// The label Secrets Manager puts on the version AWSCURRENT left.
+pub const AWSPREVIOUS: &str = "AWSPREVIOUS";
+
+/// What `DescribeSecret` tells the state machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretDescription {
+    /// The secret's ARN.
+    pub arn: String,
+    /// Whether rotation is enabled.
+    pub rotation_enabled: bool,
+    /// Every version id with its staging labels.
+    pub versions: BTreeMap<String, Vec<String>>,
+}
+
+impl SecretDescription {
+    /// The version carrying `stage`, if any (a stage is on at most one).
+    pub fn version_with_stage(&self, stage: &str) -> Option<&str> {
+        self.versions
+            .iter()
+            .find(|(_, stages)| stages.iter().any(|s| s == stage))
+            .map(|(id, _)| id.as_str())
+    }
+
+    /// The stages of a version, or `None` if the version does not exist.
+    pub fn stages_of(&self, version_id: &str) -> Option<&[String]> {
+        self.versions.get(version_id).map(Vec::as_slice)
+    }
+
+    /// Whether `version_id` carries `stage`.
+    pub fn has_stage(&self, version_id: &str, stage: &str) -> bool {
+        self.stages_of(version_id)
+            .is_some_and(|stages| stages.iter().any(|s| s == stage))
+    }
+}
+
+/// Which version to read: by id, by stage, or both (both must match).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionSelector<'a> {
+    /// The version with this id.
+    Id(&'a str),
+    /// The version carrying this stage.
+    Stage(&'a str),
+    /// The version with this id, only if it carries this stage.
+    IdAndStage(&'a str, &'a str),
+}
+
+/// One version's value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretVersion {
+    /// The version id.
+    pub version_id: String,
+    /// Its stages when read.
+    pub stages: Vec<String>,
+    /// Its value.
+    pub payload: SecretPayload,
+}
+
+/// The Secrets Manager operations a rotation needs.
+///
+/// Implementations map the service's "not found" answers to `Ok(None)` in
+/// [`get_value`](SecretStore::get_value): during createSecret the pending
+/// version exists without a value, and that is normal.
+#[async_trait]
+pub trait SecretStore: Send + Sync {
+    /// `DescribeSecret`: rotation state and the version-to-stages map.
+    async fn describe(&self, secret_id: &str) -> Result<SecretDescription, StoreError>;
+
+    /// `GetSecretValue`: `None` when the selected version has no value (or
+    /// does not exist).
+    async fn get_value(
+        &self,
+        secret_id: &str,
+        version: VersionSelector<'_>,
+    ) -> Result<Option<SecretVersion>, StoreError>;
+
+    /// `PutSecretValue`: stores `value` as version `version_id` with
+    /// `stages`. Idempotent for the same value; a different value under an
+    /// existing version is [`StoreError::VersionExists`]. `rotation_token`
+    /// is passed through when the event carried one.
+    async fn put_value(
+        &self,
+        secret_id: &str,
+        version_id: &str,
+        value: &SecretString,
+        stages: &[&str],
+        rotation_token: Option<&str>,
+    ) -> Result<(), StoreError>;
+
+    /// `UpdateSecretVersionStage`: moves `stage` to `to_version`, removing it
+    /// from `from_version` (which must be the version carrying it, if any).
+    /// Moving AWSCURRENT makes the service stage the old version AWSPREVIOUS.
+    async fn move_stage(
+        &self,
+        secret_id: &str,
+        stage: &str,
+        to_version: &str,
+        from_version: Option<&str>,
+    ) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+impl<S: SecretStore + ?Sized> SecretStore for std::sync::Arc<S> {
+    async fn describe(&self, secret_id: &str) -> Result<SecretDescription, StoreError> {
+        (**self).describe(secret_id).await
+    }
+
+    async fn get_value(
+        &self,
+        secret_id: &str,
+        version: VersionSelector<'_>,
+    ) -> Result<Option<SecretVersion>, StoreError> {
+        (**self).get_value(secret_id, version).await
+    }
+
+    async fn put_value(
+        &self,
+        secret_id: &str,
+        version_id: &str,
+        value: &SecretString,
+        stages: &[&str],
+        rotation_token: Option<&str>,
+    ) -> Result<(), StoreError> {
+        (**self)
+            .put_value(secret_id, version_id, value, stages, rotation_token)
+            .await
+    }
+
+    async fn move_stage(
+        &self,
+        secret_id: &str,
+        stage: &str,
+        to_version: &str,
+        from_version: Option<&str>,
+    ) -> Result<(), StoreError> {
+        (**self)
+            .move_stage(secret_id, stage, to_version, from_version)
+            .await
+    }
+}
