@@ -15,7 +15,9 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum SecretFormatError {
     /// The value is a `SecretBinary`; rotators work on JSON `SecretString`s.
-    #[error("the secret holds a SecretBinary value; this function rotates JSON SecretString secrets")]
+    #[error(
+        "the secret holds a SecretBinary value; this function rotates JSON SecretString secrets"
+    )]
     Binary,
     /// The value does not parse as JSON (position only, never the text).
     #[error("the secret is not valid JSON (syntax error at line {line}, column {column})")]
@@ -165,10 +167,7 @@ pub enum RotatorError {
 
 impl RotatorError {
     /// A backend failure with the action that failed.
-    pub fn backend(
-        action: impl Into<String>,
-        source: impl Into<BoxError>,
-    ) -> Self {
+    pub fn backend(action: impl Into<String>, source: impl Into<BoxError>) -> Self {
         Self::Backend {
             action: action.into(),
             source: source.into(),
@@ -229,7 +228,9 @@ pub enum RotationError {
         stages: Vec<String>,
     },
     /// No version carries AWSCURRENT.
-    #[error("secret {secret_id} has no AWSCURRENT value to rotate from; put an initial value first")]
+    #[error(
+        "secret {secret_id} has no AWSCURRENT value to rotate from; put an initial value first"
+    )]
     NoCurrentValue {
         /// The secret's ARN.
         secret_id: String,

@@ -144,7 +144,10 @@ mod tests {
 
         let mut without = event.clone();
         without.as_object_mut().unwrap().remove("RotationToken");
-        assert_eq!(RotationEvent::from_json(&without).unwrap().rotation_token, None);
+        assert_eq!(
+            RotationEvent::from_json(&without).unwrap().rotation_token,
+            None
+        );
     }
 
     #[test]

@@ -116,7 +116,10 @@ impl PasswordPolicy {
         if self.length == 0 || self.length > MAX_LENGTH {
             return Err(SettingsError {
                 name: "PASSWORD_LENGTH",
-                reason: format!("{} is out of range; it must be 1 to {MAX_LENGTH}", self.length),
+                reason: format!(
+                    "{} is out of range; it must be 1 to {MAX_LENGTH}",
+                    self.length
+                ),
             });
         }
         let excluded: BTreeSet<char> = self.exclude_characters.chars().collect();
@@ -128,15 +131,21 @@ impl PasswordPolicy {
         ]
         .into_iter()
         .filter(|(_, exclude)| !exclude)
-        .map(|(class, _)| class.chars().filter(|c| !excluded.contains(c)).collect::<Vec<_>>())
+        .map(|(class, _)| {
+            class
+                .chars()
+                .filter(|c| !excluded.contains(c))
+                .collect::<Vec<_>>()
+        })
         // A class emptied by EXCLUDE_CHARACTERS cannot be required.
         .filter(|class| !class.is_empty())
         .collect();
         if classes.is_empty() {
             return Err(SettingsError {
                 name: "EXCLUDE_CHARACTERS",
-                reason: "with the EXCLUDE_* settings, no character is left to build a password from"
-                    .to_owned(),
+                reason:
+                    "with the EXCLUDE_* settings, no character is left to build a password from"
+                        .to_owned(),
             });
         }
         if self.require_each_included_type && self.length < classes.len() {
@@ -207,8 +216,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn policy(vars: &[(&str, &str)]) -> Result<PasswordPolicy, SettingsError> {
-        let vars: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         PasswordPolicy::from_lookup(":/@\"'\\", |name| vars.get(name).cloned())
     }
 
@@ -229,14 +240,20 @@ mod tests {
 
     #[test]
     fn every_required_class_appears_even_in_short_passwords() {
-        let generator = policy(&[("PASSWORD_LENGTH", "4")]).unwrap().generator().unwrap();
+        let generator = policy(&[("PASSWORD_LENGTH", "4")])
+            .unwrap()
+            .generator()
+            .unwrap();
         for _ in 0..500 {
             let p = generator.generate();
             let t = p.expose();
             assert!(t.chars().any(|c| c.is_ascii_lowercase()), "no lowercase");
             assert!(t.chars().any(|c| c.is_ascii_uppercase()), "no uppercase");
             assert!(t.chars().any(|c| c.is_ascii_digit()), "no digit");
-            assert!(t.chars().any(|c| c.is_ascii_punctuation()), "no punctuation");
+            assert!(
+                t.chars().any(|c| c.is_ascii_punctuation()),
+                "no punctuation"
+            );
         }
     }
 
@@ -260,7 +277,10 @@ mod tests {
 
     #[test]
     fn passwords_differ_and_use_the_whole_alphabet() {
-        let generator = policy(&[("PASSWORD_LENGTH", "4096")]).unwrap().generator().unwrap();
+        let generator = policy(&[("PASSWORD_LENGTH", "4096")])
+            .unwrap()
+            .generator()
+            .unwrap();
         let a = generator.generate();
         let b = generator.generate();
         assert_ne!(a, b);
@@ -293,7 +313,10 @@ mod tests {
         }
         // Excluding every letter and digit by hand leaves punctuation only.
         let all: String = [LOWERCASE, UPPERCASE, NUMBERS, PUNCTUATION].concat();
-        let err = policy(&[("EXCLUDE_CHARACTERS", &all)]).unwrap().generator().unwrap_err();
+        let err = policy(&[("EXCLUDE_CHARACTERS", &all)])
+            .unwrap()
+            .generator()
+            .unwrap_err();
         assert_eq!(err.name, "EXCLUDE_CHARACTERS");
     }
 
@@ -303,6 +326,10 @@ mod tests {
             .unwrap()
             .generator()
             .unwrap();
-        assert!(!generator.generate().expose().chars().any(|c| c.is_ascii_digit()));
+        assert!(!generator
+            .generate()
+            .expose()
+            .chars()
+            .any(|c| c.is_ascii_digit()));
     }
 }

@@ -172,7 +172,10 @@ impl<S: SecretStore, R: Rotator> Rotation<S, R> {
             .map_err(invalid(ctx, VersionLabel::Current))?;
         if self
             .store
-            .get_value(ctx.secret_id(), VersionSelector::IdAndStage(&event.token, AWSPENDING))
+            .get_value(
+                ctx.secret_id(),
+                VersionSelector::IdAndStage(&event.token, AWSPENDING),
+            )
             .await
             .map_err(store_error(step))?
             .is_some()
@@ -291,12 +294,13 @@ pub fn validate(
             secret_id: description.arn.clone(),
         });
     }
-    let stages = description
-        .stages_of(&event.token)
-        .ok_or_else(|| RotationError::UnknownVersion {
-            secret_id: description.arn.clone(),
-            token: event.token.clone(),
-        })?;
+    let stages =
+        description
+            .stages_of(&event.token)
+            .ok_or_else(|| RotationError::UnknownVersion {
+                secret_id: description.arn.clone(),
+                token: event.token.clone(),
+            })?;
     if stages.iter().any(|s| s == AWSCURRENT) {
         return Ok(Some(StepOutcome::AlreadyCurrent));
     }

@@ -58,14 +58,22 @@ impl AwsSecretStore {
 
 /// Maps an SDK error to the store's error kinds by the service's error
 /// code, so the mapping holds for every operation alike.
-fn map_error<E>(operation: &'static str, secret_id: &str, version_id: Option<&str>, error: SdkError<E>) -> StoreError
+fn map_error<E>(
+    operation: &'static str,
+    secret_id: &str,
+    version_id: Option<&str>,
+    error: SdkError<E>,
+) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let secret_id = secret_id.to_owned();
     let code = error.code().unwrap_or_default();
     match code {
-        "ResourceNotFoundException" => StoreError::SecretNotFound { operation, secret_id },
+        "ResourceNotFoundException" => StoreError::SecretNotFound {
+            operation,
+            secret_id,
+        },
         "ResourceExistsException" => StoreError::VersionExists {
             operation,
             secret_id,

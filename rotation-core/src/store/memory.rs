@@ -65,7 +65,10 @@ impl Secret {
                     .push(AWSPREVIOUS.to_owned());
             }
         }
-        let version = self.versions.get_mut(version_id).expect("checked by caller");
+        let version = self
+            .versions
+            .get_mut(version_id)
+            .expect("checked by caller");
         version.stages.push(stage.to_owned());
         if stage == AWSCURRENT {
             version.stages.retain(|s| s != AWSPREVIOUS);
@@ -80,7 +83,11 @@ struct State {
 }
 
 impl State {
-    fn find(&mut self, operation: &'static str, secret_id: &str) -> Result<&mut Secret, StoreError> {
+    fn find(
+        &mut self,
+        operation: &'static str,
+        secret_id: &str,
+    ) -> Result<&mut Secret, StoreError> {
         self.secrets
             .values_mut()
             .find(|s| s.arn == secret_id || s.name == secret_id)
@@ -142,10 +149,15 @@ impl InMemorySecretStore {
     pub fn create_secret(&self, name: &str, payload: SecretPayload) -> Result<String, StoreError> {
         let mut state = self.state();
         if state.secrets.contains_key(name) {
-            return Err(refused("CreateSecret", name, "a secret with this name already exists"));
+            return Err(refused(
+                "CreateSecret",
+                name,
+                "a secret with this name already exists",
+            ));
         }
         let created = state.tick();
-        let arn = format!("arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}-{created:06}");
+        let arn =
+            format!("arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}-{created:06}");
         let mut versions = BTreeMap::new();
         versions.insert(
             new_version_id(),
@@ -181,7 +193,11 @@ impl InMemorySecretStore {
             {
                 return Ok(());
             }
-            return Err(refused(OP, secret_id, "the token names an existing version that is not being rotated"));
+            return Err(refused(
+                OP,
+                secret_id,
+                "the token names an existing version that is not being rotated",
+            ));
         }
         if let Some(pending) = secret.holder_of(AWSPENDING) {
             if secret.holder_of(AWSCURRENT) != Some(pending) {
@@ -202,7 +218,11 @@ impl InMemorySecretStore {
     /// `PutSecretValue` without a token, as an operator does by hand: a new
     /// AWSCURRENT version. Like the service, it abandons any rotation in
     /// progress by removing AWSPENDING.
-    pub fn put_by_hand(&self, secret_id: &str, payload: SecretPayload) -> Result<String, StoreError> {
+    pub fn put_by_hand(
+        &self,
+        secret_id: &str,
+        payload: SecretPayload,
+    ) -> Result<String, StoreError> {
         let mut state = self.state();
         let secret = state.find("PutSecretValue", secret_id)?;
         let id = new_version_id();
@@ -226,7 +246,10 @@ impl InMemorySecretStore {
     }
 
     /// Every version with its stages and value, including unlabelled ones.
-    pub fn snapshot(&self, secret_id: &str) -> Result<BTreeMap<String, VersionSnapshot>, StoreError> {
+    pub fn snapshot(
+        &self,
+        secret_id: &str,
+    ) -> Result<BTreeMap<String, VersionSnapshot>, StoreError> {
         let mut state = self.state();
         let secret = state.find("ListSecretVersionIds", secret_id)?;
         Ok(secret
@@ -327,7 +350,11 @@ impl SecretStore for InMemorySecretStore {
                 );
             }
         }
-        let stages: &[&str] = if stages.is_empty() { &[AWSCURRENT] } else { stages };
+        let stages: &[&str] = if stages.is_empty() {
+            &[AWSCURRENT]
+        } else {
+            stages
+        };
         for stage in stages {
             secret.attach_stage(stage, version_id);
         }
@@ -345,7 +372,11 @@ impl SecretStore for InMemorySecretStore {
         let mut state = self.state();
         let secret = state.find(OP, secret_id)?;
         if !secret.versions.contains_key(to_version) {
-            return Err(refused(OP, secret_id, format!("version {to_version} does not exist")));
+            return Err(refused(
+                OP,
+                secret_id,
+                format!("version {to_version} does not exist"),
+            ));
         }
         let holder = secret.holder_of(stage);
         if holder.as_deref() == Some(to_version) {

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 
 pub use aws::AwsSecretStore;
-pub use memory::InMemorySecretStore;
+pub use memory::{InMemorySecretStore, VersionSnapshot};
 
 use crate::error::StoreError;
 use crate::secret::{SecretPayload, SecretString};

@@ -1,0 +1,674 @@
+//! The suite every rotator runs against its real backend.
+//!
+//! A rotator's test implements [`RotatorHarness`] (make a fresh credential,
+//! check a login) and calls [`run_all`], or the single cases. Every case
+//! captures the logs it causes and fails if a secret value of the test
+//! occurs in them or in an error.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use crate::error::{error_chain, RotationError};
+use crate::event::{RotationEvent, Step};
+use crate::password::{PasswordGenerator, PasswordPolicy};
+use crate::rotation::{Rotation, StepOutcome};
+use crate::rotator::Rotator;
+use crate::secret::{SecretBytes, SecretJson, SecretPayload, SecretString};
+use crate::store::{VersionSelector, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
+
+use super::admin::{secret_strings, SecretAdmin, Snapshot};
+use super::faults::{DiesAfterSetSecret, FaultTiming, FaultyStore};
+use super::logs::{assert_no_secret_in, CapturedLogs};
+use super::{new_token, unique_name};
+
+/// The key the kit adds to every secret to check unknown keys survive.
+pub const UNKNOWN_KEY: &str = "kit_unknown_key";
+
+/// What a rotator's test supplies to run the suite against its backend.
+#[async_trait]
+pub trait RotatorHarness: Send + Sync {
+    /// The rotator under test.
+    type Rotator: Rotator + 'static;
+
+    /// A rotator configured for the test backend.
+    fn rotator(&self) -> Self::Rotator;
+
+    /// A fresh credential in the backend (a new user, a new key) as the
+    /// secret JSON an operator would store. Each call returns a distinct
+    /// credential. Secrets it depends on (a master secret) are created in
+    /// `store`.
+    async fn fresh_secret(&self, store: &dyn SecretAdmin) -> SecretJson;
+
+    /// Whether the backend accepts the credential in `secret`.
+    async fn can_log_in(&self, secret: &SecretJson) -> bool;
+
+    /// Secrets this rotator must refuse at createSecret, derived from a
+    /// valid one, with a description; the kit adds the generic ones (binary,
+    /// not JSON, not an object).
+    fn malformed_secrets(&self, valid: &SecretJson) -> Vec<(String, SecretPayload)> {
+        let _ = valid;
+        Vec::new()
+    }
+
+    /// Secret values outside the rotated secret that must not leak either
+    /// (a master password).
+    fn other_secret_values(&self) -> Vec<SecretString> {
+        Vec::new()
+    }
+}
+
+/// What a run of the suite covered, for the record.
+#[derive(Debug, Default, Clone)]
+pub struct ConformanceReport {
+    /// Cases run.
+    pub cases: Vec<&'static str>,
+    /// Store calls made by each step of a clean rotation.
+    pub calls_per_step: Vec<(Step, Vec<&'static str>)>,
+    /// Each injected store fault: step, call index, operation, timing.
+    pub fault_points: Vec<(Step, usize, &'static str, FaultTiming)>,
+    /// Full rotations completed.
+    pub rotations: usize,
+}
+
+/// The suite over one harness and one store.
+pub struct Kit<'a, H> {
+    harness: &'a H,
+    store: Arc<dyn SecretAdmin>,
+    passwords: PasswordGenerator,
+    logs: CapturedLogs,
+    errors: Mutex<Vec<String>>,
+    arns: Mutex<Vec<String>>,
+    report: Mutex<ConformanceReport>,
+}
+
+type KitRotation<R> = Rotation<FaultyStore<Arc<dyn SecretAdmin>>, R>;
+
+/// A secret under test.
+struct Subject {
+    arn: String,
+    first_version: String,
+}
+
+impl<'a, H: RotatorHarness> Kit<'a, H> {
+    /// A kit over `store` (in-memory, or the AWS-SDK store against moto).
+    pub fn new(harness: &'a H, store: Arc<dyn SecretAdmin>) -> Self {
+        let rotator = harness.rotator();
+        let passwords =
+            PasswordPolicy::from_lookup(rotator.default_excluded_characters(), |_| None)
+                .and_then(|p| p.generator())
+                .expect("the default password policy is valid");
+        Self {
+            harness,
+            store,
+            passwords,
+            logs: CapturedLogs::new(),
+            errors: Mutex::new(Vec::new()),
+            arns: Mutex::new(Vec::new()),
+            report: Mutex::new(ConformanceReport::default()),
+        }
+    }
+
+    fn rotation<R: Rotator>(&self, rotator: R) -> KitRotation<R> {
+        Rotation::new(
+            FaultyStore::new(Arc::clone(&self.store)),
+            rotator,
+            self.passwords.clone(),
+        )
+    }
+
+    fn record_case(&self, name: &'static str) {
+        self.report.lock().unwrap().cases.push(name);
+    }
+
+    async fn subject(&self, prefix: &str) -> Subject {
+        let mut secret = self.harness.fresh_secret(self.store.as_ref()).await;
+        secret.set(
+            UNKNOWN_KEY,
+            json!({"nested": [1, "two", null], "kept": true}),
+        );
+        let arn = self
+            .store
+            .create_secret(
+                &unique_name(prefix),
+                SecretPayload::String(secret.to_secret_string()),
+            )
+            .await
+            .expect("create the test secret");
+        self.arns.lock().unwrap().push(arn.clone());
+        let first_version = self
+            .version_with(&arn, AWSCURRENT)
+            .await
+            .expect("a current version");
+        Subject { arn, first_version }
+    }
+
+    async fn version_with(&self, arn: &str, stage: &str) -> Option<String> {
+        self.store
+            .describe(arn)
+            .await
+            .expect("describe")
+            .version_with_stage(stage)
+            .map(str::to_owned)
+    }
+
+    async fn start(&self, subject: &Subject) -> String {
+        let token = new_token();
+        self.store
+            .start_rotation(&subject.arn, &token)
+            .await
+            .expect("start the rotation");
+        token
+    }
+
+    fn event(subject: &Subject, token: &str, step: Step) -> RotationEvent {
+        RotationEvent {
+            step,
+            secret_id: subject.arn.clone(),
+            token: token.to_owned(),
+            rotation_token: Some("kit-rotation-token".to_owned()),
+        }
+    }
+
+    async fn run_step<R: Rotator>(
+        &self,
+        rotation: &KitRotation<R>,
+        subject: &Subject,
+        token: &str,
+        step: Step,
+    ) -> Result<StepOutcome, RotationError> {
+        let result = self
+            .logs
+            .capture(rotation.run_step(&Self::event(subject, token, step), None))
+            .await;
+        if let Err(e) = &result {
+            self.errors
+                .lock()
+                .unwrap()
+                .push(format!("{} {e:?}", error_chain(e)));
+        }
+        result
+    }
+
+    async fn run_steps<R: Rotator>(
+        &self,
+        rotation: &KitRotation<R>,
+        subject: &Subject,
+        token: &str,
+        steps: &[Step],
+    ) {
+        for &step in steps {
+            let result = self.run_step(rotation, subject, token, step).await;
+            if let Err(e) = result {
+                panic!("{step} failed: {}", error_chain(&e));
+            }
+            self.assert_someone_logs_in(subject, &format!("after {step}"))
+                .await;
+        }
+    }
+
+    /// The no-lockout invariant: some labelled version logs in.
+    async fn assert_someone_logs_in(&self, subject: &Subject, when: &str) {
+        let snapshot = self.snapshot(subject).await;
+        for version in snapshot.values() {
+            let labelled = version
+                .stages
+                .iter()
+                .any(|s| s == AWSCURRENT || s == AWSPENDING || s == AWSPREVIOUS);
+            let Some(payload) = &version.payload else {
+                continue;
+            };
+            if !labelled {
+                continue;
+            }
+            if let Ok(secret) = SecretJson::from_payload(payload) {
+                if self.harness.can_log_in(&secret).await {
+                    return;
+                }
+            }
+        }
+        panic!(
+            "lockout {when}: no labelled version of {} logs in",
+            subject.arn
+        );
+    }
+
+    async fn snapshot(&self, subject: &Subject) -> Snapshot {
+        self.store.snapshot(&subject.arn).await.expect("snapshot")
+    }
+
+    async fn value(&self, subject: &Subject, selector: VersionSelector<'_>) -> SecretJson {
+        let version = self
+            .store
+            .get_value(&subject.arn, selector)
+            .await
+            .expect("read a version")
+            .unwrap_or_else(|| panic!("{selector:?} has a value"));
+        SecretJson::from_payload(&version.payload).expect("the kit's values are JSON")
+    }
+
+    /// The end state of a completed rotation from `previous_version` to
+    /// `token`: labels, the new value, unknown keys, a working login.
+    async fn assert_rotated(&self, subject: &Subject, token: &str, previous_version: &str) {
+        let description = self.store.describe(&subject.arn).await.unwrap();
+        assert!(
+            description.has_stage(token, AWSCURRENT),
+            "AWSCURRENT must be on the new version: {:?}",
+            description.versions
+        );
+        assert!(
+            description.has_stage(previous_version, AWSPREVIOUS),
+            "AWSPREVIOUS must be on the old version: {:?}",
+            description.versions
+        );
+        let stray_pending = description
+            .version_with_stage(AWSPENDING)
+            .is_some_and(|v| v != token);
+        assert!(!stray_pending, "AWSPENDING left on another version");
+        let current = self
+            .value(subject, VersionSelector::Stage(AWSCURRENT))
+            .await;
+        let previous = self
+            .value(subject, VersionSelector::Id(previous_version))
+            .await;
+        assert_ne!(
+            current.get("password"),
+            previous.get("password"),
+            "the rotation must change the password"
+        );
+        assert_eq!(
+            current.get(UNKNOWN_KEY),
+            Some(&json!({"nested": [1, "two", null], "kept": true})),
+            "unknown keys must survive rotation"
+        );
+        assert!(
+            self.harness.can_log_in(&current).await,
+            "the new AWSCURRENT must log in"
+        );
+    }
+
+    /// Values are never lost or changed: every version that held a value
+    /// before still holds the same one.
+    fn assert_values_kept(before: &Snapshot, after: &Snapshot, when: &str) {
+        for (id, version) in before {
+            if let Some(payload) = &version.payload {
+                let kept = after.get(id).and_then(|v| v.payload.as_ref());
+                assert!(
+                    kept == Some(payload),
+                    "{when}: the value of version {id} was lost or changed"
+                );
+            }
+        }
+    }
+
+    /// Four steps, each once: the rotation completes.
+    pub async fn full_rotation(&self) {
+        self.record_case("full_rotation");
+        let subject = self.subject("kit-full").await;
+        let token = self.start(&subject).await;
+        let rotation = self.rotation(self.harness.rotator());
+        for step in Step::ALL {
+            let outcome = self.run_step(&rotation, &subject, &token, step).await;
+            assert_eq!(
+                outcome.map_err(|e| error_chain(&e)),
+                Ok(StepOutcome::Done),
+                "{step}"
+            );
+            self.assert_someone_logs_in(&subject, &format!("after {step}"))
+                .await;
+        }
+        self.assert_rotated(&subject, &token, &subject.first_version)
+            .await;
+        self.report.lock().unwrap().rotations += 1;
+    }
+
+    /// Two rotations back to back: the second starts from the first's value.
+    pub async fn two_rotations_in_a_row(&self) {
+        self.record_case("two_rotations_in_a_row");
+        let subject = self.subject("kit-twice").await;
+        let rotation = self.rotation(self.harness.rotator());
+        let first = self.start(&subject).await;
+        self.run_steps(&rotation, &subject, &first, &Step::ALL)
+            .await;
+        self.assert_rotated(&subject, &first, &subject.first_version)
+            .await;
+        let second = self.start(&subject).await;
+        self.run_steps(&rotation, &subject, &second, &Step::ALL)
+            .await;
+        self.assert_rotated(&subject, &second, &first).await;
+        self.report.lock().unwrap().rotations += 2;
+    }
+
+    /// Each step runs twice in a row; the second run changes nothing.
+    pub async fn each_step_twice(&self) {
+        self.record_case("each_step_twice");
+        let subject = self.subject("kit-repeat").await;
+        let token = self.start(&subject).await;
+        let rotation = self.rotation(self.harness.rotator());
+        for step in Step::ALL {
+            self.run_steps(&rotation, &subject, &token, &[step]).await;
+            let before = self.snapshot(&subject).await;
+            let again = self.run_step(&rotation, &subject, &token, step).await;
+            let expected = match step {
+                Step::CreateSecret => StepOutcome::AlreadyCreated,
+                Step::FinishSecret => StepOutcome::AlreadyCurrent,
+                _ => StepOutcome::Done,
+            };
+            assert_eq!(
+                again.map_err(|e| error_chain(&e)),
+                Ok(expected),
+                "{step} again"
+            );
+            assert_eq!(
+                before,
+                self.snapshot(&subject).await,
+                "{step} again changed the store"
+            );
+        }
+        // The whole rotation replayed after it finished: every step a no-op.
+        for step in Step::ALL {
+            let replay = self.run_step(&rotation, &subject, &token, step).await;
+            assert_eq!(
+                replay.map_err(|e| error_chain(&e)),
+                Ok(StepOutcome::AlreadyCurrent)
+            );
+        }
+        self.assert_rotated(&subject, &token, &subject.first_version)
+            .await;
+        self.report.lock().unwrap().rotations += 1;
+    }
+
+    /// The store calls each step makes in a clean rotation.
+    async fn calls_per_step(&self) -> Vec<(Step, Vec<&'static str>)> {
+        let subject = self.subject("kit-count").await;
+        let token = self.start(&subject).await;
+        let rotation = self.rotation(self.harness.rotator());
+        let mut calls = Vec::new();
+        for step in Step::ALL {
+            rotation.store().disarm();
+            self.run_steps(&rotation, &subject, &token, &[step]).await;
+            calls.push((step, rotation.store().take_log()));
+        }
+        self.report.lock().unwrap().rotations += 1;
+        calls
+    }
+
+    /// A failure injected at every store call of every step, before and
+    /// after the call takes effect; then the rotation resumes, from the
+    /// failed step and, separately, from createSecret (as a retried
+    /// RotateSecret does). At every point some labelled version logs in, no
+    /// stored value is lost or changed, and the resumed rotation ends right.
+    pub async fn fault_at_every_store_call(&self) {
+        self.record_case("fault_at_every_store_call");
+        let calls = self.calls_per_step().await;
+        self.report.lock().unwrap().calls_per_step = calls.clone();
+        for (index, (step, operations)) in calls.iter().enumerate() {
+            for (at, operation) in operations.iter().enumerate() {
+                for timing in [FaultTiming::Before, FaultTiming::After] {
+                    for resume_from_start in [false, true] {
+                        let when =
+                            format!(
+                            "fault {timing:?} call {at} ({operation}) of {step}, resumed from {}",
+                            if resume_from_start { "createSecret" } else { "the failed step" }
+                        );
+                        let subject = self.subject("kit-fault").await;
+                        let token = self.start(&subject).await;
+                        let rotation = self.rotation(self.harness.rotator());
+                        self.run_steps(&rotation, &subject, &token, &Step::ALL[..index])
+                            .await;
+                        let before = self.snapshot(&subject).await;
+                        rotation.store().arm(at, timing);
+                        let failed = self.run_step(&rotation, &subject, &token, *step).await;
+                        assert!(rotation.store().fired(), "{when}: the fault did not fire");
+                        assert!(failed.is_err(), "{when}: the step must report the failure");
+                        rotation.store().disarm();
+                        Self::assert_values_kept(&before, &self.snapshot(&subject).await, &when);
+                        self.assert_someone_logs_in(&subject, &when).await;
+                        let resume = if resume_from_start {
+                            &Step::ALL[..]
+                        } else {
+                            &Step::ALL[index..]
+                        };
+                        self.run_steps(&rotation, &subject, &token, resume).await;
+                        self.assert_rotated(&subject, &token, &subject.first_version)
+                            .await;
+                        let mut report = self.report.lock().unwrap();
+                        report.rotations += 1;
+                        if !resume_from_start {
+                            report.fault_points.push((*step, at, operation, timing));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// setSecret changes the backend, then dies before reporting success;
+    /// the retried rotation must still find a working login and complete.
+    pub async fn crash_after_backend_change(&self) {
+        self.record_case("crash_after_backend_change");
+        for resume_from_start in [false, true] {
+            let subject = self.subject("kit-crash").await;
+            let token = self.start(&subject).await;
+            let rotation = self.rotation(DiesAfterSetSecret::new(self.harness.rotator()));
+            self.run_steps(&rotation, &subject, &token, &[Step::CreateSecret])
+                .await;
+            let died = self
+                .run_step(&rotation, &subject, &token, Step::SetSecret)
+                .await;
+            assert!(died.is_err(), "the injected crash must fail setSecret");
+            self.assert_someone_logs_in(&subject, "after a crash in setSecret")
+                .await;
+            let resume = if resume_from_start {
+                &Step::ALL[..]
+            } else {
+                &Step::ALL[1..]
+            };
+            self.run_steps(&rotation, &subject, &token, resume).await;
+            self.assert_rotated(&subject, &token, &subject.first_version)
+                .await;
+            self.report.lock().unwrap().rotations += 1;
+        }
+    }
+
+    /// Events the state machine must refuse, each with nothing changed.
+    pub async fn bad_events_change_nothing(&self) {
+        self.record_case("bad_events_change_nothing");
+        let rotation = self.rotation(self.harness.rotator());
+
+        // A secret whose rotation was never enabled.
+        let disabled = self.subject("kit-disabled").await;
+        let version = disabled.first_version.clone();
+        for step in Step::ALL {
+            self.expect_refused(&rotation, &disabled, &version, step, |e| {
+                matches!(e, RotationError::RotationDisabled { .. })
+            })
+            .await;
+        }
+
+        // A token that is no version of the secret.
+        let subject = self.subject("kit-bad-event").await;
+        let token = self.start(&subject).await;
+        for step in Step::ALL {
+            self.expect_refused(&rotation, &subject, &new_token(), step, |e| {
+                matches!(e, RotationError::UnknownVersion { .. })
+            })
+            .await;
+        }
+        // setSecret and testSecret before createSecret stored a value.
+        for step in [Step::SetSecret, Step::TestSecret] {
+            self.expect_refused(&rotation, &subject, &token, step, |e| {
+                matches!(e, RotationError::PendingValueMissing { .. })
+            })
+            .await;
+        }
+        // An old version that is not the rotation in progress.
+        self.run_steps(&rotation, &subject, &token, &Step::ALL)
+            .await;
+        let next = self.start(&subject).await;
+        let old = subject.first_version.clone();
+        for step in Step::ALL {
+            self.expect_refused(&rotation, &subject, &old, step, |e| {
+                matches!(e, RotationError::NotPending { .. })
+            })
+            .await;
+        }
+        // The in-progress rotation still completes after all that.
+        self.run_steps(&rotation, &subject, &next, &Step::ALL).await;
+        self.assert_rotated(&subject, &next, &token).await;
+
+        // A secret that does not exist.
+        let missing = Subject {
+            arn: unique_name("kit-missing"),
+            first_version: new_token(),
+        };
+        let result = self
+            .run_step(
+                &rotation,
+                &missing,
+                &missing.first_version,
+                Step::CreateSecret,
+            )
+            .await;
+        assert!(
+            matches!(result, Err(RotationError::Store { .. })),
+            "a missing secret: {result:?}"
+        );
+        self.report.lock().unwrap().rotations += 2;
+    }
+
+    async fn expect_refused<R: Rotator>(
+        &self,
+        rotation: &KitRotation<R>,
+        subject: &Subject,
+        token: &str,
+        step: Step,
+        expected: impl Fn(&RotationError) -> bool,
+    ) {
+        let before = self.snapshot(subject).await;
+        let result = self.run_step(rotation, subject, token, step).await;
+        match &result {
+            Err(e) if expected(e) => {}
+            other => panic!("{step} with token {token}: unexpected {other:?}"),
+        }
+        assert_eq!(
+            before,
+            self.snapshot(subject).await,
+            "a refused {step} changed the store"
+        );
+        let current = self
+            .value(subject, VersionSelector::Stage(AWSCURRENT))
+            .await;
+        assert!(
+            self.harness.can_log_in(&current).await,
+            "a refused {step} broke the current login"
+        );
+    }
+
+    /// Secrets that createSecret must refuse, naming the problem, with
+    /// nothing written.
+    pub async fn bad_secrets_change_nothing(&self) {
+        self.record_case("bad_secrets_change_nothing");
+        let valid = self.harness.fresh_secret(self.store.as_ref()).await;
+        let mut cases: Vec<(String, SecretPayload)> = vec![
+            (
+                "a binary secret".into(),
+                SecretPayload::Binary(SecretBytes::new(
+                    valid.to_secret_string().expose().as_bytes(),
+                )),
+            ),
+            (
+                "not JSON".into(),
+                SecretPayload::String(SecretString::new(format!(
+                    "{{{}",
+                    valid.to_secret_string().expose()
+                ))),
+            ),
+            (
+                "a JSON array".into(),
+                SecretPayload::String(SecretString::new(format!(
+                    "[{}]",
+                    valid.to_secret_string().expose()
+                ))),
+            ),
+        ];
+        cases.extend(self.harness.malformed_secrets(&valid));
+        let rotation = self.rotation(self.harness.rotator());
+        for (what, payload) in cases {
+            let arn = self
+                .store
+                .create_secret(&unique_name("kit-bad-secret"), payload)
+                .await
+                .expect("create the malformed secret");
+            self.arns.lock().unwrap().push(arn.clone());
+            let subject = Subject {
+                first_version: self.version_with(&arn, AWSCURRENT).await.unwrap(),
+                arn,
+            };
+            let token = self.start(&subject).await;
+            let before = self.snapshot(&subject).await;
+            let result = self
+                .run_step(&rotation, &subject, &token, Step::CreateSecret)
+                .await;
+            assert!(
+                matches!(result, Err(RotationError::InvalidSecret { .. })),
+                "{what}: createSecret must refuse it as an invalid secret, got {:?}",
+                result.map_err(|e| error_chain(&e))
+            );
+            assert_eq!(
+                before,
+                self.snapshot(&subject).await,
+                "{what}: the store changed"
+            );
+        }
+    }
+
+    /// No secret value of this kit's run occurs in the captured logs or in
+    /// any error message or `Debug` print the steps returned.
+    pub async fn assert_no_leaks(&self) {
+        let mut secrets = self.harness.other_secret_values();
+        let arns = self.arns.lock().unwrap().clone();
+        for arn in arns {
+            if let Ok(snapshot) = self.store.snapshot(&arn).await {
+                secrets.extend(secret_strings(&snapshot));
+            }
+        }
+        assert!(
+            !secrets.is_empty(),
+            "the leak check found no secrets to look for"
+        );
+        let logs = self.logs.text();
+        assert!(!logs.is_empty(), "the steps logged nothing");
+        assert_no_secret_in("the captured logs", &logs, &secrets);
+        let errors = self.errors.lock().unwrap().join("\n");
+        assert_no_secret_in("the step errors", &errors, &secrets);
+    }
+
+    /// The captured logs so far (JSON lines).
+    pub fn logs(&self) -> String {
+        self.logs.text()
+    }
+
+    /// What the cases run so far covered.
+    pub fn report(&self) -> ConformanceReport {
+        self.report.lock().unwrap().clone()
+    }
+}
+
+/// Runs every case, then the leak check, and returns what was covered.
+pub async fn run_all<H: RotatorHarness>(
+    harness: &H,
+    store: Arc<dyn SecretAdmin>,
+) -> ConformanceReport {
+    let kit = Kit::new(harness, store);
+    kit.full_rotation().await;
+    kit.two_rotations_in_a_row().await;
+    kit.each_step_twice().await;
+    kit.fault_at_every_store_call().await;
+    kit.crash_after_backend_change().await;
+    kit.bad_events_change_nothing().await;
+    kit.bad_secrets_change_nothing().await;
+    kit.assert_no_leaks().await;
+    kit.report()
+}

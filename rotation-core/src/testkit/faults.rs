@@ -1,0 +1,229 @@
+//! Failure injection: a store wrapper that counts calls and fails a chosen
+//! one, and a rotator wrapper that dies right after its backend change.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use crate::error::{RotatorError, StoreError};
+use crate::rotator::{RotationContext, Rotator};
+use crate::secret::{SecretJson, SecretString};
+use crate::store::{SecretDescription, SecretStore, SecretVersion, VersionSelector};
+use crate::SecretFormatError;
+
+/// When an injected failure strikes, relative to the call it replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultTiming {
+    /// The call never reaches the store (a network error, a throttle).
+    Before,
+    /// The call takes effect, then the answer is lost (the function died, or
+    /// the connection dropped, after the store acted).
+    After,
+}
+
+/// A store that records the operations made through it and fails the call
+/// numbered `at` (counting from 0 since [`FaultyStore::arm`]).
+pub struct FaultyStore<S> {
+    inner: S,
+    calls: AtomicUsize,
+    armed: Mutex<Option<(usize, FaultTiming)>>,
+    log: Mutex<Vec<&'static str>>,
+}
+
+impl<S: SecretStore> FaultyStore<S> {
+    /// Wraps a store, unarmed.
+    pub fn new(inner: S) -> Self {
+        Self {
+            inner,
+            calls: AtomicUsize::new(0),
+            armed: Mutex::new(None),
+            log: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The wrapped store.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    /// Fails call `at` from now on, once, at `timing`; resets the counter.
+    pub fn arm(&self, at: usize, timing: FaultTiming) {
+        self.calls.store(0, Ordering::SeqCst);
+        *self.armed.lock().unwrap() = Some((at, timing));
+    }
+
+    /// Removes any armed fault and resets the counter and the log.
+    pub fn disarm(&self) {
+        self.calls.store(0, Ordering::SeqCst);
+        *self.armed.lock().unwrap() = None;
+        self.log.lock().unwrap().clear();
+    }
+
+    /// The operations made since the last [`disarm`](Self::disarm) or
+    /// [`take_log`](Self::take_log).
+    pub fn take_log(&self) -> Vec<&'static str> {
+        std::mem::take(&mut *self.log.lock().unwrap())
+    }
+
+    /// Whether the armed fault has fired.
+    pub fn fired(&self) -> bool {
+        self.armed.lock().unwrap().is_none()
+    }
+
+    /// Which timing, if any, applies to this call.
+    fn next_call(&self, operation: &'static str) -> Option<FaultTiming> {
+        self.log.lock().unwrap().push(operation);
+        let n = self.calls.fetch_add(1, Ordering::SeqCst);
+        let mut armed = self.armed.lock().unwrap();
+        match *armed {
+            Some((at, timing)) if at == n => {
+                *armed = None;
+                Some(timing)
+            }
+            _ => None,
+        }
+    }
+}
+
+fn injected(operation: &'static str, secret_id: &str, timing: FaultTiming) -> StoreError {
+    StoreError::Service {
+        operation,
+        secret_id: secret_id.to_owned(),
+        source: format!("injected fault ({timing:?} the call)").into(),
+    }
+}
+
+macro_rules! faulty_call {
+    ($self:ident, $op:literal, $secret_id:expr, $call:expr) => {{
+        match $self.next_call($op) {
+            Some(FaultTiming::Before) => Err(injected($op, $secret_id, FaultTiming::Before)),
+            Some(FaultTiming::After) => {
+                let _ = $call.await;
+                Err(injected($op, $secret_id, FaultTiming::After))
+            }
+            None => $call.await,
+        }
+    }};
+}
+
+#[async_trait]
+impl<S: SecretStore> SecretStore for FaultyStore<S> {
+    async fn describe(&self, secret_id: &str) -> Result<SecretDescription, StoreError> {
+        faulty_call!(
+            self,
+            "DescribeSecret",
+            secret_id,
+            self.inner.describe(secret_id)
+        )
+    }
+
+    async fn get_value(
+        &self,
+        secret_id: &str,
+        version: VersionSelector<'_>,
+    ) -> Result<Option<SecretVersion>, StoreError> {
+        faulty_call!(
+            self,
+            "GetSecretValue",
+            secret_id,
+            self.inner.get_value(secret_id, version)
+        )
+    }
+
+    async fn put_value(
+        &self,
+        secret_id: &str,
+        version_id: &str,
+        value: &SecretString,
+        stages: &[&str],
+        rotation_token: Option<&str>,
+    ) -> Result<(), StoreError> {
+        faulty_call!(
+            self,
+            "PutSecretValue",
+            secret_id,
+            self.inner
+                .put_value(secret_id, version_id, value, stages, rotation_token)
+        )
+    }
+
+    async fn move_stage(
+        &self,
+        secret_id: &str,
+        stage: &str,
+        to_version: &str,
+        from_version: Option<&str>,
+    ) -> Result<(), StoreError> {
+        faulty_call!(
+            self,
+            "UpdateSecretVersionStage",
+            secret_id,
+            self.inner
+                .move_stage(secret_id, stage, to_version, from_version)
+        )
+    }
+}
+
+/// A rotator whose `set_secret` does its work and then reports a failure
+/// while armed: the backend changed but the step "died".
+pub struct DiesAfterSetSecret<R> {
+    inner: R,
+    armed: Mutex<bool>,
+}
+
+impl<R> DiesAfterSetSecret<R> {
+    /// Wraps a rotator, armed for one failure.
+    pub fn new(inner: R) -> Self {
+        Self {
+            inner,
+            armed: Mutex::new(true),
+        }
+    }
+}
+
+#[async_trait]
+impl<R: Rotator> Rotator for DiesAfterSetSecret<R> {
+    fn default_excluded_characters(&self) -> &str {
+        self.inner.default_excluded_characters()
+    }
+
+    fn validate(&self, secret: &SecretJson) -> Result<(), SecretFormatError> {
+        self.inner.validate(secret)
+    }
+
+    async fn create_pending(
+        &self,
+        ctx: &RotationContext<'_>,
+        current: &SecretJson,
+    ) -> Result<SecretJson, RotatorError> {
+        self.inner.create_pending(ctx, current).await
+    }
+
+    async fn set_secret(
+        &self,
+        ctx: &RotationContext<'_>,
+        current: &SecretJson,
+        pending: &SecretJson,
+    ) -> Result<(), RotatorError> {
+        self.inner.set_secret(ctx, current, pending).await?;
+        if std::mem::take(&mut *self.armed.lock().unwrap()) {
+            return Err(RotatorError::Refused(
+                "injected fault after the backend accepted the pending secret".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn test_secret(
+        &self,
+        ctx: &RotationContext<'_>,
+        pending: &SecretJson,
+    ) -> Result<(), RotatorError> {
+        self.inner.test_secret(ctx, pending).await
+    }
+
+    async fn after_finish(&self, ctx: &RotationContext<'_>) -> Result<(), RotatorError> {
+        self.inner.after_finish(ctx).await
+    }
+}

@@ -1,0 +1,77 @@
+//! Captured logs and the leak check every test can make in one line.
+
+use std::future::Future;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use lambda_runtime::tracing::subscriber::fmt::MakeWriter;
+use lambda_runtime::tracing::subscriber::{self, filter::LevelFilter};
+use tracing::instrument::WithSubscriber;
+
+use crate::secret::SecretString;
+
+/// A buffer that collects everything logged while a future runs.
+#[derive(Clone, Default)]
+pub struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
+
+impl CapturedLogs {
+    /// An empty buffer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Runs `future` with every `tracing` event, at DEBUG and above, written
+    /// here as JSON lines (the format Lambda's JSON logging uses).
+    pub async fn capture<F: Future>(&self, future: F) -> F::Output {
+        let collector = subscriber::fmt()
+            .json()
+            .with_max_level(LevelFilter::DEBUG)
+            .with_writer(self.clone())
+            .finish();
+        future.with_subscriber(collector).await
+    }
+
+    /// Everything captured so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for CapturedLogs {
+    type Writer = CapturedLogs;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// Panics, naming `what` and the secret's length (never its value), if any
+/// of `secrets` occurs in `text`. Also checks the JSON-escaped form, since
+/// log lines and error JSON escape quotes and backslashes.
+pub fn assert_no_secret_in(what: &str, text: &str, secrets: &[SecretString]) {
+    for secret in secrets {
+        let value = secret.expose();
+        // Very short strings occur by chance; the kit's secrets are long.
+        if value.len() < 8 {
+            continue;
+        }
+        let escaped = serde_json::to_string(value).unwrap_or_default();
+        let escaped = escaped.trim_matches('"');
+        assert!(
+            !text.contains(value) && !text.contains(escaped),
+            "{what} contains a secret value ({} bytes)",
+            value.len()
+        );
+    }
+}

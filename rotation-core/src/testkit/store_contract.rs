@@ -1,0 +1,314 @@
+//! The contract every [`SecretStore`](crate::SecretStore) passes, so the
+//! in-memory store and the AWS-SDK store (against moto) stay equivalent.
+//!
+//! Each function is one case; [`run_all`] runs them in order. Secret names
+//! are prefixed so that one server can host many runs.
+
+use crate::error::StoreError;
+use crate::secret::{SecretBytes, SecretPayload, SecretString};
+use crate::store::{VersionSelector, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
+
+use super::admin::SecretAdmin;
+use super::unique_name;
+
+/// Where a store knowingly departs from Secrets Manager. Each flag skips
+/// exactly one assertion, and the test that sets it says why.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KnownGaps {
+    /// The store overwrites a version's value when `PutSecretValue` repeats
+    /// its token with a different value, where the service answers
+    /// `ResourceExistsException` (moto does this).
+    pub overwrites_existing_version: bool,
+}
+
+fn text(value: &str) -> SecretPayload {
+    SecretPayload::String(SecretString::new(value))
+}
+
+async fn current_version(store: &dyn SecretAdmin, arn: &str) -> String {
+    let description = store.describe(arn).await.expect("describe");
+    description
+        .version_with_stage(AWSCURRENT)
+        .expect("a version is AWSCURRENT")
+        .to_owned()
+}
+
+/// A new secret: one AWSCURRENT version holding the value, rotation off.
+pub async fn create_and_describe(store: &dyn SecretAdmin) {
+    let arn = store
+        .create_secret(&unique_name("contract-create"), text("v1-initial-value"))
+        .await
+        .unwrap();
+    let description = store.describe(&arn).await.unwrap();
+    assert_eq!(description.arn, arn);
+    assert!(!description.rotation_enabled);
+    assert_eq!(description.versions.len(), 1);
+    let (id, stages) = description.versions.iter().next().unwrap();
+    assert_eq!(stages, &vec![AWSCURRENT.to_owned()]);
+    let current = store
+        .get_value(&arn, VersionSelector::Stage(AWSCURRENT))
+        .await
+        .unwrap()
+        .expect("AWSCURRENT has a value");
+    assert_eq!(&current.version_id, id);
+    assert_eq!(current.payload, text("v1-initial-value"));
+    let by_id = store
+        .get_value(&arn, VersionSelector::Id(id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_id.payload, current.payload);
+}
+
+/// An unknown secret is `SecretNotFound`; an unknown version or stage reads
+/// as `None`.
+pub async fn missing_things(store: &dyn SecretAdmin) {
+    let missing = unique_name("contract-missing");
+    assert!(matches!(
+        store.describe(&missing).await,
+        Err(StoreError::SecretNotFound { .. })
+    ));
+    let arn = store
+        .create_secret(&unique_name("contract-missing"), text("v1-initial-value"))
+        .await
+        .unwrap();
+    let none = store
+        .get_value(
+            &arn,
+            VersionSelector::Id("00000000-0000-0000-0000-000000000000"),
+        )
+        .await
+        .unwrap();
+    assert!(none.is_none());
+    let none = store
+        .get_value(&arn, VersionSelector::Stage(AWSPREVIOUS))
+        .await
+        .unwrap();
+    assert!(none.is_none(), "a new secret has no AWSPREVIOUS");
+}
+
+/// `RotateSecret`'s placeholder: listed under AWSPENDING, readable as
+/// `None` until a value is put.
+pub async fn pending_placeholder_has_no_value(store: &dyn SecretAdmin) {
+    let arn = store
+        .create_secret(
+            &unique_name("contract-placeholder"),
+            text("v1-initial-value"),
+        )
+        .await
+        .unwrap();
+    let token = "11111111-2222-3333-4444-555555555555";
+    store.start_rotation(&arn, token).await.unwrap();
+    let description = store.describe(&arn).await.unwrap();
+    assert!(description.rotation_enabled);
+    assert!(description.has_stage(token, AWSPENDING));
+    assert_eq!(description.versions.len(), 2);
+    for selector in [
+        VersionSelector::Id(token),
+        VersionSelector::IdAndStage(token, AWSPENDING),
+        VersionSelector::Stage(AWSPENDING),
+    ] {
+        let value = store.get_value(&arn, selector).await.unwrap();
+        assert!(value.is_none(), "{selector:?} must read as no value yet");
+    }
+}
+
+/// Putting the pending value, again with the same value (a no-op), and with
+/// a different one (refused by the service).
+pub async fn put_pending_is_idempotent(store: &dyn SecretAdmin, gaps: KnownGaps) {
+    let arn = store
+        .create_secret(&unique_name("contract-put"), text("v1-initial-value"))
+        .await
+        .unwrap();
+    let token = "22222222-2222-3333-4444-555555555555";
+    store.start_rotation(&arn, token).await.unwrap();
+    let pending = SecretString::new("v2-pending-value");
+    store
+        .put_value(
+            &arn,
+            token,
+            &pending,
+            &[AWSPENDING],
+            Some("rotation-token-1"),
+        )
+        .await
+        .unwrap();
+    store
+        .put_value(&arn, token, &pending, &[AWSPENDING], None)
+        .await
+        .expect("the same value again is a no-op");
+    let read = store
+        .get_value(&arn, VersionSelector::IdAndStage(token, AWSPENDING))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.payload, SecretPayload::String(pending.clone()));
+    assert!(read.stages.iter().any(|s| s == AWSPENDING));
+
+    let other = store
+        .put_value(
+            &arn,
+            token,
+            &SecretString::new("v2-other-value"),
+            &[AWSPENDING],
+            None,
+        )
+        .await;
+    if !gaps.overwrites_existing_version {
+        assert!(
+            matches!(other, Err(StoreError::VersionExists { .. })),
+            "a different value under an existing version must be refused: {other:?}"
+        );
+        let read = store
+            .get_value(&arn, VersionSelector::Id(token))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(read.payload, SecretPayload::String(pending));
+    }
+    // AWSCURRENT is untouched by a pending put.
+    let current = store
+        .get_value(&arn, VersionSelector::Stage(AWSCURRENT))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(current.payload, text("v1-initial-value"));
+}
+
+/// Moving AWSCURRENT stages the old version AWSPREVIOUS; a second rotation
+/// moves AWSPREVIOUS along; moving a stage held elsewhere without naming
+/// the holder is refused.
+pub async fn moving_current_sets_previous(store: &dyn SecretAdmin) {
+    let arn = store
+        .create_secret(&unique_name("contract-move"), text("v1-initial-value"))
+        .await
+        .unwrap();
+    let first = current_version(store, &arn).await;
+    let token = "33333333-2222-3333-4444-555555555555";
+    store.start_rotation(&arn, token).await.unwrap();
+    store
+        .put_value(
+            &arn,
+            token,
+            &SecretString::new("v2-pending-value"),
+            &[AWSPENDING],
+            None,
+        )
+        .await
+        .unwrap();
+
+    let refused = store.move_stage(&arn, AWSCURRENT, token, None).await;
+    assert!(
+        matches!(refused, Err(StoreError::Refused { .. })),
+        "moving a held stage without naming its holder must be refused: {refused:?}"
+    );
+    store
+        .move_stage(&arn, AWSCURRENT, token, Some(&first))
+        .await
+        .unwrap();
+    let description = store.describe(&arn).await.unwrap();
+    assert!(description.has_stage(token, AWSCURRENT));
+    assert!(description.has_stage(&first, AWSPREVIOUS));
+    assert!(!description.has_stage(&first, AWSCURRENT));
+    let current = store
+        .get_value(&arn, VersionSelector::Stage(AWSCURRENT))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(current.payload, text("v2-pending-value"));
+    let previous = store
+        .get_value(&arn, VersionSelector::Stage(AWSPREVIOUS))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(previous.payload, text("v1-initial-value"));
+
+    let second = "44444444-2222-3333-4444-555555555555";
+    store.start_rotation(&arn, second).await.unwrap();
+    let description = store.describe(&arn).await.unwrap();
+    assert!(description.has_stage(second, AWSPENDING));
+    assert!(
+        !description.has_stage(token, AWSPENDING),
+        "a stage is on one version only"
+    );
+    store
+        .put_value(
+            &arn,
+            second,
+            &SecretString::new("v3-pending-value"),
+            &[AWSPENDING],
+            None,
+        )
+        .await
+        .unwrap();
+    store
+        .move_stage(&arn, AWSCURRENT, second, Some(token))
+        .await
+        .unwrap();
+    let description = store.describe(&arn).await.unwrap();
+    assert!(description.has_stage(second, AWSCURRENT));
+    assert!(description.has_stage(token, AWSPREVIOUS));
+    assert!(
+        description.stages_of(&first).is_none_or(|s| s.is_empty()),
+        "the oldest version lost its stages"
+    );
+}
+
+/// A rotation cannot start while another is incomplete, except again with
+/// the same token.
+pub async fn incomplete_rotation_blocks_a_new_one(store: &dyn SecretAdmin) {
+    let arn = store
+        .create_secret(&unique_name("contract-block"), text("v1-initial-value"))
+        .await
+        .unwrap();
+    let token = "55555555-2222-3333-4444-555555555555";
+    store.start_rotation(&arn, token).await.unwrap();
+    store
+        .put_value(
+            &arn,
+            token,
+            &SecretString::new("v2-pending-value"),
+            &[AWSPENDING],
+            None,
+        )
+        .await
+        .unwrap();
+    let other = store
+        .start_rotation(&arn, "66666666-2222-3333-4444-555555555555")
+        .await;
+    assert!(
+        matches!(other, Err(StoreError::Refused { .. })),
+        "a second rotation must be refused: {other:?}"
+    );
+    assert!(store
+        .describe(&arn)
+        .await
+        .unwrap()
+        .has_stage(token, AWSPENDING));
+}
+
+/// Binary secrets read back as bytes.
+pub async fn binary_values(store: &dyn SecretAdmin) {
+    let bytes = SecretPayload::Binary(SecretBytes::new(vec![0u8, 159, 146, 150, 255]));
+    let arn = store
+        .create_secret(&unique_name("contract-binary"), bytes.clone())
+        .await
+        .unwrap();
+    let read = store
+        .get_value(&arn, VersionSelector::Stage(AWSCURRENT))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.payload, bytes);
+}
+
+/// Every case, in order.
+pub async fn run_all(store: &dyn SecretAdmin, gaps: KnownGaps) {
+    create_and_describe(store).await;
+    missing_things(store).await;
+    pending_placeholder_has_no_value(store).await;
+    put_pending_is_idempotent(store, gaps).await;
+    moving_current_sets_previous(store).await;
+    incomplete_rotation_blocks_a_new_one(store).await;
+    binary_values(store).await;
+}
