@@ -1,1 +1,53 @@
-//! placeholder
+//! Real services for the project's tests, started on free ports on
+//! 127.0.0.1 and stopped (by the PID we started) when dropped.
+//!
+//! A test that needs a service fails, with the command that installs it,
+//! when the service is missing; it never skips.
+
+pub mod moto;
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// The workspace root (this crate lives in `<root>/tests`).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate sits in the workspace")
+        .to_path_buf()
+}
+
+/// A port nothing listens on right now. The OS picks it; the listener is
+/// closed before the service binds it.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind an ephemeral port on 127.0.0.1")
+}
+
+/// Waits until something accepts connections on `port`, or panics after
+/// `timeout` with `what` and the hint.
+pub fn wait_for_port(
+    port: u16,
+    timeout: Duration,
+    what: &str,
+    mut alive: impl FnMut() -> Result<(), String>,
+) {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let started = Instant::now();
+    loop {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
+            return;
+        }
+        if let Err(exit) = alive() {
+            panic!("{what} exited before listening on port {port}: {exit}");
+        }
+        assert!(
+            started.elapsed() < timeout,
+            "{what} did not listen on port {port} within {timeout:?}"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}

@@ -11,7 +11,8 @@ use aws_sdk_secretsmanager::primitives::Blob;
 use crate::error::StoreError;
 use crate::secret::{SecretPayload, SecretString};
 use crate::store::{
-    AwsSecretStore, InMemorySecretStore, SecretStore, VersionSelector, VersionSnapshot,
+    AwsSecretStore, InMemorySecretStore, SecretStore, VersionSelector, VersionSnapshot, AWSCURRENT,
+    AWSPENDING,
 };
 
 /// A whole secret: every version id with its sorted stages and value.
@@ -89,12 +90,35 @@ impl SecretAdmin for AwsSecretStore {
     }
 
     async fn start_rotation(&self, secret_id: &str, token: &str) -> Result<(), StoreError> {
+        // moto inverts the service's check: it refuses a new rotation when
+        // AWSPENDING sits on the AWSCURRENT version (the state a finished
+        // rotation leaves, which the service accepts). Take that AWSPENDING
+        // off first, as the service's own bookkeeping would allow.
+        let description = self.describe(secret_id).await?;
+        if let Some(current) = description.version_with_stage(AWSCURRENT) {
+            if description.has_stage(current, AWSPENDING) {
+                self.client()
+                    .update_secret_version_stage()
+                    .secret_id(secret_id)
+                    .version_stage(AWSPENDING)
+                    .remove_from_version_id(current)
+                    .send()
+                    .await
+                    .map_err(|e| admin_error("UpdateSecretVersionStage", secret_id, e))?;
+            }
+        }
         let result = self
             .client()
             .rotate_secret()
             .secret_id(secret_id)
             .client_request_token(token)
             .rotation_lambda_arn(ABSENT_FUNCTION_ARN)
+            // moto enables rotation only when rules are given.
+            .rotation_rules(
+                aws_sdk_secretsmanager::types::RotationRulesType::builder()
+                    .automatically_after_days(30)
+                    .build(),
+            )
             .send()
             .await;
         match result {

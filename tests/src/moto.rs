@@ -1,0 +1,85 @@
+//! moto's server as the Secrets Manager API.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+use rotation_core::store::AwsSecretStore;
+
+use crate::{free_port, wait_for_port, workspace_root};
+
+/// How to install moto where the tests look for it.
+pub const INSTALL_HINT: &str = "install it with `python3 -m venv .venv && .venv/bin/pip install 'moto[server]'` \
+     at the workspace root (the README's test command does), or set MOTO_SERVER to a moto_server binary";
+
+/// A moto server on a free port, stopped on drop.
+pub struct MotoServer {
+    child: Child,
+    port: u16,
+}
+
+fn moto_binary() -> PathBuf {
+    std::env::var_os("MOTO_SERVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".venv/bin/moto_server"))
+}
+
+impl MotoServer {
+    /// Starts moto; panics with the install command if it is missing.
+    pub fn start() -> Self {
+        let binary = moto_binary();
+        assert!(
+            binary.exists(),
+            "moto_server not found at {}; {INSTALL_HINT}",
+            binary.display()
+        );
+        let port = free_port();
+        let mut child = Command::new(&binary)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}; {INSTALL_HINT}", binary.display()));
+        wait_for_port(
+            port,
+            Duration::from_secs(30),
+            "moto_server",
+            || match child.try_wait() {
+                Ok(Some(status)) => Err(status.to_string()),
+                _ => Ok(()),
+            },
+        );
+        Self { child, port }
+    }
+
+    /// The endpoint URL, `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// An SDK client for this server: region us-east-1, dummy credentials.
+    pub fn client(&self) -> aws_sdk_secretsmanager::Client {
+        let config = aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
+            .endpoint_url(self.endpoint())
+            .build();
+        aws_sdk_secretsmanager::Client::from_conf(config)
+    }
+
+    /// The AWS-SDK store over this server.
+    pub fn store(&self) -> AwsSecretStore {
+        AwsSecretStore::from_client(self.client())
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        // Our own child, by PID.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
