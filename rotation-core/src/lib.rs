@@ -13,6 +13,8 @@
 //! function's `main`; the `testkit` feature brings the conformance suite
 //! every rotator runs against its real backend.
 
+#![warn(missing_docs)]
+
 pub mod error;
 pub mod event;
 pub mod lambda;

@@ -4,6 +4,8 @@
 //! A test that needs a service fails, with the command that installs it,
 //! when the service is missing; it never skips.
 
+#![warn(missing_docs)]
+
 pub mod moto;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};

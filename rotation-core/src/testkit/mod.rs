@@ -5,7 +5,7 @@
 //! - [`store_contract`]: what a [`SecretStore`](crate::SecretStore) must do,
 //!   run by the in-memory store and by the AWS-SDK store against moto.
 //! - [`conformance`]: what a [`Rotator`](crate::Rotator) must survive, given
-//!   a [`RotatorHarness`](conformance::RotatorHarness) that can make a fresh
+//!   a [`RotatorHarness`] that can make a fresh
 //!   credential and check a login: full and repeated rotations, every step
 //!   run twice, a failure at every store call of every step then resumed,
 //!   a crash after the backend changed, bad events and bad secrets, and no
