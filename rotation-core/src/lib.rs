@@ -33,3 +33,9 @@ pub use rotation::{validate, Rotation, StepOutcome, DEADLINE_MARGIN};
 pub use rotator::{RotationContext, Rotator};
 pub use secret::{SecretJson, SecretPayload, SecretString};
 pub use store::{SecretStore, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
+
+/// The README's Rust examples, compiled and run as doctests so they stay
+/// true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeExamples;
