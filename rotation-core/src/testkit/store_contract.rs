@@ -28,12 +28,25 @@ fn text(value: &str) -> SecretPayload {
     SecretPayload::String(SecretString::new(value))
 }
 
-async fn current_version(store: &dyn SecretAdmin, arn: &str) -> String {
-    let description = store.describe(arn).await.expect("describe");
-    description
-        .version_with_stage(AWSCURRENT)
-        .expect("a version is AWSCURRENT")
-        .to_owned()
+/// A new secret with a rotation started under `token` and its pending value
+/// `v2-pending-value` stored. Returns the ARN.
+async fn secret_with_pending_value(store: &dyn SecretAdmin, prefix: &str, token: &str) -> String {
+    let arn = store
+        .create_secret(&unique_name(prefix), text("v1-initial-value"))
+        .await
+        .unwrap();
+    store.start_rotation(&arn, token).await.unwrap();
+    store
+        .put_value(
+            &arn,
+            token,
+            &SecretString::new("v2-pending-value"),
+            &[AWSPENDING],
+            None,
+        )
+        .await
+        .unwrap();
+    arn
 }
 
 /// A new secret: one AWSCURRENT version holding the value, rotation off.
@@ -182,23 +195,15 @@ pub async fn put_pending_is_idempotent(store: &dyn SecretAdmin, gaps: KnownGaps)
 /// moves AWSPREVIOUS along; moving a stage held elsewhere without naming
 /// the holder is refused.
 pub async fn moving_current_sets_previous(store: &dyn SecretAdmin) {
-    let arn = store
-        .create_secret(&unique_name("contract-move"), text("v1-initial-value"))
-        .await
-        .unwrap();
-    let first = current_version(store, &arn).await;
     let token = "33333333-2222-3333-4444-555555555555";
-    store.start_rotation(&arn, token).await.unwrap();
-    store
-        .put_value(
-            &arn,
-            token,
-            &SecretString::new("v2-pending-value"),
-            &[AWSPENDING],
-            None,
-        )
-        .await
-        .unwrap();
+    let arn = secret_with_pending_value(store, "contract-move", token).await;
+    let description = store.describe(&arn).await.unwrap();
+    let first = description
+        .versions
+        .keys()
+        .find(|id| *id != token)
+        .expect("the first version")
+        .clone();
 
     let refused = store.move_stage(&arn, AWSCURRENT, token, None).await;
     assert!(
@@ -263,22 +268,8 @@ pub async fn incomplete_rotation_blocks_a_new_one(store: &dyn SecretAdmin, gaps:
     if gaps.starts_rotation_while_incomplete {
         return;
     }
-    let arn = store
-        .create_secret(&unique_name("contract-block"), text("v1-initial-value"))
-        .await
-        .unwrap();
     let token = "55555555-2222-3333-4444-555555555555";
-    store.start_rotation(&arn, token).await.unwrap();
-    store
-        .put_value(
-            &arn,
-            token,
-            &SecretString::new("v2-pending-value"),
-            &[AWSPENDING],
-            None,
-        )
-        .await
-        .unwrap();
+    let arn = secret_with_pending_value(store, "contract-block", token).await;
     let other = store
         .start_rotation(&arn, "66666666-2222-3333-4444-555555555555")
         .await;
