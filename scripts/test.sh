@@ -5,7 +5,9 @@
 #   ./scripts/test.sh
 #
 # Installs (only what is missing):
-#   - Debian packages: python3-venv (for moto's virtualenv)
+#   - Debian packages: python3-venv (for moto's virtualenv), postgresql
+#     (the tests run their own throwaway clusters; the packaged one is left
+#     alone)
 #   - .venv/ at the workspace root with moto's server (the Secrets Manager API)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +33,7 @@ install_system_packages() {
     if command -v python3 >/dev/null && ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
         missing+=(python3-venv)
     fi
+    compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
     [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 }
 
