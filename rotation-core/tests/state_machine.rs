@@ -557,3 +557,80 @@ proptest! {
             .block_on(interleaving(faults));
     }
 }
+
+/// Counts `after_finish` calls, delegating everything else.
+struct CountsAfterFinish {
+    inner: TableRotator,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait]
+impl Rotator for CountsAfterFinish {
+    async fn set_secret(
+        &self,
+        ctx: &RotationContext<'_>,
+        current: &SecretJson,
+        pending: &SecretJson,
+    ) -> Result<(), RotatorError> {
+        self.inner.set_secret(ctx, current, pending).await
+    }
+
+    async fn test_secret(
+        &self,
+        ctx: &RotationContext<'_>,
+        pending: &SecretJson,
+    ) -> Result<(), RotatorError> {
+        self.inner.test_secret(ctx, pending).await
+    }
+
+    async fn after_finish(&self, ctx: &RotationContext<'_>) -> Result<(), RotatorError> {
+        // The old value is AWSPREVIOUS by the time the hook runs.
+        let previous = ctx.secret(rotation_core::VersionLabel::Previous).await?;
+        assert!(
+            previous.is_some(),
+            "after_finish sees the old value as AWSPREVIOUS"
+        );
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn after_finish_runs_even_when_finish_died_after_moving_the_label() {
+    let f = fixture();
+    let rotation = Rotation::new(
+        FaultyStore::new(Arc::clone(&f.store)),
+        CountsAfterFinish {
+            inner: TableRotator {
+                table: f.table.clone(),
+            },
+            calls: Default::default(),
+        },
+        PasswordPolicy::default().generator().unwrap(),
+    );
+    for step in [Step::CreateSecret, Step::SetSecret, Step::TestSecret] {
+        rotation.run_step(&f.event(step), None).await.unwrap();
+    }
+    // UpdateSecretVersionStage takes effect, then the answer is lost.
+    rotation.store().arm(1, FaultTiming::After);
+    assert!(rotation
+        .run_step(&f.event(Step::FinishSecret), None)
+        .await
+        .is_err());
+    let calls = || {
+        rotation
+            .rotator()
+            .calls
+            .load(std::sync::atomic::Ordering::SeqCst)
+    };
+    assert_eq!(calls(), 0, "the hook did not run in the failed try");
+    assert!(f.snapshot().await[&f.token]
+        .stages
+        .contains(&AWSCURRENT.to_owned()));
+    let retry = rotation
+        .run_step(&f.event(Step::FinishSecret), None)
+        .await
+        .unwrap();
+    assert_eq!(retry, StepOutcome::AlreadyCurrent);
+    assert_eq!(calls(), 1, "the retried finishSecret ran the hook");
+}
