@@ -8,7 +8,7 @@ use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_secretsmanager::Client;
 
 use super::{SecretDescription, SecretStore, SecretVersion, VersionSelector};
-use crate::error::StoreError;
+use crate::error::{error_chain, StoreError};
 use crate::secret::{SecretBytes, SecretPayload, SecretString};
 
 /// The environment variable AWS's rotation templates read for the endpoint.
@@ -58,37 +58,49 @@ impl AwsSecretStore {
 
 /// Maps an SDK error to the store's error kinds by the service's error
 /// code, so the mapping holds for every operation alike.
-fn map_error<E>(
+pub(crate) fn map_error<E, R>(
     operation: &'static str,
     secret_id: &str,
     version_id: Option<&str>,
-    error: SdkError<E>,
+    error: SdkError<E, R>,
 ) -> StoreError
 where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
 {
-    let secret_id = secret_id.to_owned();
     let code = error.code().unwrap_or_default();
     match code {
         "ResourceNotFoundException" => StoreError::SecretNotFound {
             operation,
-            secret_id,
+            secret_id: secret_id.to_owned(),
         },
         "ResourceExistsException" => StoreError::VersionExists {
             operation,
-            secret_id,
+            secret_id: secret_id.to_owned(),
             version_id: version_id.unwrap_or_default().to_owned(),
         },
         "InvalidRequestException" | "InvalidParameterException" => StoreError::Refused {
             operation,
             message: format!("{code}: {}", error.message().unwrap_or("no message")),
-            secret_id,
+            secret_id: secret_id.to_owned(),
         },
-        _ => StoreError::Service {
-            operation,
-            secret_id,
-            source: Box::new(error),
-        },
+        _ => service_error(operation, secret_id, &error),
+    }
+}
+
+/// A `StoreError::Service` holding only the error's message chain. The SDK
+/// error itself must not be kept: its `Debug` prints the raw HTTP response,
+/// whose body holds the secret value when a `GetSecretValue` answer fails
+/// to parse (and `DisplayErrorContext` appends that `Debug`).
+pub(crate) fn service_error(
+    operation: &'static str,
+    secret_id: &str,
+    error: &(dyn std::error::Error + 'static),
+) -> StoreError {
+    StoreError::Service {
+        operation,
+        secret_id: secret_id.to_owned(),
+        source: error_chain(error).into(),
     }
 }
 
@@ -187,5 +199,54 @@ impl SecretStore for AwsSecretStore {
             .await
             .map_err(|e| map_error("UpdateSecretVersionStage", secret_id, Some(to_version), e))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_secretsmanager::error::ErrorMetadata;
+    use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
+
+    use super::*;
+
+    /// A raw response whose body holds a secret, as a `GetSecretValue`
+    /// answer does.
+    #[derive(Debug)]
+    #[allow(dead_code)] // read only through Debug, which is the point
+    struct RawResponse {
+        body: &'static str,
+    }
+
+    #[test]
+    fn a_store_error_keeps_no_raw_response() {
+        let error: SdkError<GetSecretValueError, RawResponse> = SdkError::response_error(
+            "failed to parse the response",
+            RawResponse {
+                body: r#"{"SecretString":"hunter2-raw-body-secret"}"#,
+            },
+        );
+        assert!(
+            format!("{error:?}").contains("hunter2"),
+            "the SDK error does hold it"
+        );
+        let mapped = map_error("GetSecretValue", "arn:secret", None, error);
+        assert!(matches!(mapped, StoreError::Service { .. }));
+        let shown = format!("{mapped:?} {mapped} {}", error_chain(&mapped));
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("failed to parse the response"), "{shown}");
+
+        let service: SdkError<GetSecretValueError, RawResponse> = SdkError::service_error(
+            GetSecretValueError::generic(
+                ErrorMetadata::builder()
+                    .code("ResourceExistsException")
+                    .message("exists")
+                    .build(),
+            ),
+            RawResponse { body: "hunter2" },
+        );
+        assert!(matches!(
+            map_error("PutSecretValue", "arn:secret", Some("v1"), service),
+            StoreError::VersionExists { .. }
+        ));
     }
 }

@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
+#[cfg(feature = "testkit")]
+pub(crate) use aws::map_error;
 pub use aws::AwsSecretStore;
 pub use memory::{InMemorySecretStore, VersionSnapshot};
 

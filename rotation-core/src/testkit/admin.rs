@@ -11,8 +11,8 @@ use aws_sdk_secretsmanager::primitives::Blob;
 use crate::error::StoreError;
 use crate::secret::{SecretPayload, SecretString};
 use crate::store::{
-    AwsSecretStore, InMemorySecretStore, SecretStore, VersionSelector, VersionSnapshot, AWSCURRENT,
-    AWSPENDING,
+    map_error, AwsSecretStore, InMemorySecretStore, SecretStore, VersionSelector, VersionSnapshot,
+    AWSCURRENT, AWSPENDING,
 };
 
 /// A whole secret: every version id with its sorted stages and value.
@@ -52,18 +52,6 @@ impl SecretAdmin for InMemorySecretStore {
     }
 }
 
-fn admin_error(
-    operation: &'static str,
-    secret_id: &str,
-    error: impl std::error::Error + Send + Sync + 'static,
-) -> StoreError {
-    StoreError::Service {
-        operation,
-        secret_id: secret_id.to_owned(),
-        source: Box::new(error),
-    }
-}
-
 /// A Lambda ARN no test deploys: moto's `RotateSecret` stages the pending
 /// version and enables rotation, then fails to find the function, which
 /// [`SecretAdmin::start_rotation`] expects.
@@ -85,7 +73,7 @@ impl SecretAdmin for AwsSecretStore {
         let out = request
             .send()
             .await
-            .map_err(|e| admin_error("CreateSecret", name, e))?;
+            .map_err(|e| map_error("CreateSecret", name, None, e))?;
         Ok(out.arn().unwrap_or(name).to_owned())
     }
 
@@ -104,7 +92,7 @@ impl SecretAdmin for AwsSecretStore {
                     .remove_from_version_id(current)
                     .send()
                     .await
-                    .map_err(|e| admin_error("UpdateSecretVersionStage", secret_id, e))?;
+                    .map_err(|e| map_error("UpdateSecretVersionStage", secret_id, None, e))?;
             }
         }
         let result = self
@@ -125,13 +113,14 @@ impl SecretAdmin for AwsSecretStore {
             Ok(_) => Ok(()),
             // The service would now invoke the function; moto cannot, and
             // says so after staging the version. The tests play the service.
-            Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(()),
-            Err(e) if e.code() == Some("InvalidRequestException") => Err(StoreError::Refused {
-                operation: "RotateSecret",
-                secret_id: secret_id.to_owned(),
-                message: e.message().unwrap_or_default().to_owned(),
-            }),
-            Err(e) => Err(admin_error("RotateSecret", secret_id, e)),
+            // Any other "not found" (the secret itself) is a real error.
+            Err(e)
+                if e.code() == Some("ResourceNotFoundException")
+                    && e.message().is_some_and(|m| m.contains(ABSENT_FUNCTION_ARN)) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(map_error("RotateSecret", secret_id, Some(token), e)),
         }
     }
 
@@ -143,7 +132,7 @@ impl SecretAdmin for AwsSecretStore {
             .include_deprecated(true)
             .send()
             .await
-            .map_err(|e| admin_error("ListSecretVersionIds", secret_id, e))?;
+            .map_err(|e| map_error("ListSecretVersionIds", secret_id, None, e))?;
         let mut snapshot = Snapshot::new();
         for version in out.versions() {
             let Some(id) = version.version_id() else {
