@@ -15,7 +15,7 @@ use crate::event::{RotationEvent, Step};
 use crate::password::PasswordGenerator;
 use crate::rotator::{RotationContext, Rotator};
 use crate::secret::SecretJson;
-use crate::store::{SecretDescription, SecretStore, VersionSelector, AWSCURRENT, AWSPENDING};
+use crate::store::{SecretDescription, SecretStore, AWSCURRENT, AWSPENDING};
 
 /// Time kept back from the Lambda deadline so a step that runs out can
 /// still report its error before Lambda kills the process.
@@ -170,12 +170,8 @@ impl<S: SecretStore, R: Rotator> Rotation<S, R> {
         self.rotator
             .validate(&current)
             .map_err(invalid(ctx, VersionLabel::Current))?;
-        if self
-            .store
-            .get_value(
-                ctx.secret_id(),
-                VersionSelector::IdAndStage(&event.token, AWSPENDING),
-            )
+        if ctx
+            .read(VersionLabel::Pending)
             .await
             .map_err(store_error(step))?
             .is_some()
@@ -254,20 +250,15 @@ impl<S: SecretStore, R: Rotator> Rotation<S, R> {
         Ok(StepOutcome::Done)
     }
 
-    /// Reads and parses a labelled version the step cannot do without.
+    /// Reads and parses a labelled version the step cannot do without
+    /// (AWSCURRENT or the pending version).
     async fn load(
         &self,
         ctx: &RotationContext<'_>,
         label: VersionLabel,
     ) -> Result<SecretJson, RotationError> {
-        let selector = match label {
-            VersionLabel::Current => VersionSelector::Stage(AWSCURRENT),
-            VersionLabel::Pending => VersionSelector::IdAndStage(ctx.token(), AWSPENDING),
-            VersionLabel::Previous => unreachable!("AWSPREVIOUS is never required"),
-        };
-        let version = self
-            .store
-            .get_value(ctx.secret_id(), selector)
+        let version = ctx
+            .read(label)
             .await
             .map_err(store_error(ctx.step()))?
             .ok_or_else(|| match label {

@@ -7,7 +7,8 @@ use crate::event::Step;
 use crate::password::PasswordGenerator;
 use crate::secret::{SecretJson, SecretString};
 use crate::store::{
-    SecretDescription, SecretStore, VersionSelector, AWSCURRENT, AWSPENDING, AWSPREVIOUS,
+    SecretDescription, SecretStore, SecretVersion, VersionSelector, AWSCURRENT, AWSPENDING,
+    AWSPREVIOUS,
 };
 use crate::VersionLabel;
 
@@ -144,6 +145,18 @@ impl RotationContext<'_> {
     /// or it has no value; for [`VersionLabel::Pending`] the version is the
     /// event's token.
     pub async fn secret(&self, label: VersionLabel) -> Result<Option<SecretJson>, RotatorError> {
+        match self.read(label).await? {
+            None => Ok(None),
+            Some(version) => Ok(Some(SecretJson::from_payload(&version.payload)?)),
+        }
+    }
+
+    /// The raw read behind [`secret`](Self::secret), shared with the steps,
+    /// which report its failures as their own errors.
+    pub(crate) async fn read(
+        &self,
+        label: VersionLabel,
+    ) -> Result<Option<SecretVersion>, StoreError> {
         let selector = match label {
             VersionLabel::Current => VersionSelector::Stage(AWSCURRENT),
             VersionLabel::Pending => VersionSelector::IdAndStage(self.token, AWSPENDING),
@@ -155,10 +168,7 @@ impl RotationContext<'_> {
                 VersionSelector::Stage(AWSPREVIOUS)
             }
         };
-        match self.store.get_value(self.secret_id(), selector).await? {
-            None => Ok(None),
-            Some(version) => Ok(Some(SecretJson::from_payload(&version.payload)?)),
-        }
+        self.store.get_value(self.secret_id(), selector).await
     }
 
     /// Reads the AWSCURRENT value of another secret, such as the master
