@@ -11,8 +11,9 @@ use proptest::prelude::*;
 use rotation_core::lambda::handle;
 use rotation_core::secret::SecretJson;
 use rotation_core::store::{InMemorySecretStore, VersionSelector};
-use rotation_core::testkit::faults::{FaultTiming, FaultyStore};
-use rotation_core::testkit::reference::{CredentialTable, TableRotator};
+use rotation_core::testkit::faults::{FaultTiming, FaultyStore, InstrumentedRotator};
+use rotation_core::testkit::reference::{TableHarness, TableRotator};
+use rotation_core::testkit::RotatorHarness;
 use rotation_core::testkit::{new_token, unique_name, CapturedLogs, SecretAdmin, Snapshot};
 use rotation_core::{
     PasswordPolicy, Rotation, RotationContext, RotationError, RotationEvent, Rotator, RotatorError,
@@ -25,7 +26,7 @@ type TestRotation = Rotation<FaultyStore<Arc<InMemorySecretStore>>, TableRotator
 
 struct Fixture {
     store: Arc<InMemorySecretStore>,
-    table: CredentialTable,
+    harness: TableHarness,
     rotation: TestRotation,
     arn: String,
     first_version: String,
@@ -36,9 +37,11 @@ const INITIAL_PASSWORD: &str = "initial-password-0123456789";
 
 fn fixture() -> Fixture {
     let store = Arc::new(InMemorySecretStore::new());
-    let table = CredentialTable::default();
+    let harness = TableHarness::default();
     let user = unique_name("app");
-    table.set_password(&user, &SecretString::new(INITIAL_PASSWORD));
+    harness
+        .table
+        .set_password(&user, &SecretString::new(INITIAL_PASSWORD));
     let secret = json!({"username": user, "password": INITIAL_PASSWORD, "extra": [1, 2]});
     let arn = store
         .create_secret(
@@ -51,14 +54,12 @@ fn fixture() -> Fixture {
     store.start_rotation(&arn, &token).unwrap();
     let rotation = Rotation::new(
         FaultyStore::new(Arc::clone(&store)),
-        TableRotator {
-            table: table.clone(),
-        },
+        harness.rotator(),
         PasswordPolicy::default().generator().unwrap(),
     );
     Fixture {
         store,
-        table,
+        harness,
         rotation,
         arn,
         first_version,
@@ -98,11 +99,7 @@ impl Fixture {
             }
             if let Some(payload) = &version.payload {
                 let secret = SecretJson::from_payload(payload).unwrap();
-                let user = secret.required_str("username").unwrap();
-                if self
-                    .table
-                    .log_in(user, &secret.required_secret("password").unwrap())
-                {
+                if self.harness.can_log_in(&secret).await {
                     return true;
                 }
             }
@@ -536,10 +533,7 @@ async fn interleaving(faults: Vec<Fault>) {
         .unwrap()
         .unwrap();
     let secret = SecretJson::from_payload(&current.payload).unwrap();
-    assert!(f.table.log_in(
-        secret.required_str("username").unwrap(),
-        &secret.required_secret("password").unwrap()
-    ));
+    assert!(f.harness.can_log_in(&secret).await);
     assert_eq!(snapshot.len(), 2, "no stray versions");
 }
 
@@ -558,54 +552,12 @@ proptest! {
     }
 }
 
-/// Counts `after_finish` calls, delegating everything else.
-struct CountsAfterFinish {
-    inner: TableRotator,
-    calls: std::sync::atomic::AtomicUsize,
-}
-
-#[async_trait]
-impl Rotator for CountsAfterFinish {
-    async fn set_secret(
-        &self,
-        ctx: &RotationContext<'_>,
-        current: &SecretJson,
-        pending: &SecretJson,
-    ) -> Result<(), RotatorError> {
-        self.inner.set_secret(ctx, current, pending).await
-    }
-
-    async fn test_secret(
-        &self,
-        ctx: &RotationContext<'_>,
-        pending: &SecretJson,
-    ) -> Result<(), RotatorError> {
-        self.inner.test_secret(ctx, pending).await
-    }
-
-    async fn after_finish(&self, ctx: &RotationContext<'_>) -> Result<(), RotatorError> {
-        // The old value is AWSPREVIOUS by the time the hook runs.
-        let previous = ctx.secret(rotation_core::VersionLabel::Previous).await?;
-        assert!(
-            previous.is_some(),
-            "after_finish sees the old value as AWSPREVIOUS"
-        );
-        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn after_finish_runs_even_when_finish_died_after_moving_the_label() {
     let f = fixture();
     let rotation = Rotation::new(
         FaultyStore::new(Arc::clone(&f.store)),
-        CountsAfterFinish {
-            inner: TableRotator {
-                table: f.table.clone(),
-            },
-            calls: Default::default(),
-        },
+        InstrumentedRotator::new(f.harness.rotator()),
         PasswordPolicy::default().generator().unwrap(),
     );
     for step in [Step::CreateSecret, Step::SetSecret, Step::TestSecret] {
@@ -617,13 +569,8 @@ async fn after_finish_runs_even_when_finish_died_after_moving_the_label() {
         .run_step(&f.event(Step::FinishSecret), None)
         .await
         .is_err());
-    let calls = || {
-        rotation
-            .rotator()
-            .calls
-            .load(std::sync::atomic::Ordering::SeqCst)
-    };
-    assert_eq!(calls(), 0, "the hook did not run in the failed try");
+    let calls = || rotation.rotator().after_finish_calls();
+    assert_eq!(calls().len(), 0, "the hook did not run in the failed try");
     assert!(f.snapshot().await[&f.token]
         .stages
         .contains(&AWSCURRENT.to_owned()));
@@ -632,5 +579,11 @@ async fn after_finish_runs_even_when_finish_died_after_moving_the_label() {
         .await
         .unwrap();
     assert_eq!(retry, StepOutcome::AlreadyCurrent);
-    assert_eq!(calls(), 1, "the retried finishSecret ran the hook");
+    assert_eq!(calls().len(), 1, "the retried finishSecret ran the hook");
+    // The old value is AWSPREVIOUS by the time the hook runs.
+    assert_eq!(
+        calls(),
+        vec![true],
+        "after_finish sees the old value as AWSPREVIOUS"
+    );
 }

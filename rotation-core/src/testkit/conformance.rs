@@ -19,12 +19,17 @@ use crate::secret::{SecretBytes, SecretJson, SecretPayload, SecretString};
 use crate::store::{VersionSelector, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 
 use super::admin::{secret_strings, SecretAdmin, Snapshot};
-use super::faults::{DiesAfterSetSecret, FaultTiming, FaultyStore};
+use super::faults::{FaultTiming, FaultyStore, InstrumentedRotator};
 use super::logs::{assert_no_secret_in, CapturedLogs};
 use super::{new_token, unique_name};
 
 /// The key the kit adds to every secret to check unknown keys survive.
 pub const UNKNOWN_KEY: &str = "kit_unknown_key";
+
+/// The value under [`UNKNOWN_KEY`]: nested, of mixed types.
+fn unknown_value() -> serde_json::Value {
+    json!({"nested": [1, "two", null], "kept": true})
+}
 
 /// What a rotator's test supplies to run the suite against its backend.
 #[async_trait]
@@ -122,18 +127,19 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
         self.report.lock().unwrap().cases.push(name);
     }
 
+    /// A fresh credential from the harness, with the kit's unknown key.
     async fn subject(&self, prefix: &str) -> Subject {
         let mut secret = self.harness.fresh_secret(self.store.as_ref()).await;
-        secret.set(
-            UNKNOWN_KEY,
-            json!({"nested": [1, "two", null], "kept": true}),
-        );
+        secret.set(UNKNOWN_KEY, unknown_value());
+        self.subject_with(prefix, SecretPayload::String(secret.to_secret_string()))
+            .await
+    }
+
+    /// A secret holding `payload`, recorded for the leak check.
+    async fn subject_with(&self, prefix: &str, payload: SecretPayload) -> Subject {
         let arn = self
             .store
-            .create_secret(
-                &unique_name(prefix),
-                SecretPayload::String(secret.to_secret_string()),
-            )
+            .create_secret(&unique_name(prefix), payload)
             .await
             .expect("create the test secret");
         self.arns.lock().unwrap().push(arn.clone());
@@ -279,7 +285,7 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
         );
         assert_eq!(
             current.get(UNKNOWN_KEY),
-            Some(&json!({"nested": [1, "two", null], "kept": true})),
+            Some(&unknown_value()),
             "unknown keys must survive rotation"
         );
         assert!(
@@ -451,7 +457,9 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
         for resume_from_start in [false, true] {
             let subject = self.subject("kit-crash").await;
             let token = self.start(&subject).await;
-            let rotation = self.rotation(DiesAfterSetSecret::new(self.harness.rotator()));
+            let rotation = self.rotation(InstrumentedRotator::dying_after_set_secret(
+                self.harness.rotator(),
+            ));
             self.run_steps(&rotation, &subject, &token, &[Step::CreateSecret])
                 .await;
             let died = self
@@ -596,16 +604,7 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
         cases.extend(self.harness.malformed_secrets(&valid));
         let rotation = self.rotation(self.harness.rotator());
         for (what, payload) in cases {
-            let arn = self
-                .store
-                .create_secret(&unique_name("kit-bad-secret"), payload)
-                .await
-                .expect("create the malformed secret");
-            self.arns.lock().unwrap().push(arn.clone());
-            let subject = Subject {
-                first_version: self.version_with(&arn, AWSCURRENT).await.unwrap(),
-                arn,
-            };
+            let subject = self.subject_with("kit-bad-secret", payload).await;
             let token = self.start(&subject).await;
             let before = self.snapshot(&subject).await;
             let result = self

@@ -1,7 +1,7 @@
 //! Failure injection: a store wrapper that counts calls and fails a chosen
 //! one, and a rotator wrapper that dies right after its backend change.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -10,7 +10,7 @@ use crate::error::{RotatorError, StoreError};
 use crate::rotator::{RotationContext, Rotator};
 use crate::secret::{SecretJson, SecretString};
 use crate::store::{SecretDescription, SecretStore, SecretVersion, VersionSelector};
-use crate::SecretFormatError;
+use crate::{SecretFormatError, VersionLabel};
 
 /// When an injected failure strikes, relative to the call it replaces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,25 +165,42 @@ impl<S: SecretStore> SecretStore for FaultyStore<S> {
     }
 }
 
-/// A rotator whose `set_secret` does its work and then reports a failure
-/// while armed: the backend changed but the step "died".
-pub struct DiesAfterSetSecret<R> {
+/// A rotator wrapper for crash and hook tests: armed, its `set_secret`
+/// does its work and then reports a failure (the backend changed but the
+/// step "died"); and it records every `after_finish` call with whether the
+/// old value was readable as AWSPREVIOUS at that moment.
+pub struct InstrumentedRotator<R> {
     inner: R,
-    armed: Mutex<bool>,
+    die_after_set_secret: AtomicBool,
+    after_finish_calls: Mutex<Vec<bool>>,
 }
 
-impl<R> DiesAfterSetSecret<R> {
-    /// Wraps a rotator, armed for one failure.
+impl<R> InstrumentedRotator<R> {
+    /// Wraps a rotator, unarmed.
     pub fn new(inner: R) -> Self {
         Self {
             inner,
-            armed: Mutex::new(true),
+            die_after_set_secret: AtomicBool::new(false),
+            after_finish_calls: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Wraps a rotator whose next `set_secret` dies after changing the
+    /// backend.
+    pub fn dying_after_set_secret(inner: R) -> Self {
+        let rotator = Self::new(inner);
+        rotator.die_after_set_secret.store(true, Ordering::SeqCst);
+        rotator
+    }
+
+    /// One entry per `after_finish` call: whether AWSPREVIOUS had a value.
+    pub fn after_finish_calls(&self) -> Vec<bool> {
+        self.after_finish_calls.lock().unwrap().clone()
     }
 }
 
 #[async_trait]
-impl<R: Rotator> Rotator for DiesAfterSetSecret<R> {
+impl<R: Rotator> Rotator for InstrumentedRotator<R> {
     fn default_excluded_characters(&self) -> &str {
         self.inner.default_excluded_characters()
     }
@@ -207,7 +224,7 @@ impl<R: Rotator> Rotator for DiesAfterSetSecret<R> {
         pending: &SecretJson,
     ) -> Result<(), RotatorError> {
         self.inner.set_secret(ctx, current, pending).await?;
-        if std::mem::take(&mut *self.armed.lock().unwrap()) {
+        if self.die_after_set_secret.swap(false, Ordering::SeqCst) {
             return Err(RotatorError::Refused(
                 "injected fault after the backend accepted the pending secret".into(),
             ));
@@ -224,6 +241,8 @@ impl<R: Rotator> Rotator for DiesAfterSetSecret<R> {
     }
 
     async fn after_finish(&self, ctx: &RotationContext<'_>) -> Result<(), RotatorError> {
+        let saw_previous = ctx.secret(VersionLabel::Previous).await?.is_some();
+        self.after_finish_calls.lock().unwrap().push(saw_previous);
         self.inner.after_finish(ctx).await
     }
 }

@@ -28,13 +28,18 @@ fn text(value: &str) -> SecretPayload {
     SecretPayload::String(SecretString::new(value))
 }
 
+/// A new secret holding `v1-initial-value`. Returns the ARN.
+async fn new_secret(store: &dyn SecretAdmin, prefix: &str) -> String {
+    store
+        .create_secret(&unique_name(prefix), text("v1-initial-value"))
+        .await
+        .unwrap()
+}
+
 /// A new secret with a rotation started under `token` and its pending value
 /// `v2-pending-value` stored. Returns the ARN.
 async fn secret_with_pending_value(store: &dyn SecretAdmin, prefix: &str, token: &str) -> String {
-    let arn = store
-        .create_secret(&unique_name(prefix), text("v1-initial-value"))
-        .await
-        .unwrap();
+    let arn = new_secret(store, prefix).await;
     store.start_rotation(&arn, token).await.unwrap();
     store
         .put_value(
@@ -51,10 +56,7 @@ async fn secret_with_pending_value(store: &dyn SecretAdmin, prefix: &str, token:
 
 /// A new secret: one AWSCURRENT version holding the value, rotation off.
 pub async fn create_and_describe(store: &dyn SecretAdmin) {
-    let arn = store
-        .create_secret(&unique_name("contract-create"), text("v1-initial-value"))
-        .await
-        .unwrap();
+    let arn = new_secret(store, "contract-create").await;
     let description = store.describe(&arn).await.unwrap();
     assert_eq!(description.arn, arn);
     assert!(!description.rotation_enabled);
@@ -84,10 +86,7 @@ pub async fn missing_things(store: &dyn SecretAdmin) {
         store.describe(&missing).await,
         Err(StoreError::SecretNotFound { .. })
     ));
-    let arn = store
-        .create_secret(&unique_name("contract-missing"), text("v1-initial-value"))
-        .await
-        .unwrap();
+    let arn = new_secret(store, "contract-missing").await;
     let none = store
         .get_value(
             &arn,
@@ -106,13 +105,7 @@ pub async fn missing_things(store: &dyn SecretAdmin) {
 /// `RotateSecret`'s placeholder: listed under AWSPENDING, readable as
 /// `None` until a value is put.
 pub async fn pending_placeholder_has_no_value(store: &dyn SecretAdmin) {
-    let arn = store
-        .create_secret(
-            &unique_name("contract-placeholder"),
-            text("v1-initial-value"),
-        )
-        .await
-        .unwrap();
+    let arn = new_secret(store, "contract-placeholder").await;
     let token = "11111111-2222-3333-4444-555555555555";
     store.start_rotation(&arn, token).await.unwrap();
     let description = store.describe(&arn).await.unwrap();
@@ -132,10 +125,7 @@ pub async fn pending_placeholder_has_no_value(store: &dyn SecretAdmin) {
 /// Putting the pending value, again with the same value (a no-op), and with
 /// a different one (refused by the service).
 pub async fn put_pending_is_idempotent(store: &dyn SecretAdmin, gaps: KnownGaps) {
-    let arn = store
-        .create_secret(&unique_name("contract-put"), text("v1-initial-value"))
-        .await
-        .unwrap();
+    let arn = new_secret(store, "contract-put").await;
     let token = "22222222-2222-3333-4444-555555555555";
     store.start_rotation(&arn, token).await.unwrap();
     let pending = SecretString::new("v2-pending-value");
