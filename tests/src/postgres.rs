@@ -6,7 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use crate::{free_port, wait_for_port};
+use std::io::Write;
+
+use rotation_core::testkit::unique_name;
+
+use crate::free_port;
 
 /// How to install PostgreSQL where the tests look for it.
 pub const INSTALL_HINT: &str =
@@ -41,11 +45,9 @@ fn pg_bin() -> PathBuf {
 }
 
 fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
+    use std::os::unix::fs::MetadataExt;
+    // /proc/self belongs to the process's effective user.
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
 /// Runs a PostgreSQL tool; as root, as the `postgres` user (initdb refuses
@@ -79,10 +81,11 @@ impl PostgresServer {
     /// postgresql.conf (e.g. `log_statement = 'all'`).
     pub fn start_with(extra_config: &[&str]) -> Self {
         let bin = pg_bin();
-        let dir = std::env::temp_dir().join(format!("rotation-pg-{}", crate::unique_suffix()));
+        let dir = std::env::temp_dir().join(unique_name("rotation-pg"));
         std::fs::create_dir_all(&dir).expect("create the cluster directory");
-        let superuser_password = format!("super-{}", crate::unique_suffix());
-        std::fs::write(dir.join("pwfile"), &superuser_password).expect("write the password file");
+        let superuser_password = unique_name("super");
+        let pwfile = dir.join("pwfile");
+        std::fs::write(&pwfile, &superuser_password).expect("write the password file");
         if is_root() {
             check(
                 "chown the cluster directory",
@@ -93,12 +96,17 @@ impl PostgresServer {
                     .expect("run chown"),
             );
         }
-        let data = dir.join("data");
-        let pwfile = dir.join("pwfile");
+        let server = Self {
+            bin,
+            dir,
+            port: free_port(),
+            superuser_password,
+        };
+        let data = server.data_dir();
         check(
             "initdb",
             run_pg(
-                &bin.join("initdb"),
+                &server.bin.join("initdb"),
                 &[
                     "-D",
                     data.to_str().unwrap(),
@@ -114,22 +122,13 @@ impl PostgresServer {
                 ],
             ),
         );
-        let mut conf = String::from("\n# rotation tests\n");
-        for line in extra_config {
-            conf.push_str(line);
-            conf.push('\n');
-        }
-        let conf_path = data.join("postgresql.conf");
-        let mut existing = std::fs::read_to_string(&conf_path).expect("read postgresql.conf");
-        existing.push_str(&conf);
-        std::fs::write(&conf_path, existing).expect("write postgresql.conf");
-
-        let server = Self {
-            bin,
-            dir,
-            port: free_port(),
-            superuser_password,
-        };
+        let _ = std::fs::remove_file(&pwfile);
+        let mut conf = std::fs::OpenOptions::new()
+            .append(true)
+            .open(data.join("postgresql.conf"))
+            .expect("open postgresql.conf");
+        writeln!(conf, "\n# rotation tests\n{}", extra_config.join("\n"))
+            .expect("append to postgresql.conf");
         server.start_again();
         server
     }
@@ -154,8 +153,8 @@ impl PostgresServer {
         self.dir.join("server.log")
     }
 
-    /// A connection string for `user` with `password` over TCP.
-    pub fn conninfo(&self, user: &str, password: &str, dbname: &str) -> tokio_postgres::Config {
+    /// A client configuration for `user` with `password` over TCP.
+    pub fn config(&self, user: &str, password: &str, dbname: &str) -> tokio_postgres::Config {
         let mut config = tokio_postgres::Config::new();
         config
             .host("127.0.0.1")
@@ -170,7 +169,7 @@ impl PostgresServer {
     /// A superuser connection; its driver task runs until the client drops.
     pub async fn superuser(&self) -> tokio_postgres::Client {
         let (client, connection) = self
-            .conninfo(SUPERUSER, &self.superuser_password, "postgres")
+            .config(SUPERUSER, &self.superuser_password, "postgres")
             .connect(tokio_postgres::NoTls)
             .await
             .expect("connect as the superuser");
@@ -181,7 +180,7 @@ impl PostgresServer {
     /// Whether `user` logs in with `password` (over TCP, scram-sha-256).
     pub async fn can_log_in(&self, user: &str, password: &str) -> bool {
         match self
-            .conninfo(user, password, "postgres")
+            .config(user, password, "postgres")
             .connect(tokio_postgres::NoTls)
             .await
         {
@@ -193,62 +192,44 @@ impl PostgresServer {
         }
     }
 
+    fn data_dir(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    /// Runs `pg_ctl -D <this cluster's data directory> args...`, which acts
+    /// on this cluster's postmaster only.
+    fn pg_ctl(&self, args: &[&str]) -> Output {
+        let data = self.data_dir();
+        let mut all = vec!["-D", data.to_str().unwrap()];
+        all.extend_from_slice(args);
+        run_pg(&self.bin.join("pg_ctl"), &all)
+    }
+
     /// Stops the server (fast mode), keeping its files; `start_again`
     /// brings it back on the same port.
     pub fn stop(&self) {
-        let data = self.dir.join("data");
-        check(
-            "pg_ctl stop",
-            run_pg(
-                &self.bin.join("pg_ctl"),
-                &["-D", data.to_str().unwrap(), "-m", "fast", "-w", "stop"],
-            ),
-        );
+        check("pg_ctl stop", self.pg_ctl(&["-m", "fast", "-w", "stop"]));
     }
 
-    /// Starts the (stopped) server on its port and waits until it listens.
+    /// Starts the (stopped) server on its port; `-w` returns once it
+    /// accepts connections.
     pub fn start_again(&self) {
-        let data = self.dir.join("data");
         let options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
             self.port,
             self.dir.display()
         );
+        let log = self.log_path();
         check(
             "pg_ctl start",
-            run_pg(
-                &self.bin.join("pg_ctl"),
-                &[
-                    "-D",
-                    data.to_str().unwrap(),
-                    "-l",
-                    self.dir.join("server.log").to_str().unwrap(),
-                    "-w",
-                    "-o",
-                    &options,
-                    "start",
-                ],
-            ),
+            self.pg_ctl(&["-l", log.to_str().unwrap(), "-w", "-o", &options, "start"]),
         );
-        wait_for_port(self.port, Duration::from_secs(30), "postgres", || Ok(()));
     }
 }
 
 impl Drop for PostgresServer {
     fn drop(&mut self) {
-        let data = self.dir.join("data");
-        // Stops only this cluster (its own data directory and postmaster PID).
-        let _ = run_pg(
-            &self.bin.join("pg_ctl"),
-            &[
-                "-D",
-                data.to_str().unwrap(),
-                "-m",
-                "immediate",
-                "-w",
-                "stop",
-            ],
-        );
+        let _ = self.pg_ctl(&["-m", "immediate", "-w", "stop"]);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
