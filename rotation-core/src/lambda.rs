@@ -22,7 +22,7 @@ use std::time::{Instant, SystemTime};
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
 
-use crate::error::{error_chain, RotationError};
+use crate::error::{error_chain, RotationError, SettingsError};
 use crate::event::RotationEvent;
 use crate::password::PasswordPolicy;
 use crate::rotation::Rotation;
@@ -41,12 +41,42 @@ pub type Error = lambda_runtime::Error;
 /// `AWS_LAMBDA_LOG_FORMAT=JSON`; the level comes from `AWS_LAMBDA_LOG_LEVEL`
 /// or `RUST_LOG` (default INFO).
 pub async fn run<R: Rotator + 'static>(rotator: R) -> Result<(), Error> {
+    run_with(|| Ok(rotator)).await
+}
+
+/// [`run`] for a rotator built from settings: `build` runs after logging is
+/// set up, so a bad setting is logged, naming the variable, and stops the
+/// function before it serves any rotation.
+///
+/// ```no_run
+/// # use rotation_core::{Rotator, RotationContext, RotatorError, SecretJson};
+/// # use rotation_core::error::SettingsError;
+/// # struct MyRotator;
+/// # impl MyRotator { fn from_env() -> Result<Self, SettingsError> { Ok(MyRotator) } }
+/// # #[async_trait::async_trait]
+/// # impl Rotator for MyRotator {
+/// #     async fn set_secret(&self, _: &RotationContext<'_>, _: &SecretJson, _: &SecretJson) -> Result<(), RotatorError> { Ok(()) }
+/// #     async fn test_secret(&self, _: &RotationContext<'_>, _: &SecretJson) -> Result<(), RotatorError> { Ok(()) }
+/// # }
+/// #[tokio::main]
+/// async fn main() -> Result<(), rotation_core::lambda::Error> {
+///     rotation_core::lambda::run_with(MyRotator::from_env).await
+/// }
+/// ```
+pub async fn run_with<R, F>(build: F) -> Result<(), Error>
+where
+    R: Rotator + 'static,
+    F: FnOnce() -> Result<R, SettingsError>,
+{
     lambda_runtime::tracing::init_default_subscriber();
-    let passwords = PasswordPolicy::from_env(rotator.default_excluded_characters())
-        .and_then(|policy| policy.generator())
-        .inspect_err(
-            |e| tracing::error!(error = %e, "invalid settings; the function cannot start"),
-        )?;
+    let settings = build().and_then(|rotator| {
+        let passwords = PasswordPolicy::from_env(rotator.default_excluded_characters())?
+            .generator()?;
+        Ok((rotator, passwords))
+    });
+    let (rotator, passwords) = settings.inspect_err(
+        |e| tracing::error!(error = %e, "invalid settings; the function cannot start"),
+    )?;
     let store = AwsSecretStore::from_env().await;
     let rotation = Arc::new(Rotation::new(store, rotator, passwords));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {

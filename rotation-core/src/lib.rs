@@ -15,6 +15,7 @@
 
 #![warn(missing_docs)]
 
+pub mod database;
 pub mod error;
 pub mod event;
 pub mod lambda;

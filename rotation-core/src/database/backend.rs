@@ -1,0 +1,96 @@
+//! What a database engine supplies to the shared strategies: logins and the
+//! few statements that change users.
+
+use async_trait::async_trait;
+
+use crate::error::BoxError;
+use crate::secret::SecretString;
+
+use super::secret::{DatabaseSecret, EngineSpec};
+
+/// Why a login failed. The strategies fall back to an older password only
+/// when the server refused the credentials; anything else (an unreachable
+/// host, a timeout, a TLS failure) would fail the same way again, so they
+/// stop there and keep the step well inside the Lambda timeout.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// The server answered and refused the username or password.
+    #[error("the server refused the credentials")]
+    Rejected(#[source] BoxError),
+    /// No session: the host did not answer in time, refused the
+    /// connection, or failed the TLS handshake or verification.
+    #[error("no connection")]
+    Connection(#[source] BoxError),
+}
+
+/// A database engine, as the single-user and alternating-users strategies
+/// need it. Implementations hold the engine's settings (TLS roots, connect
+/// timeout); every method must be safe to call again after it succeeded,
+/// since a step may be retried at any point.
+///
+/// Usernames arrive as plain strings taken from the secret: implementations
+/// quote them by the engine's identifier rules and never splice them into
+/// SQL otherwise. Passwords are bound, or pre-hashed on the client, never
+/// interpolated in clear.
+#[async_trait]
+pub trait DatabaseBackend: Send + Sync + 'static {
+    /// An open session.
+    type Connection: Send;
+
+    /// The engine's secret fields, defaults and limits.
+    const SPEC: EngineSpec;
+
+    /// Logs in with `login`, bounded by the backend's connect timeout.
+    async fn connect(&self, login: &DatabaseSecret) -> Result<Self::Connection, LoginError>;
+
+    /// Runs a trivial query: proof that the session works.
+    async fn check(&self, connection: &mut Self::Connection) -> Result<(), BoxError>;
+
+    /// Sets the password of the user the session is logged in as
+    /// (single user).
+    async fn set_own_password(
+        &self,
+        connection: &mut Self::Connection,
+        login: &DatabaseSecret,
+        password: &SecretString,
+    ) -> Result<(), BoxError>;
+
+    /// Sets another user's password with an administrator's session
+    /// (alternating users).
+    async fn set_password(
+        &self,
+        admin: &mut Self::Connection,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<(), BoxError>;
+
+    /// Creates `clone`, able to log in, if it does not exist; does nothing
+    /// otherwise.
+    async fn ensure_clone(
+        &self,
+        admin: &mut Self::Connection,
+        original: &str,
+        clone: &str,
+    ) -> Result<(), BoxError>;
+
+    /// Makes `clone`'s privileges match `original`'s: grants what is
+    /// missing and revokes what `original` does not have.
+    async fn sync_privileges(
+        &self,
+        admin: &mut Self::Connection,
+        original: &str,
+        clone: &str,
+    ) -> Result<(), BoxError>;
+
+    /// An identifier shared by every host of one database cluster (a writer
+    /// and its replicas), or `None` when the engine has none. It lets a
+    /// master secret that names the writer serve a secret that names a
+    /// reader.
+    async fn cluster_identity(
+        &self,
+        connection: &mut Self::Connection,
+    ) -> Result<Option<String>, BoxError> {
+        let _ = connection;
+        Ok(None)
+    }
+}

@@ -1,0 +1,47 @@
+//! Database rotation, written once for every engine.
+//!
+//! A database secret is AWS's JSON (`engine`, `host`, `port`, `username`,
+//! `password`, `dbname`, `ssl`, `masterarn`), parsed by [`DatabaseSecret`].
+//! Two strategies rotate it: [`Strategy::SingleUser`], where the user
+//! changes its own password, and [`Strategy::AlternatingUsers`], where a
+//! master user sets the password of whichever of `name` / `name_clone` is
+//! not current. The strategies decide which versions to log in with and in
+//! what order, the host and user checks, the confused-deputy guard and the
+//! clone naming; an engine supplies only a [`DatabaseBackend`]: logins and
+//! the statements that change users. [`DatabaseRotator`] puts the two
+//! together as a [`Rotator`](crate::Rotator).
+
+mod alternating;
+mod backend;
+mod rotator;
+mod secret;
+mod single_user;
+mod strategy;
+
+pub use backend::{DatabaseBackend, LoginError};
+pub use rotator::DatabaseRotator;
+pub use secret::{DatabaseSecret, EngineSpec};
+pub use strategy::{
+    alternate_name, clone_name, original_name, Strategy, CLONE_SUFFIX, STRATEGY_VARIABLE,
+};
+
+use crate::error::{RotatorError, VersionLabel};
+
+/// Host names compare without case and without a trailing dot, as DNS does.
+fn same_host(a: &str, b: &str) -> bool {
+    a.trim_end_matches('.')
+        .eq_ignore_ascii_case(b.trim_end_matches('.'))
+}
+
+/// A login with one labelled version failed for a reason other than a
+/// rejected password (or the caller does not fall back).
+fn login_failed(label: VersionLabel, login: &DatabaseSecret, error: LoginError) -> RotatorError {
+    RotatorError::backend(
+        format!(
+            "log in to {} as {} with the {label} secret",
+            login.address(),
+            login.username
+        ),
+        error,
+    )
+}
