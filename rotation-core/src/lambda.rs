@@ -70,8 +70,8 @@ where
 {
     lambda_runtime::tracing::init_default_subscriber();
     let settings = build().and_then(|rotator| {
-        let passwords = PasswordPolicy::from_env(rotator.default_excluded_characters())?
-            .generator()?;
+        let passwords =
+            PasswordPolicy::from_env(rotator.default_excluded_characters())?.generator()?;
         Ok((rotator, passwords))
     });
     let (rotator, passwords) = settings.inspect_err(

@@ -29,12 +29,13 @@ pub(crate) async fn set_secret<B: DatabaseBackend>(
             pending.username, pending.host, current.username, current.host, current.host
         )));
     }
-    let master_arn = current
-        .masterarn
-        .as_deref()
-        .ok_or_else(|| SecretFormatError::MissingField {
-            field: "masterarn".into(),
-        })?;
+    let master_arn =
+        current
+            .masterarn
+            .as_deref()
+            .ok_or_else(|| SecretFormatError::MissingField {
+                field: "masterarn".into(),
+            })?;
 
     // The confused-deputy guard: nothing is changed with the master's
     // rights until the current credentials prove themselves.
@@ -80,11 +81,16 @@ pub(crate) async fn set_secret<B: DatabaseBackend>(
     backend
         .sync_privileges(&mut admin, original, &clone)
         .await
-        .map_err(admin_action(format!("copy the privileges of {original} to {clone}")))?;
+        .map_err(admin_action(format!(
+            "copy the privileges of {original} to {clone}"
+        )))?;
     backend
         .set_password(&mut admin, &pending.username, &pending.password)
         .await
-        .map_err(admin_action(format!("set the password of {}", pending.username)))
+        .map_err(admin_action(format!(
+            "set the password of {}",
+            pending.username
+        )))
 }
 
 /// The master secret's login. Fields it lacks are taken from the rotated

@@ -15,12 +15,16 @@ mod alternating;
 mod backend;
 mod rotator;
 mod secret;
+mod settings;
 mod single_user;
 mod strategy;
 
 pub use backend::{DatabaseBackend, LoginError};
 pub use rotator::DatabaseRotator;
 pub use secret::{DatabaseSecret, EngineSpec};
+pub use settings::{
+    ConnectSettings, CA_BUNDLE_VARIABLE, CONNECT_TIMEOUT_VARIABLE, DEFAULT_CONNECT_TIMEOUT,
+};
 pub use strategy::{
     alternate_name, clone_name, original_name, Strategy, CLONE_SUFFIX, STRATEGY_VARIABLE,
 };

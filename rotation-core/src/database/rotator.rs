@@ -81,8 +81,7 @@ impl<B: DatabaseBackend> Rotator for DatabaseRotator<B> {
                 single_user::set_secret(&self.backend, ctx, &current, &pending).await
             }
             Strategy::AlternatingUsers => {
-                alternating::set_secret(&self.backend, ctx, current_json, &current, &pending)
-                    .await
+                alternating::set_secret(&self.backend, ctx, current_json, &current, &pending).await
             }
         }
     }

@@ -121,6 +121,13 @@ impl DatabaseSecret {
         })
     }
 
+    /// Whether the login uses TLS: `ssl` when the secret has it, otherwise
+    /// yes. TLS always verifies the certificate and the host name, and a
+    /// server without TLS is an error, never a plaintext fallback.
+    pub fn uses_tls(&self) -> bool {
+        self.ssl.unwrap_or(true)
+    }
+
     /// `host:port`, for messages.
     pub fn address(&self) -> String {
         format!("{}:{}", self.host, self.port)

@@ -79,7 +79,11 @@ async fn apply<B: DatabaseBackend>(
         .await
         .map_err(|e| {
             RotatorError::backend(
-                format!("set the password of {} on {}", login.username, login.address()),
+                format!(
+                    "set the password of {} on {}",
+                    login.username,
+                    login.address()
+                ),
                 e,
             )
         })

@@ -55,7 +55,9 @@ impl Strategy {
             }
             _ => Err(SettingsError {
                 name: STRATEGY_VARIABLE,
-                reason: format!("`{value}` is not a strategy: use single-user or alternating-users"),
+                reason: format!(
+                    "`{value}` is not a strategy: use single-user or alternating-users"
+                ),
             }),
         }
     }

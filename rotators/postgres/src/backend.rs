@@ -1,0 +1,355 @@
+//! [`PostgresBackend`]: logins and the statements that change roles.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rotation_core::database::{
+    ConnectSettings, DatabaseBackend, DatabaseSecret, EngineSpec, LoginError,
+};
+use rotation_core::error::{BoxError, SettingsError};
+use rotation_core::SecretString;
+use rustls::pki_types::CertificateDer;
+use tokio_postgres::config::SslMode;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use crate::sql::{alter_password, quote_identifier};
+use crate::tls;
+
+/// Shown in `pg_stat_activity` and the server's connection log.
+const APPLICATION_NAME: &str = "secrets-manager-rotation";
+
+/// PostgreSQL and Aurora PostgreSQL, through `tokio-postgres`.
+pub struct PostgresBackend {
+    settings: ConnectSettings,
+    extra_roots: Vec<CertificateDer<'static>>,
+    tls: OnceLock<Result<MakeRustlsConnect, String>>,
+}
+
+/// An open session. Dropping it closes the connection.
+pub struct Session {
+    client: Client,
+}
+
+/// A login that did not finish within `DB_CONNECT_TIMEOUT`.
+#[derive(Debug, thiserror::Error)]
+#[error("no answer within {0:?} (DB_CONNECT_TIMEOUT)")]
+pub struct TimedOut(Duration);
+
+/// A role the statements need does not exist.
+#[derive(Debug, thiserror::Error)]
+#[error("role {0} does not exist")]
+pub struct RoleMissing(String);
+
+impl PostgresBackend {
+    /// A backend with `settings`; reads the CA bundle now, so a bad one
+    /// is a settings error naming `DB_CA_BUNDLE`.
+    pub fn new(settings: ConnectSettings) -> Result<Self, SettingsError> {
+        let extra_roots = match &settings.ca_bundle {
+            Some(path) => tls::read_ca_bundle(path)?,
+            None => Vec::new(),
+        };
+        Ok(Self {
+            settings,
+            extra_roots,
+            tls: OnceLock::new(),
+        })
+    }
+
+    /// A backend with the settings from the environment.
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::new(ConnectSettings::from_env()?)
+    }
+
+    fn tls(&self) -> Result<MakeRustlsConnect, LoginError> {
+        self.tls
+            .get_or_init(|| {
+                tls::client_config(&self.extra_roots)
+                    .map(MakeRustlsConnect::new)
+                    .map_err(|e| format!("cannot set up TLS: {e}"))
+            })
+            .clone()
+            .map_err(|e| LoginError::Connection(e.into()))
+    }
+
+    async fn open(&self, config: Config, use_tls: bool) -> Result<Client, LoginError> {
+        let limit = self.settings.connect_timeout;
+        let connecting = async {
+            if use_tls {
+                let (client, connection) = config.connect(self.tls()?).await.map_err(classify)?;
+                tokio::spawn(connection);
+                Ok(client)
+            } else {
+                let (client, connection) = config.connect(NoTls).await.map_err(classify)?;
+                tokio::spawn(connection);
+                Ok(client)
+            }
+        };
+        tokio::time::timeout(limit, connecting)
+            .await
+            .unwrap_or_else(|_| Err(LoginError::Connection(TimedOut(limit).into())))
+    }
+}
+
+/// Rejected credentials are told apart so the strategies can fall back to
+/// an older password; everything else ends the step.
+fn classify(error: tokio_postgres::Error) -> LoginError {
+    let rejected = error.code().is_some_and(|code| {
+        *code == SqlState::INVALID_PASSWORD
+            || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+    });
+    if rejected {
+        LoginError::Rejected(error.into())
+    } else {
+        LoginError::Connection(error.into())
+    }
+}
+
+#[async_trait]
+impl DatabaseBackend for PostgresBackend {
+    type Connection = Session;
+
+    const SPEC: EngineSpec = EngineSpec {
+        engines: &["postgres", "aurora-postgresql"],
+        default_port: 5432,
+        default_dbname: Some("postgres"),
+        max_username_bytes: 63,
+        excluded_characters: ":/@\"'\\",
+    };
+
+    async fn connect(&self, login: &DatabaseSecret) -> Result<Session, LoginError> {
+        let mut config = Config::new();
+        config
+            .host(&login.host)
+            .port(login.port)
+            .user(&login.username)
+            .password(login.password.expose())
+            .application_name(APPLICATION_NAME)
+            .connect_timeout(self.settings.connect_timeout)
+            .ssl_mode(if login.uses_tls() {
+                // With a verifying connector, Require means verify-full and
+                // never a plaintext fallback.
+                SslMode::Require
+            } else {
+                SslMode::Disable
+            });
+        if let Some(dbname) = &login.dbname {
+            config.dbname(dbname);
+        }
+        let client = self.open(config, login.uses_tls()).await?;
+        Ok(Session { client })
+    }
+
+    async fn check(&self, session: &mut Session) -> Result<(), BoxError> {
+        let row = session.client.query_one("SELECT 1", &[]).await?;
+        let one: i32 = row.try_get(0)?;
+        if one != 1 {
+            return Err(format!("SELECT 1 returned {one}").into());
+        }
+        Ok(())
+    }
+
+    async fn set_own_password(
+        &self,
+        session: &mut Session,
+        login: &DatabaseSecret,
+        password: &SecretString,
+    ) -> Result<(), BoxError> {
+        session
+            .client
+            .batch_execute(&alter_password(&login.username, password))
+            .await?;
+        Ok(())
+    }
+
+    async fn set_password(
+        &self,
+        admin: &mut Session,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<(), BoxError> {
+        admin
+            .client
+            .batch_execute(&alter_password(username, password))
+            .await?;
+        Ok(())
+    }
+
+    async fn ensure_clone(
+        &self,
+        admin: &mut Session,
+        original: &str,
+        clone: &str,
+    ) -> Result<(), BoxError> {
+        if role_exists(&admin.client, clone).await? {
+            return Ok(());
+        }
+        if !role_exists(&admin.client, original).await? {
+            return Err(RoleMissing(original.to_owned()).into());
+        }
+        let create = format!("CREATE ROLE {} WITH LOGIN", quote_identifier(clone));
+        match admin.client.batch_execute(&create).await {
+            // A concurrent retry created it first.
+            Err(e) if e.code() == Some(&SqlState::DUPLICATE_OBJECT) => Ok(()),
+            Err(e) => Err(e.into()),
+            Ok(()) => {
+                tracing::info!(clone, "setSecret: created the clone user");
+                Ok(())
+            }
+        }
+    }
+
+    async fn sync_privileges(
+        &self,
+        admin: &mut Session,
+        original: &str,
+        clone: &str,
+    ) -> Result<(), BoxError> {
+        let statements = sync_statements(&admin.client, original, clone).await?;
+        if statements.is_empty() {
+            return Ok(());
+        }
+        // One transaction: the clone never holds half of a sync.
+        let batch = format!("BEGIN; {}; COMMIT", statements.join("; "));
+        admin.client.batch_execute(&batch).await?;
+        tracing::info!(clone, changes = ?statements, "setSecret: synced the clone's privileges");
+        Ok(())
+    }
+
+    async fn cluster_identity(&self, session: &mut Session) -> Result<Option<String>, BoxError> {
+        // Physical replicas share the system identifier of the cluster they
+        // were copied from; unrelated clusters never do.
+        let query = "SELECT system_identifier::text FROM pg_control_system()";
+        match session.client.query_one(query, &[]).await {
+            Ok(row) => Ok(Some(row.try_get(0)?)),
+            Err(e) if e.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+async fn role_exists(client: &Client, name: &str) -> Result<bool, tokio_postgres::Error> {
+    let row = client
+        .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&name])
+        .await?;
+    Ok(row.is_some())
+}
+
+/// The role attributes a clone copies. `LOGIN` is not copied: the clone
+/// always logs in. Neither are the password and its expiry.
+#[derive(Debug, PartialEq)]
+struct Attributes {
+    flags: [(&'static str, bool); 6],
+    can_login: bool,
+    connection_limit: i32,
+}
+
+async fn attributes(client: &Client, role: &str) -> Result<Attributes, BoxError> {
+    let row = client
+        .query_opt(
+            "SELECT rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolreplication, \
+             rolbypassrls, rolcanlogin, rolconnlimit FROM pg_roles WHERE rolname = $1",
+            &[&role],
+        )
+        .await?
+        .ok_or_else(|| RoleMissing(role.to_owned()))?;
+    Ok(Attributes {
+        flags: [
+            ("SUPERUSER", row.try_get(0)?),
+            ("INHERIT", row.try_get(1)?),
+            ("CREATEROLE", row.try_get(2)?),
+            ("CREATEDB", row.try_get(3)?),
+            ("REPLICATION", row.try_get(4)?),
+            ("BYPASSRLS", row.try_get(5)?),
+        ],
+        can_login: row.try_get(6)?,
+        connection_limit: row.try_get(7)?,
+    })
+}
+
+/// The roles `role` is a direct member of, with whether it holds the admin
+/// option.
+async fn memberships(client: &Client, role: &str) -> Result<BTreeMap<String, bool>, BoxError> {
+    let rows = client
+        .query(
+            "SELECT g.rolname::text, bool_or(m.admin_option) \
+             FROM pg_auth_members m \
+             JOIN pg_roles g ON g.oid = m.roleid \
+             JOIN pg_roles u ON u.oid = m.member \
+             WHERE u.rolname = $1 GROUP BY g.rolname",
+            &[&role],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect()
+}
+
+/// The statements that make `clone` match `original`: its attributes, and
+/// its memberships, which are the original's plus the original itself
+/// (through which the clone inherits every object privilege granted to the
+/// original). Memberships the original lacks are revoked.
+async fn sync_statements(
+    client: &Client,
+    original: &str,
+    clone: &str,
+) -> Result<Vec<String>, BoxError> {
+    let want = attributes(client, original).await?;
+    let have = attributes(client, clone).await?;
+    let clone_ident = quote_identifier(clone);
+    let mut statements = Vec::new();
+
+    let mut options: Vec<String> = want
+        .flags
+        .iter()
+        .zip(have.flags.iter())
+        .filter(|(w, h)| w.1 != h.1)
+        .map(|((name, on), _)| {
+            if *on {
+                (*name).to_owned()
+            } else {
+                format!("NO{name}")
+            }
+        })
+        .collect();
+    if !have.can_login {
+        options.push("LOGIN".into());
+    }
+    if want.connection_limit != have.connection_limit {
+        options.push(format!("CONNECTION LIMIT {}", want.connection_limit));
+    }
+    if !options.is_empty() {
+        statements.push(format!(
+            "ALTER ROLE {clone_ident} WITH {}",
+            options.join(" ")
+        ));
+    }
+
+    let mut wanted = memberships(client, original).await?;
+    wanted.insert(original.to_owned(), false);
+    wanted.remove(clone);
+    let held = memberships(client, clone).await?;
+    for (role, admin) in &wanted {
+        let role_ident = quote_identifier(role);
+        match held.get(role) {
+            None | Some(false) if *admin => statements.push(format!(
+                "GRANT {role_ident} TO {clone_ident} WITH ADMIN OPTION"
+            )),
+            None => statements.push(format!("GRANT {role_ident} TO {clone_ident}")),
+            Some(true) if !admin => statements.push(format!(
+                "REVOKE ADMIN OPTION FOR {role_ident} FROM {clone_ident}"
+            )),
+            Some(_) => {}
+        }
+    }
+    for role in held.keys().filter(|role| !wanted.contains_key(*role)) {
+        statements.push(format!(
+            "REVOKE {} FROM {clone_ident}",
+            quote_identifier(role)
+        ));
+    }
+    Ok(statements)
+}

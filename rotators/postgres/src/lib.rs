@@ -1,0 +1,33 @@
+//! Rotates PostgreSQL and Aurora PostgreSQL credentials stored in AWS
+//! Secrets Manager.
+//!
+//! The rotation protocol and the single-user and alternating-users
+//! strategies come from `rotation-core`; this crate is the
+//! [`DatabaseBackend`](rotation_core::database::DatabaseBackend) for
+//! PostgreSQL: logins through `tokio-postgres` (TLS through rustls,
+//! verifying the certificate and host name, never falling back to
+//! plaintext), `ALTER ROLE ... PASSWORD` with a SCRAM-SHA-256 verifier
+//! computed here so the password never reaches the server's logs, and the
+//! clone's role attributes and memberships kept equal to the original's.
+//! The `postgres-rotator` binary is the Lambda function.
+
+#![warn(missing_docs)]
+
+mod backend;
+pub mod sql;
+mod tls;
+
+pub use backend::{PostgresBackend, RoleMissing, Session, TimedOut};
+
+use rotation_core::database::DatabaseRotator;
+use rotation_core::error::SettingsError;
+
+/// The PostgreSQL rotator: the shared database strategies over
+/// [`PostgresBackend`].
+pub type PostgresRotator = DatabaseRotator<PostgresBackend>;
+
+/// The rotator configured from the environment (`ROTATION_STRATEGY`,
+/// `DB_CONNECT_TIMEOUT`, `DB_CA_BUNDLE`).
+pub fn rotator_from_env() -> Result<PostgresRotator, SettingsError> {
+    DatabaseRotator::from_env(PostgresBackend::from_env()?)
+}
