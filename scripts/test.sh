@@ -5,7 +5,8 @@
 #   ./scripts/test.sh
 #
 # Installs (only what is missing):
-#   - Debian packages: python3-venv (for moto's virtualenv), postgresql
+#   - Debian packages: python3-venv (for moto's virtualenv), postgresql,
+#     openssl (the TLS tests' throwaway certificate authority)
 #     (the tests run their own throwaway clusters; the packaged one is left
 #     alone)
 #   - .venv/ at the workspace root with moto's server (the Secrets Manager API)
@@ -34,6 +35,7 @@ install_system_packages() {
         missing+=(python3-venv)
     fi
     compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+    command -v openssl >/dev/null || missing+=(openssl)
     [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 }
 

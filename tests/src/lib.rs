@@ -6,8 +6,11 @@
 
 #![warn(missing_docs)]
 
+pub mod certificates;
 pub mod moto;
 pub mod postgres;
+pub mod postgres_rotator;
+pub mod rotations;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;

@@ -10,6 +10,7 @@ use std::io::Write;
 
 use rotation_core::testkit::unique_name;
 
+use crate::certificates::TestCertificates;
 use crate::free_port;
 
 /// How to install PostgreSQL where the tests look for it.
@@ -26,6 +27,7 @@ pub struct PostgresServer {
     dir: PathBuf,
     port: u16,
     superuser_password: String,
+    certificates: Option<TestCertificates>,
 }
 
 /// The directory holding `initdb` and `pg_ctl`: `PG_BIN`, or the newest
@@ -80,9 +82,34 @@ impl PostgresServer {
     /// Creates and starts a cluster with `extra_config` lines appended to
     /// postgresql.conf (e.g. `log_statement = 'all'`).
     pub fn start_with(extra_config: &[&str]) -> Self {
+        Self::start_configured(extra_config, false)
+    }
+
+    /// A cluster that also accepts TLS, with a certificate for 127.0.0.1
+    /// from a throwaway authority ([`certificates`](Self::certificates)).
+    /// Plaintext logins still work, so a client that fell back to
+    /// plaintext would go unnoticed by the server: tests check the client.
+    pub fn start_with_tls(extra_config: &[&str]) -> Self {
+        Self::start_configured(extra_config, true)
+    }
+
+    fn start_configured(extra_config: &[&str], tls: bool) -> Self {
         let bin = pg_bin();
         let dir = std::env::temp_dir().join(unique_name("rotation-pg"));
         std::fs::create_dir_all(&dir).expect("create the cluster directory");
+        let certificates = tls.then(|| TestCertificates::issue(&dir.join("tls"), "IP:127.0.0.1"));
+        let mut extra_config: Vec<String> = extra_config.iter().map(|l| l.to_string()).collect();
+        if let Some(certificates) = &certificates {
+            extra_config.push("ssl = on".into());
+            extra_config.push(format!(
+                "ssl_cert_file = '{}'",
+                certificates.server_certificate.display()
+            ));
+            extra_config.push(format!(
+                "ssl_key_file = '{}'",
+                certificates.server_key.display()
+            ));
+        }
         let superuser_password = unique_name("super");
         let pwfile = dir.join("pwfile");
         std::fs::write(&pwfile, &superuser_password).expect("write the password file");
@@ -101,6 +128,7 @@ impl PostgresServer {
             dir,
             port: free_port(),
             superuser_password,
+            certificates,
         };
         let data = server.data_dir();
         check(
@@ -136,6 +164,12 @@ impl PostgresServer {
     /// Creates and starts a cluster with the default configuration.
     pub fn start() -> Self {
         Self::start_with(&[])
+    }
+
+    /// The TLS files, for a cluster started with
+    /// [`start_with_tls`](Self::start_with_tls).
+    pub fn certificates(&self) -> Option<&TestCertificates> {
+        self.certificates.as_ref()
     }
 
     /// The TCP port on 127.0.0.1.

@@ -1,0 +1,207 @@
+//! The PostgreSQL rotator's side of the conformance kit: fresh roles in a
+//! test cluster, logins checked with a client of their own.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use postgres_rotator::sql::{quote_identifier, quote_literal};
+use postgres_rotator::{PostgresBackend, PostgresRotator};
+use rotation_core::database::{ConnectSettings, DatabaseRotator, Strategy};
+use rotation_core::secret::SecretPayload;
+use rotation_core::testkit::{unique_name, RotatorHarness, SecretAdmin};
+use rotation_core::{SecretJson, SecretString};
+use serde_json::json;
+
+use crate::postgres::PostgresServer;
+
+/// The master user of alternating-users tests: it may create roles and
+/// change their passwords, but is no superuser (as on RDS).
+pub const MASTER_USER: &str = "rotation_master";
+
+/// Creates fresh roles in `server` and checks logins, for one strategy.
+pub struct PostgresRotatorHarness<'a> {
+    server: &'a PostgresServer,
+    alternating: bool,
+    master_password: SecretString,
+    settings: ConnectSettings,
+}
+
+impl<'a> PostgresRotatorHarness<'a> {
+    /// Single user: secrets without `masterarn`.
+    pub async fn single_user(server: &'a PostgresServer) -> Self {
+        Self::new(server, false).await
+    }
+
+    /// Alternating users: every secret names a master secret, whose user
+    /// this creates (once per cluster).
+    pub async fn alternating_users(server: &'a PostgresServer) -> Self {
+        Self::new(server, true).await
+    }
+
+    async fn new(server: &'a PostgresServer, alternating: bool) -> Self {
+        let master_password = SecretString::new(format!("m'a\\s$ter-{}", unique_name("pw")));
+        if alternating {
+            let superuser = server.superuser().await;
+            let statement = format!(
+                "DROP ROLE IF EXISTS {user}; CREATE ROLE {user} LOGIN CREATEROLE PASSWORD {password}",
+                user = quote_identifier(MASTER_USER),
+                password = quote_literal(master_password.expose())
+            );
+            superuser
+                .batch_execute(&statement)
+                .await
+                .expect("create the master user");
+        }
+        Self {
+            server,
+            alternating,
+            master_password,
+            settings: ConnectSettings {
+                connect_timeout: Duration::from_secs(5),
+                ca_bundle: None,
+            },
+        }
+    }
+
+    /// The rotator, with `settings` and the strategy left to each secret.
+    pub fn rotator_with(
+        &self,
+        settings: ConnectSettings,
+        strategy: Option<Strategy>,
+    ) -> PostgresRotator {
+        DatabaseRotator::new(
+            PostgresBackend::new(settings).expect("valid settings"),
+            strategy,
+        )
+    }
+
+    /// Creates a role that logs in with `password`.
+    pub async fn create_user(&self, username: &str, password: &str) {
+        let statement = format!(
+            "CREATE ROLE {} LOGIN PASSWORD {}",
+            quote_identifier(username),
+            quote_literal(password)
+        );
+        self.server
+            .superuser()
+            .await
+            .batch_execute(&statement)
+            .await
+            .expect("create the test role");
+    }
+
+    /// The secret an operator would store for `username`: AWS's fields,
+    /// plaintext (`ssl: false`) on 127.0.0.1.
+    pub fn secret_for(&self, username: &str, password: &str) -> SecretJson {
+        let value = json!({
+            "engine": "postgres",
+            "host": "127.0.0.1",
+            "port": self.server.port(),
+            "username": username,
+            "password": password,
+            "dbname": "postgres",
+            "ssl": false,
+        });
+        let serde_json::Value::Object(map) = value else {
+            unreachable!("json! of an object")
+        };
+        SecretJson::from_map(map)
+    }
+
+    /// A master secret for [`MASTER_USER`] in `store`; returns its ARN.
+    pub async fn master_secret(&self, store: &dyn SecretAdmin) -> String {
+        let secret = self.secret_for(MASTER_USER, self.master_password.expose());
+        store
+            .create_secret(
+                &unique_name("pg-master"),
+                SecretPayload::String(secret.to_secret_string()),
+            )
+            .await
+            .expect("create the master secret")
+    }
+
+    /// A new role and its secret (with `masterarn` for alternating users).
+    pub async fn new_user(&self, store: &dyn SecretAdmin, prefix: &str) -> SecretJson {
+        let username = unique_name(prefix);
+        let password = format!("pw'\\${}", unique_name("x"));
+        self.create_user(&username, &password).await;
+        let mut secret = self.secret_for(&username, &password);
+        if self.alternating {
+            secret.set("masterarn", self.master_secret(store).await);
+        }
+        secret
+    }
+
+    /// Whether the login in `secret` works, checked with a plain client.
+    pub async fn logs_in(&self, secret: &SecretJson) -> bool {
+        let (Ok(user), Ok(password)) = (
+            secret.required_str("username"),
+            secret.required_secret("password"),
+        ) else {
+            return false;
+        };
+        self.server.can_log_in(user, password.expose()).await
+    }
+}
+
+#[async_trait]
+impl RotatorHarness for PostgresRotatorHarness<'_> {
+    type Rotator = PostgresRotator;
+
+    fn rotator(&self) -> PostgresRotator {
+        self.rotator_with(self.settings.clone(), None)
+    }
+
+    async fn fresh_secret(&self, store: &dyn SecretAdmin) -> SecretJson {
+        self.new_user(store, "kit user").await
+    }
+
+    async fn can_log_in(&self, secret: &SecretJson) -> bool {
+        self.logs_in(secret).await
+    }
+
+    fn malformed_secrets(&self, valid: &SecretJson) -> Vec<(String, SecretPayload)> {
+        let mut cases: Vec<(&str, &str, serde_json::Value)> = vec![
+            ("no engine", "engine", serde_json::Value::Null),
+            ("a MySQL engine", "engine", json!("mysql")),
+            ("a numeric host", "host", json!(10)),
+            ("a port that is no number", "port", json!("fifty")),
+            ("a port out of range", "port", json!(70000)),
+            ("ssl that is no boolean", "ssl", json!("perhaps")),
+            (
+                "a username over 63 bytes",
+                "username",
+                json!("u".repeat(64)),
+            ),
+            ("a numeric dbname", "dbname", json!(5432)),
+        ];
+        if self.alternating {
+            cases.push((
+                "a username whose clone exceeds 63 bytes",
+                "username",
+                json!("u".repeat(60)),
+            ));
+        }
+        cases
+            .into_iter()
+            .map(|(what, field, value)| {
+                let mut secret = valid.clone();
+                if value.is_null() {
+                    let mut map = secret.as_map().clone();
+                    map.remove(field);
+                    secret = SecretJson::from_map(map);
+                } else {
+                    secret.set(field, value);
+                }
+                (
+                    what.to_owned(),
+                    SecretPayload::String(secret.to_secret_string()),
+                )
+            })
+            .collect()
+    }
+
+    fn other_secret_values(&self) -> Vec<SecretString> {
+        vec![self.master_password.clone()]
+    }
+}

@@ -1,0 +1,148 @@
+//! Rotations driven step by step, with the events Secrets Manager sends,
+//! for tests that check one rotator's behaviour beyond the conformance kit.
+
+use std::sync::{Arc, Mutex};
+
+use rotation_core::error::error_chain;
+use rotation_core::secret::SecretPayload;
+use rotation_core::store::VersionSelector;
+use rotation_core::testkit::admin::secret_strings;
+use rotation_core::testkit::{
+    assert_no_secret_in, new_token, unique_name, CapturedLogs, SecretAdmin,
+};
+use rotation_core::{
+    PasswordPolicy, Rotation, RotationError, RotationEvent, Rotator, SecretJson, SecretString,
+    Step, StepOutcome,
+};
+
+/// One rotator over one store, with every log line and error captured for
+/// the leak check.
+pub struct Rotations<R> {
+    rotation: Rotation<Arc<dyn SecretAdmin>, R>,
+    logs: CapturedLogs,
+    errors: Mutex<Vec<String>>,
+    arns: Mutex<Vec<String>>,
+}
+
+impl<R: Rotator> Rotations<R> {
+    /// Rotations by `rotator` over `store`, with the default password
+    /// policy for the rotator.
+    pub fn new(store: Arc<dyn SecretAdmin>, rotator: R) -> Self {
+        let passwords =
+            PasswordPolicy::from_lookup(rotator.default_excluded_characters(), |_| None)
+                .and_then(|policy| policy.generator())
+                .expect("the default password policy is valid");
+        Self {
+            rotation: Rotation::new(store, rotator, passwords),
+            logs: CapturedLogs::new(),
+            errors: Mutex::new(Vec::new()),
+            arns: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &dyn SecretAdmin {
+        self.rotation.store().as_ref()
+    }
+
+    /// Creates a secret holding `secret` (AWSCURRENT); returns its ARN.
+    pub async fn create(&self, prefix: &str, secret: &SecretJson) -> String {
+        let arn = self
+            .store()
+            .create_secret(
+                &unique_name(prefix),
+                SecretPayload::String(secret.to_secret_string()),
+            )
+            .await
+            .expect("create the secret");
+        self.arns.lock().unwrap().push(arn.clone());
+        arn
+    }
+
+    /// Starts a rotation as `RotateSecret` does; returns its token.
+    pub async fn start(&self, arn: &str) -> String {
+        let token = new_token();
+        self.store()
+            .start_rotation(arn, &token)
+            .await
+            .expect("start the rotation");
+        token
+    }
+
+    /// Runs one step, as the Lambda invocation for it would.
+    pub async fn step(
+        &self,
+        arn: &str,
+        token: &str,
+        step: Step,
+    ) -> Result<StepOutcome, RotationError> {
+        let event = RotationEvent {
+            step,
+            secret_id: arn.to_owned(),
+            token: token.to_owned(),
+            rotation_token: None,
+        };
+        let result = self
+            .logs
+            .capture(self.rotation.run_step(&event, None))
+            .await;
+        if let Err(e) = &result {
+            self.errors
+                .lock()
+                .unwrap()
+                .push(format!("{} {e:?}", error_chain(e)));
+        }
+        result
+    }
+
+    /// Runs `steps` in order; panics with the error chain if one fails.
+    pub async fn steps(&self, arn: &str, token: &str, steps: &[Step]) {
+        for &step in steps {
+            if let Err(e) = self.step(arn, token, step).await {
+                panic!("{step} failed: {}", error_chain(&e));
+            }
+        }
+    }
+
+    /// A whole rotation; returns the new version's token.
+    pub async fn rotate(&self, arn: &str) -> String {
+        let token = self.start(arn).await;
+        self.steps(arn, &token, &Step::ALL).await;
+        token
+    }
+
+    /// The value of one version.
+    pub async fn value(&self, arn: &str, selector: VersionSelector<'_>) -> SecretJson {
+        let version = self
+            .store()
+            .get_value(arn, selector)
+            .await
+            .expect("read the secret")
+            .unwrap_or_else(|| panic!("{selector:?} of {arn} has no value"));
+        SecretJson::from_payload(&version.payload).expect("a JSON secret")
+    }
+
+    /// The log lines captured so far.
+    pub fn logs(&self) -> String {
+        self.logs.text()
+    }
+
+    /// Every error the steps returned, as text (chain and `Debug`).
+    pub fn errors(&self) -> String {
+        self.errors.lock().unwrap().join("\n")
+    }
+
+    /// No value of any secret these rotations touched, nor any of `others`,
+    /// occurs in the captured logs or errors.
+    pub async fn assert_no_leaks(&self, others: &[SecretString]) {
+        let mut secrets = others.to_vec();
+        let arns = self.arns.lock().unwrap().clone();
+        for arn in arns {
+            let snapshot = self.store().snapshot(&arn).await.expect("snapshot");
+            secrets.extend(secret_strings(&snapshot));
+        }
+        assert!(!secrets.is_empty(), "no secrets to look for");
+        assert_no_secret_in("the captured logs", &self.logs(), &secrets);
+        assert_no_secret_in("the step errors", &self.errors(), &secrets);
+    }
+}
