@@ -1,0 +1,373 @@
+//! The PostgreSQL rotator against a real cluster, beyond the conformance
+//! kit: what each strategy does to roles, awkward names, the server's log,
+//! an outage mid-rotation, and the host checks.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rotation_core::database::{ConnectSettings, Strategy};
+use rotation_core::error::error_chain;
+use rotation_core::store::VersionSelector;
+use rotation_core::testkit::SecretAdmin;
+use rotation_core::{RotationError, SecretJson, Step, AWSCURRENT, AWSPREVIOUS};
+use rotation_tests::moto::MotoServer;
+use rotation_tests::postgres::PostgresServer;
+use rotation_tests::postgres_rotator::PostgresRotatorHarness;
+use rotation_tests::rotations::Rotations;
+use serde_json::json;
+
+fn settings() -> ConnectSettings {
+    ConnectSettings {
+        connect_timeout: Duration::from_secs(5),
+        ca_bundle: None,
+    }
+}
+
+fn store(moto: &MotoServer) -> Arc<dyn SecretAdmin> {
+    Arc::new(moto.store())
+}
+
+fn password_of(secret: &SecretJson) -> String {
+    secret
+        .required_secret("password")
+        .unwrap()
+        .expose()
+        .to_owned()
+}
+
+fn username_of(secret: &SecretJson) -> String {
+    secret.required_str("username").unwrap().to_owned()
+}
+
+async fn current(rotations: &Rotations<impl rotation_core::Rotator>, arn: &str) -> SecretJson {
+    rotations
+        .value(arn, VersionSelector::Stage(AWSCURRENT))
+        .await
+}
+
+async fn previous(rotations: &Rotations<impl rotation_core::Rotator>, arn: &str) -> SecretJson {
+    rotations
+        .value(arn, VersionSelector::Stage(AWSPREVIOUS))
+        .await
+}
+
+async fn superuser_rows(server: &PostgresServer, query: &str, role: &str) -> Vec<String> {
+    server
+        .superuser()
+        .await
+        .query(query, &[&role])
+        .await
+        .expect("query as the superuser")
+        .iter()
+        .map(|row| row.get::<_, String>(0))
+        .collect()
+}
+
+/// The roles `role` is a direct member of.
+async fn memberships(server: &PostgresServer, role: &str) -> Vec<String> {
+    let mut roles = superuser_rows(
+        server,
+        "SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid \
+         JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = $1",
+        role,
+    )
+    .await;
+    roles.sort();
+    roles
+}
+
+async fn can_create_db(server: &PostgresServer, role: &str) -> bool {
+    superuser_rows(
+        server,
+        "SELECT rolcreatedb::text FROM pg_roles WHERE rolname = $1",
+        role,
+    )
+    .await
+        == ["true"]
+}
+
+async fn superuser_exec(server: &PostgresServer, statements: &str) {
+    server
+        .superuser()
+        .await
+        .batch_execute(statements)
+        .await
+        .expect("run as the superuser");
+}
+
+#[tokio::test]
+async fn single_user_replaces_the_password_and_keeps_the_rest() {
+    let moto = MotoServer::start();
+    let server = PostgresServer::start();
+    let harness = PostgresRotatorHarness::single_user(&server).await;
+    let rotations = Rotations::new(store(&moto), harness.rotator_with(settings(), None));
+    let mut secret = harness.new_user(rotations.store(), "single").await;
+    secret.set("team", json!({"owner": "payments", "tags": ["a", 1]}));
+    let arn = rotations.create("pg-single", &secret).await;
+
+    rotations.rotate(&arn).await;
+
+    let new = current(&rotations, &arn).await;
+    let old = previous(&rotations, &arn).await;
+    assert_eq!(old, secret, "AWSPREVIOUS holds the old value, unchanged");
+    assert_eq!(username_of(&new), username_of(&secret));
+    assert_ne!(password_of(&new), password_of(&secret));
+    assert_eq!(new.get("team"), secret.get("team"), "unknown keys survive");
+    let user = username_of(&new);
+    assert!(server.can_log_in(&user, &password_of(&new)).await);
+    assert!(
+        !server.can_log_in(&user, &password_of(&secret)).await,
+        "the old password is refused"
+    );
+    rotations.assert_no_leaks(&[]).await;
+}
+
+#[tokio::test]
+async fn awkward_usernames_passwords_and_fields_rotate() {
+    let moto = MotoServer::start();
+    let server = PostgresServer::start();
+    for alternating in [false, true] {
+        let harness = if alternating {
+            PostgresRotatorHarness::alternating_users(&server).await
+        } else {
+            PostgresRotatorHarness::single_user(&server).await
+        };
+        let rotations = Rotations::new(store(&moto), harness.rotator_with(settings(), None));
+        let username = format!("we\"ird us;er {alternating}");
+        let password = "it's a \\back$lash $$ pass";
+        harness.create_user(&username, password).await;
+        let mut secret = harness.secret_for(&username, password);
+        secret.set("port", json!(server.port().to_string()));
+        let mut map = secret.as_map().clone();
+        map.remove("dbname");
+        let mut secret = SecretJson::from_map(map);
+        if alternating {
+            secret.set("masterarn", harness.master_secret(rotations.store()).await);
+        }
+        let arn = rotations.create("pg-awkward", &secret).await;
+
+        for round in 0..2 {
+            rotations.rotate(&arn).await;
+            let new = current(&rotations, &arn).await;
+            let expected = if alternating && round == 0 {
+                format!("{username}_clone")
+            } else {
+                username.clone()
+            };
+            assert_eq!(username_of(&new), expected, "alternating: {alternating}");
+            assert!(
+                harness.logs_in(&new).await,
+                "round {round}, alternating: {alternating}"
+            );
+            assert_eq!(new.get("port"), secret.get("port"), "port stays a string");
+            assert_eq!(new.get("dbname"), None, "no dbname is added");
+        }
+        rotations.assert_no_leaks(&harness_secrets(&harness)).await;
+    }
+}
+
+fn harness_secrets(harness: &PostgresRotatorHarness<'_>) -> Vec<rotation_core::SecretString> {
+    use rotation_core::testkit::RotatorHarness;
+    harness.other_secret_values()
+}
+
+#[tokio::test]
+async fn alternating_users_share_privileges_and_switch_back() {
+    let moto = MotoServer::start();
+    let server = PostgresServer::start();
+    let harness = PostgresRotatorHarness::alternating_users(&server).await;
+    let rotations = Rotations::new(store(&moto), harness.rotator_with(settings(), None));
+    let secret = harness.new_user(rotations.store(), "orig").await;
+    let original = username_of(&secret);
+    let clone = format!("{original}_clone");
+    superuser_exec(
+        &server,
+        &format!(
+            "CREATE TABLE ledger (amount int); INSERT INTO ledger VALUES (42); \
+             GRANT SELECT ON ledger TO \"{original}\"; \
+             CREATE ROLE reporting; CREATE ROLE stray;"
+        ),
+    )
+    .await;
+    let arn = rotations.create("pg-alternating", &secret).await;
+
+    // First rotation: the clone is created and becomes current.
+    rotations.rotate(&arn).await;
+    let first = current(&rotations, &arn).await;
+    assert_eq!(username_of(&first), clone);
+    assert_eq!(memberships(&server, &clone).await, [original.clone()]);
+    let (client, connection) = server
+        .config(&clone, &password_of(&first), "postgres")
+        .connect(tokio_postgres::NoTls)
+        .await
+        .expect("the clone logs in");
+    tokio::spawn(connection);
+    let amount: i32 = client
+        .query_one("SELECT amount FROM ledger", &[])
+        .await
+        .expect("the clone reads what the original may read")
+        .get(0);
+    assert_eq!(amount, 42);
+    drop(client);
+    assert!(
+        harness.logs_in(&secret).await,
+        "the original's password still works: alternating users never lock out the old one"
+    );
+
+    // Privileges change on the original after the clone exists, and the
+    // clone gains one the original lacks.
+    superuser_exec(
+        &server,
+        &format!(
+            "GRANT reporting TO \"{original}\"; ALTER ROLE \"{original}\" CREATEDB; \
+             GRANT stray TO \"{clone}\";"
+        ),
+    )
+    .await;
+
+    // Second rotation: back to the original; the clone is re-synced.
+    rotations.rotate(&arn).await;
+    let second = current(&rotations, &arn).await;
+    assert_eq!(username_of(&second), original);
+    assert_ne!(password_of(&second), password_of(&secret));
+    assert!(harness.logs_in(&second).await);
+    assert!(harness.logs_in(&first).await, "AWSPREVIOUS (the clone) still logs in");
+    assert_eq!(
+        memberships(&server, &clone).await,
+        [original.clone(), "reporting".to_owned()],
+        "the grant reached the clone and the stray one was revoked"
+    );
+    assert!(can_create_db(&server, &clone).await, "attributes are copied");
+
+    // A revoke on the original reaches the clone too.
+    superuser_exec(
+        &server,
+        &format!("REVOKE reporting FROM \"{original}\"; ALTER ROLE \"{original}\" NOCREATEDB;"),
+    )
+    .await;
+    rotations.rotate(&arn).await;
+    let third = current(&rotations, &arn).await;
+    assert_eq!(username_of(&third), clone);
+    assert_eq!(memberships(&server, &clone).await, [original.clone()]);
+    assert!(!can_create_db(&server, &clone).await);
+    assert!(harness.logs_in(&third).await);
+    rotations.assert_no_leaks(&harness_secrets(&harness)).await;
+}
+
+#[tokio::test]
+async fn the_server_log_never_holds_a_new_password() {
+    let moto = MotoServer::start();
+    let server = PostgresServer::start_with(&["log_statement = 'all'"]);
+    let mut new_passwords = Vec::new();
+    for alternating in [false, true] {
+        let harness = if alternating {
+            PostgresRotatorHarness::alternating_users(&server).await
+        } else {
+            PostgresRotatorHarness::single_user(&server).await
+        };
+        let rotations = Rotations::new(store(&moto), harness.rotator_with(settings(), None));
+        let secret = harness.new_user(rotations.store(), "logged").await;
+        let arn = rotations.create("pg-logged", &secret).await;
+        for _ in 0..2 {
+            rotations.rotate(&arn).await;
+            new_passwords.push(password_of(&current(&rotations, &arn).await));
+        }
+    }
+    let log = std::fs::read_to_string(server.log_path()).expect("read the server log");
+    let alters = log.matches("ALTER ROLE").count();
+    assert!(
+        alters >= 4,
+        "the log must record the password changes ({alters} ALTER ROLE lines)"
+    );
+    assert!(log.contains("PASSWORD 'SCRAM-SHA-256$4096:"));
+    for password in &new_passwords {
+        assert!(
+            !log.contains(password.as_str()),
+            "the server log holds a new password ({} bytes)",
+            password.len()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_database_outage_mid_rotation_is_survived() {
+    let moto = MotoServer::start();
+    let server = PostgresServer::start();
+    let harness = PostgresRotatorHarness::single_user(&server).await;
+    let rotations = Rotations::new(store(&moto), harness.rotator_with(settings(), None));
+    let secret = harness.new_user(rotations.store(), "outage").await;
+    let arn = rotations.create("pg-outage", &secret).await;
+    let token = rotations.start(&arn).await;
+    rotations.steps(&arn, &token, &[Step::CreateSecret]).await;
+
+    // Down before setSecret: a clear, quick failure, and nothing changed.
+    server.stop();
+    let started = Instant::now();
+    let failed = rotations.step(&arn, &token, Step::SetSecret).await;
+    let message = failed.as_ref().map_err(|e| error_chain(e)).unwrap_err();
+    assert!(
+        matches!(failed, Err(RotationError::Rotator { .. })),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("127.0.0.1:{}", server.port())) && message.contains("AWSCURRENT"),
+        "the error names the server and the login tried: {message}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2), "no waiting on a refused port");
+    server.start_again();
+    assert!(harness.logs_in(&secret).await, "AWSCURRENT still logs in");
+
+    // Retried: applied. Then down before testSecret.
+    rotations.steps(&arn, &token, &[Step::SetSecret]).await;
+    server.stop();
+    assert!(rotations.step(&arn, &token, Step::TestSecret).await.is_err());
+    server.start_again();
+    let pending = rotations
+        .value(&arn, VersionSelector::IdAndStage(&token, "AWSPENDING"))
+        .await;
+    assert!(harness.logs_in(&pending).await, "AWSPENDING logs in after the restart");
+
+    // setSecret again (a retried rotation) finds the pending password
+    // already applied, then the rotation completes.
+    rotations
+        .steps(&arn, &token, &[Step::SetSecret, Step::TestSecret, Step::FinishSecret])
+        .await;
+    let new = current(&rotations, &arn).await;
+    assert_eq!(password_of(&new), password_of(&pending));
+    assert!(harness.logs_in(&new).await);
+    rotations.assert_no_leaks(&[]).await;
+}
+
+#[tokio::test]
+async fn an_explicit_strategy_wins_over_masterarn() {
+    let moto = MotoServer::start();
+    let server = PostgresServer::start();
+    let harness = PostgresRotatorHarness::alternating_users(&server).await;
+    let rotations = Rotations::new(
+        store(&moto),
+        harness.rotator_with(settings(), Some(Strategy::SingleUser)),
+    );
+    let secret = harness.new_user(rotations.store(), "explicit").await;
+    let arn = rotations.create("pg-explicit", &secret).await;
+    rotations.rotate(&arn).await;
+    let new = current(&rotations, &arn).await;
+    assert_eq!(username_of(&new), username_of(&secret), "single user: same user");
+    assert_eq!(new.get("masterarn"), secret.get("masterarn"));
+    assert!(harness.logs_in(&new).await);
+    assert!(!harness.logs_in(&secret).await);
+
+    // Forced alternating without a masterarn: refused at createSecret,
+    // naming the field.
+    let rotations = Rotations::new(
+        store(&moto),
+        harness.rotator_with(settings(), Some(Strategy::AlternatingUsers)),
+    );
+    let mut map = secret.as_map().clone();
+    map.remove("masterarn");
+    let plain = SecretJson::from_map(map);
+    let arn = rotations.create("pg-no-master", &plain).await;
+    let token = rotations.start(&arn).await;
+    let refused = rotations.step(&arn, &token, Step::CreateSecret).await;
+    let message = refused.as_ref().map_err(|e| error_chain(e)).unwrap_err();
+    assert!(message.contains("`masterarn`"), "{message}");
+}
