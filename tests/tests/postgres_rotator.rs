@@ -231,13 +231,19 @@ async fn alternating_users_share_privileges_and_switch_back() {
     assert_eq!(username_of(&second), original);
     assert_ne!(password_of(&second), password_of(&secret));
     assert!(harness.logs_in(&second).await);
-    assert!(harness.logs_in(&first).await, "AWSPREVIOUS (the clone) still logs in");
+    assert!(
+        harness.logs_in(&first).await,
+        "AWSPREVIOUS (the clone) still logs in"
+    );
     assert_eq!(
         memberships(&server, &clone).await,
         [original.clone(), "reporting".to_owned()],
         "the grant reached the clone and the stray one was revoked"
     );
-    assert!(can_create_db(&server, &clone).await, "attributes are copied");
+    assert!(
+        can_create_db(&server, &clone).await,
+        "attributes are copied"
+    );
 
     // A revoke on the original reaches the clone too.
     superuser_exec(
@@ -313,24 +319,37 @@ async fn a_database_outage_mid_rotation_is_survived() {
         message.contains(&format!("127.0.0.1:{}", server.port())) && message.contains("AWSCURRENT"),
         "the error names the server and the login tried: {message}"
     );
-    assert!(started.elapsed() < Duration::from_secs(2), "no waiting on a refused port");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "no waiting on a refused port"
+    );
     server.start_again();
     assert!(harness.logs_in(&secret).await, "AWSCURRENT still logs in");
 
     // Retried: applied. Then down before testSecret.
     rotations.steps(&arn, &token, &[Step::SetSecret]).await;
     server.stop();
-    assert!(rotations.step(&arn, &token, Step::TestSecret).await.is_err());
+    assert!(rotations
+        .step(&arn, &token, Step::TestSecret)
+        .await
+        .is_err());
     server.start_again();
     let pending = rotations
         .value(&arn, VersionSelector::IdAndStage(&token, "AWSPENDING"))
         .await;
-    assert!(harness.logs_in(&pending).await, "AWSPENDING logs in after the restart");
+    assert!(
+        harness.logs_in(&pending).await,
+        "AWSPENDING logs in after the restart"
+    );
 
     // setSecret again (a retried rotation) finds the pending password
     // already applied, then the rotation completes.
     rotations
-        .steps(&arn, &token, &[Step::SetSecret, Step::TestSecret, Step::FinishSecret])
+        .steps(
+            &arn,
+            &token,
+            &[Step::SetSecret, Step::TestSecret, Step::FinishSecret],
+        )
         .await;
     let new = current(&rotations, &arn).await;
     assert_eq!(password_of(&new), password_of(&pending));
@@ -351,7 +370,11 @@ async fn an_explicit_strategy_wins_over_masterarn() {
     let arn = rotations.create("pg-explicit", &secret).await;
     rotations.rotate(&arn).await;
     let new = current(&rotations, &arn).await;
-    assert_eq!(username_of(&new), username_of(&secret), "single user: same user");
+    assert_eq!(
+        username_of(&new),
+        username_of(&secret),
+        "single user: same user"
+    );
     assert_eq!(new.get("masterarn"), secret.get("masterarn"));
     assert!(harness.logs_in(&new).await);
     assert!(!harness.logs_in(&secret).await);

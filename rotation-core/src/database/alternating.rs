@@ -62,7 +62,7 @@ pub(crate) async fn set_secret<B: DatabaseBackend>(
             e,
         )
     })?;
-    if !same_host(&master.host, &current.host) {
+    if !(same_host(&master.host, &current.host) && master.port == current.port) {
         same_cluster(backend, &mut session, &mut admin, current, &master).await?;
     }
     drop(session);
@@ -112,8 +112,9 @@ async fn master_login<B: DatabaseBackend>(
 }
 
 /// A master secret may name the cluster's writer while the rotated secret
-/// names a reader: accepted only when both sessions report the same cluster
-/// identity, so a master secret of another database is never used.
+/// names a reader (another host or port): accepted only when both sessions
+/// report the same cluster identity, so a master secret of another database
+/// server is never used.
 async fn same_cluster<B: DatabaseBackend>(
     backend: &B,
     session: &mut B::Connection,
@@ -141,8 +142,8 @@ async fn same_cluster<B: DatabaseBackend>(
             Ok(())
         }
         _ => Err(RotatorError::Refused(format!(
-            "the master secret names host {}, the rotated secret {}, and they are not one cluster; the master secret must name the same host or the writer of the same cluster",
-            master.host, current.host
+            "the master secret names {}, the rotated secret {}, and they are not one cluster; the master secret must name the same server or the writer of the same cluster",
+            master.address(), current.address()
         ))),
     }
 }

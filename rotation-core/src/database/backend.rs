@@ -19,7 +19,7 @@ pub enum LoginError {
     Rejected(#[source] BoxError),
     /// No session: the host did not answer in time, refused the
     /// connection, or failed the TLS handshake or verification.
-    #[error("no connection")]
+    #[error("could not connect")]
     Connection(#[source] BoxError),
 }
 

@@ -39,6 +39,11 @@ pub struct Session {
 #[error("no answer within {0:?} (DB_CONNECT_TIMEOUT)")]
 pub struct TimedOut(Duration);
 
+/// The server's certificate failed verification.
+#[derive(Debug, thiserror::Error)]
+#[error("the server's certificate was not accepted (trusted: the system's roots and DB_CA_BUNDLE; for RDS, set DB_CA_BUNDLE to Amazon RDS's CA bundle)")]
+pub struct CertificateRejected(#[source] tokio_postgres::Error);
+
 /// A role the statements need does not exist.
 #[derive(Debug, thiserror::Error)]
 #[error("role {0} does not exist")]
@@ -103,9 +108,27 @@ fn classify(error: tokio_postgres::Error) -> LoginError {
     });
     if rejected {
         LoginError::Rejected(error.into())
+    } else if is_certificate_error(&error) {
+        LoginError::Connection(CertificateRejected(error).into())
     } else {
         LoginError::Connection(error.into())
     }
+}
+
+fn is_certificate_error(error: &tokio_postgres::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        let tls = e.downcast_ref::<rustls::Error>().or_else(|| {
+            e.downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        });
+        if matches!(tls, Some(rustls::Error::InvalidCertificate(_))) {
+            return true;
+        }
+        source = e.source();
+    }
+    false
 }
 
 #[async_trait]

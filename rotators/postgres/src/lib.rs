@@ -17,7 +17,7 @@ mod backend;
 pub mod sql;
 mod tls;
 
-pub use backend::{PostgresBackend, RoleMissing, Session, TimedOut};
+pub use backend::{CertificateRejected, PostgresBackend, RoleMissing, Session, TimedOut};
 
 use rotation_core::database::DatabaseRotator;
 use rotation_core::error::SettingsError;

@@ -1,0 +1,307 @@
+//! How the PostgreSQL rotator connects: verified TLS that never falls back
+//! to plaintext, bounded logins, and the checks made before the master
+//! secret's rights are used.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rotation_core::database::ConnectSettings;
+use rotation_core::error::error_chain;
+use rotation_core::store::VersionSelector;
+use rotation_core::testkit::{RotatorHarness, SecretAdmin};
+use rotation_core::{RotationError, SecretJson, Step, AWSCURRENT};
+use rotation_tests::moto::MotoServer;
+use rotation_tests::postgres::PostgresServer;
+use rotation_tests::postgres_rotator::PostgresRotatorHarness;
+use rotation_tests::rotations::Rotations;
+use serde_json::json;
+
+fn settings(ca_bundle: Option<PathBuf>, connect_timeout: Duration) -> ConnectSettings {
+    ConnectSettings {
+        connect_timeout,
+        ca_bundle,
+    }
+}
+
+fn store(moto: &MotoServer) -> Arc<dyn SecretAdmin> {
+    Arc::new(moto.store())
+}
+
+/// Runs createSecret then setSecret, expecting setSecret to fail; returns
+/// its error chain, after checking the store and the login are unchanged.
+async fn set_secret_fails<R: rotation_core::Rotator>(
+    rotations: &Rotations<R>,
+    harness: &PostgresRotatorHarness<'_>,
+    arn: &str,
+) -> String {
+    let token = rotations.start(arn).await;
+    rotations.steps(arn, &token, &[Step::CreateSecret]).await;
+    let before = rotations.store().snapshot(arn).await.unwrap();
+    let result = rotations.step(arn, &token, Step::SetSecret).await;
+    assert!(
+        matches!(result, Err(RotationError::Rotator { .. })),
+        "setSecret must fail: {:?}",
+        result.as_ref().map_err(|e| error_chain(e))
+    );
+    assert_eq!(before, rotations.store().snapshot(arn).await.unwrap());
+    let current = rotations
+        .value(arn, VersionSelector::Stage(AWSCURRENT))
+        .await;
+    assert!(harness.logs_in(&current).await, "AWSCURRENT still logs in");
+    error_chain(&result.unwrap_err())
+}
+
+/// The server's "connection authorized" lines for sessions the rotator
+/// opened (its application_name).
+fn rotator_sessions(server: &PostgresServer) -> Vec<String> {
+    std::fs::read_to_string(server.log_path())
+        .expect("read the server log")
+        .lines()
+        .filter(|l| {
+            l.contains("connection authorized")
+                && l.contains("application_name=secrets-manager-rotation")
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn tls_verifies_the_server_and_never_falls_back_to_plaintext() {
+    let moto = MotoServer::start();
+    let server = PostgresServer::start_with_tls(&["log_connections = on"]);
+    let ca = server.certificates().expect("a TLS server").ca.clone();
+    let harness = PostgresRotatorHarness::single_user(&server).await;
+    let trusting = Rotations::new(
+        store(&moto),
+        harness.rotator_with(settings(Some(ca), Duration::from_secs(5)), None),
+    );
+
+    // ssl: true with the test authority trusted, and no ssl key (the
+    // default is TLS): both rotate, over TLS only.
+    for ssl in [Some(json!(true)), None] {
+        let mut secret = harness.new_user(trusting.store(), "tls").await;
+        match &ssl {
+            Some(value) => secret.set("ssl", value.clone()),
+            None => {
+                let mut map = secret.as_map().clone();
+                map.remove("ssl");
+                secret = SecretJson::from_map(map);
+            }
+        }
+        let arn = trusting.create("pg-tls", &secret).await;
+        trusting.rotate(&arn).await;
+        let new = trusting
+            .value(&arn, VersionSelector::Stage(AWSCURRENT))
+            .await;
+        assert!(harness.logs_in(&new).await, "ssl {ssl:?}");
+    }
+    let sessions = rotator_sessions(&server);
+    assert!(
+        sessions.len() >= 4,
+        "the rotator's logins are logged: {sessions:?}"
+    );
+    assert!(
+        sessions.iter().all(|l| l.contains("SSL enabled")),
+        "every rotator session used TLS: {sessions:#?}"
+    );
+
+    // The authority not trusted: a certificate error, nothing changed, and
+    // no plaintext session instead.
+    let untrusting = Rotations::new(
+        store(&moto),
+        harness.rotator_with(settings(None, Duration::from_secs(5)), None),
+    );
+    let mut secret = harness.new_user(untrusting.store(), "untrusted").await;
+    secret.set("ssl", true);
+    let arn = untrusting.create("pg-untrusted", &secret).await;
+    let before = rotator_sessions(&server).len();
+    let message = set_secret_fails(&untrusting, &harness, &arn).await;
+    assert!(
+        message.contains("certificate was not accepted")
+            && message.contains("DB_CA_BUNDLE")
+            && message.contains("UnknownIssuer")
+            && message.contains("AWSCURRENT"),
+        "a certificate error naming the login: {message}"
+    );
+    assert_eq!(
+        rotator_sessions(&server).len(),
+        before,
+        "no session was opened"
+    );
+
+    // The authority trusted but the name wrong: the certificate is for
+    // 127.0.0.1, the secret says localhost.
+    let mut secret = harness.new_user(trusting.store(), "misnamed").await;
+    secret.set("ssl", true);
+    secret.set("host", "localhost");
+    let arn = trusting.create("pg-misnamed", &secret).await;
+    let message = set_secret_fails(&trusting, &harness, &arn).await;
+    assert!(
+        message.contains("certificate") && message.to_lowercase().contains("name"),
+        "a host-name error: {message}"
+    );
+    assert_eq!(
+        rotator_sessions(&server).len(),
+        before,
+        "no session was opened"
+    );
+    trusting.assert_no_leaks(&[]).await;
+    untrusting.assert_no_leaks(&[]).await;
+}
+
+#[tokio::test]
+async fn tls_against_a_server_without_it_fails_clearly() {
+    let moto = MotoServer::start();
+    let server = PostgresServer::start_with(&["log_connections = on"]);
+    let harness = PostgresRotatorHarness::single_user(&server).await;
+    let rotations = Rotations::new(
+        store(&moto),
+        harness.rotator_with(settings(None, Duration::from_secs(5)), None),
+    );
+    let mut secret = harness.new_user(rotations.store(), "plain").await;
+    secret.set("ssl", "true");
+    let arn = rotations.create("pg-plain", &secret).await;
+    let message = set_secret_fails(&rotations, &harness, &arn).await;
+    assert!(message.contains("TLS"), "{message}");
+    assert!(rotator_sessions(&server).is_empty(), "no plaintext session");
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_fails_within_the_connect_timeout() {
+    let moto = MotoServer::start();
+    let server = PostgresServer::start();
+    let harness = PostgresRotatorHarness::single_user(&server).await;
+    // Accepts connections and never says a word.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in silent.incoming() {
+            held.push(stream);
+        }
+    });
+    let timeout = Duration::from_secs(1);
+    let rotations = Rotations::new(
+        store(&moto),
+        harness.rotator_with(settings(None, timeout), None),
+    );
+    let mut secret = harness.new_user(rotations.store(), "silent").await;
+    secret.set("port", silent_port);
+    let arn = rotations.create("pg-silent", &secret).await;
+    let token = rotations.start(&arn).await;
+    rotations.steps(&arn, &token, &[Step::CreateSecret]).await;
+    let started = Instant::now();
+    let result = rotations.step(&arn, &token, Step::SetSecret).await;
+    let elapsed = started.elapsed();
+    let message = error_chain(&result.expect_err("setSecret must fail"));
+    assert!(message.contains("no answer within 1s"), "{message}");
+    // One login attempt, not one per label.
+    assert!(
+        elapsed >= timeout && elapsed < timeout * 2,
+        "setSecret took {elapsed:?}"
+    );
+    rotations.assert_no_leaks(&[]).await;
+}
+
+#[tokio::test]
+async fn alternating_users_refuse_a_current_secret_that_does_not_log_in() {
+    let moto = MotoServer::start();
+    let server = PostgresServer::start();
+    let harness = PostgresRotatorHarness::alternating_users(&server).await;
+    let rotations = Rotations::new(
+        store(&moto),
+        harness.rotator_with(settings(None, Duration::from_secs(5)), None),
+    );
+    let secret = harness.new_user(rotations.store(), "deputy").await;
+    let username = secret.required_str("username").unwrap().to_owned();
+    // The secret's editor does not know this user's password.
+    let mut forged = secret.clone();
+    forged.set("password", "a guess that is wrong");
+    let arn = rotations.create("pg-deputy", &forged).await;
+    let token = rotations.start(&arn).await;
+    rotations.steps(&arn, &token, &[Step::CreateSecret]).await;
+    let result = rotations.step(&arn, &token, Step::SetSecret).await;
+    let message = error_chain(&result.expect_err("setSecret must refuse"));
+    assert!(
+        message.contains("AWSCURRENT") && message.contains("master"),
+        "{message}"
+    );
+    let clone_exists = !server
+        .superuser()
+        .await
+        .query(
+            "SELECT 1 FROM pg_roles WHERE rolname = $1",
+            &[&format!("{username}_clone")],
+        )
+        .await
+        .unwrap()
+        .is_empty();
+    assert!(!clone_exists, "the master's rights were not used");
+    assert!(harness.logs_in(&secret).await);
+    rotations
+        .assert_no_leaks(&harness.other_secret_values())
+        .await;
+}
+
+#[tokio::test]
+async fn a_master_secret_must_reach_the_same_cluster() {
+    let moto = MotoServer::start();
+    let server = PostgresServer::start();
+    let other = PostgresServer::start();
+    let harness = PostgresRotatorHarness::alternating_users(&server).await;
+    let other_harness = PostgresRotatorHarness::alternating_users(&other).await;
+    let rotations = Rotations::new(
+        store(&moto),
+        harness.rotator_with(settings(None, Duration::from_secs(5)), None),
+    );
+
+    // The master secret names the same cluster by another host name (as a
+    // writer endpoint and a reader endpoint would): accepted.
+    let mut secret = harness.new_user(rotations.store(), "reader").await;
+    let master = harness.secret_for(
+        rotation_tests::postgres_rotator::MASTER_USER,
+        harness.other_secret_values()[0].expose(),
+    );
+    let mut writer = master.clone();
+    writer.set("host", "localhost");
+    let writer_arn = rotations.create("pg-writer", &writer).await;
+    secret.set("masterarn", writer_arn);
+    let arn = rotations.create("pg-reader", &secret).await;
+    rotations.rotate(&arn).await;
+    let new = rotations
+        .value(&arn, VersionSelector::Stage(AWSCURRENT))
+        .await;
+    assert!(harness.logs_in(&new).await);
+
+    // The master secret names another cluster, where a user of the same
+    // name exists: refused before anything changes there or here.
+    let mut secret = harness.new_user(rotations.store(), "elsewhere").await;
+    let username = secret.required_str("username").unwrap().to_owned();
+    other_harness
+        .create_user(&username, "the other cluster's password")
+        .await;
+    secret.set(
+        "masterarn",
+        other_harness.master_secret(rotations.store()).await,
+    );
+    let arn = rotations.create("pg-elsewhere", &secret).await;
+    let message = set_secret_fails(&rotations, &harness, &arn).await;
+    assert!(message.contains("not one cluster"), "{message}");
+    for cluster in [&server, &other] {
+        let clones = cluster
+            .superuser()
+            .await
+            .query(
+                "SELECT 1 FROM pg_roles WHERE rolname = $1",
+                &[&format!("{username}_clone")],
+            )
+            .await
+            .unwrap();
+        assert!(clones.is_empty(), "no clone was created");
+    }
+    let mut leaks = harness.other_secret_values();
+    leaks.extend(other_harness.other_secret_values());
+    rotations.assert_no_leaks(&leaks).await;
+}
