@@ -195,7 +195,7 @@ async fn alternating_users_share_privileges_and_switch_back() {
     rotations.rotate(&arn).await;
     let first = current(&rotations, &arn).await;
     assert_eq!(username_of(&first), clone);
-    assert_eq!(memberships(&server, &clone).await, [original.clone()]);
+    assert_eq!(memberships(&server, &clone).await, [original.as_str()]);
     let (client, connection) = server
         .config(&clone, &password_of(&first), "postgres")
         .connect(tokio_postgres::NoTls)
@@ -237,7 +237,7 @@ async fn alternating_users_share_privileges_and_switch_back() {
     );
     assert_eq!(
         memberships(&server, &clone).await,
-        [original.clone(), "reporting".to_owned()],
+        [original.as_str(), "reporting"],
         "the grant reached the clone and the stray one was revoked"
     );
     assert!(
@@ -254,7 +254,7 @@ async fn alternating_users_share_privileges_and_switch_back() {
     rotations.rotate(&arn).await;
     let third = current(&rotations, &arn).await;
     assert_eq!(username_of(&third), clone);
-    assert_eq!(memberships(&server, &clone).await, [original.clone()]);
+    assert_eq!(memberships(&server, &clone).await, [original.as_str()]);
     assert!(!can_create_db(&server, &clone).await);
     assert!(harness.logs_in(&third).await);
     rotations.assert_no_leaks(&harness_secrets(&harness)).await;
