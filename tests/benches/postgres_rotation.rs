@@ -62,7 +62,10 @@ fn main() {
         println!("One full rotation (4 steps), {rounds} rounds after {WARM_UP} warm-up:");
         println!("| strategy | Secrets Manager | min | median | max |");
         println!("|---|---|---|---|---|");
-        for (strategy, harness) in [("single-user", &single), ("alternating-users", &alternating)] {
+        for (strategy, harness) in [
+            ("single-user", &single),
+            ("alternating-users", &alternating),
+        ] {
             let stores: [(&str, Arc<dyn SecretAdmin>); 2] = [
                 ("moto server", Arc::new(moto.store())),
                 ("in-memory", Arc::new(InMemorySecretStore::new())),

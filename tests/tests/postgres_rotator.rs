@@ -394,3 +394,55 @@ async fn an_explicit_strategy_wins_over_masterarn() {
     let message = refused.as_ref().map_err(|e| error_chain(e)).unwrap_err();
     assert!(message.contains("`masterarn`"), "{message}");
 }
+
+#[tokio::test]
+async fn a_hand_edited_current_secret_is_recovered_through_previous() {
+    let moto = MotoServer::start();
+    let server = PostgresServer::start();
+    let harness = PostgresRotatorHarness::single_user(&server).await;
+    let rotations = Rotations::new(store(&moto), harness.rotator_with(settings(), None));
+    let secret = harness.new_user(rotations.store(), "edited").await;
+    let arn = rotations.create("pg-edited", &secret).await;
+    rotations.rotate(&arn).await;
+    let working = current(&rotations, &arn).await;
+
+    // An operator stores a mistyped password as AWSCURRENT; the working one
+    // becomes AWSPREVIOUS. (Put, then move the label: moto's PutSecretValue
+    // with AWSCURRENT leaves the label on two versions, the service does not.)
+    let mut mistyped = working.clone();
+    mistyped.set("password", "a mistyped password 123");
+    let edit = rotation_core::testkit::new_token();
+    let store = rotations.store();
+    let old = store.describe(&arn).await.unwrap();
+    let old = old.version_with_stage(AWSCURRENT).map(str::to_owned);
+    store
+        .put_value(
+            &arn,
+            &edit,
+            &mistyped.to_secret_string(),
+            &["HAND_EDIT"],
+            None,
+        )
+        .await
+        .expect("the hand edit");
+    store
+        .move_stage(&arn, AWSCURRENT, &edit, old.as_deref())
+        .await
+        .expect("label the edit AWSCURRENT");
+    assert_eq!(previous(&rotations, &arn).await, working);
+    assert!(!harness.logs_in(&mistyped).await);
+
+    rotations.rotate(&arn).await;
+    let new = current(&rotations, &arn).await;
+    assert!(
+        harness.logs_in(&new).await,
+        "the rotation recovered the login"
+    );
+    assert!(
+        rotations.logs().contains("AWSPREVIOUS logged in"),
+        "the recovery is logged"
+    );
+    rotations
+        .assert_no_leaks(&[rotation_core::SecretString::new("a mistyped password 123")])
+        .await;
+}
