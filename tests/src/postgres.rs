@@ -211,6 +211,17 @@ impl PostgresServer {
         client
     }
 
+    /// Whether a role named `name` exists.
+    pub async fn role_exists(&self, name: &str) -> bool {
+        !self
+            .superuser()
+            .await
+            .query("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&name])
+            .await
+            .expect("query pg_roles")
+            .is_empty()
+    }
+
     /// Whether `user` logs in with `password` (over TCP, scram-sha-256).
     pub async fn can_log_in(&self, user: &str, password: &str) -> bool {
         match self

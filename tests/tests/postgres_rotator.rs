@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use rotation_core::database::{ConnectSettings, Strategy};
 use rotation_core::error::error_chain;
 use rotation_core::store::VersionSelector;
-use rotation_core::testkit::SecretAdmin;
+use rotation_core::testkit::{RotatorHarness, SecretAdmin};
 use rotation_core::{RotationError, SecretJson, Step, AWSCURRENT, AWSPREVIOUS};
 use rotation_tests::moto::MotoServer;
 use rotation_tests::postgres::PostgresServer;
@@ -162,13 +162,10 @@ async fn awkward_usernames_passwords_and_fields_rotate() {
             assert_eq!(new.get("port"), secret.get("port"), "port stays a string");
             assert_eq!(new.get("dbname"), None, "no dbname is added");
         }
-        rotations.assert_no_leaks(&harness_secrets(&harness)).await;
+        rotations
+            .assert_no_leaks(&harness.other_secret_values())
+            .await;
     }
-}
-
-fn harness_secrets(harness: &PostgresRotatorHarness<'_>) -> Vec<rotation_core::SecretString> {
-    use rotation_core::testkit::RotatorHarness;
-    harness.other_secret_values()
 }
 
 #[tokio::test]
@@ -257,7 +254,9 @@ async fn alternating_users_share_privileges_and_switch_back() {
     assert_eq!(memberships(&server, &clone).await, [original.as_str()]);
     assert!(!can_create_db(&server, &clone).await);
     assert!(harness.logs_in(&third).await);
-    rotations.assert_no_leaks(&harness_secrets(&harness)).await;
+    rotations
+        .assert_no_leaks(&harness.other_secret_values())
+        .await;
 }
 
 #[tokio::test]
