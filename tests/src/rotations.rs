@@ -7,9 +7,7 @@ use rotation_core::error::error_chain;
 use rotation_core::secret::SecretPayload;
 use rotation_core::store::VersionSelector;
 use rotation_core::testkit::admin::secret_strings;
-use rotation_core::testkit::{
-    assert_no_secret_in, new_token, unique_name, CapturedLogs, SecretAdmin,
-};
+use rotation_core::testkit::{new_token, unique_name, SecretAdmin, StepRecorder};
 use rotation_core::{
     PasswordPolicy, Rotation, RotationError, RotationEvent, Rotator, SecretJson, SecretString,
     Step, StepOutcome,
@@ -19,8 +17,7 @@ use rotation_core::{
 /// the leak check.
 pub struct Rotations<R> {
     rotation: Rotation<Arc<dyn SecretAdmin>, R>,
-    logs: CapturedLogs,
-    errors: Mutex<Vec<String>>,
+    recorder: StepRecorder,
     arns: Mutex<Vec<String>>,
 }
 
@@ -34,8 +31,7 @@ impl<R: Rotator> Rotations<R> {
                 .expect("the default password policy is valid");
         Self {
             rotation: Rotation::new(store, rotator, passwords),
-            logs: CapturedLogs::new(),
-            errors: Mutex::new(Vec::new()),
+            recorder: StepRecorder::new(),
             arns: Mutex::new(Vec::new()),
         }
     }
@@ -82,17 +78,7 @@ impl<R: Rotator> Rotations<R> {
             token: token.to_owned(),
             rotation_token: None,
         };
-        let result = self
-            .logs
-            .capture(self.rotation.run_step(&event, None))
-            .await;
-        if let Err(e) = &result {
-            self.errors
-                .lock()
-                .unwrap()
-                .push(format!("{} {e:?}", error_chain(e)));
-        }
-        result
+        self.recorder.run(&self.rotation, &event).await
     }
 
     /// Runs `steps` in order; panics with the error chain if one fails.
@@ -124,12 +110,7 @@ impl<R: Rotator> Rotations<R> {
 
     /// The log lines captured so far.
     pub fn logs(&self) -> String {
-        self.logs.text()
-    }
-
-    /// Every error the steps returned, as text (chain and `Debug`).
-    pub fn errors(&self) -> String {
-        self.errors.lock().unwrap().join("\n")
+        self.recorder.logs()
     }
 
     /// No value of any secret these rotations touched, nor any of `others`,
@@ -141,8 +122,6 @@ impl<R: Rotator> Rotations<R> {
             let snapshot = self.store().snapshot(&arn).await.expect("snapshot");
             secrets.extend(secret_strings(&snapshot));
         }
-        assert!(!secrets.is_empty(), "no secrets to look for");
-        assert_no_secret_in("the captured logs", &self.logs(), &secrets);
-        assert_no_secret_in("the step errors", &self.errors(), &secrets);
+        self.recorder.assert_no_leaks(&secrets);
     }
 }

@@ -20,7 +20,7 @@ use crate::store::{VersionSelector, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 
 use super::admin::{secret_strings, SecretAdmin, Snapshot};
 use super::faults::{FaultTiming, FaultyStore, InstrumentedRotator};
-use super::logs::{assert_no_secret_in, CapturedLogs};
+use super::logs::StepRecorder;
 use super::{new_token, unique_name};
 
 /// The key the kit adds to every secret to check unknown keys survive.
@@ -82,8 +82,7 @@ pub struct Kit<'a, H> {
     harness: &'a H,
     store: Arc<dyn SecretAdmin>,
     passwords: PasswordGenerator,
-    logs: CapturedLogs,
-    errors: Mutex<Vec<String>>,
+    recorder: StepRecorder,
     arns: Mutex<Vec<String>>,
     report: Mutex<ConformanceReport>,
 }
@@ -108,8 +107,7 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
             harness,
             store,
             passwords,
-            logs: CapturedLogs::new(),
-            errors: Mutex::new(Vec::new()),
+            recorder: StepRecorder::new(),
             arns: Mutex::new(Vec::new()),
             report: Mutex::new(ConformanceReport::default()),
         }
@@ -184,17 +182,9 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
         token: &str,
         step: Step,
     ) -> Result<StepOutcome, RotationError> {
-        let result = self
-            .logs
-            .capture(rotation.run_step(&Self::event(subject, token, step), None))
-            .await;
-        if let Err(e) = &result {
-            self.errors
-                .lock()
-                .unwrap()
-                .push(format!("{} {e:?}", error_chain(e)));
-        }
-        result
+        self.recorder
+            .run(rotation, &Self::event(subject, token, step))
+            .await
     }
 
     async fn run_steps<R: Rotator>(
@@ -633,20 +623,12 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
                 secrets.extend(secret_strings(&snapshot));
             }
         }
-        assert!(
-            !secrets.is_empty(),
-            "the leak check found no secrets to look for"
-        );
-        let logs = self.logs.text();
-        assert!(!logs.is_empty(), "the steps logged nothing");
-        assert_no_secret_in("the captured logs", &logs, &secrets);
-        let errors = self.errors.lock().unwrap().join("\n");
-        assert_no_secret_in("the step errors", &errors, &secrets);
+        self.recorder.assert_no_leaks(&secrets);
     }
 
     /// The captured logs so far (JSON lines).
     pub fn logs(&self) -> String {
-        self.logs.text()
+        self.recorder.logs()
     }
 
     /// What the cases run so far covered.

@@ -75,3 +75,62 @@ pub fn assert_no_secret_in(what: &str, text: &str, secrets: &[SecretString]) {
         );
     }
 }
+
+/// Runs rotation steps with their logs captured and their errors kept, so
+/// a test can check, in one call, that no secret reached either.
+#[derive(Default)]
+pub struct StepRecorder {
+    logs: CapturedLogs,
+    errors: std::sync::Mutex<Vec<String>>,
+}
+
+impl StepRecorder {
+    /// An empty recorder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Runs `event`'s step (no deadline), recording its logs and, if it
+    /// fails, its error chain and `Debug` print.
+    pub async fn run<S, R>(
+        &self,
+        rotation: &crate::Rotation<S, R>,
+        event: &crate::RotationEvent,
+    ) -> Result<crate::StepOutcome, crate::RotationError>
+    where
+        S: crate::SecretStore,
+        R: crate::Rotator,
+    {
+        let result = self.logs.capture(rotation.run_step(event, None)).await;
+        if let Err(e) = &result {
+            self.errors
+                .lock()
+                .unwrap()
+                .push(format!("{} {e:?}", crate::error::error_chain(e)));
+        }
+        result
+    }
+
+    /// The captured logs so far (JSON lines).
+    pub fn logs(&self) -> String {
+        self.logs.text()
+    }
+
+    /// The recorded errors so far, one per line.
+    pub fn errors(&self) -> String {
+        self.errors.lock().unwrap().join("\n")
+    }
+
+    /// Panics if any of `secrets` occurs in the logs or errors; also if
+    /// there is nothing to check (no secrets, or no step logged anything).
+    pub fn assert_no_leaks(&self, secrets: &[SecretString]) {
+        assert!(
+            !secrets.is_empty(),
+            "the leak check has no secrets to look for"
+        );
+        let logs = self.logs();
+        assert!(!logs.is_empty(), "the steps logged nothing");
+        assert_no_secret_in("the captured logs", &logs, secrets);
+        assert_no_secret_in("the step errors", &self.errors(), secrets);
+    }
+}

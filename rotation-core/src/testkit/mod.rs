@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub use admin::{SecretAdmin, Snapshot};
 pub use conformance::{ConformanceReport, RotatorHarness};
 pub use faults::{FaultTiming, FaultyStore};
-pub use logs::{assert_no_secret_in, CapturedLogs};
+pub use logs::{assert_no_secret_in, CapturedLogs, StepRecorder};
 pub use store_contract::KnownGaps;
 
 fn random_hex(bytes: usize) -> String {
