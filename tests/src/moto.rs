@@ -76,6 +76,14 @@ impl MotoServer {
     }
 }
 
+impl MotoServer {
+    /// [`store`](Self::store) as the shared handle the kit and the step
+    /// driver take.
+    pub fn admin_store(&self) -> std::sync::Arc<dyn rotation_core::testkit::SecretAdmin> {
+        std::sync::Arc::new(self.store())
+    }
+}
+
 impl Drop for MotoServer {
     fn drop(&mut self) {
         // Our own child, by PID.

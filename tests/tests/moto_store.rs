@@ -2,11 +2,9 @@
 //! ours): the same contract the in-memory store passes, and the whole
 //! conformance kit with the reference rotator.
 
-use std::sync::Arc;
-
 use rotation_core::testkit::conformance::run_all;
 use rotation_core::testkit::reference::TableHarness;
-use rotation_core::testkit::{store_contract, KnownGaps, SecretAdmin};
+use rotation_core::testkit::{store_contract, KnownGaps};
 use rotation_tests::moto::MotoServer;
 
 /// moto's departures from the service that the contract touches:
@@ -36,8 +34,7 @@ async fn aws_sdk_store_meets_the_store_contract_against_moto() {
 #[tokio::test]
 async fn conformance_kit_passes_over_the_aws_sdk_store_against_moto() {
     let moto = MotoServer::start();
-    let store: Arc<dyn SecretAdmin> = Arc::new(moto.store());
-    let report = run_all(&TableHarness::default(), store).await;
+    let report = run_all(&TableHarness::default(), moto.admin_store()).await;
     println!("{report:#?}");
     assert_eq!(report.cases.len(), 7);
     let calls: usize = report.calls_per_step.iter().map(|(_, ops)| ops.len()).sum();

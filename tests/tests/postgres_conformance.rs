@@ -1,10 +1,7 @@
 //! The conformance kit against a real PostgreSQL, through the AWS SDK
 //! against moto, for both strategies.
 
-use std::sync::Arc;
-
 use rotation_core::testkit::conformance::run_all;
-use rotation_core::testkit::SecretAdmin;
 use rotation_tests::moto::MotoServer;
 use rotation_tests::postgres::PostgresServer;
 use rotation_tests::postgres_rotator::PostgresRotatorHarness;
@@ -14,8 +11,7 @@ async fn single_user_passes_the_conformance_kit() {
     let moto = MotoServer::start();
     let server = PostgresServer::start();
     let harness = PostgresRotatorHarness::single_user(&server).await;
-    let store: Arc<dyn SecretAdmin> = Arc::new(moto.store());
-    let report = run_all(&harness, store).await;
+    let report = run_all(&harness, moto.admin_store()).await;
     println!("single user: {report:#?}");
     assert_eq!(report.cases.len(), 7);
     let calls: usize = report.calls_per_step.iter().map(|(_, ops)| ops.len()).sum();
@@ -28,8 +24,7 @@ async fn alternating_users_passes_the_conformance_kit() {
     let moto = MotoServer::start();
     let server = PostgresServer::start();
     let harness = PostgresRotatorHarness::alternating_users(&server).await;
-    let store: Arc<dyn SecretAdmin> = Arc::new(moto.store());
-    let report = run_all(&harness, store).await;
+    let report = run_all(&harness, moto.admin_store()).await;
     println!("alternating users: {report:#?}");
     assert_eq!(report.cases.len(), 7);
     let calls: usize = report.calls_per_step.iter().map(|(_, ops)| ops.len()).sum();

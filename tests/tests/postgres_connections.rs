@@ -4,13 +4,12 @@
 
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rotation_core::database::ConnectSettings;
 use rotation_core::error::error_chain;
 use rotation_core::store::VersionSelector;
-use rotation_core::testkit::{RotatorHarness, SecretAdmin};
+use rotation_core::testkit::RotatorHarness;
 use rotation_core::{RotationError, SecretJson, Step, AWSCURRENT};
 use rotation_tests::moto::MotoServer;
 use rotation_tests::postgres::PostgresServer;
@@ -23,10 +22,6 @@ fn settings(ca_bundle: Option<PathBuf>, connect_timeout: Duration) -> ConnectSet
         connect_timeout,
         ca_bundle,
     }
-}
-
-fn store(moto: &MotoServer) -> Arc<dyn SecretAdmin> {
-    Arc::new(moto.store())
 }
 
 /// Runs createSecret then setSecret, expecting setSecret to fail; returns
@@ -74,7 +69,7 @@ async fn tls_verifies_the_server_and_never_falls_back_to_plaintext() {
     let ca = server.certificates().expect("a TLS server").ca.clone();
     let harness = PostgresRotatorHarness::single_user(&server).await;
     let trusting = Rotations::new(
-        store(&moto),
+        moto.admin_store(),
         harness.rotator_with(settings(Some(ca), Duration::from_secs(5)), None),
     );
 
@@ -110,7 +105,7 @@ async fn tls_verifies_the_server_and_never_falls_back_to_plaintext() {
     // The authority not trusted: a certificate error, nothing changed, and
     // no plaintext session instead.
     let untrusting = Rotations::new(
-        store(&moto),
+        moto.admin_store(),
         harness.rotator_with(settings(None, Duration::from_secs(5)), None),
     );
     let mut secret = harness.new_user(untrusting.store(), "untrusted").await;
@@ -157,7 +152,7 @@ async fn tls_against_a_server_without_it_fails_clearly() {
     let server = PostgresServer::start_with(&["log_connections = on"]);
     let harness = PostgresRotatorHarness::single_user(&server).await;
     let rotations = Rotations::new(
-        store(&moto),
+        moto.admin_store(),
         harness.rotator_with(settings(None, Duration::from_secs(5)), None),
     );
     let mut secret = harness.new_user(rotations.store(), "plain").await;
@@ -184,7 +179,7 @@ async fn a_server_that_never_answers_fails_within_the_connect_timeout() {
     });
     let timeout = Duration::from_secs(1);
     let rotations = Rotations::new(
-        store(&moto),
+        moto.admin_store(),
         harness.rotator_with(settings(None, timeout), None),
     );
     let mut secret = harness.new_user(rotations.store(), "silent").await;
@@ -211,7 +206,7 @@ async fn alternating_users_refuse_a_current_secret_that_does_not_log_in() {
     let server = PostgresServer::start();
     let harness = PostgresRotatorHarness::alternating_users(&server).await;
     let rotations = Rotations::new(
-        store(&moto),
+        moto.admin_store(),
         harness.rotator_with(settings(None, Duration::from_secs(5)), None),
     );
     let secret = harness.new_user(rotations.store(), "deputy").await;
@@ -244,7 +239,7 @@ async fn a_master_secret_must_reach_the_same_cluster() {
     let harness = PostgresRotatorHarness::alternating_users(&server).await;
     let other_harness = PostgresRotatorHarness::alternating_users(&other).await;
     let rotations = Rotations::new(
-        store(&moto),
+        moto.admin_store(),
         harness.rotator_with(settings(None, Duration::from_secs(5)), None),
     );
 

@@ -2,13 +2,12 @@
 //! kit: what each strategy does to roles, awkward names, the server's log,
 //! an outage mid-rotation, and the host checks.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rotation_core::database::{ConnectSettings, Strategy};
 use rotation_core::error::error_chain;
 use rotation_core::store::VersionSelector;
-use rotation_core::testkit::{RotatorHarness, SecretAdmin};
+use rotation_core::testkit::RotatorHarness;
 use rotation_core::{RotationError, SecretJson, Step, AWSCURRENT, AWSPREVIOUS};
 use rotation_tests::moto::MotoServer;
 use rotation_tests::postgres::PostgresServer;
@@ -21,10 +20,6 @@ fn settings() -> ConnectSettings {
         connect_timeout: Duration::from_secs(5),
         ca_bundle: None,
     }
-}
-
-fn store(moto: &MotoServer) -> Arc<dyn SecretAdmin> {
-    Arc::new(moto.store())
 }
 
 fn password_of(secret: &SecretJson) -> String {
@@ -100,7 +95,7 @@ async fn single_user_replaces_the_password_and_keeps_the_rest() {
     let moto = MotoServer::start();
     let server = PostgresServer::start();
     let harness = PostgresRotatorHarness::single_user(&server).await;
-    let rotations = Rotations::new(store(&moto), harness.rotator_with(settings(), None));
+    let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(settings(), None));
     let mut secret = harness.new_user(rotations.store(), "single").await;
     secret.set("team", json!({"owner": "payments", "tags": ["a", 1]}));
     let arn = rotations.create("pg-single", &secret).await;
@@ -132,7 +127,7 @@ async fn awkward_usernames_passwords_and_fields_rotate() {
         } else {
             PostgresRotatorHarness::single_user(&server).await
         };
-        let rotations = Rotations::new(store(&moto), harness.rotator_with(settings(), None));
+        let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(settings(), None));
         let username = format!("we\"ird us;er {alternating}");
         let password = "it's a \\back$lash $$ pass";
         harness.create_user(&username, password).await;
@@ -173,7 +168,7 @@ async fn alternating_users_share_privileges_and_switch_back() {
     let moto = MotoServer::start();
     let server = PostgresServer::start();
     let harness = PostgresRotatorHarness::alternating_users(&server).await;
-    let rotations = Rotations::new(store(&moto), harness.rotator_with(settings(), None));
+    let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(settings(), None));
     let secret = harness.new_user(rotations.store(), "orig").await;
     let original = username_of(&secret);
     let clone = format!("{original}_clone");
@@ -270,7 +265,7 @@ async fn the_server_log_never_holds_a_new_password() {
         } else {
             PostgresRotatorHarness::single_user(&server).await
         };
-        let rotations = Rotations::new(store(&moto), harness.rotator_with(settings(), None));
+        let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(settings(), None));
         let secret = harness.new_user(rotations.store(), "logged").await;
         let arn = rotations.create("pg-logged", &secret).await;
         for _ in 0..2 {
@@ -299,7 +294,7 @@ async fn a_database_outage_mid_rotation_is_survived() {
     let moto = MotoServer::start();
     let server = PostgresServer::start();
     let harness = PostgresRotatorHarness::single_user(&server).await;
-    let rotations = Rotations::new(store(&moto), harness.rotator_with(settings(), None));
+    let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(settings(), None));
     let secret = harness.new_user(rotations.store(), "outage").await;
     let arn = rotations.create("pg-outage", &secret).await;
     let token = rotations.start(&arn).await;
@@ -362,7 +357,7 @@ async fn an_explicit_strategy_wins_over_masterarn() {
     let server = PostgresServer::start();
     let harness = PostgresRotatorHarness::alternating_users(&server).await;
     let rotations = Rotations::new(
-        store(&moto),
+        moto.admin_store(),
         harness.rotator_with(settings(), Some(Strategy::SingleUser)),
     );
     let secret = harness.new_user(rotations.store(), "explicit").await;
@@ -381,7 +376,7 @@ async fn an_explicit_strategy_wins_over_masterarn() {
     // Forced alternating without a masterarn: refused at createSecret,
     // naming the field.
     let rotations = Rotations::new(
-        store(&moto),
+        moto.admin_store(),
         harness.rotator_with(settings(), Some(Strategy::AlternatingUsers)),
     );
     let mut map = secret.as_map().clone();
@@ -399,7 +394,7 @@ async fn a_hand_edited_current_secret_is_recovered_through_previous() {
     let moto = MotoServer::start();
     let server = PostgresServer::start();
     let harness = PostgresRotatorHarness::single_user(&server).await;
-    let rotations = Rotations::new(store(&moto), harness.rotator_with(settings(), None));
+    let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(settings(), None));
     let secret = harness.new_user(rotations.store(), "edited").await;
     let arn = rotations.create("pg-edited", &secret).await;
     rotations.rotate(&arn).await;
