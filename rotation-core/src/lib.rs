@@ -9,9 +9,12 @@
 //! backend implements. The steps validate the event as AWS's templates do,
 //! are idempotent, and resume after a crash at any point; secret values live
 //! in redacting types ([`SecretString`], [`SecretJson`]) so they never reach
-//! a log or an error. [`lambda::run`] turns a rotator into a Lambda
-//! function's `main`; the `testkit` feature brings the conformance suite
-//! every rotator runs against its real backend.
+//! a log or an error. [`database`] holds what every database rotator
+//! shares: AWS's secret schema and the single-user and alternating-users
+//! strategies over a small [`database::DatabaseBackend`] trait.
+//! [`lambda::run`] turns a rotator into a Lambda function's `main`; the
+//! `testkit` feature brings the conformance suite every rotator runs against
+//! its real backend.
 
 #![warn(missing_docs)]
 
