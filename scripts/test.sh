@@ -9,11 +9,26 @@
 #     openssl (the TLS tests' throwaway certificate authority)
 #     (the tests run their own throwaway clusters; the packaged one is left
 #     alone)
-#   - .venv/ at the workspace root with moto's server (the Secrets Manager API)
+#   - .venv/ at the workspace root with moto's server (the Secrets Manager
+#     API), cargo-lambda (with zig, for the Lambda builds), aws-sam-cli and
+#     cfn-lint (the template checks) and python-hcl2 (reads the Terraform
+#     example)
+#   - the Rust standard library for aarch64 (the arm64 Lambda build)
+#
+# Then builds every rotator's Lambda bootstrap for x86_64 (which the
+# end-to-end tests run) and arm64, and runs fmt, clippy, doc and the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MOTO_VERSION="5.2.5"
+# Pinned so CI runs what was tested.
+PYTHON_TOOLS=(
+    "moto[server]==$MOTO_VERSION"
+    "cargo-lambda==1.9.2"
+    "aws-sam-cli==1.170.0"
+    "cfn-lint==1.58.0"
+    "python-hcl2==8.1.4"
+)
 
 log() { printf '\n==> %s\n' "$*"; }
 
@@ -44,15 +59,39 @@ install_python_tools() {
         log "python3 -m venv .venv"
         python3 -m venv .venv
     fi
-    if ! .venv/bin/python -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null \
-        || [ ! -x .venv/bin/moto_server ]; then
-        log "pip install moto[server]==$MOTO_VERSION"
-        .venv/bin/pip install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+    # pip resolves nothing when every pin is already installed.
+    local missing=()
+    for requirement in "${PYTHON_TOOLS[@]}"; do
+        local name="${requirement%%==*}" version="${requirement##*==}"
+        name="${name%%\[*}"
+        if [ "$(.venv/bin/pip show "$name" 2>/dev/null | awk '/^Version:/ {print $2}')" != "$version" ]; then
+            missing+=("$requirement")
+        fi
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        log "pip install ${missing[*]}"
+        .venv/bin/pip install -q --disable-pip-version-check "${missing[@]}"
+    fi
+}
+
+install_rust_targets() {
+    if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
+        log "rustup target add aarch64-unknown-linux-gnu"
+        rustup target add aarch64-unknown-linux-gnu
     fi
 }
 
 install_system_packages
 install_python_tools
+install_rust_targets
+export PATH="$PWD/.venv/bin:$PATH"
+export SAM_CLI_TELEMETRY=0
+
+# Every rotator binary, as Lambda runs it. The end-to-end tests run the
+# x86_64 build (this machine's); the arm64 build proves the cross build.
+log "cargo lambda build --release (x86_64, arm64)"
+cargo lambda build --release --bins --x86-64 --lambda-dir target/lambda/x86_64
+cargo lambda build --release --bins --arm64 --lambda-dir target/lambda/arm64
 
 log "cargo fmt --check"
 cargo fmt --all -- --check

@@ -7,10 +7,13 @@
 #![warn(missing_docs)]
 
 pub mod certificates;
+pub mod lambda_e2e;
+pub mod lambda_function;
 pub mod moto;
 pub mod postgres;
 pub mod postgres_rotator;
 pub mod rotations;
+pub mod runtime_api;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;

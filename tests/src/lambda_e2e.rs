@@ -1,0 +1,183 @@
+//! The end-to-end suite every rotator binary runs: its release `bootstrap`,
+//! started as Lambda starts it, serves full rotations of real secrets in
+//! moto against the rotator's real backend, through a [`RuntimeApi`], with
+//! the events Secrets Manager sends.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rotation_core::secret::SecretPayload;
+use rotation_core::testkit::admin::secret_strings;
+use rotation_core::store::VersionSelector;
+use rotation_core::testkit::{
+    assert_no_secret_in, new_token, unique_name, RotatorHarness, SecretAdmin,
+};
+use rotation_core::{SecretJson, SecretString, Step, AWSCURRENT, AWSPREVIOUS};
+use serde_json::{json, Value};
+
+use crate::lambda_function::{bootstrap, FunctionProcess};
+use crate::moto::MotoServer;
+use crate::runtime_api::{Outcome, RuntimeApi};
+
+/// The function timeout the tests give each invocation, as Lambda's
+/// deadline header.
+pub const INVOCATION_BUDGET: Duration = Duration::from_secs(30);
+
+/// What a run of the suite did.
+#[derive(Debug, Default)]
+pub struct SuiteReport {
+    /// Time from spawning the process to its first `next` request.
+    pub ready_after: Duration,
+    /// Full rotations completed through the function.
+    pub rotations: usize,
+    /// Invocations answered with an error, as expected.
+    pub errors: Vec<String>,
+    /// Lines the function wrote to stdout.
+    pub log_lines: usize,
+}
+
+/// The event Secrets Manager sends for `step`.
+pub fn rotation_event(step: Step, secret_id: &str, token: &str) -> Value {
+    json!({
+        "Step": step.as_str(),
+        "SecretId": secret_id,
+        "ClientRequestToken": token,
+        "RotationToken": "e2e-rotation-token",
+    })
+}
+
+/// Starts `bin`'s bootstrap with `env` (plus the Secrets Manager endpoint
+/// and JSON logs at DEBUG) and checks, through the Runtime API:
+/// - two full rotations of fresh secrets from `harness`, each step answered
+///   with a `null` response, labels moved, the new credential accepted by
+///   the backend;
+/// - a step for a token that is no version of the secret, and an event
+///   with an unknown step, each answered with a Lambda error of the right
+///   type, not a crash or a hang, after which the same process still
+///   serves a full rotation;
+/// - stdout is one JSON object per line, and neither stdout nor stderr
+///   holds any secret value of the run.
+pub async fn run<H: RotatorHarness>(
+    bin: &str,
+    harness: &H,
+    moto: &MotoServer,
+    env: &[(&str, String)],
+) -> SuiteReport {
+    let api = RuntimeApi::start().await;
+    let mut env = env.to_vec();
+    env.push(("SECRETS_MANAGER_ENDPOINT", moto.endpoint()));
+    env.push(("AWS_LAMBDA_LOG_FORMAT", "JSON".into()));
+    env.push(("AWS_LAMBDA_LOG_LEVEL", "DEBUG".into()));
+    let mut process = FunctionProcess::start(&bootstrap(bin), &api, &env);
+    let Some(ready) = api.wait_until_ready(Duration::from_secs(10)).await else {
+        panic!(
+            "{bin} never asked for an invocation; init error: {:?}; stderr: {}; stdout: {}",
+            api.init_error(),
+            process.stderr(),
+            process.stdout()
+        );
+    };
+    let mut report = SuiteReport {
+        ready_after: ready.duration_since(process.started()),
+        ..SuiteReport::default()
+    };
+    let store = moto.admin_store();
+    let mut arns = Vec::new();
+
+    for _ in 0..2 {
+        arns.push(rotate_once(bin, harness, &api, &store, &process).await);
+        report.rotations += 1;
+    }
+
+    // Failures come back as Lambda errors, and the process lives on.
+    let unknown = api
+        .invoke(
+            &rotation_event(Step::SetSecret, &arns[0], &new_token()),
+            INVOCATION_BUDGET,
+        )
+        .await;
+    let bad_event = api
+        .invoke(&json!({"Step": "dance", "SecretId": arns[0], "ClientRequestToken": "x"}), INVOCATION_BUDGET)
+        .await;
+    for (outcome, expected) in [(unknown, "UnknownVersion"), (bad_event, "InvalidEvent")] {
+        match outcome {
+            Some(Outcome::Error { error_type, message }) => {
+                assert_eq!(error_type, expected, "{bin}: {message}");
+                report.errors.push(format!("{error_type}: {message}"));
+            }
+            other => panic!("{bin}: expected a {expected} error, got {other:?}"),
+        }
+    }
+    assert!(process.is_running(), "{bin} died after an error response");
+    arns.push(rotate_once(bin, harness, &api, &store, &process).await);
+    report.rotations += 1;
+    assert!(process.is_running(), "{bin} is still serving");
+
+    let stdout = process.stdout();
+    let stderr = process.stderr();
+    for line in stdout.lines().filter(|l| !l.trim().is_empty()) {
+        let parsed: Result<Value, _> = serde_json::from_str(line);
+        assert!(
+            matches!(parsed, Ok(Value::Object(_))),
+            "{bin}: a stdout line is not a JSON object: {line}"
+        );
+        report.log_lines += 1;
+    }
+    assert!(report.log_lines > 0, "{bin} logged nothing");
+    let mut secrets: Vec<SecretString> = harness.other_secret_values();
+    for arn in &arns {
+        secrets.extend(secret_strings(&store.snapshot(arn).await.unwrap()));
+    }
+    assert_no_secret_in(&format!("{bin}'s stdout"), &stdout, &secrets);
+    assert_no_secret_in(&format!("{bin}'s stderr"), &stderr, &secrets);
+    report
+}
+
+/// One full rotation of a fresh secret through the function; returns the
+/// secret's ARN.
+async fn rotate_once<H: RotatorHarness>(
+    bin: &str,
+    harness: &H,
+    api: &RuntimeApi,
+    store: &Arc<dyn SecretAdmin>,
+    process: &FunctionProcess,
+) -> String {
+    let secret = harness.fresh_secret(store.as_ref()).await;
+    let arn = store
+        .create_secret(
+            &unique_name(&format!("e2e-{bin}")),
+            SecretPayload::String(secret.to_secret_string()),
+        )
+        .await
+        .expect("create the secret");
+    let old = store.describe(&arn).await.unwrap();
+    let old = old.version_with_stage(AWSCURRENT).unwrap().to_owned();
+    let token = new_token();
+    store
+        .start_rotation(&arn, &token)
+        .await
+        .expect("start the rotation");
+    for step in Step::ALL {
+        let outcome = api
+            .invoke(&rotation_event(step, &arn, &token), INVOCATION_BUDGET)
+            .await;
+        assert_eq!(
+            outcome,
+            Some(Outcome::Response(Value::Null)),
+            "{bin}: {step}; stderr: {}",
+            process.stderr()
+        );
+    }
+    let description = store.describe(&arn).await.unwrap();
+    assert!(description.has_stage(&token, AWSCURRENT), "{bin}: AWSCURRENT moved");
+    assert!(description.has_stage(&old, AWSPREVIOUS), "{bin}: AWSPREVIOUS set");
+    let current = store
+        .get_value(&arn, VersionSelector::Stage(AWSCURRENT))
+        .await
+        .unwrap()
+        .expect("a current value");
+    let current = SecretJson::from_payload(&current.payload).unwrap();
+    assert_ne!(current.get("password"), secret.get("password"), "{bin}: changed");
+    assert!(harness.can_log_in(&current).await, "{bin}: the backend accepts it");
+    arn
+}
