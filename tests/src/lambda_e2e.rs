@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rotation_core::secret::SecretPayload;
-use rotation_core::testkit::admin::secret_strings;
 use rotation_core::store::VersionSelector;
+use rotation_core::testkit::admin::secret_strings;
 use rotation_core::testkit::{
     assert_no_secret_in, new_token, unique_name, RotatorHarness, SecretAdmin,
 };
@@ -97,11 +97,17 @@ pub async fn run<H: RotatorHarness>(
         )
         .await;
     let bad_event = api
-        .invoke(&json!({"Step": "dance", "SecretId": arns[0], "ClientRequestToken": "x"}), INVOCATION_BUDGET)
+        .invoke(
+            &json!({"Step": "dance", "SecretId": arns[0], "ClientRequestToken": "x"}),
+            INVOCATION_BUDGET,
+        )
         .await;
     for (outcome, expected) in [(unknown, "UnknownVersion"), (bad_event, "InvalidEvent")] {
         match outcome {
-            Some(Outcome::Error { error_type, message }) => {
+            Some(Outcome::Error {
+                error_type,
+                message,
+            }) => {
                 assert_eq!(error_type, expected, "{bin}: {message}");
                 report.errors.push(format!("{error_type}: {message}"));
             }
@@ -169,15 +175,28 @@ async fn rotate_once<H: RotatorHarness>(
         );
     }
     let description = store.describe(&arn).await.unwrap();
-    assert!(description.has_stage(&token, AWSCURRENT), "{bin}: AWSCURRENT moved");
-    assert!(description.has_stage(&old, AWSPREVIOUS), "{bin}: AWSPREVIOUS set");
+    assert!(
+        description.has_stage(&token, AWSCURRENT),
+        "{bin}: AWSCURRENT moved"
+    );
+    assert!(
+        description.has_stage(&old, AWSPREVIOUS),
+        "{bin}: AWSPREVIOUS set"
+    );
     let current = store
         .get_value(&arn, VersionSelector::Stage(AWSCURRENT))
         .await
         .unwrap()
         .expect("a current value");
     let current = SecretJson::from_payload(&current.payload).unwrap();
-    assert_ne!(current.get("password"), secret.get("password"), "{bin}: changed");
-    assert!(harness.can_log_in(&current).await, "{bin}: the backend accepts it");
+    assert_ne!(
+        current.get("password"),
+        secret.get("password"),
+        "{bin}: changed"
+    );
+    assert!(
+        harness.can_log_in(&current).await,
+        "{bin}: the backend accepts it"
+    );
     arn
 }

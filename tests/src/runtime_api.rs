@@ -245,9 +245,15 @@ async fn route(
                 &[
                     ("content-type", "application/json".into()),
                     ("lambda-runtime-aws-request-id", invocation.request_id),
-                    ("lambda-runtime-deadline-ms", invocation.deadline_ms.to_string()),
+                    (
+                        "lambda-runtime-deadline-ms",
+                        invocation.deadline_ms.to_string(),
+                    ),
                     ("lambda-runtime-invoked-function-arn", FUNCTION_ARN.into()),
-                    ("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000".into()),
+                    (
+                        "lambda-runtime-trace-id",
+                        "Root=1-00000000-000000000000000000000000".into(),
+                    ),
                 ],
                 &invocation.event,
             )
@@ -268,7 +274,12 @@ async fn route(
                 )),
                 Some((id, "error")) => {
                     let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
-                    let text = |key: &str| body.get(key).and_then(Value::as_str).unwrap_or("").to_owned();
+                    let text = |key: &str| {
+                        body.get(key)
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_owned()
+                    };
                     Some((
                         id,
                         Outcome::Error {
@@ -287,7 +298,11 @@ async fn route(
                     let _ = answer.send(outcome);
                     accepted()
                 }
-                None => http("400 Bad Request", &[], br#"{"errorMessage":"unknown request id"}"#),
+                None => http(
+                    "400 Bad Request",
+                    &[],
+                    br#"{"errorMessage":"unknown request id"}"#,
+                ),
             }
         }
         _ => http("404 Not Found", &[], b"{}"),

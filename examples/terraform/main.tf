@@ -1,0 +1,74 @@
+# Attaches an already deployed rotation function to secrets: the IAM policy
+# its role needs (the same statements as template.yaml's
+# RotationFunctionRole; a test keeps the two in step), the permission for
+# Secrets Manager to invoke it, and a rotation schedule per secret.
+
+data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
+
+data "aws_lambda_function" "rotator" {
+  function_name = var.function_name
+}
+
+data "aws_iam_policy_document" "rotate" {
+  statement {
+    sid = "RotateTheNamedSecrets"
+    actions = [
+      "secretsmanager:DescribeSecret",
+      "secretsmanager:GetSecretValue",
+      "secretsmanager:PutSecretValue",
+      "secretsmanager:UpdateSecretVersionStage",
+    ]
+    resources = var.secret_arns
+  }
+
+  dynamic "statement" {
+    for_each = var.master_secret_arn == "" ? [] : [var.master_secret_arn]
+    content {
+      sid       = "ReadTheMasterSecret"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [statement.value]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.kms_key_arn == "" ? [] : [var.kms_key_arn]
+    content {
+      sid       = "UseTheSecretsKey"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [statement.value]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["secretsmanager.${data.aws_region.current.name}.amazonaws.com"]
+      }
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "rotate" {
+  name   = "rotate-secrets"
+  role   = var.function_role_name
+  policy = data.aws_iam_policy_document.rotate.json
+}
+
+resource "aws_lambda_permission" "secrets_manager" {
+  statement_id   = "AllowSecretsManagerInvoke"
+  action         = "lambda:InvokeFunction"
+  function_name  = data.aws_lambda_function.rotator.function_name
+  principal      = "secretsmanager.amazonaws.com"
+  source_account = data.aws_caller_identity.current.account_id
+}
+
+resource "aws_secretsmanager_secret_rotation" "this" {
+  for_each            = toset(var.secret_arns)
+  secret_id           = each.value
+  rotation_lambda_arn = data.aws_lambda_function.rotator.arn
+
+  rotation_rules {
+    schedule_expression = var.schedule_expression
+    duration            = var.rotation_window
+  }
+
+  depends_on = [aws_lambda_permission.secrets_manager, aws_iam_role_policy.rotate]
+}

@@ -1,0 +1,161 @@
+//! What ships: every rotator binary built for both architectures and
+//! present in the SAM template; the template passes cfn-lint and
+//! `sam validate --lint` and builds with `sam build`; the Terraform example
+//! grants what the template grants.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use rotation_core::testkit::unique_name;
+use rotation_tests::workspace_root;
+
+const INSTALL_HINT: &str = "the README's test command installs it in .venv";
+
+fn venv_tool(name: &str) -> PathBuf {
+    let path = workspace_root().join(".venv/bin").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing; {INSTALL_HINT}",
+        path.display()
+    );
+    path
+}
+
+/// Runs `tool` at the workspace root with .venv/bin first on PATH (SAM
+/// runs cargo-lambda from there) and no telemetry.
+fn run(tool: &Path, args: &[&str]) -> Output {
+    let path = format!(
+        "{}:{}",
+        workspace_root().join(".venv/bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    Command::new(tool)
+        .args(args)
+        .current_dir(workspace_root())
+        .env("PATH", path)
+        .env("SAM_CLI_TELEMETRY", "0")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .output()
+        .unwrap_or_else(|e| panic!("run {}: {e}; {INSTALL_HINT}", tool.display()))
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// The binaries of every crate under rotators/.
+fn rotator_binaries() -> Vec<String> {
+    let mut binaries = Vec::new();
+    for entry in std::fs::read_dir(workspace_root().join("rotators")).unwrap() {
+        let manifest = entry.unwrap().path().join("Cargo.toml");
+        let Ok(text) = std::fs::read_to_string(&manifest) else {
+            continue;
+        };
+        let mut in_bin = false;
+        for line in text.lines().map(str::trim) {
+            if line.starts_with('[') {
+                in_bin = line == "[[bin]]";
+            } else if let Some(name) = line.strip_prefix("name = ").filter(|_| in_bin) {
+                binaries.push(name.trim_matches('"').to_owned());
+            }
+        }
+    }
+    assert!(!binaries.is_empty(), "no rotator binaries found");
+    binaries.sort();
+    binaries
+}
+
+/// The ELF machine of `path`: 0x3e for x86-64, 0xb7 for aarch64.
+fn elf_machine(path: &Path) -> u16 {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    assert_eq!(
+        &bytes[..4],
+        b"\x7fELF",
+        "{} is not an ELF binary",
+        path.display()
+    );
+    u16::from_le_bytes([bytes[18], bytes[19]])
+}
+
+#[test]
+fn every_rotator_binary_is_built_for_both_architectures_and_in_the_template() {
+    let template = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
+    for bin in rotator_binaries() {
+        for (arch, machine) in [("x86_64", 0x3e), ("arm64", 0xb7)] {
+            let bootstrap = workspace_root()
+                .join("target/lambda")
+                .join(arch)
+                .join(&bin)
+                .join("bootstrap");
+            assert!(
+                bootstrap.exists(),
+                "{} is missing; build it with `cargo lambda build --release --bins --{} --lambda-dir target/lambda/{arch}`",
+                bootstrap.display(),
+                if arch == "arm64" { "arm64" } else { "x86-64" }
+            );
+            assert_eq!(elf_machine(&bootstrap), machine, "{}", bootstrap.display());
+        }
+        assert!(
+            template.contains(&format!("Binary: {bin}\n")),
+            "template.yaml has no function for {bin}"
+        );
+    }
+}
+
+#[test]
+fn the_template_passes_cfn_lint() {
+    let output = run(&venv_tool("cfn-lint"), &["template.yaml"]);
+    assert!(
+        output.status.success() && text(&output).trim().is_empty(),
+        "cfn-lint: {}",
+        text(&output)
+    );
+}
+
+#[test]
+fn the_template_passes_sam_validate_lint() {
+    let output = run(
+        &venv_tool("sam"),
+        &["validate", "--lint", "--template", "template.yaml"],
+    );
+    assert!(
+        output.status.success() && text(&output).contains("is a valid SAM Template"),
+        "sam validate --lint: {}",
+        text(&output)
+    );
+}
+
+#[test]
+fn sam_build_builds_every_function_with_cargo_lambda() {
+    let build_dir = std::env::temp_dir().join(unique_name("sam-build"));
+    let output = run(
+        &venv_tool("sam"),
+        &[
+            "build",
+            "--template",
+            "template.yaml",
+            "--build-dir",
+            build_dir.to_str().unwrap(),
+        ],
+    );
+    assert!(output.status.success(), "sam build: {}", text(&output));
+    // The template's default architecture is arm64.
+    let bootstrap = build_dir.join("PostgresRotatorFunction/bootstrap");
+    assert_eq!(elf_machine(&bootstrap), 0xb7, "{}", bootstrap.display());
+    std::fs::remove_dir_all(&build_dir).unwrap();
+}
+
+#[test]
+fn the_terraform_example_grants_what_the_template_grants() {
+    let output = run(&venv_tool("python"), &["scripts/check_iam_sync.py"]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        text(&output).contains("3 statements in step"),
+        "{}",
+        text(&output)
+    );
+}
