@@ -1,0 +1,75 @@
+//! Time from spawning a rotator's `bootstrap` to its first Runtime API
+//! `next` request (its cold-start initialisation), over repeated starts,
+//! and the bootstrap's size.
+//!
+//! `cargo bench -p rotation-tests --bench lambda_start [-- STARTS] [BOOTSTRAP...]`
+//!
+//! Without paths it measures every rotator's x86_64 build in
+//! target/lambda/x86_64 (from the README's test command); STARTS defaults
+//! to 30.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rotation_tests::lambda_function::{FunctionProcess, LAMBDA_DIR};
+use rotation_tests::runtime_api::RuntimeApi;
+use rotation_tests::workspace_root;
+
+fn millis(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let starts = args
+        .iter()
+        .find_map(|a| a.parse::<usize>().ok())
+        .unwrap_or(30);
+    let mut bootstraps: Vec<PathBuf> = args
+        .iter()
+        .filter(|a| a.parse::<usize>().is_err())
+        .map(PathBuf::from)
+        .collect();
+    if bootstraps.is_empty() {
+        let dir = workspace_root().join(LAMBDA_DIR);
+        bootstraps = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}; run the README's test command", dir.display()))
+            .flatten()
+            .map(|e| e.path().join("bootstrap"))
+            .filter(|p| p.exists())
+            .collect();
+        bootstraps.sort();
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    println!("Process start to first `next` request, {starts} starts each:");
+    println!("| bootstrap | size | min | median | max |");
+    println!("|---|---|---|---|---|");
+    for bootstrap in bootstraps {
+        let mut times = runtime.block_on(async {
+            let mut times = Vec::with_capacity(starts);
+            for _ in 0..starts {
+                let api = RuntimeApi::start().await;
+                let process = FunctionProcess::start(&bootstrap, &api, &[]);
+                let ready = api
+                    .wait_until_ready(Duration::from_secs(10))
+                    .await
+                    .unwrap_or_else(|| panic!("{} did not start: {}", bootstrap.display(), process.stderr()));
+                times.push(ready.duration_since(process.started()));
+            }
+            times
+        });
+        times.sort();
+        let size = std::fs::metadata(&bootstrap).map(|m| m.len()).unwrap_or(0);
+        println!(
+            "| {} | {:.2} MB | {} | {} | {} |",
+            bootstrap.display(),
+            size as f64 / 1e6,
+            millis(times[0]),
+            millis(times[times.len() / 2]),
+            millis(times[times.len() - 1])
+        );
+    }
+}
