@@ -6,7 +6,8 @@
 #
 # Installs (only what is missing):
 #   - Debian packages: python3-venv (for moto's virtualenv), postgresql,
-#     openssl (the TLS tests' throwaway certificate authority)
+#     openssl (the TLS tests' throwaway certificate authority), binutils
+#     (readelf, to check what the bootstraps link)
 #     (the tests run their own throwaway clusters; the packaged one is left
 #     alone)
 #   - .venv/ at the workspace root with moto's server (the Secrets Manager
@@ -51,6 +52,7 @@ install_system_packages() {
     fi
     compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
     command -v openssl >/dev/null || missing+=(openssl)
+    command -v readelf >/dev/null || missing+=(binutils)
     [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 }
 

@@ -20,7 +20,10 @@ fn millis(d: Duration) -> String {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let starts = args
         .iter()
         .find_map(|a| a.parse::<usize>().ok())
@@ -56,7 +59,13 @@ fn main() {
                 let ready = api
                     .wait_until_ready(Duration::from_secs(10))
                     .await
-                    .unwrap_or_else(|| panic!("{} did not start: {}", bootstrap.display(), process.stderr()));
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "{} did not start: {}",
+                            bootstrap.display(),
+                            process.stderr()
+                        )
+                    });
                 times.push(ready.duration_since(process.started()));
             }
             times

@@ -51,10 +51,10 @@ pub fn rotation_event(step: Step, secret_id: &str, token: &str) -> Value {
 /// - two full rotations of fresh secrets from `harness`, each step answered
 ///   with a `null` response, labels moved, the new credential accepted by
 ///   the backend;
-/// - a step for a token that is no version of the secret, and an event
-///   with an unknown step, each answered with a Lambda error of the right
-///   type, not a crash or a hang, after which the same process still
-///   serves a full rotation;
+/// - a step for a token that is no version of the secret, an event with an
+///   unknown step, and createSecret for a secret the rotator refuses, each
+///   answered with a Lambda error of the right type, not a crash or a hang,
+///   after which the same process still serves a full rotation;
 /// - stdout is one JSON object per line, and neither stdout nor stderr
 ///   holds any secret value of the run.
 pub async fn run<H: RotatorHarness>(
@@ -102,7 +102,12 @@ pub async fn run<H: RotatorHarness>(
             INVOCATION_BUDGET,
         )
         .await;
-    for (outcome, expected) in [(unknown, "UnknownVersion"), (bad_event, "InvalidEvent")] {
+    let malformed = malformed_secret_rotation(bin, harness, &api, &store, &mut arns).await;
+    for (outcome, expected) in [
+        (unknown, "UnknownVersion"),
+        (bad_event, "InvalidEvent"),
+        (malformed, "InvalidSecret"),
+    ] {
         match outcome {
             Some(Outcome::Error {
                 error_type,
@@ -137,6 +142,46 @@ pub async fn run<H: RotatorHarness>(
     assert_no_secret_in(&format!("{bin}'s stdout"), &stdout, &secrets);
     assert_no_secret_in(&format!("{bin}'s stderr"), &stderr, &secrets);
     report
+}
+
+/// createSecret for a secret the rotator must refuse (the harness's first
+/// malformed secret): the rotator's own error, through the function.
+async fn malformed_secret_rotation<H: RotatorHarness>(
+    bin: &str,
+    harness: &H,
+    api: &RuntimeApi,
+    store: &Arc<dyn SecretAdmin>,
+    arns: &mut Vec<String>,
+) -> Option<Outcome> {
+    let valid = harness.fresh_secret(store.as_ref()).await;
+    let (_, payload) = harness
+        .malformed_secrets(&valid)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| {
+            let mut missing = valid.as_map().clone();
+            missing.remove("password");
+            let secret = SecretJson::from_map(missing);
+            (
+                "no password".into(),
+                SecretPayload::String(secret.to_secret_string()),
+            )
+        });
+    let arn = store
+        .create_secret(&unique_name(&format!("e2e-{bin}-malformed")), payload)
+        .await
+        .expect("create the secret");
+    arns.push(arn.clone());
+    let token = new_token();
+    store
+        .start_rotation(&arn, &token)
+        .await
+        .expect("start the rotation");
+    api.invoke(
+        &rotation_event(Step::CreateSecret, &arn, &token),
+        INVOCATION_BUDGET,
+    )
+    .await
 }
 
 /// One full rotation of a fresh secret through the function; returns the

@@ -106,6 +106,56 @@ fn every_rotator_binary_is_built_for_both_architectures_and_in_the_template() {
     }
 }
 
+/// Shared libraries a bootstrap may need: glibc's, which provided.al2023
+/// has. No OpenSSL: TLS is compiled in.
+const ALLOWED_LIBRARIES: &[&str] = &[
+    "libc.so.6",
+    "libm.so.6",
+    "libgcc_s.so.1",
+    "libpthread.so.0",
+    "libdl.so.2",
+    "librt.so.1",
+    "ld-linux-x86-64.so.2",
+    "ld-linux-aarch64.so.1",
+];
+
+#[test]
+fn bootstraps_need_only_glibc() {
+    for bin in rotator_binaries() {
+        for arch in ["x86_64", "arm64"] {
+            let bootstrap = workspace_root()
+                .join("target/lambda")
+                .join(arch)
+                .join(&bin)
+                .join("bootstrap");
+            let output = Command::new("readelf")
+                .arg("-d")
+                .arg(&bootstrap)
+                .output()
+                .expect("run readelf (binutils)");
+            assert!(output.status.success(), "readelf: {}", text(&output));
+            let needed: Vec<String> = String::from_utf8_lossy(&output.stdout)
+                .lines()
+                .filter(|l| l.contains("(NEEDED)"))
+                .filter_map(|l| l.split('[').nth(1))
+                .map(|l| l.trim_end_matches(']').to_owned())
+                .collect();
+            assert!(
+                !needed.is_empty(),
+                "{}: no NEEDED entries",
+                bootstrap.display()
+            );
+            for library in &needed {
+                assert!(
+                    ALLOWED_LIBRARIES.contains(&library.as_str()),
+                    "{} needs {library}, which provided.al2023 may not have",
+                    bootstrap.display()
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn the_template_passes_cfn_lint() {
     let output = run(&venv_tool("cfn-lint"), &["template.yaml"]);
