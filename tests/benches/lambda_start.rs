@@ -4,8 +4,9 @@
 //!
 //! `cargo bench -p rotation-tests --bench lambda_start [-- STARTS] [BOOTSTRAP...]`
 //!
-//! Without paths it measures every rotator's x86_64 build in
-//! target/lambda/x86_64 (from the README's test command); STARTS defaults
+//! Paths are relative to the workspace root. Without paths it measures
+//! every rotator's x86_64 build in
+//! target/lambda/x86_64 (from the README's test command). STARTS defaults
 //! to 30.
 
 use std::path::PathBuf;
@@ -31,7 +32,8 @@ fn main() {
     let mut bootstraps: Vec<PathBuf> = args
         .iter()
         .filter(|a| a.parse::<usize>().is_err())
-        .map(PathBuf::from)
+        // Relative to the workspace root; the process runs elsewhere.
+        .map(|a| workspace_root().join(a))
         .collect();
     if bootstraps.is_empty() {
         let dir = workspace_root().join(LAMBDA_DIR);
