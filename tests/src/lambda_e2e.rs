@@ -46,6 +46,32 @@ pub fn rotation_event(step: Step, secret_id: &str, token: &str) -> Value {
     })
 }
 
+/// Starts `bin`'s bootstrap as Lambda does, with `env`, Secrets Manager at
+/// `endpoint`, and JSON logs at DEBUG; waits until it asks for its first
+/// invocation, and returns how long that took.
+pub async fn start_function(
+    bin: &str,
+    endpoint: &str,
+    env: &[(&str, String)],
+) -> (RuntimeApi, FunctionProcess, Duration) {
+    let api = RuntimeApi::start().await;
+    let mut env = env.to_vec();
+    env.push(("SECRETS_MANAGER_ENDPOINT", endpoint.to_owned()));
+    env.push(("AWS_LAMBDA_LOG_FORMAT", "JSON".into()));
+    env.push(("AWS_LAMBDA_LOG_LEVEL", "DEBUG".into()));
+    let process = FunctionProcess::start(&bootstrap(bin), &api, &env);
+    let Some(ready) = api.wait_until_ready(Duration::from_secs(10)).await else {
+        panic!(
+            "{bin} never asked for an invocation; init error: {:?}; stderr: {}; stdout: {}",
+            api.init_error(),
+            process.stderr(),
+            process.stdout()
+        );
+    };
+    let ready_after = ready.duration_since(process.started());
+    (api, process, ready_after)
+}
+
 /// Starts `bin`'s bootstrap with `env` (plus the Secrets Manager endpoint
 /// and JSON logs at DEBUG) and checks, through the Runtime API:
 /// - two full rotations of fresh secrets from `harness`, each step answered
@@ -63,22 +89,9 @@ pub async fn run<H: RotatorHarness>(
     moto: &MotoServer,
     env: &[(&str, String)],
 ) -> SuiteReport {
-    let api = RuntimeApi::start().await;
-    let mut env = env.to_vec();
-    env.push(("SECRETS_MANAGER_ENDPOINT", moto.endpoint()));
-    env.push(("AWS_LAMBDA_LOG_FORMAT", "JSON".into()));
-    env.push(("AWS_LAMBDA_LOG_LEVEL", "DEBUG".into()));
-    let mut process = FunctionProcess::start(&bootstrap(bin), &api, &env);
-    let Some(ready) = api.wait_until_ready(Duration::from_secs(10)).await else {
-        panic!(
-            "{bin} never asked for an invocation; init error: {:?}; stderr: {}; stdout: {}",
-            api.init_error(),
-            process.stderr(),
-            process.stdout()
-        );
-    };
+    let (api, mut process, ready_after) = start_function(bin, &moto.endpoint(), env).await;
     let mut report = SuiteReport {
-        ready_after: ready.duration_since(process.started()),
+        ready_after,
         ..SuiteReport::default()
     };
     let store = moto.admin_store();

@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod certificates;
+pub mod delay_proxy;
 pub mod lambda_e2e;
 pub mod lambda_function;
 pub mod moto;
