@@ -80,6 +80,16 @@ impl DatabaseSecret {
         if host.trim().is_empty() {
             return Err(invalid("host", "it is empty".into()));
         }
+        // DNS names stop at 253 bytes; anything longer is not a host.
+        if host.len() > 253 {
+            return Err(invalid(
+                "host",
+                format!(
+                    "it is {} bytes long; a host name has at most 253",
+                    host.len()
+                ),
+            ));
+        }
         let username = secret.required_str("username")?;
         if username.is_empty() {
             return Err(invalid("username", "it is empty".into()));
@@ -263,6 +273,7 @@ mod tests {
             (with("engine", json!("mysql")), "engine"),
             (without("host"), "host"),
             (with("host", json!(5)), "host"),
+            (with("host", json!("h".repeat(254))), "host"),
             (without("username"), "username"),
             (with("username", json!("")), "username"),
             (with("username", json!("x".repeat(64))), "username"),
