@@ -246,7 +246,13 @@ async fn malformed_secrets_are_refused_naming_the_field_with_nothing_changed() {
 
 #[tokio::test]
 async fn bad_settings_stop_the_function_at_start_naming_the_variable() {
-    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+    /// What is wrong, the variables set, the name the error must give.
+    type Case = (
+        &'static str,
+        &'static [(&'static str, &'static str)],
+        &'static str,
+    );
+    let cases: &[Case] = &[
         (
             "a length that is no number",
             &[("PASSWORD_LENGTH", "long")],
