@@ -8,6 +8,8 @@
 
 pub mod certificates;
 pub mod delay_proxy;
+pub mod fault_proxy;
+pub mod http;
 pub mod lambda_e2e;
 pub mod lambda_function;
 pub mod moto;

@@ -8,10 +8,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
+
+use crate::http::{read_message, response, Message};
 
 const PREFIX: &str = "/2018-06-01/runtime";
 
@@ -150,12 +152,6 @@ impl Drop for RuntimeApi {
     }
 }
 
-struct Request {
-    method: String,
-    path: String,
-    body: Vec<u8>,
-}
-
 async fn serve(
     stream: TcpStream,
     shared: Arc<Shared>,
@@ -164,83 +160,29 @@ async fn serve(
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
     // HTTP/1.1 keep-alive: one request after another on the connection.
-    while let Some(request) = read_request(&mut reader).await {
-        let response = route(request, &shared, &queue).await;
-        if write.write_all(&response).await.is_err() {
+    while let Some(request) = read_message(&mut reader).await {
+        let answer = route(request, &shared, &queue).await;
+        if write.write_all(&answer).await.is_err() {
             return;
         }
     }
 }
 
-async fn read_request(reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> Option<Request> {
-    let mut line = String::new();
-    if reader.read_line(&mut line).await.ok()? == 0 {
-        return None;
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next()?.to_owned();
-    let path = parts.next()?.to_owned();
-    let mut length = 0usize;
-    let mut chunked = false;
-    loop {
-        let mut header = String::new();
-        reader.read_line(&mut header).await.ok()?;
-        let header = header.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        let (name, value) = header.split_once(':')?;
-        match name.trim().to_ascii_lowercase().as_str() {
-            "content-length" => length = value.trim().parse().ok()?,
-            "transfer-encoding" => chunked = value.to_ascii_lowercase().contains("chunked"),
-            _ => {}
-        }
-    }
-    let mut body = Vec::new();
-    if chunked {
-        loop {
-            let mut size = String::new();
-            reader.read_line(&mut size).await.ok()?;
-            let size = usize::from_str_radix(size.trim().split(';').next()?, 16).ok()?;
-            let mut chunk = vec![0; size + 2];
-            reader.read_exact(&mut chunk).await.ok()?;
-            if size == 0 {
-                break;
-            }
-            body.extend_from_slice(&chunk[..size]);
-        }
-    } else {
-        body.resize(length, 0);
-        reader.read_exact(&mut body).await.ok()?;
-    }
-    Some(Request { method, path, body })
-}
-
-fn http(status: &str, headers: &[(&str, String)], body: &[u8]) -> Vec<u8> {
-    let mut head = format!("HTTP/1.1 {status}\r\ncontent-length: {}\r\n", body.len());
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    let mut response = head.into_bytes();
-    response.extend_from_slice(body);
-    response
-}
-
 async fn route(
-    request: Request,
+    request: Message,
     shared: &Shared,
     queue: &tokio::sync::Mutex<mpsc::UnboundedReceiver<Invocation>>,
 ) -> Vec<u8> {
-    let accepted = || http("202 Accepted", &[], br#"{"status":"OK"}"#);
-    let path = request.path.strip_prefix(PREFIX).unwrap_or(&request.path);
-    match (request.method.as_str(), path) {
+    let accepted = || response("202 Accepted", &[], br#"{"status":"OK"}"#);
+    let (method, path) = request.method_and_path();
+    let path = path.strip_prefix(PREFIX).unwrap_or(path);
+    match (method, path) {
         ("GET", "/invocation/next") => {
             shared.next_requests.lock().unwrap().push(Instant::now());
             let Some(invocation) = queue.lock().await.recv().await else {
-                return http("500 Internal Server Error", &[], b"{}");
+                return response("500 Internal Server Error", &[], b"{}");
             };
-            http(
+            response(
                 "200 OK",
                 &[
                     ("content-type", "application/json".into()),
@@ -265,7 +207,7 @@ async fn route(
         }
         ("POST", path) => {
             let Some(rest) = path.strip_prefix("/invocation/") else {
-                return http("404 Not Found", &[], b"{}");
+                return response("404 Not Found", &[], b"{}");
             };
             let outcome = match rest.rsplit_once('/') {
                 Some((id, "response")) => Some((
@@ -291,20 +233,20 @@ async fn route(
                 _ => None,
             };
             let Some((id, outcome)) = outcome else {
-                return http("404 Not Found", &[], b"{}");
+                return response("404 Not Found", &[], b"{}");
             };
             match shared.waiting.lock().unwrap().remove(id) {
                 Some(answer) => {
                     let _ = answer.send(outcome);
                     accepted()
                 }
-                None => http(
+                None => response(
                     "400 Bad Request",
                     &[],
                     br#"{"errorMessage":"unknown request id"}"#,
                 ),
             }
         }
-        _ => http("404 Not Found", &[], b"{}"),
+        _ => response("404 Not Found", &[], b"{}"),
     }
 }
