@@ -264,4 +264,20 @@ mod tests {
             r#"{"zeta":1,"engine":"postgres","nested":{"a":[1,2]},"password":"q"}"#
         );
     }
+
+    #[test]
+    fn numbers_survive_exactly_as_written() {
+        // Found by fuzzing: without serde_json's arbitrary_precision, big
+        // integers and some decimals came back rounded, and a number beyond
+        // f64 made the whole secret unreadable. AWS's Python templates keep
+        // them all. Values are kept exactly; only an exponent's spelling is
+        // normalised (1E3 is written 1e+3).
+        let text = r#"{"big":1777777777777777777777777,"tenth":0.1,"sum":0.30000000000000004,"exp":1E3,"huge":1e400,"negzero":-0.0,"password":"p"}"#;
+        let mut json = SecretJson::parse(&SecretString::new(text)).unwrap();
+        json.set_secret("password", &SecretString::new("q"));
+        assert_eq!(
+            json.to_secret_string().expose(),
+            r#"{"big":1777777777777777777777777,"tenth":0.1,"sum":0.30000000000000004,"exp":1e+3,"huge":1e+400,"negzero":-0.0,"password":"q"}"#
+        );
+    }
 }

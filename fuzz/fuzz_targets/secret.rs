@@ -1,0 +1,63 @@
+//! Any bytes as a secret value, read as a PostgreSQL secret under both
+//! strategies: parsing never panics, and what it reports (an error's
+//! message, a parsed login's `Debug`) does not depend on the password: the
+//! same secret with another password of the same shape reads the same.
+//! (Not "the message does not contain the password": a password can equal
+//! a piece of any message, as the fuzzer showed with `field `engine` is
+//! miss`.)
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use rotation_core::database::{DatabaseSecret, EngineSpec, Strategy};
+use rotation_core::secret::{SecretBytes, SecretPayload};
+use rotation_core::{SecretJson, SecretString};
+
+const POSTGRES: EngineSpec = EngineSpec {
+    engines: &["postgres", "aurora-postgresql"],
+    default_port: 5432,
+    default_dbname: Some("postgres"),
+    max_username_bytes: 63,
+    excluded_characters: ":/@\"'\\",
+};
+
+/// What reading `secret` reports: the error's message, or the login's
+/// `Debug` and the strategies' verdicts.
+fn report(secret: &SecretJson) -> String {
+    match DatabaseSecret::parse(secret, &POSTGRES) {
+        Err(error) => format!("error: {error}"),
+        Ok(login) => {
+            let automatic = Strategy::for_secret(None, &login, &POSTGRES);
+            let forced = Strategy::for_secret(Some(Strategy::AlternatingUsers), &login, &POSTGRES);
+            format!("{login:?} {automatic:?} {forced:?}")
+        }
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let payload = match std::str::from_utf8(data) {
+        Ok(text) => SecretPayload::String(SecretString::new(text)),
+        Err(_) => SecretPayload::Binary(SecretBytes::new(data)),
+    };
+    let Ok(secret) = SecretJson::from_payload(&payload) else {
+        return;
+    };
+    // A parsed secret serialises and re-parses to the same value.
+    let again = SecretJson::parse(&secret.to_secret_string()).expect("re-parse");
+    assert_eq!(secret, again);
+
+    let first = report(&secret);
+    if let Some(password) = secret.get("password").and_then(|p| p.as_str()) {
+        // Same length and the same NULs (which are refused), other text.
+        let other: String = password
+            .chars()
+            .map(|c| match c {
+                '\0' => '\0',
+                'x' => 'y',
+                _ => 'x',
+            })
+            .collect();
+        let mut changed = secret.clone();
+        changed.set("password", other);
+        assert_eq!(first, report(&changed), "the report depends on the password");
+    }
+});
