@@ -137,24 +137,47 @@ pub async fn run<H: RotatorHarness>(
     report.rotations += 1;
     assert!(process.is_running(), "{bin} is still serving");
 
+    report.log_lines = assert_clean_output(
+        bin,
+        &process,
+        store.as_ref(),
+        &arns,
+        &harness.other_secret_values(),
+    )
+    .await;
+    report
+}
+
+/// The function's output is clean: every stdout line is a JSON object
+/// (the functions here log with `AWS_LAMBDA_LOG_FORMAT=JSON`), and neither
+/// stdout nor stderr holds a value of the secrets `arns` or any of
+/// `others`. Returns the number of log lines.
+pub async fn assert_clean_output(
+    bin: &str,
+    process: &FunctionProcess,
+    store: &dyn SecretAdmin,
+    arns: &[String],
+    others: &[SecretString],
+) -> usize {
     let stdout = process.stdout();
     let stderr = process.stderr();
+    let mut lines = 0;
     for line in stdout.lines().filter(|l| !l.trim().is_empty()) {
         let parsed: Result<Value, _> = serde_json::from_str(line);
         assert!(
             matches!(parsed, Ok(Value::Object(_))),
             "{bin}: a stdout line is not a JSON object: {line}"
         );
-        report.log_lines += 1;
+        lines += 1;
     }
-    assert!(report.log_lines > 0, "{bin} logged nothing");
-    let mut secrets: Vec<SecretString> = harness.other_secret_values();
-    for arn in &arns {
+    assert!(lines > 0, "{bin} logged nothing");
+    let mut secrets = others.to_vec();
+    for arn in arns {
         secrets.extend(secret_strings(&store.snapshot(arn).await.unwrap()));
     }
     assert_no_secret_in(&format!("{bin}'s stdout"), &stdout, &secrets);
     assert_no_secret_in(&format!("{bin}'s stderr"), &stderr, &secrets);
-    report
+    lines
 }
 
 /// createSecret for a secret the rotator must refuse (the harness's first

@@ -10,7 +10,7 @@ use rotation_core::secret::SecretPayload;
 use rotation_core::testkit::{new_token, unique_name, RotatorHarness};
 use rotation_core::{Step, DEADLINE_MARGIN};
 use rotation_tests::delay_proxy::DelayProxy;
-use rotation_tests::lambda_e2e::{rotation_event, start_function};
+use rotation_tests::lambda_e2e::{assert_clean_output, rotation_event, start_function};
 use rotation_tests::moto::MotoServer;
 use rotation_tests::postgres::PostgresServer;
 use rotation_tests::postgres_rotator::PostgresRotatorHarness;
@@ -89,6 +89,7 @@ async fn a_database_that_never_answers_fails_the_step_before_the_deadline() {
         .invoke(&rotation_event(Step::CreateSecret, &arn, &token), BUDGET)
         .await;
     assert_eq!(again, Some(Outcome::Response(serde_json::Value::Null)));
+    assert_clean_output("postgres-rotator", &process, store.as_ref(), &[arn], &[]).await;
 }
 
 #[tokio::test]

@@ -11,7 +11,9 @@ use rotation_core::store::VersionSelector;
 use rotation_core::testkit::{new_token, unique_name, RotatorHarness, SecretAdmin};
 use rotation_core::{SecretJson, Step, AWSCURRENT, AWSPREVIOUS};
 use rotation_tests::fault_proxy::{Fault, FaultPlan, FaultProxy};
-use rotation_tests::lambda_e2e::{rotation_event, start_function, INVOCATION_BUDGET};
+use rotation_tests::lambda_e2e::{
+    assert_clean_output, rotation_event, start_function, INVOCATION_BUDGET,
+};
 use rotation_tests::moto::MotoServer;
 use rotation_tests::postgres::PostgresServer;
 use rotation_tests::postgres_rotator::PostgresRotatorHarness;
@@ -77,6 +79,7 @@ async fn one_failure_per_call_is_absorbed_by_retries() {
     let proxy = FaultProxy::start(port_of(&moto.endpoint())).await;
     let (api, mut process, _) = start_function("postgres-rotator", &proxy.endpoint(), &[]).await;
     let store = moto.admin_store();
+    let mut arns = Vec::new();
     for fault in [
         Fault::Throttle,
         Fault::InternalError,
@@ -85,6 +88,7 @@ async fn one_failure_per_call_is_absorbed_by_retries() {
         Fault::Slow(Duration::from_millis(300)),
     ] {
         let (arn, old) = new_secret(&harness, store.as_ref()).await;
+        arns.push(arn.clone());
         let token = new_token();
         store.start_rotation(&arn, &token).await.unwrap();
         proxy.set_plan(FaultPlan::FirstAttempts(fault));
@@ -113,6 +117,7 @@ async fn one_failure_per_call_is_absorbed_by_retries() {
     // 11 per failing kind, 6 slow answers (every other of 11 requests).
     assert_eq!(proxy.injected().len(), 4 * 11 + 6);
     assert!(process.is_running());
+    assert_clean_output("postgres-rotator", &process, store.as_ref(), &arns, &[]).await;
 }
 
 #[tokio::test]
@@ -123,6 +128,7 @@ async fn a_call_that_keeps_failing_fails_the_step_cleanly_and_a_rerun_completes(
     let proxy = FaultProxy::start(port_of(&moto.endpoint())).await;
     let (api, mut process, _) = start_function("postgres-rotator", &proxy.endpoint(), &[]).await;
     let store = moto.admin_store();
+    let mut arns = Vec::new();
     for (fault, failing_step) in [
         (Fault::Unavailable, Step::CreateSecret),
         (Fault::Throttle, Step::SetSecret),
@@ -167,6 +173,8 @@ async fn a_call_that_keeps_failing_fails_the_step_cleanly_and_a_rerun_completes(
             );
         }
         assert_rotated(&harness, store.as_ref(), &arn, &token, &old).await;
+        arns.push(arn);
     }
     assert!(process.is_running());
+    assert_clean_output("postgres-rotator", &process, store.as_ref(), &arns, &[]).await;
 }

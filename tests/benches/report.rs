@@ -1,0 +1,581 @@
+//! The benchmark report: runs every measurement in one go on this machine
+//! and writes BENCHMARKS.md at the workspace root.
+//!
+//! `cargo bench -p rotation-tests --bench report [-- --quick]`
+//!
+//! Needs the bootstraps from the README's test command (target/lambda/),
+//! moto in .venv and PostgreSQL, as the tests do. `--quick` runs fewer
+//! rounds and 100 secrets instead of 1,000 for the scale test.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use postgres_rotator::sql::{alter_password, quote_identifier, quote_literal};
+use rotation_core::secret::SecretPayload;
+use rotation_core::store::InMemorySecretStore;
+use rotation_core::testkit::{new_token, unique_name, RotatorHarness, SecretAdmin};
+use rotation_core::{PasswordPolicy, Rotation, RotationEvent, SecretJson, Step};
+use rotation_tests::fault_proxy::{FaultPlan, FaultProxy};
+use rotation_tests::lambda_e2e::{rotation_event, INVOCATION_BUDGET};
+use rotation_tests::lambda_function::FunctionProcess;
+use rotation_tests::moto::MotoServer;
+use rotation_tests::postgres::PostgresServer;
+use rotation_tests::postgres_rotator::PostgresRotatorHarness;
+use rotation_tests::runtime_api::{Outcome, RuntimeApi};
+use rotation_tests::workspace_root;
+
+struct Stats {
+    min: Duration,
+    median: Duration,
+    max: Duration,
+}
+
+fn stats(mut times: Vec<Duration>) -> Stats {
+    times.sort();
+    Stats {
+        min: times[0],
+        median: times[times.len() / 2],
+        max: times[times.len() - 1],
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn row(stats: &Stats) -> String {
+    format!(
+        "{} | {} | {}",
+        ms(stats.min),
+        ms(stats.median),
+        ms(stats.max)
+    )
+}
+
+fn command_line(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_owned())
+        })
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .map_or("unknown".into(), |kb| {
+            format!("{:.0} GiB", kb as f64 / 1024.0 / 1024.0)
+        });
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let moto = command_line(
+        workspace_root().join(".venv/bin/python").to_str().unwrap(),
+        &["-c", "import moto; print(moto.__version__)"],
+    );
+    format!(
+        "- CPU: {cpu}, {cores} cores; memory {memory}; Linux {}\n- {}\n- moto {moto} (Secrets Manager) and PostgreSQL (throwaway cluster) on 127.0.0.1\n",
+        kernel.trim(),
+        command_line("rustc", &["-V"]),
+    )
+}
+
+fn zip_size(path: &Path) -> u64 {
+    let script = "import io,sys,zipfile\nb=io.BytesIO()\nz=zipfile.ZipFile(b,'w',zipfile.ZIP_DEFLATED,compresslevel=9)\nz.write(sys.argv[1],'bootstrap')\nz.close()\nprint(len(b.getvalue()))";
+    command_line(
+        workspace_root().join(".venv/bin/python").to_str().unwrap(),
+        &["-c", script, path.to_str().unwrap()],
+    )
+    .parse()
+    .unwrap_or(0)
+}
+
+fn bootstraps(arch: &str) -> Vec<(String, PathBuf)> {
+    let dir = workspace_root().join("target/lambda").join(arch);
+    let mut found: Vec<(String, PathBuf)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}; run the README's test command", dir.display()))
+        .flatten()
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                e.path().join("bootstrap"),
+            )
+        })
+        .filter(|(_, p)| p.exists())
+        .collect();
+    found.sort();
+    found
+}
+
+/// Peak resident memory of a running process (VmHWM), in MB.
+fn peak_rss_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+async fn start_times(bootstrap: &Path, starts: usize) -> Stats {
+    let mut times = Vec::with_capacity(starts);
+    for _ in 0..starts {
+        let api = RuntimeApi::start().await;
+        let process = FunctionProcess::start(bootstrap, &api, &[]);
+        let ready = api
+            .wait_until_ready(Duration::from_secs(10))
+            .await
+            .expect("the function starts");
+        times.push(ready.duration_since(process.started()));
+    }
+    stats(times)
+}
+
+async fn new_rotated_secret(
+    harness: &PostgresRotatorHarness<'_>,
+    store: &dyn SecretAdmin,
+) -> (String, SecretJson) {
+    let secret = harness.fresh_secret(store).await;
+    let arn = store
+        .create_secret(
+            &unique_name("bench"),
+            SecretPayload::String(secret.to_secret_string()),
+        )
+        .await
+        .unwrap();
+    (arn, secret)
+}
+
+async fn invoke_all(api: &RuntimeApi, arn: &str, token: &str) {
+    for step in Step::ALL {
+        let outcome = api
+            .invoke(&rotation_event(step, arn, token), INVOCATION_BUDGET)
+            .await;
+        assert_eq!(
+            outcome,
+            Some(Outcome::Response(serde_json::Value::Null)),
+            "{step}"
+        );
+    }
+}
+
+struct FunctionFigures {
+    warm: Stats,
+    cold: Stats,
+    calls: usize,
+    peak_rss_mb: f64,
+}
+
+/// Rotations through the built function: warm (one process, rounds
+/// rotations of one secret) and cold (a new process per rotation, timed
+/// from its start), with Secrets Manager calls counted at a proxy.
+async fn through_function(
+    bootstrap: &Path,
+    harness: &PostgresRotatorHarness<'_>,
+    moto: &MotoServer,
+    rounds: usize,
+) -> FunctionFigures {
+    let proxy =
+        FaultProxy::start(moto.endpoint().rsplit(':').next().unwrap().parse().unwrap()).await;
+    let store = moto.admin_store();
+    let env = [("SECRETS_MANAGER_ENDPOINT", proxy.endpoint())];
+    let api = RuntimeApi::start().await;
+    let process = FunctionProcess::start(bootstrap, &api, &env);
+    api.wait_until_ready(Duration::from_secs(10))
+        .await
+        .expect("starts");
+    let (arn, _) = new_rotated_secret(harness, store.as_ref()).await;
+    let mut warm = Vec::new();
+    let mut calls = 0;
+    for round in 0..rounds + 3 {
+        let token = new_token();
+        store.start_rotation(&arn, &token).await.unwrap();
+        proxy.set_plan(FaultPlan::Pass);
+        let started = Instant::now();
+        invoke_all(&api, &arn, &token).await;
+        if round >= 3 {
+            warm.push(started.elapsed());
+        }
+        calls = proxy.requests();
+    }
+    let peak_rss_mb = peak_rss_mb(process.id());
+    drop(process);
+    let mut cold = Vec::new();
+    for _ in 0..rounds.min(20) {
+        let token = new_token();
+        store.start_rotation(&arn, &token).await.unwrap();
+        let api = RuntimeApi::start().await;
+        let process = FunctionProcess::start(bootstrap, &api, &env);
+        invoke_all(&api, &arn, &token).await;
+        cold.push(process.started().elapsed());
+    }
+    FunctionFigures {
+        warm: stats(warm),
+        cold: stats(cold),
+        calls,
+        peak_rss_mb,
+    }
+}
+
+/// The floor of a single-user rotation: the same eleven Secrets Manager
+/// calls and two database logins, made directly with the SDK and
+/// tokio-postgres, nothing else.
+async fn floor_rotation(
+    client: &aws_sdk_secretsmanager::Client,
+    server: &PostgresServer,
+    store: &dyn SecretAdmin,
+    arn: &str,
+    user: &str,
+    password: &mut String,
+) -> Duration {
+    let token = new_token();
+    store.start_rotation(arn, &token).await.unwrap();
+    let generator = PasswordPolicy::default().generator().unwrap();
+    let started = Instant::now();
+    // createSecret
+    client
+        .describe_secret()
+        .secret_id(arn)
+        .send()
+        .await
+        .unwrap();
+    let current = client
+        .get_secret_value()
+        .secret_id(arn)
+        .version_stage("AWSCURRENT")
+        .send()
+        .await
+        .unwrap();
+    let _ = client
+        .get_secret_value()
+        .secret_id(arn)
+        .version_id(&token)
+        .version_stage("AWSPENDING")
+        .send()
+        .await;
+    let mut pending: serde_json::Value =
+        serde_json::from_str(current.secret_string().unwrap()).unwrap();
+    let new_password = generator.generate().expose().to_owned();
+    pending["password"] = serde_json::Value::String(new_password.clone());
+    client
+        .put_secret_value()
+        .secret_id(arn)
+        .client_request_token(&token)
+        .secret_string(pending.to_string())
+        .version_stages("AWSPENDING")
+        .send()
+        .await
+        .unwrap();
+    // setSecret
+    client
+        .describe_secret()
+        .secret_id(arn)
+        .send()
+        .await
+        .unwrap();
+    client
+        .get_secret_value()
+        .secret_id(arn)
+        .version_stage("AWSCURRENT")
+        .send()
+        .await
+        .unwrap();
+    client
+        .get_secret_value()
+        .secret_id(arn)
+        .version_id(&token)
+        .version_stage("AWSPENDING")
+        .send()
+        .await
+        .unwrap();
+    let (db, connection) = server
+        .config(user, password, "postgres")
+        .connect(tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    db.batch_execute(&alter_password(
+        user,
+        &rotation_core::SecretString::new(new_password.clone()),
+    ))
+    .await
+    .unwrap();
+    drop(db);
+    // testSecret
+    client
+        .describe_secret()
+        .secret_id(arn)
+        .send()
+        .await
+        .unwrap();
+    client
+        .get_secret_value()
+        .secret_id(arn)
+        .version_id(&token)
+        .version_stage("AWSPENDING")
+        .send()
+        .await
+        .unwrap();
+    let (db, connection) = server
+        .config(user, &new_password, "postgres")
+        .connect(tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    db.query_one("SELECT 1", &[]).await.unwrap();
+    drop(db);
+    // finishSecret
+    let description = client
+        .describe_secret()
+        .secret_id(arn)
+        .send()
+        .await
+        .unwrap();
+    let old = description
+        .version_ids_to_stages()
+        .and_then(|m| {
+            m.iter()
+                .find(|(_, s)| s.iter().any(|s| s == "AWSCURRENT"))
+                .map(|(v, _)| v.clone())
+        })
+        .unwrap();
+    client
+        .update_secret_version_stage()
+        .secret_id(arn)
+        .version_stage("AWSCURRENT")
+        .move_to_version_id(&token)
+        .remove_from_version_id(old)
+        .send()
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    *password = new_password;
+    took
+}
+
+async fn floor(server: &PostgresServer, moto: &MotoServer, rounds: usize) -> Stats {
+    let client = moto.client();
+    let store = moto.admin_store();
+    let user = unique_name("floor");
+    let mut password = unique_name("pw");
+    let create = format!(
+        "CREATE ROLE {} LOGIN PASSWORD {}",
+        quote_identifier(&user),
+        quote_literal(&password)
+    );
+    server
+        .superuser()
+        .await
+        .batch_execute(&create)
+        .await
+        .unwrap();
+    let secret = serde_json::json!({"engine": "postgres", "host": "127.0.0.1", "port": server.port(), "username": user, "password": password, "ssl": false});
+    let arn = client
+        .create_secret()
+        .name(unique_name("floor"))
+        .secret_string(secret.to_string())
+        .send()
+        .await
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_owned();
+    let mut times = Vec::new();
+    for round in 0..rounds + 3 {
+        let took =
+            floor_rotation(&client, server, store.as_ref(), &arn, &user, &mut password).await;
+        if round >= 3 {
+            times.push(took);
+        }
+    }
+    stats(times)
+}
+
+/// `count` single-user secrets rotated once each through the library, at
+/// `concurrency` at a time: rotations per second, failures, and the mean
+/// time of one rotation.
+async fn scale(
+    harness: &PostgresRotatorHarness<'_>,
+    store: Arc<dyn SecretAdmin>,
+    arns: &[String],
+    concurrency: usize,
+) -> (f64, usize, Duration) {
+    let passwords = PasswordPolicy::default().generator().unwrap();
+    let rotation = Arc::new(Rotation::new(
+        Arc::clone(&store),
+        harness.rotator_with(Default::default(), None),
+        passwords,
+    ));
+    let mut tokens = Vec::new();
+    for arn in arns {
+        let token = new_token();
+        store.start_rotation(arn, &token).await.unwrap();
+        tokens.push((arn.clone(), token));
+    }
+    let queue = Arc::new(std::sync::Mutex::new(tokens));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let queue = Arc::clone(&queue);
+        let rotation = Arc::clone(&rotation);
+        workers.push(tokio::spawn(async move {
+            let (mut failures, mut busy) = (0, Duration::ZERO);
+            loop {
+                let Some((arn, token)) = queue.lock().unwrap().pop() else {
+                    return (failures, busy);
+                };
+                let one = Instant::now();
+                for step in Step::ALL {
+                    let event = RotationEvent {
+                        step,
+                        secret_id: arn.clone(),
+                        token: token.clone(),
+                        rotation_token: None,
+                    };
+                    if rotation.run_step(&event, None).await.is_err() {
+                        failures += 1;
+                        break;
+                    }
+                }
+                busy += one.elapsed();
+            }
+        }));
+    }
+    let (mut failures, mut busy) = (0, Duration::ZERO);
+    for worker in workers {
+        let (f, b) = worker.await.unwrap();
+        failures += f;
+        busy += b;
+    }
+    let elapsed = started.elapsed();
+    (
+        arns.len() as f64 / elapsed.as_secs_f64(),
+        failures,
+        busy / arns.len() as u32,
+    )
+}
+
+async fn scale_secrets(
+    harness: &PostgresRotatorHarness<'_>,
+    server: &PostgresServer,
+    store: &dyn SecretAdmin,
+    count: usize,
+) -> Vec<String> {
+    let mut statements = String::new();
+    let mut secrets = Vec::new();
+    for i in 0..count {
+        let user = format!("scale_{i}_{}", unique_name("u").replace('-', "_"));
+        let password = unique_name("pw");
+        let _ = write!(
+            statements,
+            "CREATE ROLE {} LOGIN PASSWORD {};",
+            quote_identifier(&user),
+            quote_literal(&password)
+        );
+        secrets.push(harness.secret_for(&user, &password));
+    }
+    server
+        .superuser()
+        .await
+        .batch_execute(&statements)
+        .await
+        .unwrap();
+    let mut arns = Vec::new();
+    for secret in secrets {
+        arns.push(
+            store
+                .create_secret(
+                    &unique_name("scale"),
+                    SecretPayload::String(secret.to_secret_string()),
+                )
+                .await
+                .unwrap(),
+        );
+    }
+    arns
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (rounds, starts, secrets) = if quick { (10, 10, 100) } else { (50, 50, 1000) };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let report = runtime.block_on(async {
+        let moto = MotoServer::start();
+        let server = PostgresServer::start_with(&["max_connections = 200"]);
+        let single = PostgresRotatorHarness::single_user(&server).await;
+        let alternating = PostgresRotatorHarness::alternating_users(&server).await;
+        let mut out = String::new();
+        let _ = writeln!(out, "# Benchmarks\n\nWritten by `cargo bench -p rotation-tests --bench report{}` on {}. Every figure below comes from that one run.\n\n## Machine\n\n{}", if quick { " -- --quick" } else { "" }, command_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]), machine());
+
+        // Sizes.
+        let _ = writeln!(out, "## Size\n\nTarget: zip at most 4 MB.\n\n| binary | architecture | bootstrap | zip (deflate -9) |\n| --- | --- | --- | --- |");
+        for arch in ["x86_64", "arm64"] {
+            for (name, path) in bootstraps(arch) {
+                let size = std::fs::metadata(&path).unwrap().len();
+                let _ = writeln!(out, "| {name} | {arch} | {:.2} MB | {:.2} MB |", size as f64 / 1e6, zip_size(&path) as f64 / 1e6);
+            }
+        }
+
+        // Start-up.
+        let x86 = bootstraps("x86_64");
+        let floor_bin = x86.iter().find(|(n, _)| n == "lambda-floor").map(|(_, p)| p.clone()).expect("the lambda-floor bootstrap");
+        let floor_start = start_times(&floor_bin, starts).await;
+        let _ = writeln!(out, "\n## Initialisation\n\nProcess start to the first Runtime API `next` request, {starts} starts, x86_64. Floor: `lambda-floor`, an empty `lambda_runtime` function with the same profile. Target: at most 1.5x the floor.\n\n| binary | min | median | max | median / floor |\n| --- | --- | --- | --- | --- |");
+        for (name, path) in &x86 {
+            let s = if *name == "lambda-floor" { stats(vec![floor_start.min, floor_start.median, floor_start.max]) } else { start_times(path, starts).await };
+            let _ = writeln!(out, "| {name} | {} | {:.2} |", row(&s), s.median.as_secs_f64() / floor_start.median.as_secs_f64());
+        }
+
+        // Rotations through the function.
+        let bootstrap = x86.iter().find(|(n, _)| n == "postgres-rotator").map(|(_, p)| p.clone()).expect("postgres-rotator");
+        let floor_rot = floor(&server, &moto, rounds).await;
+        let _ = writeln!(out, "\n## Full rotation through the Runtime API\n\nThe four invocations of one rotation, through the tests' Runtime API, against moto and PostgreSQL on 127.0.0.1. Warm: one process, {rounds} rotations of one secret after 3 warm-up rotations. Cold: a new process per rotation, timed from its start. Floor: the same 11 Secrets Manager calls and 2 database logins made directly with the AWS SDK and tokio-postgres, in this process, {rounds} rotations. Secrets Manager calls are counted at a proxy in front of moto. Peak memory is the function process's VmHWM after the warm rotations. Targets: warm at most 1.3x the floor; at most 10 calls for single user; at most 20 MB.\n\n| strategy | warm min | warm median | warm max | cold median | warm median / floor | Secrets Manager calls | peak RSS |\n| --- | --- | --- | --- | --- | --- | --- | --- |");
+        for (name, harness) in [("single user", &single), ("alternating users", &alternating)] {
+            let f = through_function(&bootstrap, harness, &moto, rounds).await;
+            let _ = writeln!(out, "| {name} | {} | {} | {} | {} | {:.2} | {} | {:.1} MB |", ms(f.warm.min), ms(f.warm.median), ms(f.warm.max), ms(f.cold.median), f.warm.median.as_secs_f64() / floor_rot.median.as_secs_f64(), f.calls, f.peak_rss_mb);
+        }
+        let _ = writeln!(out, "| floor (single user) | {} | — | — | 1.00 | 11 | — |", row(&floor_rot));
+
+        // Scale.
+        let _ = writeln!(out, "\n## Scale\n\n{secrets} single-user secrets (PostgreSQL roles) rotated once each through the library (`Rotation::run_step`, the code the function runs), at several concurrencies, in this process (2 tokio worker threads).\n\n| Secrets Manager | concurrency | rotations/s | failures | mean time of one rotation |\n| --- | --- | --- | --- | --- |");
+        let moto_store = moto.admin_store();
+        let arns = scale_secrets(&single, &server, moto_store.as_ref(), secrets).await;
+        for concurrency in [1, 8, 32] {
+            let (rate, failures, mean) = scale(&single, Arc::clone(&moto_store), &arns, concurrency).await;
+            let _ = writeln!(out, "| moto | {concurrency} | {rate:.1} | {failures} | {} |", ms(mean));
+        }
+        let memory: Arc<dyn SecretAdmin> = Arc::new(InMemorySecretStore::new());
+        let arns = scale_secrets(&single, &server, memory.as_ref(), secrets).await;
+        for concurrency in [1, 32] {
+            let (rate, failures, mean) = scale(&single, Arc::clone(&memory), &arns, concurrency).await;
+            let _ = writeln!(out, "| in-memory | {concurrency} | {rate:.1} | {failures} | {} |", ms(mean));
+        }
+        out
+    });
+    let path = workspace_root().join("BENCHMARKS.md");
+    std::fs::write(&path, &report).unwrap();
+    println!("{report}\nwritten to {}", path.display());
+}
