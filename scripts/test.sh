@@ -7,7 +7,7 @@
 # Installs (only what is missing):
 #   - Debian packages: python3-venv (for moto's virtualenv), postgresql,
 #     openssl (the TLS tests' throwaway certificate authority), binutils
-#     (readelf, to check what the bootstraps link)
+#     (readelf, to check what the bootstraps link), g++ (libFuzzer)
 #     (the tests run their own throwaway clusters; the packaged one is left
 #     alone)
 #   - .venv/ at the workspace root with moto's server (the Secrets Manager
@@ -15,9 +15,12 @@
 #     cfn-lint (the template checks) and python-hcl2 (reads the Terraform
 #     example)
 #   - the Rust standard library for aarch64 (the arm64 Lambda build)
+#   - cargo-fuzz (cargo install)
 #
 # Then builds every rotator's Lambda bootstrap for x86_64 (which the
-# end-to-end tests run) and arm64, and runs fmt, clippy, doc and the tests.
+# end-to-end tests run) and arm64, runs fmt, clippy, doc and the tests, and
+# fuzzes the input parsers briefly (FUZZ_SECONDS each, default 20; longer
+# runs: ./scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,6 +56,7 @@ install_system_packages() {
     compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
     command -v openssl >/dev/null || missing+=(openssl)
     command -v readelf >/dev/null || missing+=(binutils)
+    command -v g++ >/dev/null || missing+=(g++)
     [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 }
 
@@ -107,3 +111,8 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 log "cargo test"
 cargo test --workspace -- --nocapture 2>&1 | tee target/test-output.log
 grep -E '^test result' target/test-output.log | awk '{p+=$4; f+=$6} END {printf "\n==> %d tests passed, %d failed\n", p, f}'
+
+# A short fuzzing run of the event, secret and settings parsers; any crash,
+# panic or failed property fails the command.
+log "fuzz (${FUZZ_SECONDS:-20} s per target)"
+./scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
