@@ -39,6 +39,21 @@ pub fn free_port() -> u16 {
         .expect("bind an ephemeral port on 127.0.0.1")
 }
 
+/// A port on 127.0.0.1 where a server accepts connections and never says
+/// a word (nor closes them) for as long as the test process runs: a host
+/// that hangs, for timeout and deadline tests.
+pub fn silent_port() -> u16 {
+    let silent = TcpListener::bind("127.0.0.1:0").expect("bind a silent port");
+    let port = silent.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in silent.incoming() {
+            held.push(stream);
+        }
+    });
+    port
+}
+
 /// Waits until something accepts connections on `port`, or panics after
 /// `timeout` with `what` and the hint.
 pub fn wait_for_port(

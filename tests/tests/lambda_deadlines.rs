@@ -3,7 +3,6 @@
 //! function fails the step with `DeadlineExceeded` before Lambda would
 //! kill it, changes nothing, and serves the next invocation.
 
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use rotation_core::secret::SecretPayload;
@@ -42,14 +41,7 @@ async fn a_database_that_never_answers_fails_the_step_before_the_deadline() {
     let moto = MotoServer::start();
     let server = PostgresServer::start();
     let harness = PostgresRotatorHarness::single_user(&server).await;
-    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
-    let silent_port = silent.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in silent.incoming() {
-            held.push(stream);
-        }
-    });
+    let silent_port = rotation_tests::silent_port();
     // A connect timeout longer than the budget: only the deadline can stop
     // the login.
     let env = [("DB_CONNECT_TIMEOUT", "30".to_owned())];

@@ -2,7 +2,6 @@
 //! to plaintext, bounded logins, and the checks made before the master
 //! secret's rights are used.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -168,15 +167,7 @@ async fn a_server_that_never_answers_fails_within_the_connect_timeout() {
     let moto = MotoServer::start();
     let server = PostgresServer::start();
     let harness = PostgresRotatorHarness::single_user(&server).await;
-    // Accepts connections and never says a word.
-    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
-    let silent_port = silent.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in silent.incoming() {
-            held.push(stream);
-        }
-    });
+    let silent_port = rotation_tests::silent_port();
     let timeout = Duration::from_secs(1);
     let rotations = Rotations::new(
         moto.admin_store(),
