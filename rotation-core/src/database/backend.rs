@@ -47,13 +47,18 @@ pub trait DatabaseBackend: Send + Sync + 'static {
     async fn check(&self, connection: &mut Self::Connection) -> Result<(), BoxError>;
 
     /// Sets the password of the user the session is logged in as
-    /// (single user).
+    /// (single user). The default is [`set_password`](Self::set_password)
+    /// on the login's own username; engines whose users change their own
+    /// password with another statement (MySQL's `SET PASSWORD`) override it.
     async fn set_own_password(
         &self,
         connection: &mut Self::Connection,
         login: &DatabaseSecret,
         password: &SecretString,
-    ) -> Result<(), BoxError>;
+    ) -> Result<(), BoxError> {
+        self.set_password(connection, &login.username, password)
+            .await
+    }
 
     /// Sets another user's password with an administrator's session
     /// (alternating users).

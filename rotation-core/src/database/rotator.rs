@@ -32,11 +32,6 @@ impl<B: DatabaseBackend> DatabaseRotator<B> {
         Ok(Self::new(backend, Strategy::from_env()?))
     }
 
-    /// The backend.
-    pub fn backend(&self) -> &B {
-        &self.backend
-    }
-
     fn parse(&self, secret: &SecretJson) -> Result<(DatabaseSecret, Strategy), SecretFormatError> {
         let login = DatabaseSecret::parse(secret, &B::SPEC)?;
         let strategy = Strategy::for_secret(self.strategy, &login, &B::SPEC)?;

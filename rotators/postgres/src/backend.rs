@@ -175,19 +175,6 @@ impl DatabaseBackend for PostgresBackend {
         Ok(())
     }
 
-    async fn set_own_password(
-        &self,
-        session: &mut Session,
-        login: &DatabaseSecret,
-        password: &SecretString,
-    ) -> Result<(), BoxError> {
-        session
-            .client
-            .batch_execute(&alter_password(&login.username, password))
-            .await?;
-        Ok(())
-    }
-
     async fn set_password(
         &self,
         admin: &mut Session,
