@@ -195,8 +195,7 @@ async fn through_function(
     moto: &MotoServer,
     rounds: usize,
 ) -> FunctionFigures {
-    let proxy =
-        FaultProxy::start(moto.endpoint().rsplit(':').next().unwrap().parse().unwrap()).await;
+    let proxy = FaultProxy::start(moto.port()).await;
     let store = moto.admin_store();
     let env = [("SECRETS_MANAGER_ENDPOINT", proxy.endpoint())];
     let api = RuntimeApi::start().await;
@@ -376,8 +375,7 @@ async fn floor_rotation(
 async fn floor(server: &PostgresServer, moto: &MotoServer, rounds: usize) -> Stats {
     // Through the same kind of proxy as the function's calls, so both pay
     // the same extra hop.
-    let proxy =
-        FaultProxy::start(moto.endpoint().rsplit(':').next().unwrap().parse().unwrap()).await;
+    let proxy = FaultProxy::start(moto.port()).await;
     let config = moto
         .client()
         .config()

@@ -7,7 +7,6 @@
 #![warn(missing_docs)]
 
 pub mod certificates;
-pub mod delay_proxy;
 pub mod fault_proxy;
 pub mod http;
 pub mod lambda_e2e;

@@ -54,6 +54,11 @@ impl MotoServer {
         Self { child, port }
     }
 
+    /// The TCP port on 127.0.0.1 (for a proxy in front of it).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// The endpoint URL, `http://127.0.0.1:PORT`.
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use rotation_core::secret::SecretPayload;
 use rotation_core::testkit::{new_token, unique_name, RotatorHarness};
 use rotation_core::{Step, DEADLINE_MARGIN};
-use rotation_tests::delay_proxy::DelayProxy;
+use rotation_tests::fault_proxy::{Fault, FaultPlan, FaultProxy};
 use rotation_tests::lambda_e2e::{assert_clean_output, rotation_event, start_function};
 use rotation_tests::moto::MotoServer;
 use rotation_tests::postgres::PostgresServer;
@@ -89,13 +89,8 @@ async fn a_slow_secrets_manager_fails_the_step_before_the_deadline() {
     let moto = MotoServer::start();
     let server = PostgresServer::start();
     let harness = PostgresRotatorHarness::single_user(&server).await;
-    let moto_port: u16 = moto
-        .endpoint()
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .unwrap();
-    let slow = DelayProxy::start(moto_port, Duration::from_secs(30)).await;
+    let slow = FaultProxy::start(moto.port()).await;
+    slow.set_plan(FaultPlan::Always(Fault::Slow(Duration::from_secs(30))));
     let (api, mut process, _) = start_function("postgres-rotator", &slow.endpoint(), &[]).await;
     let store = moto.admin_store();
     let secret = harness.fresh_secret(store.as_ref()).await;

@@ -19,14 +19,6 @@ use rotation_tests::postgres::PostgresServer;
 use rotation_tests::postgres_rotator::PostgresRotatorHarness;
 use rotation_tests::runtime_api::{Outcome, RuntimeApi};
 
-fn port_of(endpoint: &str) -> u16 {
-    endpoint
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .unwrap()
-}
-
 async fn new_secret(
     harness: &PostgresRotatorHarness<'_>,
     store: &dyn SecretAdmin,
@@ -76,7 +68,7 @@ async fn one_failure_per_call_is_absorbed_by_retries() {
     let moto = MotoServer::start();
     let server = PostgresServer::start();
     let harness = PostgresRotatorHarness::single_user(&server).await;
-    let proxy = FaultProxy::start(port_of(&moto.endpoint())).await;
+    let proxy = FaultProxy::start(moto.port()).await;
     let (api, mut process, _) = start_function("postgres-rotator", &proxy.endpoint(), &[]).await;
     let store = moto.admin_store();
     let mut arns = Vec::new();
@@ -125,7 +117,7 @@ async fn a_call_that_keeps_failing_fails_the_step_cleanly_and_a_rerun_completes(
     let moto = MotoServer::start();
     let server = PostgresServer::start();
     let harness = PostgresRotatorHarness::single_user(&server).await;
-    let proxy = FaultProxy::start(port_of(&moto.endpoint())).await;
+    let proxy = FaultProxy::start(moto.port()).await;
     let (api, mut process, _) = start_function("postgres-rotator", &proxy.endpoint(), &[]).await;
     let store = moto.admin_store();
     let mut arns = Vec::new();
