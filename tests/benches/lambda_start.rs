@@ -10,15 +10,10 @@
 //! to 30.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
-use rotation_tests::lambda_function::{FunctionProcess, LAMBDA_DIR};
-use rotation_tests::runtime_api::RuntimeApi;
+use rotation_tests::lambda_function::{times_to_ready, LAMBDA_DIR};
+use rotation_tests::measure::Stats;
 use rotation_tests::workspace_root;
-
-fn millis(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
 
 fn main() {
     let args: Vec<String> = std::env::args()
@@ -53,34 +48,13 @@ fn main() {
     println!("| bootstrap | size | min | median | max |");
     println!("|---|---|---|---|---|");
     for bootstrap in bootstraps {
-        let mut times = runtime.block_on(async {
-            let mut times = Vec::with_capacity(starts);
-            for _ in 0..starts {
-                let api = RuntimeApi::start().await;
-                let process = FunctionProcess::start(&bootstrap, &api, &[]);
-                let ready = api
-                    .wait_until_ready(Duration::from_secs(10))
-                    .await
-                    .unwrap_or_else(|| {
-                        panic!(
-                            "{} did not start: {}",
-                            bootstrap.display(),
-                            process.stderr()
-                        )
-                    });
-                times.push(ready.duration_since(process.started()));
-            }
-            times
-        });
-        times.sort();
+        let times = runtime.block_on(times_to_ready(&bootstrap, starts));
         let size = std::fs::metadata(&bootstrap).map(|m| m.len()).unwrap_or(0);
         println!(
-            "| {} | {:.2} MB | {} | {} | {} |",
+            "| {} | {:.2} MB | {} |",
             bootstrap.display(),
             size as f64 / 1e6,
-            millis(times[0]),
-            millis(times[times.len() / 2]),
-            millis(times[times.len() - 1])
+            Stats::of(times).row()
         );
     }
 }

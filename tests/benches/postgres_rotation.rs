@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use rotation_core::store::InMemorySecretStore;
 use rotation_core::testkit::SecretAdmin;
 use rotation_core::Step;
+use rotation_tests::measure::Stats;
 use rotation_tests::moto::MotoServer;
 use rotation_tests::postgres::PostgresServer;
 use rotation_tests::postgres_rotator::PostgresRotatorHarness;
@@ -37,12 +38,7 @@ async fn measure(
             times.push(started.elapsed());
         }
     }
-    times.sort();
     times
-}
-
-fn millis(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
 fn main() {
@@ -72,12 +68,7 @@ fn main() {
             ];
             for (store_name, store) in stores {
                 let times = measure(harness, store, rounds).await;
-                println!(
-                    "| {strategy} | {store_name} | {} | {} | {} |",
-                    millis(times[0]),
-                    millis(times[times.len() / 2]),
-                    millis(times[times.len() - 1])
-                );
+                println!("| {strategy} | {store_name} | {} |", Stats::of(times).row());
             }
         }
     });

@@ -13,47 +13,26 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use aws_sdk_secretsmanager::config::http::HttpResponse;
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
+use aws_sdk_secretsmanager::operation::get_secret_value::{
+    GetSecretValueError, GetSecretValueOutput,
+};
+use aws_sdk_secretsmanager::Client;
 use postgres_rotator::sql::{alter_password, quote_identifier, quote_literal};
-use rotation_core::secret::SecretPayload;
 use rotation_core::store::InMemorySecretStore;
 use rotation_core::testkit::{new_token, unique_name, RotatorHarness, SecretAdmin};
-use rotation_core::{PasswordPolicy, Rotation, RotationEvent, SecretJson, Step};
+use rotation_core::{PasswordPolicy, Rotation, RotationEvent, Step, AWSCURRENT, AWSPENDING};
 use rotation_tests::fault_proxy::{FaultPlan, FaultProxy};
-use rotation_tests::lambda_e2e::{rotation_event, INVOCATION_BUDGET};
-use rotation_tests::lambda_function::FunctionProcess;
+use rotation_tests::lambda_e2e::invoke_steps;
+use rotation_tests::lambda_function::{times_to_ready, FunctionProcess};
+use rotation_tests::measure::{ms, Stats};
 use rotation_tests::moto::MotoServer;
 use rotation_tests::postgres::PostgresServer;
 use rotation_tests::postgres_rotator::PostgresRotatorHarness;
-use rotation_tests::runtime_api::{Outcome, RuntimeApi};
+use rotation_tests::runtime_api::RuntimeApi;
 use rotation_tests::workspace_root;
-
-struct Stats {
-    min: Duration,
-    median: Duration,
-    max: Duration,
-}
-
-fn stats(mut times: Vec<Duration>) -> Stats {
-    times.sort();
-    Stats {
-        min: times[0],
-        median: times[times.len() / 2],
-        max: times[times.len() - 1],
-    }
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn row(stats: &Stats) -> String {
-    format!(
-        "{} | {} | {}",
-        ms(stats.min),
-        ms(stats.median),
-        ms(stats.max)
-    )
-}
 
 fn command_line(program: &str, args: &[&str]) -> String {
     Command::new(program)
@@ -137,48 +116,6 @@ fn peak_rss_mb(pid: u32) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-async fn start_times(bootstrap: &Path, starts: usize) -> Stats {
-    let mut times = Vec::with_capacity(starts);
-    for _ in 0..starts {
-        let api = RuntimeApi::start().await;
-        let process = FunctionProcess::start(bootstrap, &api, &[]);
-        let ready = api
-            .wait_until_ready(Duration::from_secs(10))
-            .await
-            .expect("the function starts");
-        times.push(ready.duration_since(process.started()));
-    }
-    stats(times)
-}
-
-async fn new_rotated_secret(
-    harness: &PostgresRotatorHarness<'_>,
-    store: &dyn SecretAdmin,
-) -> (String, SecretJson) {
-    let secret = harness.fresh_secret(store).await;
-    let arn = store
-        .create_secret(
-            &unique_name("bench"),
-            SecretPayload::String(secret.to_secret_string()),
-        )
-        .await
-        .unwrap();
-    (arn, secret)
-}
-
-async fn invoke_all(api: &RuntimeApi, arn: &str, token: &str) {
-    for step in Step::ALL {
-        let outcome = api
-            .invoke(&rotation_event(step, arn, token), INVOCATION_BUDGET)
-            .await;
-        assert_eq!(
-            outcome,
-            Some(Outcome::Response(serde_json::Value::Null)),
-            "{step}"
-        );
-    }
-}
-
 struct FunctionFigures {
     warm: Stats,
     cold: Stats,
@@ -203,7 +140,8 @@ async fn through_function(
     api.wait_until_ready(Duration::from_secs(10))
         .await
         .expect("starts");
-    let (arn, _) = new_rotated_secret(harness, store.as_ref()).await;
+    let secret = harness.fresh_secret(store.as_ref()).await;
+    let arn = store.create_json("bench", &secret).await.unwrap();
     let mut warm = Vec::new();
     let mut calls = 0;
     for round in 0..rounds + 3 {
@@ -211,7 +149,7 @@ async fn through_function(
         store.start_rotation(&arn, &token).await.unwrap();
         proxy.set_plan(FaultPlan::Pass);
         let started = Instant::now();
-        invoke_all(&api, &arn, &token).await;
+        invoke_steps(&api, &arn, &token, &Step::ALL).await;
         if round >= 3 {
             warm.push(started.elapsed());
         }
@@ -225,22 +163,62 @@ async fn through_function(
         store.start_rotation(&arn, &token).await.unwrap();
         let api = RuntimeApi::start().await;
         let process = FunctionProcess::start(bootstrap, &api, &env);
-        invoke_all(&api, &arn, &token).await;
+        invoke_steps(&api, &arn, &token, &Step::ALL).await;
         cold.push(process.started().elapsed());
     }
     FunctionFigures {
-        warm: stats(warm),
-        cold: stats(cold),
+        warm: Stats::of(warm),
+        cold: Stats::of(cold),
         calls,
         peak_rss_mb,
     }
+}
+
+/// The SDK call's output; on failure, a panic with the service's error
+/// code and message only: an SDK error's `Debug` carries the raw HTTP
+/// response, which for GetSecretValue holds the secret.
+fn sdk<T, E: ProvideErrorMetadata, R>(operation: &str, result: Result<T, SdkError<E, R>>) -> T {
+    result.unwrap_or_else(|e| {
+        panic!(
+            "{operation}: {} {}",
+            e.code().unwrap_or("(no code)"),
+            e.message().unwrap_or("")
+        )
+    })
+}
+
+async fn describe(client: &Client, arn: &str) -> DescribeSecretOutput {
+    let answer = client.describe_secret().secret_id(arn).send().await;
+    sdk("DescribeSecret", answer)
+}
+
+async fn get_value(
+    client: &Client,
+    arn: &str,
+    version: Option<&str>,
+    stage: &str,
+) -> Result<GetSecretValueOutput, SdkError<GetSecretValueError, HttpResponse>> {
+    client
+        .get_secret_value()
+        .secret_id(arn)
+        .set_version_id(version.map(str::to_owned))
+        .version_stage(stage)
+        .send()
+        .await
+}
+
+async fn log_in(server: &PostgresServer, user: &str, password: &str) -> tokio_postgres::Client {
+    let config = server.config(user, password, "postgres");
+    let (db, connection) = config.connect(tokio_postgres::NoTls).await.expect("log in");
+    tokio::spawn(connection);
+    db
 }
 
 /// The floor of a single-user rotation: the same eleven Secrets Manager
 /// calls and two database logins, made directly with the SDK and
 /// tokio-postgres, nothing else.
 async fn floor_rotation(
-    client: &aws_sdk_secretsmanager::Client,
+    client: &Client,
     server: &PostgresServer,
     store: &dyn SecretAdmin,
     arn: &str,
@@ -251,124 +229,69 @@ async fn floor_rotation(
     store.start_rotation(arn, &token).await.unwrap();
     let generator = PasswordPolicy::default().generator().unwrap();
     let started = Instant::now();
-    // createSecret
-    client
-        .describe_secret()
-        .secret_id(arn)
-        .send()
-        .await
-        .unwrap();
-    let current = client
-        .get_secret_value()
-        .secret_id(arn)
-        .version_stage("AWSCURRENT")
-        .send()
-        .await
-        .unwrap();
-    let _ = client
-        .get_secret_value()
-        .secret_id(arn)
-        .version_id(&token)
-        .version_stage("AWSPENDING")
-        .send()
-        .await;
+    // createSecret: the pending read answers "not found".
+    describe(client, arn).await;
+    let current = sdk(
+        "GetSecretValue",
+        get_value(client, arn, None, AWSCURRENT).await,
+    );
+    let _ = get_value(client, arn, Some(&token), AWSPENDING).await;
     let mut pending: serde_json::Value =
         serde_json::from_str(current.secret_string().unwrap()).unwrap();
-    let new_password = generator.generate().expose().to_owned();
-    pending["password"] = serde_json::Value::String(new_password.clone());
-    client
+    let new_password = generator.generate();
+    pending["password"] = new_password.expose().into();
+    let put = client
         .put_secret_value()
         .secret_id(arn)
         .client_request_token(&token)
         .secret_string(pending.to_string())
-        .version_stages("AWSPENDING")
+        .version_stages(AWSPENDING)
         .send()
-        .await
-        .unwrap();
+        .await;
+    sdk("PutSecretValue", put);
     // setSecret
-    client
-        .describe_secret()
-        .secret_id(arn)
-        .send()
+    describe(client, arn).await;
+    sdk(
+        "GetSecretValue",
+        get_value(client, arn, None, AWSCURRENT).await,
+    );
+    sdk(
+        "GetSecretValue",
+        get_value(client, arn, Some(&token), AWSPENDING).await,
+    );
+    let db = log_in(server, user, password).await;
+    db.batch_execute(&alter_password(user, &new_password))
         .await
         .unwrap();
-    client
-        .get_secret_value()
-        .secret_id(arn)
-        .version_stage("AWSCURRENT")
-        .send()
-        .await
-        .unwrap();
-    client
-        .get_secret_value()
-        .secret_id(arn)
-        .version_id(&token)
-        .version_stage("AWSPENDING")
-        .send()
-        .await
-        .unwrap();
-    let (db, connection) = server
-        .config(user, password, "postgres")
-        .connect(tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    db.batch_execute(&alter_password(
-        user,
-        &rotation_core::SecretString::new(new_password.clone()),
-    ))
-    .await
-    .unwrap();
-    drop(db);
     // testSecret
-    client
-        .describe_secret()
-        .secret_id(arn)
-        .send()
-        .await
-        .unwrap();
-    client
-        .get_secret_value()
-        .secret_id(arn)
-        .version_id(&token)
-        .version_stage("AWSPENDING")
-        .send()
-        .await
-        .unwrap();
-    let (db, connection) = server
-        .config(user, &new_password, "postgres")
-        .connect(tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    describe(client, arn).await;
+    sdk(
+        "GetSecretValue",
+        get_value(client, arn, Some(&token), AWSPENDING).await,
+    );
+    let db = log_in(server, user, new_password.expose()).await;
     db.query_one("SELECT 1", &[]).await.unwrap();
-    drop(db);
     // finishSecret
-    let description = client
-        .describe_secret()
-        .secret_id(arn)
-        .send()
-        .await
-        .unwrap();
+    let description = describe(client, arn).await;
     let old = description
         .version_ids_to_stages()
         .and_then(|m| {
             m.iter()
-                .find(|(_, s)| s.iter().any(|s| s == "AWSCURRENT"))
+                .find(|(_, s)| s.iter().any(|s| s == AWSCURRENT))
                 .map(|(v, _)| v.clone())
         })
         .unwrap();
-    client
+    let moved = client
         .update_secret_version_stage()
         .secret_id(arn)
-        .version_stage("AWSCURRENT")
+        .version_stage(AWSCURRENT)
         .move_to_version_id(&token)
         .remove_from_version_id(old)
         .send()
-        .await
-        .unwrap();
+        .await;
+    sdk("UpdateSecretVersionStage", moved);
     let took = started.elapsed();
-    *password = new_password;
+    *password = new_password.expose().to_owned();
     took
 }
 
@@ -416,7 +339,7 @@ async fn floor(server: &PostgresServer, moto: &MotoServer, rounds: usize) -> Sta
             times.push(took);
         }
     }
-    stats(times)
+    Stats::of(times)
 }
 
 /// `count` single-user secrets rotated once each through the library, at
@@ -510,15 +433,7 @@ async fn scale_secrets(
         .unwrap();
     let mut arns = Vec::new();
     for secret in secrets {
-        arns.push(
-            store
-                .create_secret(
-                    &unique_name("scale"),
-                    SecretPayload::String(secret.to_secret_string()),
-                )
-                .await
-                .unwrap(),
-        );
+        arns.push(store.create_json("scale", &secret).await.unwrap());
     }
     arns
 }
@@ -550,11 +465,11 @@ fn main() {
         // Start-up.
         let x86 = bootstraps("x86_64");
         let floor_bin = x86.iter().find(|(n, _)| n == "lambda-floor").map(|(_, p)| p.clone()).expect("the lambda-floor bootstrap");
-        let floor_start = start_times(&floor_bin, starts).await;
+        let floor_start = Stats::of(times_to_ready(&floor_bin, starts).await);
         let _ = writeln!(out, "\n## Initialisation\n\nProcess start to the first Runtime API `next` request, {starts} starts, x86_64. Floor: `lambda-floor`, an empty `lambda_runtime` function with the same profile. Target: at most 1.5x the floor.\n\n| binary | min | median | max | median / floor |\n| --- | --- | --- | --- | --- |");
         for (name, path) in &x86 {
-            let s = if *name == "lambda-floor" { stats(vec![floor_start.min, floor_start.median, floor_start.max]) } else { start_times(path, starts).await };
-            let _ = writeln!(out, "| {name} | {} | {:.2} |", row(&s), s.median.as_secs_f64() / floor_start.median.as_secs_f64());
+            let s = if *name == "lambda-floor" { floor_start } else { Stats::of(times_to_ready(path, starts).await) };
+            let _ = writeln!(out, "| {name} | {} | {:.2} |", Stats::row(&s), s.median.as_secs_f64() / floor_start.median.as_secs_f64());
         }
 
         // Rotations through the function.
@@ -565,7 +480,7 @@ fn main() {
             let f = through_function(&bootstrap, harness, &moto, rounds).await;
             let _ = writeln!(out, "| {name} | {} | {} | {} | {} | {:.2} | {} | {:.1} MB |", ms(f.warm.min), ms(f.warm.median), ms(f.warm.max), ms(f.cold.median), f.warm.median.as_secs_f64() / floor_rot.median.as_secs_f64(), f.calls, f.peak_rss_mb);
         }
-        let _ = writeln!(out, "| floor (single user) | {} | — | 1.00 | 11 | — |", row(&floor_rot));
+        let _ = writeln!(out, "| floor (single user) | {} | — | 1.00 | 11 | — |", Stats::row(&floor_rot));
 
         // Scale.
         let _ = writeln!(out, "\n## Scale\n\n{secrets} single-user secrets (PostgreSQL roles) rotated once each through the library (`Rotation::run_step`, the code the function runs), at several concurrencies, in this process (2 tokio worker threads).\n\n| Secrets Manager | concurrency | rotations/s | failures | mean time of one rotation |\n| --- | --- | --- | --- | --- |");

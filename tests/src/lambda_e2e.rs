@@ -98,7 +98,7 @@ pub async fn run<H: RotatorHarness>(
     let mut arns = Vec::new();
 
     for _ in 0..2 {
-        arns.push(rotate_once(bin, harness, &api, &store, &process).await);
+        arns.push(rotate_once(bin, harness, &api, &store).await);
         report.rotations += 1;
     }
 
@@ -133,7 +133,7 @@ pub async fn run<H: RotatorHarness>(
         }
     }
     assert!(process.is_running(), "{bin} died after an error response");
-    arns.push(rotate_once(bin, harness, &api, &store, &process).await);
+    arns.push(rotate_once(bin, harness, &api, &store).await);
     report.rotations += 1;
     assert!(process.is_running(), "{bin} is still serving");
 
@@ -220,6 +220,21 @@ async fn malformed_secret_rotation<H: RotatorHarness>(
     .await
 }
 
+/// Invokes `steps` of the rotation `token` of `arn`, in order, as Secrets
+/// Manager does; each must answer `null`.
+pub async fn invoke_steps(api: &RuntimeApi, arn: &str, token: &str, steps: &[Step]) {
+    for &step in steps {
+        let outcome = api
+            .invoke(&rotation_event(step, arn, token), INVOCATION_BUDGET)
+            .await;
+        assert_eq!(
+            outcome,
+            Some(Outcome::Response(Value::Null)),
+            "{step} of {arn}"
+        );
+    }
+}
+
 /// One full rotation of a fresh secret through the function; returns the
 /// secret's ARN.
 async fn rotate_once<H: RotatorHarness>(
@@ -227,57 +242,68 @@ async fn rotate_once<H: RotatorHarness>(
     harness: &H,
     api: &RuntimeApi,
     store: &Arc<dyn SecretAdmin>,
-    process: &FunctionProcess,
 ) -> String {
     let secret = harness.fresh_secret(store.as_ref()).await;
     let arn = store
-        .create_secret(
-            &unique_name(&format!("e2e-{bin}")),
-            SecretPayload::String(secret.to_secret_string()),
-        )
+        .create_json(&format!("e2e-{bin}"), &secret)
         .await
         .expect("create the secret");
-    let old = store.describe(&arn).await.unwrap();
-    let old = old.version_with_stage(AWSCURRENT).unwrap().to_owned();
+    let old = current_version(store.as_ref(), &arn).await;
     let token = new_token();
     store
         .start_rotation(&arn, &token)
         .await
         .expect("start the rotation");
-    for step in Step::ALL {
-        let outcome = api
-            .invoke(&rotation_event(step, &arn, &token), INVOCATION_BUDGET)
-            .await;
-        assert_eq!(
-            outcome,
-            Some(Outcome::Response(Value::Null)),
-            "{bin}: {step}; stderr: {}",
-            process.stderr()
-        );
-    }
-    let description = store.describe(&arn).await.unwrap();
+    invoke_steps(api, &arn, &token, &Step::ALL).await;
+    assert_rotated(harness, store.as_ref(), &arn, &token, &old).await;
+    arn
+}
+
+/// The version of `arn` staged AWSCURRENT.
+pub async fn current_version(store: &dyn SecretAdmin, arn: &str) -> String {
+    let description = store.describe(arn).await.expect("describe the secret");
+    description
+        .version_with_stage(AWSCURRENT)
+        .expect("a current version")
+        .to_owned()
+}
+
+/// The rotation `token` of `arn` completed: AWSCURRENT moved to it,
+/// AWSPREVIOUS to `old`, the password changed, and the backend accepts the
+/// new value.
+pub async fn assert_rotated<H: RotatorHarness>(
+    harness: &H,
+    store: &dyn SecretAdmin,
+    arn: &str,
+    token: &str,
+    old: &str,
+) {
+    let description = store.describe(arn).await.unwrap();
     assert!(
-        description.has_stage(&token, AWSCURRENT),
-        "{bin}: AWSCURRENT moved"
+        description.has_stage(token, AWSCURRENT),
+        "AWSCURRENT moved to {token}"
     );
     assert!(
-        description.has_stage(&old, AWSPREVIOUS),
-        "{bin}: AWSPREVIOUS set"
+        description.has_stage(old, AWSPREVIOUS),
+        "AWSPREVIOUS set on {old}"
     );
-    let current = store
-        .get_value(&arn, VersionSelector::Stage(AWSCURRENT))
-        .await
-        .unwrap()
-        .expect("a current value");
-    let current = SecretJson::from_payload(&current.payload).unwrap();
+    let value = |selector| async move {
+        let version = store
+            .get_value(arn, selector)
+            .await
+            .unwrap()
+            .expect("a value");
+        SecretJson::from_payload(&version.payload).unwrap()
+    };
+    let current = value(VersionSelector::Stage(AWSCURRENT)).await;
+    let previous = value(VersionSelector::Id(old)).await;
     assert_ne!(
         current.get("password"),
-        secret.get("password"),
-        "{bin}: changed"
+        previous.get("password"),
+        "the password changed"
     );
     assert!(
         harness.can_log_in(&current).await,
-        "{bin}: the backend accepts it"
+        "the backend accepts the new value"
     );
-    arn
 }

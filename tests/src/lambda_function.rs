@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use rotation_core::testkit::unique_name;
 
@@ -60,6 +60,26 @@ pub fn bootstrap(bin: &str) -> PathBuf {
         path.display()
     );
     path
+}
+
+/// The time from spawning `bootstrap` to its first request for an
+/// invocation (its initialisation), measured `starts` times, each with a
+/// fresh Runtime API and process.
+pub async fn times_to_ready(bootstrap: &Path, starts: usize) -> Vec<Duration> {
+    let mut times = Vec::with_capacity(starts);
+    for _ in 0..starts {
+        let api = RuntimeApi::start().await;
+        let process = FunctionProcess::start(bootstrap, &api, &[]);
+        let Some(ready) = api.wait_until_ready(Duration::from_secs(10)).await else {
+            panic!(
+                "{} did not start: {}",
+                bootstrap.display(),
+                process.stderr()
+            );
+        };
+        times.push(ready.duration_since(process.started()));
+    }
+    times
 }
 
 /// A running function process; killed when dropped.

@@ -11,6 +11,7 @@ pub mod fault_proxy;
 pub mod http;
 pub mod lambda_e2e;
 pub mod lambda_function;
+pub mod measure;
 pub mod moto;
 pub mod postgres;
 pub mod postgres_rotator;

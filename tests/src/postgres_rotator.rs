@@ -112,10 +112,7 @@ impl<'a> PostgresRotatorHarness<'a> {
     pub async fn master_secret(&self, store: &dyn SecretAdmin) -> String {
         let secret = self.secret_for(MASTER_USER, self.master_password.expose());
         store
-            .create_secret(
-                &unique_name("pg-master"),
-                SecretPayload::String(secret.to_secret_string()),
-            )
+            .create_json("pg-master", &secret)
             .await
             .expect("create the master secret")
     }

@@ -4,10 +4,9 @@
 use std::sync::{Arc, Mutex};
 
 use rotation_core::error::error_chain;
-use rotation_core::secret::SecretPayload;
 use rotation_core::store::VersionSelector;
 use rotation_core::testkit::admin::secret_strings;
-use rotation_core::testkit::{new_token, unique_name, SecretAdmin, StepRecorder};
+use rotation_core::testkit::{new_token, SecretAdmin, StepRecorder};
 use rotation_core::{
     PasswordPolicy, Rotation, RotationError, RotationEvent, Rotator, SecretJson, SecretString,
     Step, StepOutcome,
@@ -45,10 +44,7 @@ impl<R: Rotator> Rotations<R> {
     pub async fn create(&self, prefix: &str, secret: &SecretJson) -> String {
         let arn = self
             .store()
-            .create_secret(
-                &unique_name(prefix),
-                SecretPayload::String(secret.to_secret_string()),
-            )
+            .create_json(prefix, secret)
             .await
             .expect("create the secret");
         self.arns.lock().unwrap().push(arn.clone());

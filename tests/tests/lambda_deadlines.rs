@@ -5,11 +5,12 @@
 
 use std::time::{Duration, Instant};
 
-use rotation_core::secret::SecretPayload;
-use rotation_core::testkit::{new_token, unique_name, RotatorHarness};
+use rotation_core::testkit::{new_token, RotatorHarness};
 use rotation_core::{Step, DEADLINE_MARGIN};
 use rotation_tests::fault_proxy::{Fault, FaultPlan, FaultProxy};
-use rotation_tests::lambda_e2e::{assert_clean_output, rotation_event, start_function};
+use rotation_tests::lambda_e2e::{
+    assert_clean_output, invoke_steps, rotation_event, start_function,
+};
 use rotation_tests::moto::MotoServer;
 use rotation_tests::postgres::PostgresServer;
 use rotation_tests::postgres_rotator::PostgresRotatorHarness;
@@ -49,19 +50,10 @@ async fn a_database_that_never_answers_fails_the_step_before_the_deadline() {
     let store = moto.admin_store();
     let mut secret = harness.fresh_secret(store.as_ref()).await;
     secret.set("port", silent_port);
-    let arn = store
-        .create_secret(
-            &unique_name("deadline-db"),
-            SecretPayload::String(secret.to_secret_string()),
-        )
-        .await
-        .unwrap();
+    let arn = store.create_json("deadline-db", &secret).await.unwrap();
     let token = new_token();
     store.start_rotation(&arn, &token).await.unwrap();
-    let created = api
-        .invoke(&rotation_event(Step::CreateSecret, &arn, &token), BUDGET)
-        .await;
-    assert_eq!(created, Some(Outcome::Response(serde_json::Value::Null)));
+    invoke_steps(&api, &arn, &token, &[Step::CreateSecret]).await;
     let before = store.snapshot(&arn).await.unwrap();
 
     let started = Instant::now();
@@ -77,10 +69,7 @@ async fn a_database_that_never_answers_fails_the_step_before_the_deadline() {
     assert!(process.is_running());
 
     // The next invocation is served as usual.
-    let again = api
-        .invoke(&rotation_event(Step::CreateSecret, &arn, &token), BUDGET)
-        .await;
-    assert_eq!(again, Some(Outcome::Response(serde_json::Value::Null)));
+    invoke_steps(&api, &arn, &token, &[Step::CreateSecret]).await;
     assert_clean_output("postgres-rotator", &process, store.as_ref(), &[arn], &[]).await;
 }
 
@@ -94,13 +83,7 @@ async fn a_slow_secrets_manager_fails_the_step_before_the_deadline() {
     let (api, mut process, _) = start_function("postgres-rotator", &slow.endpoint(), &[]).await;
     let store = moto.admin_store();
     let secret = harness.fresh_secret(store.as_ref()).await;
-    let arn = store
-        .create_secret(
-            &unique_name("deadline-sm"),
-            SecretPayload::String(secret.to_secret_string()),
-        )
-        .await
-        .unwrap();
+    let arn = store.create_json("deadline-sm", &secret).await.unwrap();
     let token = new_token();
     store.start_rotation(&arn, &token).await.unwrap();
     let before = store.snapshot(&arn).await.unwrap();

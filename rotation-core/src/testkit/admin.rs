@@ -9,11 +9,12 @@ use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use aws_sdk_secretsmanager::primitives::Blob;
 
 use crate::error::StoreError;
-use crate::secret::{SecretPayload, SecretString};
+use crate::secret::{SecretJson, SecretPayload, SecretString};
 use crate::store::{
     map_error, AwsSecretStore, InMemorySecretStore, SecretStore, VersionSelector, VersionSnapshot,
     AWSCURRENT, AWSPENDING,
 };
+use crate::testkit::unique_name;
 
 /// A whole secret: every version id with its sorted stages and value.
 pub type Snapshot = BTreeMap<String, VersionSnapshot>;
@@ -31,6 +32,13 @@ pub trait SecretAdmin: SecretStore {
 
     /// Every version with its stages and value.
     async fn snapshot(&self, secret_id: &str) -> Result<Snapshot, StoreError>;
+
+    /// Creates a secret holding `secret` under a fresh name starting with
+    /// `prefix` (tests share one store); returns its ARN.
+    async fn create_json(&self, prefix: &str, secret: &SecretJson) -> Result<String, StoreError> {
+        let payload = SecretPayload::String(secret.to_secret_string());
+        self.create_secret(&unique_name(prefix), payload).await
+    }
 }
 
 #[async_trait]

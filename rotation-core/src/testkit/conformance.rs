@@ -129,7 +129,8 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
     async fn subject(&self, prefix: &str) -> Subject {
         let mut secret = self.harness.fresh_secret(self.store.as_ref()).await;
         secret.set(UNKNOWN_KEY, unknown_value());
-        self.subject_with(prefix, SecretPayload::String(secret.to_secret_string()))
+        let arn = self.store.create_json(prefix, &secret).await;
+        self.recorded_subject(arn.expect("create the test secret"))
             .await
     }
 
@@ -138,8 +139,12 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
         let arn = self
             .store
             .create_secret(&unique_name(prefix), payload)
+            .await;
+        self.recorded_subject(arn.expect("create the test secret"))
             .await
-            .expect("create the test secret");
+    }
+
+    async fn recorded_subject(&self, arn: String) -> Subject {
         self.arns.lock().unwrap().push(arn.clone());
         let first_version = self
             .version_with(&arn, AWSCURRENT)
