@@ -8,17 +8,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rotation_core::database::{DatabaseSecret, EngineSpec, Strategy};
+use postgres_rotator::PostgresBackend;
+use rotation_core::database::{DatabaseBackend, DatabaseSecret, EngineSpec, Strategy};
 use rotation_core::secret::{SecretBytes, SecretPayload};
 use rotation_core::{SecretJson, SecretString};
 
-const POSTGRES: EngineSpec = EngineSpec {
-    engines: &["postgres", "aurora-postgresql"],
-    default_port: 5432,
-    default_dbname: Some("postgres"),
-    max_username_bytes: 63,
-    excluded_characters: ":/@\"'\\",
-};
+/// The PostgreSQL rotator's own schema and limits.
+const POSTGRES: EngineSpec = <PostgresBackend as DatabaseBackend>::SPEC;
 
 /// What reading `secret` reports: the error's message, or the login's
 /// `Debug` and the strategies' verdicts.
