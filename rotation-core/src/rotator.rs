@@ -171,6 +171,15 @@ impl RotationContext<'_> {
         self.store.get_value(self.secret_id(), selector).await
     }
 
+    /// The tags of another secret (one `DescribeSecret` call), such as the
+    /// `aws:rds:` tags RDS puts on the master secrets it manages.
+    pub async fn other_secret_tags(
+        &self,
+        secret_id: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, RotatorError> {
+        Ok(self.store.describe(secret_id).await?.tags)
+    }
+
     /// Reads the AWSCURRENT value of another secret, such as the master
     /// secret of the alternating-users strategy.
     pub async fn other_secret(&self, secret_id: &str) -> Result<SecretJson, RotatorError> {

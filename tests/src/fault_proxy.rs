@@ -1,6 +1,8 @@
 //! An HTTP proxy in front of moto that fails requests the way Secrets
 //! Manager does on a bad day: `ThrottlingException`, HTTP 500 and 503,
-//! connections reset mid-request, and slow answers.
+//! connections reset mid-request, and slow answers. It can also rewrite
+//! answers, e.g. to point the made-up host names of moto's RDS at a local
+//! database server.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -44,6 +46,7 @@ struct State {
     plan: FaultPlan,
     requests: usize,
     injected: Vec<(String, Fault)>,
+    rewrites: Vec<(String, String)>,
 }
 
 /// A running proxy; stops when dropped.
@@ -65,6 +68,7 @@ impl FaultProxy {
             plan: FaultPlan::Pass,
             requests: 0,
             injected: Vec::new(),
+            rewrites: Vec::new(),
         }));
         let task = tokio::spawn({
             let state = Arc::clone(&state);
@@ -87,6 +91,12 @@ impl FaultProxy {
         let mut state = self.state.lock().unwrap();
         state.plan = plan;
         state.requests = 0;
+    }
+
+    /// From now on, every `from` in an answer's body becomes `to`.
+    pub fn rewrite(&self, from: impl Into<String>, to: impl Into<String>) {
+        let mut state = self.state.lock().unwrap();
+        state.rewrites.push((from.into(), to.into()));
     }
 
     /// Requests seen since the plan was set.
@@ -145,12 +155,12 @@ async fn serve(client: TcpStream, upstream_port: u16, state: Arc<Mutex<State>>) 
             }
             Some(Fault::Slow(delay)) => {
                 tokio::time::sleep(delay).await;
-                match forward(&request, upstream_port).await {
+                match forward(&request, upstream_port, &state).await {
                     Some(answer) => answer,
                     None => return,
                 }
             }
-            None => match forward(&request, upstream_port).await {
+            None => match forward(&request, upstream_port, &state).await {
                 Some(answer) => answer,
                 None => return,
             },
@@ -162,8 +172,8 @@ async fn serve(client: TcpStream, upstream_port: u16, state: Arc<Mutex<State>>) 
 }
 
 /// Sends `request` to the upstream on a new connection and returns its
-/// answer, re-framed with a Content-Length.
-async fn forward(request: &Message, upstream_port: u16) -> Option<Vec<u8>> {
+/// answer, rewritten and re-framed with a Content-Length.
+async fn forward(request: &Message, upstream_port: u16, state: &Mutex<State>) -> Option<Vec<u8>> {
     let upstream = TcpStream::connect(("127.0.0.1", upstream_port))
         .await
         .ok()?;
@@ -173,9 +183,16 @@ async fn forward(request: &Message, upstream_port: u16) -> Option<Vec<u8>> {
         .write_all(&request.to_bytes())
         .await
         .ok()?;
-    read_message(&mut upstream)
-        .await
-        .map(|answer| answer.to_bytes())
+    let mut answer = read_message(&mut upstream).await?;
+    let rewrites = state.lock().unwrap().rewrites.clone();
+    if !rewrites.is_empty() {
+        let mut body = String::from_utf8_lossy(&answer.body).into_owned();
+        for (from, to) in &rewrites {
+            body = body.replace(from.as_str(), to);
+        }
+        answer.body = body.into_bytes();
+    }
+    Some(answer.to_bytes())
 }
 
 impl Drop for FaultProxy {

@@ -75,6 +75,20 @@ impl MotoServer {
         aws_sdk_secretsmanager::Client::from_conf(config)
     }
 
+    /// An RDS client for this server (moto serves RDS too), at `endpoint`
+    /// (this server's, or a proxy's in front of it).
+    pub fn rds_client(&self, endpoint: &str) -> aws_sdk_rds::Client {
+        let config = aws_sdk_rds::Config::builder()
+            .behavior_version(aws_sdk_rds::config::BehaviorVersion::latest())
+            .region(aws_sdk_rds::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_rds::config::Credentials::new(
+                "test", "test", None, None, "moto",
+            ))
+            .endpoint_url(endpoint)
+            .build();
+        aws_sdk_rds::Client::from_conf(config)
+    }
+
     /// The AWS-SDK store over this server.
     pub fn store(&self) -> AwsSecretStore {
         AwsSecretStore::from_client(self.client())

@@ -161,6 +161,44 @@ impl PostgresServer {
         server
     }
 
+    /// A physical copy of `self` on its own port, as a replica or a stolen
+    /// backup would be: same roles, same passwords, same
+    /// `system_identifier`. `self` is stopped for the copy and started
+    /// again.
+    pub fn start_copy_of(&self) -> Self {
+        let dir = std::env::temp_dir().join(unique_name("rotation-pg-copy"));
+        std::fs::create_dir_all(&dir).expect("create the copy's directory");
+        self.stop();
+        let copied = Command::new("cp")
+            .arg("-a")
+            .arg(self.data_dir())
+            .arg(dir.join("data"))
+            .output()
+            .expect("run cp");
+        self.start_again();
+        check("copy the data directory", copied);
+        if is_root() {
+            check(
+                "chown the copy's directory",
+                Command::new("chown")
+                    .args(["-R", "postgres:postgres"])
+                    .arg(&dir)
+                    .output()
+                    .expect("run chown"),
+            );
+        }
+        let _ = std::fs::remove_file(dir.join("data").join("postmaster.pid"));
+        let copy = Self {
+            bin: self.bin.clone(),
+            dir,
+            port: free_port(),
+            superuser_password: self.superuser_password.clone(),
+            certificates: None,
+        };
+        copy.start_again();
+        copy
+    }
+
     /// Creates and starts a cluster with the default configuration.
     pub fn start() -> Self {
         Self::start_with(&[])

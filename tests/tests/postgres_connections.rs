@@ -265,7 +265,10 @@ async fn a_master_secret_must_reach_the_same_cluster() {
     );
     let arn = rotations.create("pg-elsewhere", &secret).await;
     let message = set_secret_fails(&rotations, &harness, &arn).await;
-    assert!(message.contains("not one cluster"), "{message}");
+    assert!(
+        message.contains("not shown to be one database"),
+        "{message}"
+    );
     for cluster in [&server, &other] {
         let clone_exists = cluster.role_exists(&format!("{username}_clone")).await;
         assert!(!clone_exists, "no clone was created");

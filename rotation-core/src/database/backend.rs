@@ -69,8 +69,9 @@ pub trait DatabaseBackend: Send + Sync + 'static {
         password: &SecretString,
     ) -> Result<(), BoxError>;
 
-    /// Creates `clone`, able to log in, if it does not exist; does nothing
-    /// otherwise.
+    /// Creates `clone`, able to log in and marked as `original`'s clone
+    /// (see [`is_clone_of`](Self::is_clone_of)) in the same statement, so a
+    /// crash cannot leave an unmarked clone; does nothing if it exists.
     async fn ensure_clone(
         &self,
         admin: &mut Self::Connection,
@@ -87,15 +88,36 @@ pub trait DatabaseBackend: Send + Sync + 'static {
         clone: &str,
     ) -> Result<(), BoxError>;
 
-    /// An identifier shared by every host of one database cluster (a writer
-    /// and its replicas), or `None` when the engine has none. It lets a
-    /// master secret that names the writer serve a secret that names a
-    /// reader.
-    async fn cluster_identity(
+    /// What `username` is, as the pair check needs it: missing, an
+    /// ordinary user, or one that administers users (a superuser, or
+    /// PostgreSQL's `CREATEROLE`). Alternating users never change an
+    /// administrator's password nor make one its pair.
+    async fn user_standing(
         &self,
-        connection: &mut Self::Connection,
-    ) -> Result<Option<String>, BoxError> {
-        let _ = connection;
-        Ok(None)
-    }
+        admin: &mut Self::Connection,
+        username: &str,
+    ) -> Result<UserStanding, BoxError>;
+
+    /// Whether `clone` carries the mark [`ensure_clone`](Self::ensure_clone)
+    /// gives the clones it creates (for PostgreSQL, membership in
+    /// `original`), so a user merely named `<original>_clone` is never
+    /// taken for the pair of `original`.
+    async fn is_clone_of(
+        &self,
+        admin: &mut Self::Connection,
+        original: &str,
+        clone: &str,
+    ) -> Result<bool, BoxError>;
+}
+
+/// A user as the alternating-users pair check sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserStanding {
+    /// No such user.
+    Missing,
+    /// A user without rights over other users.
+    Ordinary,
+    /// A user that can administer users; the reason names the right (e.g.
+    /// `SUPERUSER`).
+    Administrator(String),
 }

@@ -13,13 +13,16 @@
 
 mod alternating;
 mod backend;
+mod master;
+pub mod rds;
 mod rotator;
 mod secret;
 mod settings;
 mod single_user;
 mod strategy;
 
-pub use backend::{DatabaseBackend, LoginError};
+pub use backend::{DatabaseBackend, LoginError, UserStanding};
+pub use master::{MasterPolicy, MASTER_SECRET_ARNS_VARIABLE};
 pub use rotator::DatabaseRotator;
 pub use secret::{DatabaseSecret, EngineSpec};
 pub use settings::{

@@ -8,6 +8,7 @@ use crate::rotator::{RotationContext, Rotator};
 use crate::secret::SecretJson;
 
 use super::backend::DatabaseBackend;
+use super::master::MasterPolicy;
 use super::secret::DatabaseSecret;
 use super::strategy::{alternate_name, Strategy};
 use super::{alternating, login_failed, single_user};
@@ -17,19 +18,35 @@ use super::{alternating, login_failed, single_user};
 pub struct DatabaseRotator<B> {
     backend: B,
     strategy: Option<Strategy>,
+    master: MasterPolicy,
 }
 
 impl<B: DatabaseBackend> DatabaseRotator<B> {
     /// A rotator over `backend`. `strategy` forces one strategy for every
-    /// secret; `None` picks per secret (alternating when it has a
-    /// `masterarn`).
+    /// secret; `None` picks per
+    /// secret (alternating when it has a `masterarn`). Any master secret
+    /// is allowed; see [`with_master_policy`](Self::with_master_policy).
     pub fn new(backend: B, strategy: Option<Strategy>) -> Self {
-        Self { backend, strategy }
+        Self {
+            backend,
+            strategy,
+            master: MasterPolicy::default(),
+        }
     }
 
-    /// A rotator over `backend` with the strategy from `ROTATION_STRATEGY`.
+    /// The same rotator with `policy` for master secrets (an allow-list,
+    /// and where RDS-managed master secrets are looked up).
+    pub fn with_master_policy(self, policy: MasterPolicy) -> Self {
+        Self {
+            master: policy,
+            ..self
+        }
+    }
+
+    /// A rotator over `backend` with the strategy from `ROTATION_STRATEGY`
+    /// and the master allow-list from `MASTER_SECRET_ARNS`.
     pub fn from_env(backend: B) -> Result<Self, SettingsError> {
-        Ok(Self::new(backend, Strategy::from_env()?))
+        Ok(Self::new(backend, Strategy::from_env()?).with_master_policy(MasterPolicy::from_env()?))
     }
 
     fn parse(&self, secret: &SecretJson) -> Result<(DatabaseSecret, Strategy), SecretFormatError> {
@@ -76,7 +93,7 @@ impl<B: DatabaseBackend> Rotator for DatabaseRotator<B> {
                 single_user::set_secret(&self.backend, ctx, &current, &pending).await
             }
             Strategy::AlternatingUsers => {
-                alternating::set_secret(&self.backend, ctx, current_json, &current, &pending).await
+                alternating::set_secret(&self.backend, &self.master, ctx, &current, &pending).await
             }
         }
     }

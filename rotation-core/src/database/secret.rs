@@ -42,8 +42,10 @@ pub struct DatabaseSecret {
     pub password: SecretString,
     /// The `dbname` field, or the engine's default.
     pub dbname: Option<String>,
-    /// The `ssl` field (a boolean or "true"/"false"); `None` when absent, in
-    /// which case the backend applies its documented default.
+    /// The `ssl` field (a boolean, "true"/"false", or libpq's `require`,
+    /// `verify-ca`, `verify-full` for TLS and `disable` for none); `None`
+    /// when absent, in which case the backend applies its documented
+    /// default.
     pub ssl: Option<bool>,
     /// The `masterarn` field: the secret whose credentials change this
     /// user's password in the alternating-users strategy.
@@ -181,16 +183,25 @@ fn parse_port(value: Option<&Value>, default: u16) -> Result<u16, SecretFormatEr
     }
 }
 
+/// `ssl` as people write it: a boolean, "true"/"false", or libpq's
+/// `sslmode` names. Every mode that allows plaintext is refused by name,
+/// because this function never falls back to it.
 fn parse_ssl(value: Option<&Value>) -> Result<Option<bool>, SecretFormatError> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
         Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
-            "true" => Ok(Some(true)),
-            "false" => Ok(Some(false)),
+            "true" | "require" | "verify-ca" | "verify-full" => Ok(Some(true)),
+            "false" | "disable" => Ok(Some(false)),
+            mode @ ("prefer" | "allow") => Err(invalid(
+                "ssl",
+                format!(
+                    "`{mode}` would fall back to plaintext, which this function never does: use true (verified TLS) or false (no TLS)"
+                ),
+            )),
             _ => Err(invalid(
                 "ssl",
-                "it must be true or false (a boolean or a string)".into(),
+                "it must be true or false (a boolean or a string), or one of libpq's require, verify-ca, verify-full, disable".into(),
             )),
         },
         Some(other) => Err(SecretFormatError::WrongType {
@@ -264,6 +275,30 @@ mod tests {
                 .ssl,
             Some(false)
         );
+        for (mode, tls) in [
+            ("require", true),
+            ("Verify-CA", true),
+            ("verify-full", true),
+            ("disable", false),
+        ] {
+            let parsed = DatabaseSecret::parse(&with("ssl", json!(mode)), &SPEC).unwrap();
+            assert_eq!(parsed.ssl, Some(tls), "{mode}");
+        }
+    }
+
+    #[test]
+    fn modes_that_fall_back_to_plaintext_are_refused_by_name() {
+        for mode in ["prefer", "allow"] {
+            let message = DatabaseSecret::parse(&with("ssl", json!(mode)), &SPEC)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                message.contains("`ssl`")
+                    && message.contains(mode)
+                    && message.contains("plaintext"),
+                "{message}"
+            );
+        }
     }
 
     #[test]

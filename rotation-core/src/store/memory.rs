@@ -31,6 +31,7 @@ struct Secret {
     name: String,
     rotation_enabled: bool,
     versions: BTreeMap<String, Version>,
+    tags: BTreeMap<String, String>,
 }
 
 impl Secret {
@@ -173,6 +174,7 @@ impl InMemorySecretStore {
                 name: name.to_owned(),
                 rotation_enabled: false,
                 versions,
+                tags: BTreeMap::new(),
             },
         );
         Ok(arn)
@@ -238,6 +240,16 @@ impl InMemorySecretStore {
         Ok(id)
     }
 
+    /// Sets a tag on the secret (`TagResource`).
+    pub fn tag_secret(&self, secret_id: &str, key: &str, value: &str) -> Result<(), StoreError> {
+        let mut state = self.state();
+        state
+            .find("TagResource", secret_id)?
+            .tags
+            .insert(key.to_owned(), value.to_owned());
+        Ok(())
+    }
+
     /// Turns rotation on or off.
     pub fn set_rotation_enabled(&self, secret_id: &str, enabled: bool) -> Result<(), StoreError> {
         let mut state = self.state();
@@ -286,6 +298,7 @@ impl SecretStore for InMemorySecretStore {
                 .filter(|(_, v)| !v.stages.is_empty())
                 .map(|(id, v)| (id.clone(), v.stages.clone()))
                 .collect(),
+            tags: secret.tags.clone(),
         })
     }
 

@@ -35,6 +35,10 @@ pub struct SecretDescription {
     pub rotation_enabled: bool,
     /// Every version id with its staging labels.
     pub versions: BTreeMap<String, Vec<String>>,
+    /// The secret's tags. RDS-managed secrets carry
+    /// `aws:rds:primaryDBInstanceArn` or `aws:rds:primaryDBClusterArn`,
+    /// which only RDS can set.
+    pub tags: BTreeMap<String, String>,
 }
 
 impl SecretDescription {

@@ -33,6 +33,10 @@ pub trait SecretAdmin: SecretStore {
     /// Every version with its stages and value.
     async fn snapshot(&self, secret_id: &str) -> Result<Snapshot, StoreError>;
 
+    /// Tags the secret (`TagResource`), as RDS tags the master secrets it
+    /// manages.
+    async fn tag_secret(&self, secret_id: &str, key: &str, value: &str) -> Result<(), StoreError>;
+
     /// Creates a secret holding `secret` under a fresh name starting with
     /// `prefix` (tests share one store); returns its ARN.
     async fn create_json(&self, prefix: &str, secret: &SecretJson) -> Result<String, StoreError> {
@@ -57,6 +61,10 @@ impl SecretAdmin for InMemorySecretStore {
 
     async fn snapshot(&self, secret_id: &str) -> Result<Snapshot, StoreError> {
         InMemorySecretStore::snapshot(self, secret_id)
+    }
+
+    async fn tag_secret(&self, secret_id: &str, key: &str, value: &str) -> Result<(), StoreError> {
+        InMemorySecretStore::tag_secret(self, secret_id, key, value)
     }
 }
 
@@ -130,6 +138,21 @@ impl SecretAdmin for AwsSecretStore {
             }
             Err(e) => Err(map_error("RotateSecret", secret_id, Some(token), e)),
         }
+    }
+
+    async fn tag_secret(&self, secret_id: &str, key: &str, value: &str) -> Result<(), StoreError> {
+        let tag = aws_sdk_secretsmanager::types::Tag::builder()
+            .key(key)
+            .value(value)
+            .build();
+        self.client()
+            .tag_resource()
+            .secret_id(secret_id)
+            .tags(tag)
+            .send()
+            .await
+            .map_err(|e| map_error("TagResource", secret_id, None, e))?;
+        Ok(())
     }
 
     async fn snapshot(&self, secret_id: &str) -> Result<Snapshot, StoreError> {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use rotation_core::database::{
-    ConnectSettings, DatabaseBackend, DatabaseSecret, EngineSpec, LoginError,
+    ConnectSettings, DatabaseBackend, DatabaseSecret, EngineSpec, LoginError, UserStanding,
 };
 use rotation_core::error::{BoxError, SettingsError};
 use rotation_core::SecretString;
@@ -200,7 +200,14 @@ impl DatabaseBackend for PostgresBackend {
         if !role_exists(&admin.client, original).await? {
             return Err(RoleMissing(original.to_owned()).into());
         }
-        let create = format!("CREATE ROLE {} WITH LOGIN", quote_identifier(clone));
+        // Membership in the original is the clone's mark (is_clone_of), and
+        // how it inherits the original's object privileges; one statement
+        // gives both, so a crash cannot leave an unmarked clone.
+        let create = format!(
+            "CREATE ROLE {} WITH LOGIN IN ROLE {}",
+            quote_identifier(clone),
+            quote_identifier(original)
+        );
         match admin.client.batch_execute(&create).await {
             // A concurrent retry created it first.
             Err(e) if e.code() == Some(&SqlState::DUPLICATE_OBJECT) => Ok(()),
@@ -229,15 +236,47 @@ impl DatabaseBackend for PostgresBackend {
         Ok(())
     }
 
-    async fn cluster_identity(&self, session: &mut Session) -> Result<Option<String>, BoxError> {
-        // Physical replicas share the system identifier of the cluster they
-        // were copied from; unrelated clusters never do.
-        let query = "SELECT system_identifier::text FROM pg_control_system()";
-        match session.client.query_one(query, &[]).await {
-            Ok(row) => Ok(Some(row.try_get(0)?)),
-            Err(e) if e.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+    async fn user_standing(
+        &self,
+        admin: &mut Session,
+        username: &str,
+    ) -> Result<UserStanding, BoxError> {
+        let row = admin
+            .client
+            .query_opt(
+                "SELECT rolsuper, rolcreaterole FROM pg_roles WHERE rolname = $1",
+                &[&username],
+            )
+            .await?;
+        Ok(match row {
+            None => UserStanding::Missing,
+            Some(row) if row.try_get::<_, bool>(0)? => {
+                UserStanding::Administrator("SUPERUSER".into())
+            }
+            Some(row) if row.try_get::<_, bool>(1)? => {
+                UserStanding::Administrator("CREATEROLE".into())
+            }
+            Some(_) => UserStanding::Ordinary,
+        })
+    }
+
+    async fn is_clone_of(
+        &self,
+        admin: &mut Session,
+        original: &str,
+        clone: &str,
+    ) -> Result<bool, BoxError> {
+        let row = admin
+            .client
+            .query_opt(
+                "SELECT 1 FROM pg_auth_members m \
+                 JOIN pg_roles g ON g.oid = m.roleid \
+                 JOIN pg_roles u ON u.oid = m.member \
+                 WHERE g.rolname = $1 AND u.rolname = $2",
+                &[&original, &clone],
+            )
+            .await?;
+        Ok(row.is_some())
     }
 }
 

@@ -1,0 +1,222 @@
+//! Where an RDS-managed master secret's database is. Such a secret holds
+//! only `username` and `password`; RDS tags it with the instance or cluster
+//! it belongs to (`aws:rds:` tags, which no one else can set), and the RDS
+//! API gives that database's endpoints. AWS's templates do the same.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_rds::config::retry::RetryConfig;
+use aws_sdk_rds::config::timeout::TimeoutConfig;
+use aws_sdk_rds::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_rds::Client;
+use tokio::sync::OnceCell;
+
+use crate::error::BoxError;
+
+/// The tag RDS puts on the master secret of a DB instance it manages.
+pub const PRIMARY_INSTANCE_TAG: &str = "aws:rds:primaryDBInstanceArn";
+
+/// The tag RDS puts on the master secret of a DB cluster it manages.
+pub const PRIMARY_CLUSTER_TAG: &str = "aws:rds:primaryDBClusterArn";
+
+/// A database as the RDS API describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RdsDatabase {
+    /// The instance's or cluster's ARN.
+    pub arn: String,
+    /// The writer's address: the instance endpoint, or the cluster
+    /// (writer) endpoint.
+    pub host: String,
+    /// The port of [`host`](Self::host).
+    pub port: u16,
+    /// Every other address serving the same data, by RDS's word: a
+    /// cluster's reader and custom endpoints and its instances' endpoints,
+    /// or an instance's read replicas.
+    pub replica_hosts: Vec<String>,
+}
+
+/// The part of the RDS API the alternating-users strategy reads.
+#[async_trait]
+pub trait RdsDirectory: Send + Sync {
+    /// `DescribeDBInstances` for one instance, and its read replicas.
+    async fn instance(&self, arn: &str) -> Result<RdsDatabase, BoxError>;
+
+    /// `DescribeDBClusters` for one cluster, and its member instances.
+    async fn cluster(&self, arn: &str) -> Result<RdsDatabase, BoxError>;
+}
+
+/// The RDS API through the AWS SDK. The client is built on first use: only
+/// rotations with an RDS-managed master secret need it, so no other
+/// function pays for it at start-up.
+#[derive(Debug, Default)]
+pub struct RdsApi {
+    endpoint: Option<String>,
+    client: OnceCell<Client>,
+}
+
+impl RdsApi {
+    /// The RDS API from the SDK's environment (credentials, region, and
+    /// `AWS_ENDPOINT_URL_RDS` / `AWS_ENDPOINT_URL` for the endpoint).
+    pub fn from_env() -> Self {
+        Self::default()
+    }
+
+    /// An RDS API over an already configured client.
+    pub fn from_client(client: Client) -> Self {
+        Self {
+            endpoint: None,
+            client: OnceCell::new_with(Some(client)),
+        }
+    }
+
+    /// The RDS API at `endpoint` (a VPC endpoint without private DNS).
+    pub fn with_endpoint(endpoint: impl Into<String>) -> Self {
+        Self {
+            endpoint: Some(endpoint.into()),
+            client: OnceCell::new(),
+        }
+    }
+
+    async fn client(&self) -> &Client {
+        self.client
+            .get_or_init(|| async {
+                let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                    .timeout_config(
+                        TimeoutConfig::builder()
+                            .connect_timeout(Duration::from_secs(3))
+                            .operation_attempt_timeout(Duration::from_secs(10))
+                            .build(),
+                    )
+                    .retry_config(
+                        RetryConfig::standard()
+                            .with_max_attempts(3)
+                            .with_initial_backoff(Duration::from_millis(100))
+                            .with_max_backoff(Duration::from_secs(1)),
+                    );
+                if let Some(endpoint) = &self.endpoint {
+                    loader = loader.endpoint_url(endpoint);
+                }
+                Client::new(&loader.load().await)
+            })
+            .await
+    }
+
+    async fn instances(
+        &self,
+        describe: aws_sdk_rds::operation::describe_db_instances::builders::DescribeDBInstancesFluentBuilder,
+    ) -> Result<Vec<aws_sdk_rds::types::DbInstance>, BoxError> {
+        let out = describe.send().await.map_err(rds_error)?;
+        Ok(out.db_instances().to_vec())
+    }
+}
+
+/// The SDK error's code and message only: its Debug carries the raw HTTP
+/// exchange.
+fn rds_error<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
+    error: aws_sdk_rds::error::SdkError<E>,
+) -> BoxError {
+    match error.code() {
+        Some(code) => format!(
+            "RDS answered {code}: {}",
+            error.message().unwrap_or("no message")
+        )
+        .into(),
+        None => format!("RDS API call failed: {}", DisplayErrorContext(&error)).into(),
+    }
+}
+
+fn port(value: Option<i32>, what: &str) -> Result<u16, BoxError> {
+    value
+        .and_then(|p| u16::try_from(p).ok())
+        .filter(|p| *p != 0)
+        .ok_or_else(|| format!("RDS gives no port for {what}").into())
+}
+
+#[async_trait]
+impl RdsDirectory for RdsApi {
+    async fn instance(&self, arn: &str) -> Result<RdsDatabase, BoxError> {
+        let client = self.client().await;
+        let instances = self
+            .instances(client.describe_db_instances().db_instance_identifier(arn))
+            .await?;
+        let instance = instances
+            .first()
+            .ok_or_else(|| format!("RDS knows no DB instance {arn}"))?;
+        let endpoint = instance
+            .endpoint()
+            .ok_or_else(|| format!("the DB instance {arn} has no endpoint yet"))?;
+        let host = endpoint
+            .address()
+            .ok_or_else(|| format!("the DB instance {arn} has no address"))?
+            .to_owned();
+        let mut replica_hosts = Vec::new();
+        for replica in instance.read_replica_db_instance_identifiers() {
+            let found = self
+                .instances(
+                    client
+                        .describe_db_instances()
+                        .db_instance_identifier(replica),
+                )
+                .await?;
+            replica_hosts.extend(
+                found
+                    .iter()
+                    .filter_map(|i| i.endpoint()?.address().map(str::to_owned)),
+            );
+        }
+        Ok(RdsDatabase {
+            arn: arn.to_owned(),
+            host,
+            port: port(endpoint.port(), arn)?,
+            replica_hosts,
+        })
+    }
+
+    async fn cluster(&self, arn: &str) -> Result<RdsDatabase, BoxError> {
+        let client = self.client().await;
+        let out = client
+            .describe_db_clusters()
+            .db_cluster_identifier(arn)
+            .send()
+            .await
+            .map_err(rds_error)?;
+        let cluster = out
+            .db_clusters()
+            .first()
+            .ok_or_else(|| format!("RDS knows no DB cluster {arn}"))?;
+        let host = cluster
+            .endpoint()
+            .ok_or_else(|| format!("the DB cluster {arn} has no endpoint yet"))?
+            .to_owned();
+        let mut replica_hosts: Vec<String> = cluster
+            .reader_endpoint()
+            .into_iter()
+            .map(str::to_owned)
+            .chain(cluster.custom_endpoints().iter().cloned())
+            .collect();
+        for member in cluster.db_cluster_members() {
+            let Some(instance) = member.db_instance_identifier() else {
+                continue;
+            };
+            let found = self
+                .instances(
+                    client
+                        .describe_db_instances()
+                        .db_instance_identifier(instance),
+                )
+                .await?;
+            replica_hosts.extend(
+                found
+                    .iter()
+                    .filter_map(|i| i.endpoint()?.address().map(str::to_owned)),
+            );
+        }
+        Ok(RdsDatabase {
+            arn: arn.to_owned(),
+            host,
+            port: port(cluster.port(), arn)?,
+            replica_hosts,
+        })
+    }
+}

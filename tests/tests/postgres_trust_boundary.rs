@@ -1,0 +1,446 @@
+//! Alternating users as an attacker who may edit one rotated secret would
+//! try them: each attack must be refused before anything changes, the
+//! master must never log in anywhere the rotated secret chose, and no
+//! user may gain rights. A second throwaway server plays the server such
+//! an editor runs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use postgres_rotator::sql::{quote_identifier, quote_literal};
+use rotation_core::database::rds::{RdsApi, PRIMARY_CLUSTER_TAG, PRIMARY_INSTANCE_TAG};
+use rotation_core::database::{ConnectSettings, MasterPolicy};
+use rotation_core::error::error_chain;
+use rotation_core::store::VersionSelector;
+use rotation_core::testkit::{unique_name, RotatorHarness};
+use rotation_core::{RotationError, Rotator, SecretJson, Step, AWSCURRENT};
+use rotation_tests::fault_proxy::FaultProxy;
+use rotation_tests::moto::MotoServer;
+use rotation_tests::postgres::PostgresServer;
+use rotation_tests::postgres_rotator::{PostgresRotatorHarness, MASTER_USER};
+use rotation_tests::rotations::Rotations;
+
+/// Runs createSecret, then expects setSecret to be refused with the store
+/// unchanged; returns the error chain.
+async fn refused<R: Rotator>(rotations: &Rotations<R>, arn: &str) -> String {
+    let token = rotations.start(arn).await;
+    rotations.steps(arn, &token, &[Step::CreateSecret]).await;
+    let before = rotations.store().snapshot(arn).await.unwrap();
+    let result = rotations.step(arn, &token, Step::SetSecret).await;
+    assert!(
+        matches!(result, Err(RotationError::Rotator { .. })),
+        "setSecret must be refused: {:?}",
+        result.as_ref().map_err(|e| error_chain(e))
+    );
+    assert_eq!(before, rotations.store().snapshot(arn).await.unwrap());
+    error_chain(&result.unwrap_err())
+}
+
+/// Every line of `server`'s log that names the master user: a login
+/// attempt as the master shows up as a connection or an authentication
+/// failure.
+fn master_traces(server: &PostgresServer) -> Vec<String> {
+    std::fs::read_to_string(server.log_path())
+        .expect("read the server log")
+        .lines()
+        .filter(|l| l.contains(MASTER_USER))
+        .map(str::to_owned)
+        .collect()
+}
+
+const LOGGED: &[&str] = &["log_connections = on"];
+
+/// A secret on `server` for `username`, naming `master_arn`.
+fn secret_on(
+    harness: &PostgresRotatorHarness<'_>,
+    username: &str,
+    password: &str,
+    master_arn: &str,
+) -> SecretJson {
+    let mut secret = harness.secret_for(username, password);
+    secret.set("masterarn", master_arn);
+    secret
+}
+
+/// The master secret as RDS manages it: `username` and `password` only.
+fn rds_managed(harness: &PostgresRotatorHarness<'_>) -> SecretJson {
+    let full = harness.secret_for(MASTER_USER, harness.other_secret_values()[0].expose());
+    let mut map = serde_json::Map::new();
+    for field in ["username", "password"] {
+        map.insert(field.into(), full.get(field).unwrap().clone());
+    }
+    SecretJson::from_map(map)
+}
+
+async fn run_as_superuser(server: &PostgresServer, statement: &str) {
+    server
+        .superuser()
+        .await
+        .batch_execute(statement)
+        .await
+        .unwrap_or_else(|e| panic!("{statement}: {e}"));
+}
+
+async fn master_still_logs_in(server: &PostgresServer, harness: &PostgresRotatorHarness<'_>) {
+    assert!(
+        server
+            .can_log_in(MASTER_USER, harness.other_secret_values()[0].expose())
+            .await,
+        "the master's own secret still logs in"
+    );
+}
+
+#[tokio::test]
+async fn an_rds_managed_master_is_never_sent_where_the_rotated_secret_points() {
+    let moto = MotoServer::start();
+    let server = PostgresServer::start_with(LOGGED);
+    let attackers = PostgresServer::start_with(LOGGED);
+    let harness = PostgresRotatorHarness::alternating_users(&server).await;
+    let attacker = PostgresRotatorHarness::single_user(&attackers).await;
+    let rotations = Rotations::new(moto.admin_store(), harness.rotator());
+
+    // Attack 1: the master secret (no address of its own, no aws:rds:
+    // tag) and a rotated secret naming the attacker's server, where the
+    // attacker's user logs in.
+    let master_arn = rotations
+        .create("pg-rds-master", &rds_managed(&harness))
+        .await;
+    attacker
+        .create_user("lure", "the attacker's password")
+        .await;
+    let secret = secret_on(&attacker, "lure", "the attacker's password", &master_arn);
+    let arn = rotations.create("pg-lure", &secret).await;
+    let message = refused(&rotations, &arn).await;
+    assert!(
+        message.contains("no `host`") && message.contains(PRIMARY_INSTANCE_TAG),
+        "{message}"
+    );
+    assert!(
+        master_traces(&attackers).is_empty(),
+        "the master never tried to log in to the attacker's server: {:?}",
+        master_traces(&attackers)
+    );
+    assert!(!attackers.role_exists("lure_clone").await);
+    master_still_logs_in(&server, &harness).await;
+
+    // With a tag naming an instance RDS does not know: an RDS error, and
+    // still no master login anywhere.
+    rotations
+        .store()
+        .tag_secret(
+            &master_arn,
+            PRIMARY_INSTANCE_TAG,
+            "arn:aws:rds:us-east-1:123456789012:db:no-such-db",
+        )
+        .await
+        .unwrap();
+    let rds = FaultProxy::start(moto.port()).await;
+    let arn = rotations.create("pg-lure", &secret).await;
+    let rotations = Rotations::new(
+        moto.admin_store(),
+        harness.rotator().with_master_policy(MasterPolicy::new(
+            None,
+            Arc::new(RdsApi::from_client(moto.rds_client(&rds.endpoint()))),
+        )),
+    );
+    let message = refused(&rotations, &arn).await;
+    assert!(
+        message.contains("no-such-db") && message.contains("RDS"),
+        "{message}"
+    );
+    assert!(master_traces(&attackers).is_empty());
+    rotations
+        .assert_no_leaks(&harness.other_secret_values())
+        .await;
+}
+
+#[tokio::test]
+async fn a_master_with_an_address_logs_in_only_there() {
+    let moto = MotoServer::start();
+    let server = PostgresServer::start_with(LOGGED);
+    let attackers = PostgresServer::start_with(LOGGED);
+    let harness = PostgresRotatorHarness::alternating_users(&server).await;
+    let attacker = PostgresRotatorHarness::single_user(&attackers).await;
+    let rotations = Rotations::new(moto.admin_store(), harness.rotator());
+    let master_arn = harness.master_secret(rotations.store()).await;
+
+    attacker
+        .create_user("lure", "the attacker's password")
+        .await;
+    let secret = secret_on(&attacker, "lure", "the attacker's password", &master_arn);
+    let arn = rotations.create("pg-lure", &secret).await;
+    let message = refused(&rotations, &arn).await;
+    assert!(
+        message.contains("not shown to be one database"),
+        "{message}"
+    );
+    assert!(master_traces(&attackers).is_empty());
+    assert!(
+        master_traces(&server).is_empty(),
+        "the master did not even log in to its own server: {:?}",
+        master_traces(&server)
+    );
+    for cluster in [&server, &attackers] {
+        assert!(!cluster.role_exists("lure_clone").await);
+    }
+    master_still_logs_in(&server, &harness).await;
+    rotations
+        .assert_no_leaks(&harness.other_secret_values())
+        .await;
+}
+
+#[tokio::test]
+async fn a_copy_of_the_masters_cluster_is_not_taken_for_it() {
+    let moto = MotoServer::start();
+    let server = PostgresServer::start_with(LOGGED);
+    let harness = PostgresRotatorHarness::alternating_users(&server).await;
+    let rotations = Rotations::new(moto.admin_store(), harness.rotator());
+    let master_arn = harness.master_secret(rotations.store()).await;
+    let victim = unique_name("victim");
+    harness
+        .create_user(&victim, "the victim's own password")
+        .await;
+
+    // Attack 2: the attacker runs a copy of the cluster (same
+    // system_identifier, same roles), where they set the victim's password
+    // to one they know, and point the rotated secret at it.
+    let copy = server.start_copy_of();
+    run_as_superuser(
+        &copy,
+        &format!(
+            "ALTER ROLE {} PASSWORD {}",
+            quote_identifier(&victim),
+            quote_literal("the attacker's password")
+        ),
+    )
+    .await;
+    let mut secret = secret_on(&harness, &victim, "the attacker's password", &master_arn);
+    secret.set("port", copy.port());
+    let arn = rotations.create("pg-copy", &secret).await;
+    let message = refused(&rotations, &arn).await;
+    assert!(
+        message.contains("not shown to be one database"),
+        "{message}"
+    );
+    assert!(!server.role_exists(&format!("{victim}_clone")).await);
+    assert!(
+        server
+            .can_log_in(&victim, "the victim's own password")
+            .await
+    );
+    assert!(master_traces(&copy).is_empty());
+    master_still_logs_in(&server, &harness).await;
+}
+
+#[tokio::test]
+async fn the_pair_is_proved_not_guessed_from_a_name() {
+    let moto = MotoServer::start();
+    let server = PostgresServer::start_with(LOGGED);
+    let harness = PostgresRotatorHarness::alternating_users(&server).await;
+    let rotations = Rotations::new(moto.admin_store(), harness.rotator());
+    let master_arn = harness.master_secret(rotations.store()).await;
+    let lure = "the attacker's password";
+
+    // Attack 3: a login named <master>_clone takes the master for its pair.
+    let named_after_master = format!("{MASTER_USER}_clone");
+    run_as_superuser(
+        &server,
+        &format!(
+            "DROP ROLE IF EXISTS {0}; CREATE ROLE {0} LOGIN PASSWORD {1}",
+            quote_identifier(&named_after_master),
+            quote_literal(lure)
+        ),
+    )
+    .await;
+    let secret = secret_on(&harness, &named_after_master, lure, &master_arn);
+    let arn = rotations.create("pg-master-clone", &secret).await;
+    let message = refused(&rotations, &arn).await;
+    assert!(
+        message.contains(MASTER_USER) && message.contains("master secret's user"),
+        "{message}"
+    );
+    master_still_logs_in(&server, &harness).await;
+
+    // The same with any user x for which the attacker holds a login x_clone
+    // that is not x's clone: x's password is not reset.
+    let victim = unique_name("victim");
+    harness
+        .create_user(&victim, "the victim's own password")
+        .await;
+    harness.create_user(&format!("{victim}_clone"), lure).await;
+    let secret = secret_on(&harness, &format!("{victim}_clone"), lure, &master_arn);
+    let arn = rotations.create("pg-victim-clone", &secret).await;
+    let message = refused(&rotations, &arn).await;
+    assert!(message.contains("is not the clone of"), "{message}");
+    assert!(
+        server
+            .can_log_in(&victim, "the victim's own password")
+            .await
+    );
+
+    // Going from x to x_clone, an x_clone that is someone else's is not
+    // taken over.
+    let app = unique_name("app");
+    harness.create_user(&app, lure).await;
+    let squatter = format!("{app}_clone");
+    harness
+        .create_user(&squatter, "the squatter's password")
+        .await;
+    let secret = secret_on(&harness, &app, lure, &master_arn);
+    let arn = rotations.create("pg-squatted", &secret).await;
+    let message = refused(&rotations, &arn).await;
+    assert!(
+        message.contains(&squatter) && message.contains("not taken over"),
+        "{message}"
+    );
+    assert!(
+        server
+            .can_log_in(&squatter, "the squatter's password")
+            .await
+    );
+
+    // A user that administers roles is never rotated by the master, nor
+    // cloned with its rights.
+    let boss = unique_name("boss");
+    harness.create_user(&boss, lure).await;
+    run_as_superuser(
+        &server,
+        &format!("ALTER ROLE {} CREATEROLE", quote_identifier(&boss)),
+    )
+    .await;
+    let secret = secret_on(&harness, &boss, lure, &master_arn);
+    let arn = rotations.create("pg-boss", &secret).await;
+    let message = refused(&rotations, &arn).await;
+    assert!(message.contains("CREATEROLE"), "{message}");
+    assert!(!server.role_exists(&format!("{boss}_clone")).await);
+    rotations
+        .assert_no_leaks(&harness.other_secret_values())
+        .await;
+}
+
+#[tokio::test]
+async fn a_master_outside_the_allow_list_is_refused() {
+    let moto = MotoServer::start();
+    let server = PostgresServer::start_with(LOGGED);
+    let harness = PostgresRotatorHarness::alternating_users(&server).await;
+    let allowed = "arn:aws:secretsmanager:us-east-1:123456789012:secret:the-only-master";
+    let rotations = Rotations::new(
+        moto.admin_store(),
+        harness.rotator().with_master_policy(MasterPolicy::new(
+            Some(vec![allowed.into()]),
+            Arc::new(RdsApi::from_env()),
+        )),
+    );
+    let secret = harness.new_user(rotations.store(), "allow").await;
+    let username = secret.required_str("username").unwrap().to_owned();
+    let arn = rotations.create("pg-allow", &secret).await;
+    let message = refused(&rotations, &arn).await;
+    assert!(
+        message.contains("MASTER_SECRET_ARNS") && message.contains("the-only-master"),
+        "{message}"
+    );
+    assert!(!server.role_exists(&format!("{username}_clone")).await);
+    assert!(master_traces(&server).is_empty(), "the master was not used");
+}
+
+/// moto's RDS gives made-up host names; the proxy in front of it points
+/// them at the local server, so the whole rotation runs on an address the
+/// rotator learned from the RDS API alone.
+#[tokio::test]
+async fn rds_managed_master_secrets_rotate_through_the_rds_api() {
+    let moto = MotoServer::start();
+    // RDS-managed master secrets have no `ssl`: the master logs in with
+    // verified TLS, as it would on RDS.
+    let server = PostgresServer::start_with_tls(LOGGED);
+    let ca = server.certificates().expect("a TLS server").ca.clone();
+    let harness = PostgresRotatorHarness::alternating_users(&server).await;
+    let proxy = FaultProxy::start(moto.port()).await;
+    let rds = moto.rds_client(&proxy.endpoint());
+
+    // An instance: its endpoint is the master's address.
+    let instance = unique_name("db").replace([' ', '_'], "-").to_lowercase();
+    let created = rds
+        .create_db_instance()
+        .db_instance_identifier(&instance)
+        .db_instance_class("db.t3.micro")
+        .engine("postgres")
+        .master_username(MASTER_USER)
+        .master_user_password("unused-by-moto")
+        .port(i32::from(server.port()))
+        .send()
+        .await
+        .expect("create the DB instance in moto");
+    let instance = created.db_instance().unwrap();
+    let address = instance.endpoint().unwrap().address().unwrap().to_owned();
+    proxy.rewrite(address, "127.0.0.1");
+
+    // A cluster: its reader endpoint is another name of the same server,
+    // which the rotated secret uses.
+    let cluster = unique_name("cl").replace([' ', '_'], "-").to_lowercase();
+    let created = rds
+        .create_db_cluster()
+        .db_cluster_identifier(&cluster)
+        .engine("aurora-postgresql")
+        .master_username(MASTER_USER)
+        .master_user_password("unused-by-moto")
+        .port(i32::from(server.port()))
+        .send()
+        .await
+        .expect("create the DB cluster in moto");
+    let cluster = created.db_cluster().unwrap();
+    proxy.rewrite(cluster.endpoint().unwrap(), "127.0.0.1");
+    proxy.rewrite(cluster.reader_endpoint().unwrap(), "localhost");
+
+    let rotations = Rotations::new(
+        moto.admin_store(),
+        harness
+            .rotator_with(
+                ConnectSettings {
+                    connect_timeout: Duration::from_secs(5),
+                    ca_bundle: Some(ca),
+                },
+                None,
+            )
+            .with_master_policy(MasterPolicy::new(None, Arc::new(RdsApi::from_client(rds)))),
+    );
+    let cases = [
+        (
+            PRIMARY_INSTANCE_TAG,
+            instance.db_instance_arn().unwrap(),
+            "127.0.0.1",
+        ),
+        (
+            PRIMARY_CLUSTER_TAG,
+            cluster.db_cluster_arn().unwrap(),
+            "localhost",
+        ),
+    ];
+    for (tag, database, host) in cases {
+        let master_arn = rotations
+            .create("pg-rds-master", &rds_managed(&harness))
+            .await;
+        rotations
+            .store()
+            .tag_secret(&master_arn, tag, database)
+            .await
+            .unwrap();
+        let mut secret = harness.new_user(rotations.store(), "rds").await;
+        secret.set("masterarn", master_arn.as_str());
+        secret.set("host", host);
+        let arn = rotations.create("pg-rds", &secret).await;
+        let original = secret.required_str("username").unwrap().to_owned();
+        for expected in [format!("{original}_clone"), original.clone()] {
+            rotations.rotate(&arn).await;
+            let new = rotations
+                .value(&arn, VersionSelector::Stage(AWSCURRENT))
+                .await;
+            assert_eq!(new.required_str("username").unwrap(), expected, "{tag}");
+            assert_eq!(new.required_str("host").unwrap(), host, "{tag}");
+            assert!(harness.logs_in(&new).await, "{tag}: {expected} logs in");
+        }
+    }
+    master_still_logs_in(&server, &harness).await;
+    rotations
+        .assert_no_leaks(&harness.other_secret_values())
+        .await;
+}
