@@ -56,7 +56,9 @@ def sam_statements():
             parameter = resource.get("Ref") if isinstance(resource, dict) else None
             statements[statement["Sid"]] = {
                 "actions": sorted(as_list(statement["Action"])),
-                "resource": RESOURCES.get(parameter, parameter),
+                # A parameter's resource by its Terraform variable; a
+                # literal ("*") as written.
+                "resource": RESOURCES.get(parameter, parameter) if parameter else resource,
                 "conditional": conditional,
                 "condition_keys": sorted(
                     key
@@ -98,7 +100,11 @@ def terraform_statements():
             # for_each = var.NAME == "" ? [] : [var.NAME]
             variable = body["for_each"].split("var.")[1].split()[0]
             for statement in body["content"]:
-                statements[unquote(statement["sid"])] = describe(statement, True, variable)
+                # resources = [statement.value] is the variable; anything
+                # else is a literal.
+                literal = [unquote(r) for r in as_list(statement["resources"])]
+                resource = variable if any("statement.value" in r for r in literal) else ",".join(literal)
+                statements[unquote(statement["sid"])] = describe(statement, True, resource)
     return statements
 
 

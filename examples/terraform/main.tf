@@ -26,8 +26,19 @@ data "aws_iam_policy_document" "rotate" {
     for_each = var.master_secret_arn == "" ? [] : [var.master_secret_arn]
     content {
       sid       = "ReadTheMasterSecret"
-      actions   = ["secretsmanager:GetSecretValue"]
+      actions   = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
       resources = [statement.value]
+    }
+  }
+
+  # An RDS-managed master secret holds no address: the function asks RDS
+  # where its instance or cluster is (these actions take no resource scope).
+  dynamic "statement" {
+    for_each = var.master_secret_arn == "" ? [] : [var.master_secret_arn]
+    content {
+      sid       = "LocateRdsManagedMasters"
+      actions   = ["rds:DescribeDBClusters", "rds:DescribeDBInstances"]
+      resources = ["*"]
     }
   }
 
