@@ -39,7 +39,9 @@ pub type Error = lambda_runtime::Error;
 ///
 /// Logs go to stdout through `tracing`, one JSON object per line when
 /// `AWS_LAMBDA_LOG_FORMAT=JSON`; the level comes from `AWS_LAMBDA_LOG_LEVEL`
-/// or `RUST_LOG` (default INFO).
+/// or `RUST_LOG` (default INFO). At any level, the SDK and HTTP crates are
+/// capped below the level at which they print request or response bodies
+/// ([`logging`](crate::logging)).
 pub async fn run<R: Rotator + 'static>(rotator: R) -> Result<(), Error> {
     run_with(|| Ok(rotator)).await
 }
@@ -68,7 +70,7 @@ where
     R: Rotator + 'static,
     F: FnOnce() -> Result<R, SettingsError>,
 {
-    lambda_runtime::tracing::init_default_subscriber();
+    crate::logging::init();
     let settings = build().and_then(|rotator| {
         let passwords =
             PasswordPolicy::from_env(rotator.default_excluded_characters())?.generator()?;

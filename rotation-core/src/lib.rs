@@ -22,6 +22,7 @@ pub mod database;
 pub mod error;
 pub mod event;
 pub mod lambda;
+pub mod logging;
 pub mod password;
 mod rotation;
 mod rotator;

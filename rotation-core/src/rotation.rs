@@ -239,10 +239,29 @@ impl<S: SecretStore, R: Rotator> Rotation<S, R> {
         description: &SecretDescription,
     ) -> Result<StepOutcome, RotationError> {
         let old = description.version_with_stage(AWSCURRENT);
-        self.store
+        let moved = self
+            .store
             .move_stage(ctx.secret_id(), AWSCURRENT, &event.token, old)
-            .await
-            .map_err(store_error(event.step))?;
+            .await;
+        if let Err(error) = moved {
+            // An SDK retry of a move the service already applied is refused
+            // (the old version no longer holds AWSCURRENT): the move is
+            // done if AWSCURRENT is on the token now.
+            if !matches!(error, StoreError::Refused { .. }) {
+                return Err(store_error(event.step)(error));
+            }
+            let now = self
+                .store
+                .describe(ctx.secret_id())
+                .await
+                .map_err(store_error(event.step))?;
+            if !now.has_stage(&event.token, AWSCURRENT) {
+                return Err(store_error(event.step)(error));
+            }
+            tracing::info!(
+                "finishSecret: AWSCURRENT is already on the new version (a retried move was refused after the first one applied)"
+            );
+        }
         self.rotator
             .after_finish(ctx)
             .await

@@ -267,6 +267,22 @@ async fn finish_labels_new_current_and_previous() {
 }
 
 #[tokio::test]
+async fn finish_copes_with_a_retried_move_the_service_refuses() {
+    let f = fixture();
+    for step in [Step::CreateSecret, Step::SetSecret, Step::TestSecret] {
+        f.run(step).await.unwrap();
+    }
+    // finishSecret's calls: DescribeSecret, then UpdateSecretVersionStage,
+    // whose first attempt applies and whose retry meets the refusal.
+    f.rotation.store().arm(1, FaultTiming::Retried);
+    f.run(Step::FinishSecret).await.unwrap();
+    assert!(f.rotation.store().fired());
+    let snapshot = f.snapshot().await;
+    assert!(snapshot[&f.token].stages.iter().any(|s| s == AWSCURRENT));
+    assert_eq!(snapshot[&f.first_version].stages, vec![AWSPREVIOUS]);
+}
+
+#[tokio::test]
 async fn a_rotation_abandoned_by_hand_is_not_finished() {
     let f = fixture();
     f.run(Step::CreateSecret).await.unwrap();

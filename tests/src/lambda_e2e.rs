@@ -52,13 +52,16 @@ pub fn rotation_event(step: Step, secret_id: &str, token: &str) -> Value {
 pub async fn start_function(
     bin: &str,
     endpoint: &str,
-    env: &[(&str, String)],
+    env_overrides: &[(&str, String)],
 ) -> (RuntimeApi, FunctionProcess, Duration) {
     let api = RuntimeApi::start().await;
-    let mut env = env.to_vec();
-    env.push(("SECRETS_MANAGER_ENDPOINT", endpoint.to_owned()));
-    env.push(("AWS_LAMBDA_LOG_FORMAT", "JSON".into()));
-    env.push(("AWS_LAMBDA_LOG_LEVEL", "DEBUG".into()));
+    // The caller's variables come last, so they win (e.g. a TRACE level).
+    let mut env = vec![
+        ("SECRETS_MANAGER_ENDPOINT", endpoint.to_owned()),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON".into()),
+        ("AWS_LAMBDA_LOG_LEVEL", "DEBUG".into()),
+    ];
+    env.extend_from_slice(env_overrides);
     let process = FunctionProcess::start(&bootstrap(bin), &api, &env);
     let Some(ready) = api.wait_until_ready(Duration::from_secs(10)).await else {
         panic!(

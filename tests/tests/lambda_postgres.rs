@@ -20,3 +20,22 @@ async fn postgres_rotator_serves_rotations_through_the_runtime_api() {
         assert_eq!(report.errors.len(), 3);
     }
 }
+
+/// At TRACE, the most verbose level an operator can set, the output holds
+/// no secret either: the SDK, HTTP and driver crates are capped below the
+/// level at which they print bodies and statements. Alternating users, so
+/// the master secret is read too.
+#[tokio::test]
+async fn postgres_rotator_leaks_nothing_at_trace() {
+    let moto = MotoServer::start();
+    let server = PostgresServer::start();
+    let harness = PostgresRotatorHarness::alternating_users(&server).await;
+    let trace = [("AWS_LAMBDA_LOG_LEVEL", "TRACE".to_owned())];
+    let report = lambda_e2e::run("postgres-rotator", &harness, &moto, &trace).await;
+    assert_eq!(report.rotations, 3);
+    // TRACE was in force: the runtime's own trace lines are there.
+    assert!(
+        report.log_lines > 60,
+        "a TRACE run logs more than a DEBUG one: {report:#?}"
+    );
+}

@@ -392,6 +392,18 @@ impl SecretStore for InMemorySecretStore {
             ));
         }
         let holder = secret.holder_of(stage);
+        // The service checks RemoveFromVersionId first: naming a version
+        // that does not hold the stage is refused even when the move is
+        // already done (an SDK retry of an applied move meets this).
+        if let Some(from) = from_version {
+            if holder.as_deref() != Some(from) {
+                return Err(refused(
+                    OP,
+                    secret_id,
+                    format!("version {from} does not hold stage {stage}"),
+                ));
+            }
+        }
         if holder.as_deref() == Some(to_version) {
             return Ok(());
         }

@@ -20,6 +20,9 @@ pub enum FaultTiming {
     /// The call takes effect, then the answer is lost (the function died, or
     /// the connection dropped, after the store acted).
     After,
+    /// The call takes effect, its answer is lost, and the SDK sends it
+    /// again: the caller sees the second call's answer.
+    Retried,
 }
 
 /// A store that records the operations made through it and fails the call
@@ -101,6 +104,10 @@ macro_rules! faulty_call {
             Some(FaultTiming::After) => {
                 let _ = $call.await;
                 Err(injected($op, $secret_id, FaultTiming::After))
+            }
+            Some(FaultTiming::Retried) => {
+                let _ = $call.await;
+                $call.await
             }
             None => $call.await,
         }

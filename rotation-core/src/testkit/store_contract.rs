@@ -208,6 +208,18 @@ pub async fn moving_current_sets_previous(store: &dyn SecretAdmin) {
     assert!(description.has_stage(token, AWSCURRENT));
     assert!(description.has_stage(&first, AWSPREVIOUS));
     assert!(!description.has_stage(&first, AWSCURRENT));
+
+    // The same move again (an SDK retry of a call the service applied):
+    // the version to remove from no longer holds the stage, so the service
+    // refuses, and nothing changes.
+    let again = store
+        .move_stage(&arn, AWSCURRENT, token, Some(&first))
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::Refused { .. })),
+        "a RemoveFromVersionId without the stage must be refused: {again:?}"
+    );
+    assert_eq!(store.describe(&arn).await.unwrap(), description);
     let current = store
         .get_value(&arn, VersionSelector::Stage(AWSCURRENT))
         .await
@@ -289,6 +301,26 @@ pub async fn binary_values(store: &dyn SecretAdmin) {
     assert_eq!(read.payload, bytes);
 }
 
+/// Tags set on a secret are described, as RDS's `aws:rds:` tags on the
+/// master secrets it manages are.
+pub async fn tags_are_described(store: &dyn SecretAdmin) {
+    let arn = new_secret(store, "contract-tags").await;
+    assert!(store.describe(&arn).await.unwrap().tags.is_empty());
+    store
+        .tag_secret(
+            &arn,
+            "aws:rds:primaryDBInstanceArn",
+            "arn:aws:rds:us-east-1:1:db:x",
+        )
+        .await
+        .unwrap();
+    let tags = store.describe(&arn).await.unwrap().tags;
+    assert_eq!(
+        tags.get("aws:rds:primaryDBInstanceArn").map(String::as_str),
+        Some("arn:aws:rds:us-east-1:1:db:x")
+    );
+}
+
 /// Every case, in order.
 pub async fn run_all(store: &dyn SecretAdmin, gaps: KnownGaps) {
     create_and_describe(store).await;
@@ -298,4 +330,5 @@ pub async fn run_all(store: &dyn SecretAdmin, gaps: KnownGaps) {
     moving_current_sets_previous(store).await;
     incomplete_rotation_blocks_a_new_one(store, gaps).await;
     binary_values(store).await;
+    tags_are_described(store).await;
 }
