@@ -158,7 +158,10 @@ async fn tls_against_a_server_without_it_fails_clearly() {
     secret.set("ssl", "true");
     let arn = rotations.create("pg-plain", &secret).await;
     let message = set_secret_fails(&rotations, &harness, &arn).await;
-    assert!(message.contains("TLS"), "{message}");
+    assert!(
+        message.contains("does not accept TLS") && message.contains("\"ssl\": false"),
+        "{message}"
+    );
     assert!(rotator_sessions(&server).is_empty(), "no plaintext session");
 }
 
@@ -276,4 +279,87 @@ async fn a_master_secret_must_reach_the_same_cluster() {
     let mut leaks = harness.other_secret_values();
     leaks.extend(other_harness.other_secret_values());
     rotations.assert_no_leaks(&leaks).await;
+}
+
+/// A server that asks every client for its password in cleartext (code 3)
+/// or as MD5 (code 5), and records which logins answered with one.
+async fn password_harvester(code: u32) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let harvested = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = std::sync::Arc::clone(&harvested);
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let record = std::sync::Arc::clone(&record);
+            tokio::spawn(async move {
+                let length = client.read_u32().await.unwrap_or(0) as usize;
+                let mut startup = vec![0; length.saturating_sub(4)];
+                if client.read_exact(&mut startup).await.is_err() {
+                    return;
+                }
+                let mut request = b"R".to_vec();
+                let salt: &[u8] = if code == 5 { b"salt" } else { b"" };
+                request.extend_from_slice(&(8 + salt.len() as u32).to_be_bytes());
+                request.extend_from_slice(&code.to_be_bytes());
+                request.extend_from_slice(salt);
+                let _ = client.write_all(&request).await;
+                // 'p': PasswordMessage. Anything else (or EOF): no password.
+                if let Ok(b'p') = client.read_u8().await {
+                    let user = String::from_utf8_lossy(&startup).into_owned();
+                    record.lock().unwrap().push(user);
+                }
+            });
+        }
+    });
+    (port, harvested)
+}
+
+#[tokio::test]
+async fn master_logins_never_answer_a_cleartext_or_md5_password_request() {
+    use rotation_core::database::{DatabaseBackend, DatabaseSecret, LoginError};
+    use rotation_core::error::error_chain;
+    let backend = postgres_rotator::PostgresBackend::new(settings(None, Duration::from_secs(2)))
+        .expect("valid settings");
+    for (code, expected) in [(3, "cleartext"), (5, "MD5")] {
+        let (port, harvested) = password_harvester(code).await;
+        let login = DatabaseSecret::parse(
+            &SecretJson::from_map(
+                json!({
+                    "engine": "postgres", "host": "127.0.0.1", "port": port,
+                    "username": "the_master", "password": "master-pw-7f3a", "ssl": false,
+                })
+                .as_object()
+                .unwrap()
+                .clone(),
+            ),
+            &postgres_rotator::PostgresBackend::SPEC,
+        )
+        .unwrap();
+
+        // An ordinary login answers (the server really asks), ...
+        let _ = backend.connect(&login).await;
+        assert_eq!(
+            harvested.lock().unwrap().len(),
+            1,
+            "the control login answered"
+        );
+
+        // ... a master login does not.
+        let refused = backend.connect_admin(&login).await;
+        let Err(LoginError::Connection(error)) = refused else {
+            panic!("the master login must fail: {:?}", refused.map(drop));
+        };
+        let message = error_chain(error.as_ref());
+        assert!(
+            message.contains(expected) && message.contains("SCRAM"),
+            "{message}"
+        );
+        assert!(!message.contains("master-pw-7f3a"), "{message}");
+        assert_eq!(
+            harvested.lock().unwrap().len(),
+            1,
+            "no password was sent on the master login"
+        );
+    }
 }

@@ -67,7 +67,7 @@ pub(crate) async fn set_secret<B: DatabaseBackend>(
     }
 
     let on_master = format!("on {} as {}", master.address(), master.username);
-    let mut admin = backend.connect(&master).await.map_err(|e| {
+    let mut admin = backend.connect_admin(&master).await.map_err(|e| {
         RotatorError::backend(
             format!(
                 "log in to {} as {} with the master secret {master_arn}",

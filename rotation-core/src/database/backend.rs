@@ -43,6 +43,15 @@ pub trait DatabaseBackend: Send + Sync + 'static {
     /// Logs in with `login`, bounded by the backend's connect timeout.
     async fn connect(&self, login: &DatabaseSecret) -> Result<Self::Connection, LoginError>;
 
+    /// Logs in with the master secret's `login`. Engines whose driver lets
+    /// them should refuse any authentication that hands the password to the
+    /// server (cleartext, or a replayable hash), so even a server that is
+    /// not what the master secret's owner meant never learns it. The
+    /// default is [`connect`](Self::connect).
+    async fn connect_admin(&self, login: &DatabaseSecret) -> Result<Self::Connection, LoginError> {
+        self.connect(login).await
+    }
+
     /// Runs a trivial query: proof that the session works.
     async fn check(&self, connection: &mut Self::Connection) -> Result<(), BoxError>;
 

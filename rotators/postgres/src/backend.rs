@@ -11,11 +11,14 @@ use rotation_core::database::{
 use rotation_core::error::{BoxError, SettingsError};
 use rotation_core::SecretString;
 use rustls::pki_types::CertificateDer;
+use tokio::net::TcpStream;
 use tokio_postgres::config::SslMode;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::{Client, Config, NoTls};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use crate::auth_guard::{AuthGuard, GuardedTls};
 use crate::sql::{alter_password, quote_identifier};
 use crate::tls;
 
@@ -43,6 +46,11 @@ pub struct TimedOut(Duration);
 #[derive(Debug, thiserror::Error)]
 #[error("the server's certificate was not accepted (trusted: the system's roots and DB_CA_BUNDLE; for RDS, set DB_CA_BUNDLE to Amazon RDS's CA bundle)")]
 pub struct CertificateRejected(#[source] tokio_postgres::Error);
+
+/// The secret asks for TLS and the server offers none.
+#[derive(Debug, thiserror::Error)]
+#[error("the server does not accept TLS, and this function never falls back to plaintext; if an unencrypted connection is really wanted, set \"ssl\": false in the secret")]
+pub struct ServerWithoutTls(#[source] tokio_postgres::Error);
 
 /// A role the statements need does not exist.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +88,67 @@ impl PostgresBackend {
             .map_err(|e| LoginError::Connection(e.into()))
     }
 
+    fn config(&self, login: &DatabaseSecret) -> Config {
+        let mut config = Config::new();
+        config
+            .host(&login.host)
+            .port(login.port)
+            .user(&login.username)
+            .password(login.password.expose())
+            .application_name(APPLICATION_NAME)
+            .connect_timeout(self.settings.connect_timeout)
+            .ssl_mode(if login.uses_tls() {
+                // With a verifying connector, Require means verify-full and
+                // never a plaintext fallback.
+                SslMode::Require
+            } else {
+                SslMode::Disable
+            });
+        if let Some(dbname) = &login.dbname {
+            config.dbname(dbname);
+        }
+        config
+    }
+
+    /// A session whose authentication may not disclose the password: the
+    /// TCP connection is ours, so the guard can sit under the driver
+    /// (inside TLS).
+    async fn open_guarded(
+        &self,
+        config: Config,
+        login: &DatabaseSecret,
+    ) -> Result<Client, LoginError> {
+        let limit = self.settings.connect_timeout;
+        let connecting = async {
+            let tcp = TcpStream::connect((login.host.as_str(), login.port))
+                .await
+                .map_err(|e| LoginError::Connection(e.into()))?;
+            let _ = tcp.set_nodelay(true);
+            if login.uses_tls() {
+                let mut tls = self.tls()?;
+                let connector =
+                    MakeTlsConnect::<TcpStream>::make_tls_connect(&mut tls, &login.host)
+                        .map_err(|e| LoginError::Connection(e.into()))?;
+                let (client, connection) = config
+                    .connect_raw(tcp, GuardedTls(connector))
+                    .await
+                    .map_err(classify)?;
+                tokio::spawn(connection);
+                Ok(client)
+            } else {
+                let (client, connection) = config
+                    .connect_raw(AuthGuard::new(tcp), NoTls)
+                    .await
+                    .map_err(classify)?;
+                tokio::spawn(connection);
+                Ok(client)
+            }
+        };
+        tokio::time::timeout(limit, connecting)
+            .await
+            .unwrap_or_else(|_| Err(LoginError::Connection(TimedOut(limit).into())))
+    }
+
     async fn open(&self, config: Config, use_tls: bool) -> Result<Client, LoginError> {
         let limit = self.settings.connect_timeout;
         let connecting = async {
@@ -108,6 +177,8 @@ fn classify(error: tokio_postgres::Error) -> LoginError {
     });
     if rejected {
         LoginError::Rejected(error.into())
+    } else if rotation_core::error::error_chain(&error).contains("server does not support TLS") {
+        LoginError::Connection(ServerWithoutTls(error).into())
     } else if is_certificate_error(&error) {
         LoginError::Connection(CertificateRejected(error).into())
     } else {
@@ -144,25 +215,12 @@ impl DatabaseBackend for PostgresBackend {
     };
 
     async fn connect(&self, login: &DatabaseSecret) -> Result<Session, LoginError> {
-        let mut config = Config::new();
-        config
-            .host(&login.host)
-            .port(login.port)
-            .user(&login.username)
-            .password(login.password.expose())
-            .application_name(APPLICATION_NAME)
-            .connect_timeout(self.settings.connect_timeout)
-            .ssl_mode(if login.uses_tls() {
-                // With a verifying connector, Require means verify-full and
-                // never a plaintext fallback.
-                SslMode::Require
-            } else {
-                SslMode::Disable
-            });
-        if let Some(dbname) = &login.dbname {
-            config.dbname(dbname);
-        }
-        let client = self.open(config, login.uses_tls()).await?;
+        let client = self.open(self.config(login), login.uses_tls()).await?;
+        Ok(Session { client })
+    }
+
+    async fn connect_admin(&self, login: &DatabaseSecret) -> Result<Session, LoginError> {
+        let client = self.open_guarded(self.config(login), login).await?;
         Ok(Session { client })
     }
 
@@ -174,7 +232,6 @@ impl DatabaseBackend for PostgresBackend {
         }
         Ok(())
     }
-
     async fn set_password(
         &self,
         admin: &mut Session,

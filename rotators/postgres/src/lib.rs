@@ -9,15 +9,20 @@
 //! plaintext), `ALTER ROLE ... PASSWORD` with a SCRAM-SHA-256 verifier
 //! computed here so the password never reaches the server's logs, and the
 //! clone's role attributes and memberships kept equal to the original's.
+//! Master logins never answer a request for a cleartext or MD5 password
+//! ([`auth_guard`]).
 //! The `postgres-rotator` binary is the Lambda function.
 
 #![warn(missing_docs)]
 
+pub mod auth_guard;
 mod backend;
 pub mod sql;
 mod tls;
 
-pub use backend::{CertificateRejected, PostgresBackend, RoleMissing, Session, TimedOut};
+pub use backend::{
+    CertificateRejected, PostgresBackend, RoleMissing, ServerWithoutTls, Session, TimedOut,
+};
 
 use rotation_core::database::DatabaseRotator;
 use rotation_core::error::SettingsError;
