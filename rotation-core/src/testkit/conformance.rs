@@ -57,6 +57,14 @@ pub trait RotatorHarness: Send + Sync {
         Vec::new()
     }
 
+    /// Whether the backend accepts a pending value as soon as createSecret
+    /// made it (a provider-issued API key), before setSecret. When it does
+    /// not (the default: a database password), the kit checks testSecret
+    /// fails on a pending value setSecret has not applied.
+    fn pending_works_before_set_secret(&self) -> bool {
+        false
+    }
+
     /// Secret values outside the rotated secret that must not leak either
     /// (a master password).
     fn other_secret_values(&self) -> Vec<SecretString> {
@@ -380,11 +388,63 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
         self.report.lock().unwrap().rotations += 1;
     }
 
-    /// The store calls each step makes in a clean rotation.
-    async fn calls_per_step(&self) -> Vec<(Step, Vec<&'static str>)> {
-        let subject = self.subject("kit-count").await;
+    /// testSecret proves something: on a pending value the backend was never
+    /// given (createSecret ran, setSecret did not), it fails and changes
+    /// nothing; the rotation then completes from setSecret.
+    pub async fn test_secret_refuses_an_unapplied_value(&self) {
+        self.record_case("test_secret_refuses_an_unapplied_value");
+        if self.harness.pending_works_before_set_secret() {
+            return;
+        }
+        let subject = self.subject("kit-untested").await;
         let token = self.start(&subject).await;
         let rotation = self.rotation(self.harness.rotator());
+        self.run_steps(&rotation, &subject, &token, &[Step::CreateSecret])
+            .await;
+        let before = self.snapshot(&subject).await;
+        let tested = self
+            .run_step(&rotation, &subject, &token, Step::TestSecret)
+            .await;
+        assert!(
+            tested.is_err(),
+            "testSecret must fail on a pending value setSecret has not applied"
+        );
+        assert_eq!(
+            before,
+            self.snapshot(&subject).await,
+            "a failed testSecret changed the store"
+        );
+        self.run_steps(&rotation, &subject, &token, &Step::ALL[1..])
+            .await;
+        self.assert_rotated(&subject, &token, &subject.first_version)
+            .await;
+        self.report.lock().unwrap().rotations += 1;
+    }
+
+    /// A fresh subject rotated `times` times; returns it with the version
+    /// AWSCURRENT is on.
+    async fn rotated_subject<R: Rotator>(
+        &self,
+        rotation: &KitRotation<R>,
+        prefix: &str,
+        times: usize,
+    ) -> (Subject, String) {
+        let subject = self.subject(prefix).await;
+        let mut current = subject.first_version.clone();
+        for _ in 0..times {
+            let token = self.start(&subject).await;
+            self.run_steps(rotation, &subject, &token, &Step::ALL).await;
+            current = token;
+        }
+        (subject, current)
+    }
+
+    /// The store calls each step makes in a clean rotation, after `rotated`
+    /// earlier ones.
+    async fn calls_per_step(&self, rotated: usize) -> Vec<(Step, Vec<&'static str>)> {
+        let rotation = self.rotation(self.harness.rotator());
+        let (subject, _) = self.rotated_subject(&rotation, "kit-count", rotated).await;
+        let token = self.start(&subject).await;
         let mut calls = Vec::new();
         for step in Step::ALL {
             rotation.store().disarm();
@@ -396,26 +456,38 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
     }
 
     /// A failure injected at every store call of every step, before and
-    /// after the call takes effect; then the rotation resumes, from the
-    /// failed step and, separately, from createSecret (as a retried
-    /// RotateSecret does). At every point some labelled version logs in, no
-    /// stored value is lost or changed, and the resumed rotation ends right.
+    /// after the call takes effect, in a first rotation and in a second one
+    /// (for alternating users, back from the clone to the original); then
+    /// the rotation resumes, from the failed step and, separately, from
+    /// createSecret (as a retried RotateSecret does). At every point some
+    /// labelled version logs in, no stored value is lost or changed, and
+    /// the resumed rotation ends right.
     pub async fn fault_at_every_store_call(&self) {
         self.record_case("fault_at_every_store_call");
-        let calls = self.calls_per_step().await;
-        self.report.lock().unwrap().calls_per_step = calls.clone();
+        for rotated in [0, 1] {
+            self.fault_at_every_store_call_after(rotated).await;
+        }
+    }
+
+    async fn fault_at_every_store_call_after(&self, rotated: usize) {
+        let calls = self.calls_per_step(rotated).await;
+        if rotated == 0 {
+            self.report.lock().unwrap().calls_per_step = calls.clone();
+        }
         for (index, (step, operations)) in calls.iter().enumerate() {
             for (at, operation) in operations.iter().enumerate() {
                 for timing in [FaultTiming::Before, FaultTiming::After] {
                     for resume_from_start in [false, true] {
                         let when =
                             format!(
-                            "fault {timing:?} call {at} ({operation}) of {step}, resumed from {}",
+                            "fault {timing:?} call {at} ({operation}) of {step} in rotation {}, resumed from {}",
+                            rotated + 1,
                             if resume_from_start { "createSecret" } else { "the failed step" }
                         );
-                        let subject = self.subject("kit-fault").await;
-                        let token = self.start(&subject).await;
                         let rotation = self.rotation(self.harness.rotator());
+                        let (subject, previous) =
+                            self.rotated_subject(&rotation, "kit-fault", rotated).await;
+                        let token = self.start(&subject).await;
                         self.run_steps(&rotation, &subject, &token, &Step::ALL[..index])
                             .await;
                         let before = self.snapshot(&subject).await;
@@ -432,11 +504,10 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
                             &Step::ALL[index..]
                         };
                         self.run_steps(&rotation, &subject, &token, resume).await;
-                        self.assert_rotated(&subject, &token, &subject.first_version)
-                            .await;
+                        self.assert_rotated(&subject, &token, &previous).await;
                         let mut report = self.report.lock().unwrap();
-                        report.rotations += 1;
-                        if !resume_from_start {
+                        report.rotations += 1 + rotated;
+                        if !resume_from_start && rotated == 0 {
                             report.fault_points.push((*step, at, operation, timing));
                         }
                     }
@@ -651,6 +722,7 @@ pub async fn run_all<H: RotatorHarness>(
     kit.full_rotation().await;
     kit.two_rotations_in_a_row().await;
     kit.each_step_twice().await;
+    kit.test_secret_refuses_an_unapplied_value().await;
     kit.fault_at_every_store_call().await;
     kit.crash_after_backend_change().await;
     kit.bad_events_change_nothing().await;

@@ -1,0 +1,179 @@
+//! The conformance kit must catch broken rotators: each mutant below breaks
+//! the reference rotator in one way a real rotator could be broken, and
+//! the kit must fail on it, for the right reason. A kit that passed any of
+//! them would prove nothing about the rotators that pass it.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rotation_core::store::InMemorySecretStore;
+use rotation_core::testkit::conformance::{run_all, RotatorHarness};
+use rotation_core::testkit::reference::{TableHarness, TableRotator};
+use rotation_core::testkit::SecretAdmin;
+use rotation_core::{
+    RotationContext, Rotator, RotatorError, SecretFormatError, SecretJson, SecretPayload,
+    SecretString,
+};
+
+#[derive(Debug, Clone, Copy)]
+enum Mutation {
+    /// testSecret succeeds whatever the backend says.
+    TestAlwaysPasses,
+    /// setSecret changes nothing and reports success.
+    SetDoesNothing,
+    /// createSecret stores the current password again.
+    ReusesThePassword,
+    /// after_finish fails when it already ran for the token.
+    AfterFinishOnlyOnce,
+    /// setSecret logs the new password.
+    LogsThePassword,
+}
+
+struct Mutant {
+    inner: TableRotator,
+    mutation: Mutation,
+    finished: Mutex<HashSet<String>>,
+}
+
+#[async_trait]
+impl Rotator for Mutant {
+    fn validate(&self, secret: &SecretJson) -> Result<(), SecretFormatError> {
+        self.inner.validate(secret)
+    }
+
+    async fn create_pending(
+        &self,
+        ctx: &RotationContext<'_>,
+        current: &SecretJson,
+    ) -> Result<SecretJson, RotatorError> {
+        match self.mutation {
+            Mutation::ReusesThePassword => Ok(current.clone()),
+            _ => self.inner.create_pending(ctx, current).await,
+        }
+    }
+
+    async fn set_secret(
+        &self,
+        ctx: &RotationContext<'_>,
+        current: &SecretJson,
+        pending: &SecretJson,
+    ) -> Result<(), RotatorError> {
+        match self.mutation {
+            Mutation::SetDoesNothing => Ok(()),
+            Mutation::LogsThePassword => {
+                let password = pending.required_secret("password")?;
+                tracing::info!(password = password.expose(), "setting the new password");
+                self.inner.set_secret(ctx, current, pending).await
+            }
+            _ => self.inner.set_secret(ctx, current, pending).await,
+        }
+    }
+
+    async fn test_secret(
+        &self,
+        ctx: &RotationContext<'_>,
+        pending: &SecretJson,
+    ) -> Result<(), RotatorError> {
+        match self.mutation {
+            Mutation::TestAlwaysPasses => Ok(()),
+            _ => self.inner.test_secret(ctx, pending).await,
+        }
+    }
+
+    async fn after_finish(&self, ctx: &RotationContext<'_>) -> Result<(), RotatorError> {
+        if let Mutation::AfterFinishOnlyOnce = self.mutation {
+            if !self.finished.lock().unwrap().insert(ctx.token().to_owned()) {
+                return Err(RotatorError::Refused("already finished".into()));
+            }
+        }
+        Ok(())
+    }
+}
+
+struct MutantHarness {
+    inner: TableHarness,
+    mutation: Mutation,
+}
+
+#[async_trait]
+impl RotatorHarness for MutantHarness {
+    type Rotator = Mutant;
+
+    fn rotator(&self) -> Mutant {
+        Mutant {
+            inner: self.inner.rotator(),
+            mutation: self.mutation,
+            finished: Mutex::default(),
+        }
+    }
+
+    async fn fresh_secret(&self, store: &dyn SecretAdmin) -> SecretJson {
+        self.inner.fresh_secret(store).await
+    }
+
+    async fn can_log_in(&self, secret: &SecretJson) -> bool {
+        self.inner.can_log_in(secret).await
+    }
+
+    fn malformed_secrets(&self, valid: &SecretJson) -> Vec<(String, SecretPayload)> {
+        self.inner.malformed_secrets(valid)
+    }
+
+    fn other_secret_values(&self) -> Vec<SecretString> {
+        Vec::new()
+    }
+}
+
+/// Runs the whole kit on `mutation`; returns the kit's failure message.
+async fn kit_failure(mutation: Mutation) -> String {
+    let harness = MutantHarness {
+        inner: TableHarness::default(),
+        mutation,
+    };
+    let run = tokio::spawn(async move {
+        let store: Arc<dyn SecretAdmin> = Arc::new(InMemorySecretStore::new());
+        run_all(&harness, store).await
+    });
+    match run.await {
+        Ok(report) => panic!("the kit passed a broken rotator ({mutation:?}): {report:?}"),
+        Err(error) => {
+            let payload = error.into_panic();
+            payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default()
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_kit_fails_a_test_secret_that_always_passes() {
+    let message = kit_failure(Mutation::TestAlwaysPasses).await;
+    assert!(message.contains("testSecret must fail"), "{message}");
+}
+
+#[tokio::test]
+async fn the_kit_fails_a_set_secret_that_does_nothing() {
+    let message = kit_failure(Mutation::SetDoesNothing).await;
+    assert!(message.contains("testSecret"), "{message}");
+}
+
+#[tokio::test]
+async fn the_kit_fails_a_pending_value_that_reuses_the_password() {
+    let message = kit_failure(Mutation::ReusesThePassword).await;
+    assert!(message.contains("must change the password"), "{message}");
+}
+
+#[tokio::test]
+async fn the_kit_fails_an_after_finish_that_is_not_idempotent() {
+    let message = kit_failure(Mutation::AfterFinishOnlyOnce).await;
+    assert!(message.contains("already finished"), "{message}");
+}
+
+#[tokio::test]
+async fn the_kit_fails_a_rotator_that_logs_the_new_password() {
+    let message = kit_failure(Mutation::LogsThePassword).await;
+    assert!(message.contains("contains a secret value"), "{message}");
+}
