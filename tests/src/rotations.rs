@@ -77,6 +77,25 @@ impl<R: Rotator> Rotations<R> {
         self.recorder.run(&self.rotation, &event).await
     }
 
+    /// Runs one step with a Lambda deadline.
+    pub async fn step_within(
+        &self,
+        arn: &str,
+        token: &str,
+        step: Step,
+        deadline: std::time::Instant,
+    ) -> Result<StepOutcome, RotationError> {
+        let event = RotationEvent {
+            step,
+            secret_id: arn.to_owned(),
+            token: token.to_owned(),
+            rotation_token: None,
+        };
+        self.recorder
+            .run_within(&self.rotation, &event, Some(deadline))
+            .await
+    }
+
     /// Runs `steps` in order; panics with the error chain if one fails.
     pub async fn steps(&self, arn: &str, token: &str, steps: &[Step]) {
         for &step in steps {

@@ -101,7 +101,21 @@ impl StepRecorder {
         S: crate::SecretStore,
         R: crate::Rotator,
     {
-        let result = self.logs.capture(rotation.run_step(event, None)).await;
+        self.run_within(rotation, event, None).await
+    }
+
+    /// [`run`](Self::run) with the invocation's deadline.
+    pub async fn run_within<S, R>(
+        &self,
+        rotation: &crate::Rotation<S, R>,
+        event: &crate::RotationEvent,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<crate::StepOutcome, crate::RotationError>
+    where
+        S: crate::SecretStore,
+        R: crate::Rotator,
+    {
+        let result = self.logs.capture(rotation.run_step(event, deadline)).await;
         if let Err(e) = &result {
             self.errors
                 .lock()
