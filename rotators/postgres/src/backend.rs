@@ -1,6 +1,5 @@
 //! [`PostgresBackend`]: logins and the statements that change roles.
 
-use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -19,6 +18,7 @@ use tokio_postgres::{Client, Config, NoTls};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::auth_guard::{AuthGuard, GuardedTls};
+use crate::clone_sync;
 use crate::sql::{alter_password, quote_identifier};
 use crate::tls;
 
@@ -55,7 +55,7 @@ pub struct ServerWithoutTls(#[source] tokio_postgres::Error);
 /// A role the statements need does not exist.
 #[derive(Debug, thiserror::Error)]
 #[error("role {0} does not exist")]
-pub struct RoleMissing(String);
+pub struct RoleMissing(pub(crate) String);
 
 impl PostgresBackend {
     /// A backend with `settings`; reads the CA bundle now, so a bad one
@@ -221,6 +221,17 @@ impl DatabaseBackend for PostgresBackend {
 
     async fn connect_admin(&self, login: &DatabaseSecret) -> Result<Session, LoginError> {
         let client = self.open_guarded(self.config(login), login).await?;
+        // A statement waiting on a lock (a role another session is
+        // altering) fails with a lock timeout, naming the statement, well
+        // before the step's deadline.
+        let lock_timeout = format!(
+            "SET lock_timeout = {}",
+            self.settings.connect_timeout.as_millis().max(1)
+        );
+        client
+            .batch_execute(&lock_timeout)
+            .await
+            .map_err(|e| LoginError::Connection(e.into()))?;
         Ok(Session { client })
     }
 
@@ -282,15 +293,7 @@ impl DatabaseBackend for PostgresBackend {
         original: &str,
         clone: &str,
     ) -> Result<(), BoxError> {
-        let statements = sync_statements(&admin.client, original, clone).await?;
-        if statements.is_empty() {
-            return Ok(());
-        }
-        // One transaction: the clone never holds half of a sync.
-        let batch = format!("BEGIN; {}; COMMIT", statements.join("; "));
-        admin.client.batch_execute(&batch).await?;
-        tracing::info!(clone, changes = ?statements, "setSecret: synced the clone's privileges");
-        Ok(())
+        clone_sync::sync(&admin.client, original, clone).await
     }
 
     async fn user_standing(
@@ -342,120 +345,4 @@ async fn role_exists(client: &Client, name: &str) -> Result<bool, tokio_postgres
         .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&name])
         .await?;
     Ok(row.is_some())
-}
-
-/// The role attributes a clone copies. `LOGIN` is not copied: the clone
-/// always logs in. Neither are the password and its expiry.
-#[derive(Debug, PartialEq)]
-struct Attributes {
-    flags: [(&'static str, bool); 6],
-    can_login: bool,
-    connection_limit: i32,
-}
-
-async fn attributes(client: &Client, role: &str) -> Result<Attributes, BoxError> {
-    let row = client
-        .query_opt(
-            "SELECT rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolreplication, \
-             rolbypassrls, rolcanlogin, rolconnlimit FROM pg_roles WHERE rolname = $1",
-            &[&role],
-        )
-        .await?
-        .ok_or_else(|| RoleMissing(role.to_owned()))?;
-    Ok(Attributes {
-        flags: [
-            ("SUPERUSER", row.try_get(0)?),
-            ("INHERIT", row.try_get(1)?),
-            ("CREATEROLE", row.try_get(2)?),
-            ("CREATEDB", row.try_get(3)?),
-            ("REPLICATION", row.try_get(4)?),
-            ("BYPASSRLS", row.try_get(5)?),
-        ],
-        can_login: row.try_get(6)?,
-        connection_limit: row.try_get(7)?,
-    })
-}
-
-/// The roles `role` is a direct member of, with whether it holds the admin
-/// option.
-async fn memberships(client: &Client, role: &str) -> Result<BTreeMap<String, bool>, BoxError> {
-    let rows = client
-        .query(
-            "SELECT g.rolname::text, bool_or(m.admin_option) \
-             FROM pg_auth_members m \
-             JOIN pg_roles g ON g.oid = m.roleid \
-             JOIN pg_roles u ON u.oid = m.member \
-             WHERE u.rolname = $1 GROUP BY g.rolname",
-            &[&role],
-        )
-        .await?;
-    rows.iter()
-        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-        .collect()
-}
-
-/// The statements that make `clone` match `original`: its attributes, and
-/// its memberships, which are the original's plus the original itself
-/// (through which the clone inherits every object privilege granted to the
-/// original). Memberships the original lacks are revoked.
-async fn sync_statements(
-    client: &Client,
-    original: &str,
-    clone: &str,
-) -> Result<Vec<String>, BoxError> {
-    let want = attributes(client, original).await?;
-    let have = attributes(client, clone).await?;
-    let clone_ident = quote_identifier(clone);
-    let mut statements = Vec::new();
-
-    let mut options: Vec<String> = want
-        .flags
-        .iter()
-        .zip(have.flags.iter())
-        .filter(|(w, h)| w.1 != h.1)
-        .map(|((name, on), _)| {
-            if *on {
-                (*name).to_owned()
-            } else {
-                format!("NO{name}")
-            }
-        })
-        .collect();
-    if !have.can_login {
-        options.push("LOGIN".into());
-    }
-    if want.connection_limit != have.connection_limit {
-        options.push(format!("CONNECTION LIMIT {}", want.connection_limit));
-    }
-    if !options.is_empty() {
-        statements.push(format!(
-            "ALTER ROLE {clone_ident} WITH {}",
-            options.join(" ")
-        ));
-    }
-
-    let mut wanted = memberships(client, original).await?;
-    wanted.insert(original.to_owned(), false);
-    wanted.remove(clone);
-    let held = memberships(client, clone).await?;
-    for (role, admin) in &wanted {
-        let role_ident = quote_identifier(role);
-        match held.get(role) {
-            None | Some(false) if *admin => statements.push(format!(
-                "GRANT {role_ident} TO {clone_ident} WITH ADMIN OPTION"
-            )),
-            None => statements.push(format!("GRANT {role_ident} TO {clone_ident}")),
-            Some(true) if !admin => statements.push(format!(
-                "REVOKE ADMIN OPTION FOR {role_ident} FROM {clone_ident}"
-            )),
-            Some(_) => {}
-        }
-    }
-    for role in held.keys().filter(|role| !wanted.contains_key(*role)) {
-        statements.push(format!(
-            "REVOKE {} FROM {clone_ident}",
-            quote_identifier(role)
-        ));
-    }
-    Ok(statements)
 }

@@ -17,12 +17,14 @@
 
 pub mod auth_guard;
 mod backend;
+mod clone_sync;
 pub mod sql;
 mod tls;
 
 pub use backend::{
     CertificateRejected, PostgresBackend, RoleMissing, ServerWithoutTls, Session, TimedOut,
 };
+pub use clone_sync::SyncIncomplete;
 
 use rotation_core::database::DatabaseRotator;
 use rotation_core::error::SettingsError;

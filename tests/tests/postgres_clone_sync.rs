@@ -1,0 +1,231 @@
+//! What the alternating-users clone carries over from its original beyond
+//! attributes and memberships: its sessions act as the original (so a
+//! NOINHERIT original's privileges reach it and what it creates stays the
+//! original's), role-level settings follow the original both ways and are
+//! never spliced as SQL, and a statement stuck on a lock fails by name.
+
+use std::time::{Duration, Instant};
+
+use postgres_rotator::sql::quote_identifier;
+use rotation_core::database::ConnectSettings;
+use rotation_core::error::error_chain;
+use rotation_core::store::VersionSelector;
+use rotation_core::{SecretJson, Step, AWSCURRENT};
+use rotation_tests::moto::MotoServer;
+use rotation_tests::postgres::PostgresServer;
+use rotation_tests::postgres_rotator::{PostgresRotatorHarness, MASTER_USER};
+use rotation_tests::rotations::Rotations;
+
+fn settings(connect_timeout: Duration) -> ConnectSettings {
+    ConnectSettings {
+        connect_timeout,
+        ca_bundle: None,
+    }
+}
+
+async fn login(server: &PostgresServer, secret: &SecretJson) -> tokio_postgres::Client {
+    let (client, connection) = server
+        .config(
+            secret.required_str("username").unwrap(),
+            secret.required_secret("password").unwrap().expose(),
+            "postgres",
+        )
+        .connect(tokio_postgres::NoTls)
+        .await
+        .expect("log in");
+    tokio::spawn(connection);
+    client
+}
+
+async fn show(client: &tokio_postgres::Client, setting: &str) -> String {
+    client
+        .query_one(&format!("SHOW {setting}"), &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+async fn superuser_exec(server: &PostgresServer, statements: &str) {
+    server
+        .superuser()
+        .await
+        .batch_execute(statements)
+        .await
+        .unwrap_or_else(|e| panic!("{statements}: {e}"));
+}
+
+#[tokio::test]
+async fn the_clone_acts_as_its_original_with_its_settings() {
+    let moto = MotoServer::start();
+    let server = PostgresServer::start();
+    let harness = PostgresRotatorHarness::alternating_users(&server).await;
+    let rotations = Rotations::new(
+        moto.admin_store(),
+        harness.rotator_with(settings(Duration::from_secs(5)), None),
+    );
+    let secret = harness.new_user(rotations.store(), "noinherit").await;
+    let original = secret.required_str("username").unwrap().to_owned();
+    let original_ident = quote_identifier(&original);
+    // A NOINHERIT original with a privilege of its own, a schema it may
+    // create in, and role-level settings, one per database; it sets one
+    // itself, to a value that would be SQL if spliced.
+    superuser_exec(
+        &server,
+        &format!(
+            "CREATE SCHEMA app; GRANT USAGE, CREATE ON SCHEMA app TO {o}; \
+             CREATE TABLE app.ledger (amount int); INSERT INTO app.ledger VALUES (42); \
+             GRANT SELECT ON app.ledger TO {o}; \
+             ALTER ROLE {o} NOINHERIT; \
+             ALTER ROLE {o} SET work_mem = '12MB'; \
+             ALTER ROLE {o} SET search_path = \"$user\", app; \
+             ALTER ROLE {o} IN DATABASE postgres SET statement_timeout = '7s';",
+            o = original_ident
+        ),
+    )
+    .await;
+    login(&server, &secret)
+        .await
+        .batch_execute(&format!(
+            "ALTER ROLE CURRENT_USER SET application_name = $x$x'; ALTER ROLE {} SUPERUSER; --$x$",
+            quote_identifier(MASTER_USER)
+        ))
+        .await
+        .expect("a user sets its own defaults");
+    let arn = rotations.create("pg-clone-sync", &secret).await;
+
+    rotations.rotate(&arn).await;
+    let clone_secret = rotations
+        .value(&arn, VersionSelector::Stage(AWSCURRENT))
+        .await;
+    let clone = login(&server, &clone_secret).await;
+    let whoami: (String, String) = {
+        let row = clone
+            .query_one("SELECT current_user::text, session_user::text", &[])
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert_eq!(
+        whoami,
+        (original.clone(), format!("{original}_clone")),
+        "the clone's sessions act as the original"
+    );
+    let amount: i32 = clone
+        .query_one("SELECT amount FROM ledger", &[])
+        .await
+        .expect("a NOINHERIT original's own privileges reach the clone (search_path copied)")
+        .get(0);
+    assert_eq!(amount, 42);
+    assert_eq!(show(&clone, "work_mem").await, "12MB");
+    assert_eq!(show(&clone, "search_path").await, "\"$user\", app");
+    assert_eq!(show(&clone, "statement_timeout").await, "7s");
+    assert_eq!(
+        show(&clone, "application_name").await,
+        format!(
+            "x'; ALTER ROLE {} SUPERUSER; --",
+            quote_identifier(MASTER_USER)
+        ),
+        "copied as a value, not run"
+    );
+    let master_is_superuser: bool = server
+        .superuser()
+        .await
+        .query_one(
+            "SELECT rolsuper FROM pg_roles WHERE rolname = $1",
+            &[&MASTER_USER],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(!master_is_superuser);
+    clone
+        .batch_execute("CREATE TABLE app.made_by_clone (id int)")
+        .await
+        .expect("the clone creates in the original's schema");
+    drop(clone);
+
+    // A setting the original drops is dropped from the clone on the next
+    // rotation; the original owns and alters what the clone made.
+    superuser_exec(
+        &server,
+        &format!("ALTER ROLE {original_ident} RESET work_mem"),
+    )
+    .await;
+    rotations.rotate(&arn).await;
+    let back = rotations
+        .value(&arn, VersionSelector::Stage(AWSCURRENT))
+        .await;
+    assert_eq!(back.required_str("username").unwrap(), original);
+    let as_original = login(&server, &back).await;
+    as_original
+        .batch_execute("ALTER TABLE app.made_by_clone ADD COLUMN note text; INSERT INTO app.made_by_clone VALUES (1, 'ok')")
+        .await
+        .expect("what the clone created belongs to the original");
+    let clone_again = login(
+        &server,
+        &rotations
+            .value(&arn, VersionSelector::Stage(rotation_core::AWSPREVIOUS))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        show(&clone_again, "work_mem").await,
+        show(&as_original, "work_mem").await,
+        "the clone lost the default the original lost"
+    );
+    rotations
+        .assert_no_leaks(&rotation_core::testkit::RotatorHarness::other_secret_values(&harness))
+        .await;
+}
+
+#[tokio::test]
+async fn a_statement_stuck_on_a_lock_fails_naming_it() {
+    let moto = MotoServer::start();
+    let server = PostgresServer::start();
+    let harness = PostgresRotatorHarness::alternating_users(&server).await;
+    let timeout = Duration::from_secs(1);
+    let rotations = Rotations::new(
+        moto.admin_store(),
+        harness.rotator_with(settings(timeout), None),
+    );
+    let secret = harness.new_user(rotations.store(), "locked").await;
+    let original = secret.required_str("username").unwrap().to_owned();
+    let arn = rotations.create("pg-locked", &secret).await;
+    rotations.rotate(&arn).await;
+
+    // Another session alters the original and keeps its transaction open:
+    // the next rotation's sync and password change wait on that role.
+    let holder = server.superuser().await;
+    holder
+        .batch_execute(&format!(
+            "BEGIN; ALTER ROLE {} CONNECTION LIMIT 5",
+            quote_identifier(&original)
+        ))
+        .await
+        .unwrap();
+    let token = rotations.start(&arn).await;
+    rotations.steps(&arn, &token, &[Step::CreateSecret]).await;
+    let started = Instant::now();
+    let failed = rotations.step(&arn, &token, Step::SetSecret).await;
+    let elapsed = started.elapsed();
+    let message = error_chain(&failed.expect_err("setSecret must fail"));
+    assert!(message.contains("lock timeout"), "{message}");
+    assert!(
+        message.contains(&original) && message.contains(MASTER_USER),
+        "the failed statement is named: {message}"
+    );
+    assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
+
+    holder.batch_execute("ROLLBACK").await.unwrap();
+    rotations
+        .steps(
+            &arn,
+            &token,
+            &[Step::SetSecret, Step::TestSecret, Step::FinishSecret],
+        )
+        .await;
+    let current = rotations
+        .value(&arn, VersionSelector::Stage(AWSCURRENT))
+        .await;
+    assert!(harness.logs_in(&current).await);
+}
