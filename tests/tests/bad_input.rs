@@ -198,6 +198,11 @@ async fn malformed_secrets_are_refused_naming_the_field_with_nothing_changed() {
             with("ssl", json!("maybe")),
             "`ssl`",
         ),
+        (
+            "an ssl mode that falls back to plaintext",
+            with("ssl", json!("prefer")),
+            "`ssl`",
+        ),
         ("a numeric ssl", with("ssl", json!(1)), "`ssl`"),
         ("a numeric dbname", with("dbname", json!(5)), "`dbname`"),
         (

@@ -444,3 +444,139 @@ async fn rds_managed_master_secrets_rotate_through_the_rds_api() {
         .assert_no_leaks(&harness.other_secret_values())
         .await;
 }
+
+/// Every refusal above, through the built function as Lambda runs it: each
+/// is a `RotatorError` response naming why, nothing changes, and the
+/// process serves on with clean output.
+#[tokio::test]
+async fn the_built_function_refuses_each_attack() {
+    let moto = MotoServer::start();
+    let server = PostgresServer::start_with(LOGGED);
+    let attackers = PostgresServer::start_with(LOGGED);
+    let harness = PostgresRotatorHarness::alternating_users(&server).await;
+    let attacker = PostgresRotatorHarness::single_user(&attackers).await;
+    let store = moto.admin_store();
+    let master_arn = harness.master_secret(store.as_ref()).await;
+    let rds_master = store
+        .create_json("pg-rds-master", &rds_managed(&harness))
+        .await
+        .unwrap();
+    let unlisted_master = harness.master_secret(store.as_ref()).await;
+    let lure = "the attacker's password";
+    attacker.create_user("lure", lure).await;
+    let victim = unique_name("victim");
+    harness
+        .create_user(&victim, "the victim's own password")
+        .await;
+    harness.create_user(&format!("{victim}_clone"), lure).await;
+    let master_clone = format!("{MASTER_USER}_clone");
+    run_as_superuser(
+        &server,
+        &format!(
+            "DROP ROLE IF EXISTS {0}; CREATE ROLE {0} LOGIN PASSWORD {1}",
+            quote_identifier(&master_clone),
+            quote_literal(lure)
+        ),
+    )
+    .await;
+    let boss = unique_name("boss");
+    harness.create_user(&boss, lure).await;
+    run_as_superuser(
+        &server,
+        &format!("ALTER ROLE {} CREATEROLE", quote_identifier(&boss)),
+    )
+    .await;
+    let mut outside = harness.new_user(store.as_ref(), "outside").await;
+    outside.set("masterarn", unlisted_master.as_str());
+
+    let cases = [
+        (
+            "RDS-managed master, attacker's host",
+            secret_on(&attacker, "lure", lure, &rds_master),
+            "no `host`",
+        ),
+        (
+            "master with an address, attacker's host",
+            secret_on(&attacker, "lure", lure, &master_arn),
+            "not shown to be one database",
+        ),
+        (
+            "a login named after the master",
+            secret_on(&harness, &master_clone, lure, &master_arn),
+            "master secret's user",
+        ),
+        (
+            "a login named after another user",
+            secret_on(&harness, &format!("{victim}_clone"), lure, &master_arn),
+            "is not the clone of",
+        ),
+        (
+            "an administrator",
+            secret_on(&harness, &boss, lure, &master_arn),
+            "CREATEROLE",
+        ),
+        (
+            "a master outside the allow-list",
+            outside,
+            "MASTER_SECRET_ARNS",
+        ),
+    ];
+    let allowed = format!("{master_arn},{rds_master}");
+    let (api, mut process, _) = rotation_tests::lambda_e2e::start_function(
+        "postgres-rotator",
+        &moto.endpoint(),
+        &[("MASTER_SECRET_ARNS", allowed)],
+    )
+    .await;
+    let mut arns = Vec::new();
+    for (what, secret, expected) in cases {
+        let arn = store.create_json("pg-e2e-attack", &secret).await.unwrap();
+        arns.push(arn.clone());
+        let token = rotation_core::testkit::new_token();
+        store.start_rotation(&arn, &token).await.unwrap();
+        rotation_tests::lambda_e2e::invoke_steps(&api, &arn, &token, &[Step::CreateSecret]).await;
+        let before = store.snapshot(&arn).await.unwrap();
+        let outcome = api
+            .invoke(
+                &rotation_tests::lambda_e2e::rotation_event(Step::SetSecret, &arn, &token),
+                rotation_tests::lambda_e2e::INVOCATION_BUDGET,
+            )
+            .await;
+        match outcome {
+            Some(rotation_tests::runtime_api::Outcome::Error {
+                error_type,
+                message,
+            }) => {
+                assert_eq!(error_type, "RotatorError", "{what}: {message}");
+                assert!(message.contains(expected), "{what}: {message}");
+            }
+            other => panic!("{what}: expected a RotatorError, got {other:?}"),
+        }
+        assert_eq!(
+            before,
+            store.snapshot(&arn).await.unwrap(),
+            "{what}: nothing changed"
+        );
+        assert!(process.is_running(), "{what}: the function serves on");
+    }
+    assert!(
+        master_traces(&attackers).is_empty(),
+        "{:?}",
+        master_traces(&attackers)
+    );
+    assert!(
+        server
+            .can_log_in(&victim, "the victim's own password")
+            .await
+    );
+    assert!(!server.role_exists(&format!("{boss}_clone")).await);
+    master_still_logs_in(&server, &harness).await;
+    rotation_tests::lambda_e2e::assert_clean_output(
+        "postgres-rotator",
+        &process,
+        store.as_ref(),
+        &arns,
+        &harness.other_secret_values(),
+    )
+    .await;
+}
