@@ -1,12 +1,13 @@
 //! Any bytes as environment settings (`NAME=value` lines): reading the
-//! password policy, the connection settings and the strategy never panics,
+//! password policy, the connection settings, the strategy and the master
+//! allow-list never panics,
 //! and a policy that validates generates passwords that follow it.
 #![no_main]
 
 use std::collections::HashMap;
 
 use libfuzzer_sys::fuzz_target;
-use rotation_core::database::{ConnectSettings, Strategy};
+use rotation_core::database::{ConnectSettings, MasterPolicy, Strategy};
 use rotation_core::PasswordPolicy;
 
 fuzz_target!(|data: &[u8]| {
@@ -17,6 +18,7 @@ fuzz_target!(|data: &[u8]| {
     let lookup = |name: &str| env.get(name).map(|v| (*v).to_owned());
     let _ = ConnectSettings::from_lookup(lookup);
     let _ = Strategy::parse_setting(env.get("ROTATION_STRATEGY").copied());
+    let _ = MasterPolicy::from_lookup(lookup);
     let Ok(policy) = PasswordPolicy::from_lookup(":/@\"'\\", lookup) else {
         return;
     };
