@@ -20,7 +20,7 @@ async fn reference_rotator_passes_the_conformance_kit_on_the_in_memory_store() {
     let store: Arc<dyn SecretAdmin> = Arc::new(InMemorySecretStore::new());
     let report = run_all(&TableHarness::default(), store).await;
     println!("{report:#?}");
-    assert_eq!(report.cases.len(), 8);
+    assert_eq!(report.cases.len(), 9);
     // The exact call budget of one rotation: 11 Secrets Manager calls
     // (AWS's PostgreSQL template makes 14).
     let calls: Vec<(Step, usize)> = report

@@ -65,6 +65,14 @@ pub trait RotatorHarness: Send + Sync {
         false
     }
 
+    /// Whether setSecret recovers through AWSPREVIOUS when AWSCURRENT no
+    /// longer logs in (an operator stored a wrong value as AWSCURRENT), as
+    /// the single-user strategy does. When it does, the kit injects store
+    /// faults into such a recovery too.
+    fn recovers_through_previous(&self) -> bool {
+        false
+    }
+
     /// Secret values outside the rotated secret that must not leak either
     /// (a master password).
     fn other_secret_values(&self) -> Vec<SecretString> {
@@ -516,6 +524,98 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
         }
     }
 
+    /// A subject rotated once, then hand-edited: an operator stored a wrong
+    /// password as AWSCURRENT, so the working value is AWSPREVIOUS.
+    async fn out_of_step_subject<R: Rotator>(&self, rotation: &KitRotation<R>) -> Subject {
+        let (subject, rotated) = self.rotated_subject(rotation, "kit-recovery", 1).await;
+        let mut wrong = self
+            .value(&subject, VersionSelector::Stage(AWSCURRENT))
+            .await;
+        wrong.set("password", "a mistyped password the backend never had");
+        let edit = new_token();
+        self.store
+            .put_value(
+                &subject.arn,
+                &edit,
+                &wrong.to_secret_string(),
+                &["HAND_EDIT"],
+                None,
+            )
+            .await
+            .expect("store the hand edit");
+        self.store
+            .move_stage(&subject.arn, AWSCURRENT, &edit, Some(&rotated))
+            .await
+            .expect("stage the hand edit AWSCURRENT");
+        // The finished rotation left AWSPENDING on the version that is now
+        // AWSPREVIOUS, which would block the next rotation; the service's
+        // own hand edit clears it. Leave it where a finished rotation
+        // would: on AWSCURRENT.
+        let labels = self.store.describe(&subject.arn).await.unwrap();
+        if labels.has_stage(&rotated, AWSPENDING) {
+            self.store
+                .move_stage(&subject.arn, AWSPENDING, &edit, Some(&rotated))
+                .await
+                .expect("move AWSPENDING with AWSCURRENT");
+        }
+        subject
+    }
+
+    /// A failure before and after every store call of a setSecret that
+    /// recovers through AWSPREVIOUS (the AWSPREVIOUS read included), then
+    /// the rotation resumed: some labelled version logs in throughout, no
+    /// value is lost, and the new AWSCURRENT logs in.
+    pub async fn fault_during_recovery_through_previous(&self) {
+        self.record_case("fault_during_recovery_through_previous");
+        if !self.harness.recovers_through_previous() {
+            return;
+        }
+        let rotation = self.rotation(self.harness.rotator());
+        let subject = self.out_of_step_subject(&rotation).await;
+        let token = self.start(&subject).await;
+        self.run_steps(&rotation, &subject, &token, &[Step::CreateSecret])
+            .await;
+        rotation.store().disarm();
+        self.run_steps(&rotation, &subject, &token, &[Step::SetSecret])
+            .await;
+        let operations = rotation.store().take_log();
+        assert!(
+            operations.len() >= 4,
+            "a recovering setSecret reads AWSPREVIOUS: {operations:?}"
+        );
+        for (at, operation) in operations.iter().enumerate() {
+            for timing in [FaultTiming::Before, FaultTiming::After] {
+                let when =
+                    format!("fault {timing:?} call {at} ({operation}) of a recovering setSecret");
+                let rotation = self.rotation(self.harness.rotator());
+                let subject = self.out_of_step_subject(&rotation).await;
+                let token = self.start(&subject).await;
+                self.run_steps(&rotation, &subject, &token, &[Step::CreateSecret])
+                    .await;
+                let before = self.snapshot(&subject).await;
+                rotation.store().arm(at, timing);
+                let failed = self
+                    .run_step(&rotation, &subject, &token, Step::SetSecret)
+                    .await;
+                assert!(rotation.store().fired(), "{when}: the fault did not fire");
+                assert!(failed.is_err(), "{when}: the step must report the failure");
+                rotation.store().disarm();
+                Self::assert_values_kept(&before, &self.snapshot(&subject).await, &when);
+                self.assert_someone_logs_in(&subject, &when).await;
+                self.run_steps(&rotation, &subject, &token, &Step::ALL[1..])
+                    .await;
+                let current = self
+                    .value(&subject, VersionSelector::Stage(AWSCURRENT))
+                    .await;
+                assert!(
+                    self.harness.can_log_in(&current).await,
+                    "{when}: the resumed rotation must end with a working AWSCURRENT"
+                );
+                self.report.lock().unwrap().rotations += 2;
+            }
+        }
+    }
+
     /// setSecret changes the backend, then dies before reporting success;
     /// the retried rotation must still find a working login and complete.
     pub async fn crash_after_backend_change(&self) {
@@ -724,6 +824,7 @@ pub async fn run_all<H: RotatorHarness>(
     kit.each_step_twice().await;
     kit.test_secret_refuses_an_unapplied_value().await;
     kit.fault_at_every_store_call().await;
+    kit.fault_during_recovery_through_previous().await;
     kit.crash_after_backend_change().await;
     kit.bad_events_change_nothing().await;
     kit.bad_secrets_change_nothing().await;

@@ -138,6 +138,10 @@ impl RotatorHarness for TableHarness {
         secret
     }
 
+    fn recovers_through_previous(&self) -> bool {
+        true
+    }
+
     async fn can_log_in(&self, secret: &SecretJson) -> bool {
         match credentials(secret) {
             Ok((user, password)) => self.table.log_in(user, &password),
