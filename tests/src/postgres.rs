@@ -249,6 +249,15 @@ impl PostgresServer {
         client
     }
 
+    /// Runs `statements` as the superuser; panics naming them if they fail.
+    pub async fn execute(&self, statements: &str) {
+        self.superuser()
+            .await
+            .batch_execute(statements)
+            .await
+            .unwrap_or_else(|e| panic!("{statements}: {e}"));
+    }
+
     /// Whether a role named `name` exists.
     pub async fn role_exists(&self, name: &str) -> bool {
         !self

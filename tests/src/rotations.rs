@@ -68,13 +68,7 @@ impl<R: Rotator> Rotations<R> {
         token: &str,
         step: Step,
     ) -> Result<StepOutcome, RotationError> {
-        let event = RotationEvent {
-            step,
-            secret_id: arn.to_owned(),
-            token: token.to_owned(),
-            rotation_token: None,
-        };
-        self.recorder.run(&self.rotation, &event).await
+        self.step_by(arn, token, step, None).await
     }
 
     /// Runs one step with a Lambda deadline.
@@ -85,6 +79,16 @@ impl<R: Rotator> Rotations<R> {
         step: Step,
         deadline: std::time::Instant,
     ) -> Result<StepOutcome, RotationError> {
+        self.step_by(arn, token, step, Some(deadline)).await
+    }
+
+    async fn step_by(
+        &self,
+        arn: &str,
+        token: &str,
+        step: Step,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<StepOutcome, RotationError> {
         let event = RotationEvent {
             step,
             secret_id: arn.to_owned(),
@@ -92,7 +96,7 @@ impl<R: Rotator> Rotations<R> {
             rotation_token: None,
         };
         self.recorder
-            .run_within(&self.rotation, &event, Some(deadline))
+            .run_within(&self.rotation, &event, deadline)
             .await
     }
 

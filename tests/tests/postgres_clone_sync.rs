@@ -45,15 +45,6 @@ async fn show(client: &tokio_postgres::Client, setting: &str) -> String {
         .get(0)
 }
 
-async fn superuser_exec(server: &PostgresServer, statements: &str) {
-    server
-        .superuser()
-        .await
-        .batch_execute(statements)
-        .await
-        .unwrap_or_else(|e| panic!("{statements}: {e}"));
-}
-
 #[tokio::test]
 async fn the_clone_acts_as_its_original_with_its_settings() {
     let moto = MotoServer::start();
@@ -69,9 +60,8 @@ async fn the_clone_acts_as_its_original_with_its_settings() {
     // A NOINHERIT original with a privilege of its own, a schema it may
     // create in, and role-level settings, one per database; it sets one
     // itself, to a value that would be SQL if spliced.
-    superuser_exec(
-        &server,
-        &format!(
+    server
+        .execute(&format!(
             "CREATE SCHEMA app; GRANT USAGE, CREATE ON SCHEMA app TO {o}; \
              CREATE TABLE app.ledger (amount int); INSERT INTO app.ledger VALUES (42); \
              GRANT SELECT ON app.ledger TO {o}; \
@@ -80,9 +70,8 @@ async fn the_clone_acts_as_its_original_with_its_settings() {
              ALTER ROLE {o} SET search_path = \"$user\", app; \
              ALTER ROLE {o} IN DATABASE postgres SET statement_timeout = '7s';",
             o = original_ident
-        ),
-    )
-    .await;
+        ))
+        .await;
     login(&server, &secret)
         .await
         .batch_execute(&format!(
@@ -146,11 +135,9 @@ async fn the_clone_acts_as_its_original_with_its_settings() {
 
     // A setting the original drops is dropped from the clone on the next
     // rotation; the original owns and alters what the clone made.
-    superuser_exec(
-        &server,
-        &format!("ALTER ROLE {original_ident} RESET work_mem"),
-    )
-    .await;
+    server
+        .execute(&format!("ALTER ROLE {original_ident} RESET work_mem"))
+        .await;
     rotations.rotate(&arn).await;
     let back = rotations
         .value(&arn, VersionSelector::Stage(AWSCURRENT))

@@ -81,15 +81,6 @@ async fn can_create_db(server: &PostgresServer, role: &str) -> bool {
         == ["true"]
 }
 
-async fn superuser_exec(server: &PostgresServer, statements: &str) {
-    server
-        .superuser()
-        .await
-        .batch_execute(statements)
-        .await
-        .expect("run as the superuser");
-}
-
 #[tokio::test]
 async fn single_user_replaces_the_password_and_keeps_the_rest() {
     let moto = MotoServer::start();
@@ -172,15 +163,13 @@ async fn alternating_users_share_privileges_and_switch_back() {
     let secret = harness.new_user(rotations.store(), "orig").await;
     let original = username_of(&secret);
     let clone = format!("{original}_clone");
-    superuser_exec(
-        &server,
-        &format!(
+    server
+        .execute(&format!(
             "CREATE TABLE ledger (amount int); INSERT INTO ledger VALUES (42); \
              GRANT SELECT ON ledger TO \"{original}\"; \
              CREATE ROLE reporting; CREATE ROLE stray;"
-        ),
-    )
-    .await;
+        ))
+        .await;
     let arn = rotations.create("pg-alternating", &secret).await;
 
     // First rotation: the clone is created and becomes current.
@@ -208,14 +197,12 @@ async fn alternating_users_share_privileges_and_switch_back() {
 
     // Privileges change on the original after the clone exists, and the
     // clone gains one the original lacks.
-    superuser_exec(
-        &server,
-        &format!(
+    server
+        .execute(&format!(
             "GRANT reporting TO \"{original}\"; ALTER ROLE \"{original}\" CREATEDB; \
              GRANT stray TO \"{clone}\";"
-        ),
-    )
-    .await;
+        ))
+        .await;
 
     // Second rotation: back to the original; the clone is re-synced.
     rotations.rotate(&arn).await;
@@ -238,11 +225,11 @@ async fn alternating_users_share_privileges_and_switch_back() {
     );
 
     // A revoke on the original reaches the clone too.
-    superuser_exec(
-        &server,
-        &format!("REVOKE reporting FROM \"{original}\"; ALTER ROLE \"{original}\" NOCREATEDB;"),
-    )
-    .await;
+    server
+        .execute(&format!(
+            "REVOKE reporting FROM \"{original}\"; ALTER ROLE \"{original}\" NOCREATEDB;"
+        ))
+        .await;
     rotations.rotate(&arn).await;
     let third = current(&rotations, &arn).await;
     assert_eq!(username_of(&third), clone);

@@ -72,13 +72,35 @@ fn rds_managed(harness: &PostgresRotatorHarness<'_>) -> SecretJson {
     SecretJson::from_map(map)
 }
 
-async fn run_as_superuser(server: &PostgresServer, statement: &str) {
+/// A login `<master>_clone` with `password`, as an attacker who may create
+/// logins would make it.
+async fn login_named_after_the_master(server: &PostgresServer, password: &str) -> String {
+    let name = format!("{MASTER_USER}_clone");
     server
-        .superuser()
-        .await
-        .batch_execute(statement)
-        .await
-        .unwrap_or_else(|e| panic!("{statement}: {e}"));
+        .execute(&format!(
+            "DROP ROLE IF EXISTS {0}; CREATE ROLE {0} LOGIN PASSWORD {1}",
+            quote_identifier(&name),
+            quote_literal(password)
+        ))
+        .await;
+    name
+}
+
+/// A fresh `CREATEROLE` login with `password`.
+async fn administrator(
+    harness: &PostgresRotatorHarness<'_>,
+    server: &PostgresServer,
+    password: &str,
+) -> String {
+    let boss = unique_name("boss");
+    harness.create_user(&boss, password).await;
+    server
+        .execute(&format!(
+            "ALTER ROLE {} CREATEROLE",
+            quote_identifier(&boss)
+        ))
+        .await;
+    boss
 }
 
 async fn master_still_logs_in(server: &PostgresServer, harness: &PostgresRotatorHarness<'_>) {
@@ -205,14 +227,11 @@ async fn a_copy_of_the_masters_cluster_is_not_taken_for_it() {
     // system_identifier, same roles), where they set the victim's password
     // to one they know, and point the rotated secret at it.
     let copy = server.start_copy_of();
-    run_as_superuser(
-        &copy,
-        &format!(
-            "ALTER ROLE {} PASSWORD {}",
-            quote_identifier(&victim),
-            quote_literal("the attacker's password")
-        ),
-    )
+    copy.execute(&format!(
+        "ALTER ROLE {} PASSWORD {}",
+        quote_identifier(&victim),
+        quote_literal("the attacker's password")
+    ))
     .await;
     let mut secret = secret_on(&harness, &victim, "the attacker's password", &master_arn);
     secret.set("port", copy.port());
@@ -242,16 +261,7 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
     let lure = "the attacker's password";
 
     // Attack 3: a login named <master>_clone takes the master for its pair.
-    let named_after_master = format!("{MASTER_USER}_clone");
-    run_as_superuser(
-        &server,
-        &format!(
-            "DROP ROLE IF EXISTS {0}; CREATE ROLE {0} LOGIN PASSWORD {1}",
-            quote_identifier(&named_after_master),
-            quote_literal(lure)
-        ),
-    )
-    .await;
+    let named_after_master = login_named_after_the_master(&server, lure).await;
     let secret = secret_on(&harness, &named_after_master, lure, &master_arn);
     let arn = rotations.create("pg-master-clone", &secret).await;
     let message = refused(&rotations, &arn).await;
@@ -301,13 +311,7 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
 
     // A user that administers roles is never rotated by the master, nor
     // cloned with its rights.
-    let boss = unique_name("boss");
-    harness.create_user(&boss, lure).await;
-    run_as_superuser(
-        &server,
-        &format!("ALTER ROLE {} CREATEROLE", quote_identifier(&boss)),
-    )
-    .await;
+    let boss = administrator(&harness, &server, lure).await;
     let secret = secret_on(&harness, &boss, lure, &master_arn);
     let arn = rotations.create("pg-boss", &secret).await;
     let message = refused(&rotations, &arn).await;
@@ -469,23 +473,8 @@ async fn the_built_function_refuses_each_attack() {
         .create_user(&victim, "the victim's own password")
         .await;
     harness.create_user(&format!("{victim}_clone"), lure).await;
-    let master_clone = format!("{MASTER_USER}_clone");
-    run_as_superuser(
-        &server,
-        &format!(
-            "DROP ROLE IF EXISTS {0}; CREATE ROLE {0} LOGIN PASSWORD {1}",
-            quote_identifier(&master_clone),
-            quote_literal(lure)
-        ),
-    )
-    .await;
-    let boss = unique_name("boss");
-    harness.create_user(&boss, lure).await;
-    run_as_superuser(
-        &server,
-        &format!("ALTER ROLE {} CREATEROLE", quote_identifier(&boss)),
-    )
-    .await;
+    let master_clone = login_named_after_the_master(&server, lure).await;
+    let boss = administrator(&harness, &server, lure).await;
     let mut outside = harness.new_user(store.as_ref(), "outside").await;
     outside.set("masterarn", unlisted_master.as_str());
 

@@ -3,11 +3,7 @@
 //! it belongs to (`aws:rds:` tags, which no one else can set), and the RDS
 //! API gives that database's endpoints. AWS's templates do the same.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
-use aws_sdk_rds::config::retry::RetryConfig;
-use aws_sdk_rds::config::timeout::TimeoutConfig;
 use aws_sdk_rds::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_rds::Client;
 use tokio::sync::OnceCell;
@@ -81,25 +77,38 @@ impl RdsApi {
     async fn client(&self) -> &Client {
         self.client
             .get_or_init(|| async {
-                let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                    .timeout_config(
-                        TimeoutConfig::builder()
-                            .connect_timeout(Duration::from_secs(3))
-                            .operation_attempt_timeout(Duration::from_secs(10))
-                            .build(),
-                    )
-                    .retry_config(
-                        RetryConfig::standard()
-                            .with_max_attempts(3)
-                            .with_initial_backoff(Duration::from_millis(100))
-                            .with_max_backoff(Duration::from_secs(1)),
-                    );
+                // Not the Secrets Manager endpoint override: RDS's endpoint
+                // comes from the SDK's own settings (AWS_ENDPOINT_URL_RDS).
+                let mut loader = crate::store::sdk_config_loader();
                 if let Some(endpoint) = &self.endpoint {
                     loader = loader.endpoint_url(endpoint);
                 }
                 Client::new(&loader.load().await)
             })
             .await
+    }
+
+    /// The endpoint addresses of the instances named `ids`, one
+    /// `DescribeDBInstances` call each.
+    async fn addresses<I, S>(&self, ids: I) -> Result<Vec<String>, BoxError>
+    where
+        I: Iterator<Item = S> + Send,
+        S: AsRef<str> + Send,
+    {
+        let client = self.client().await;
+        let mut addresses = Vec::new();
+        for id in ids {
+            let describe = client
+                .describe_db_instances()
+                .db_instance_identifier(id.as_ref());
+            let found = self.instances(describe).await?;
+            addresses.extend(
+                found
+                    .iter()
+                    .filter_map(|i| i.endpoint()?.address().map(str::to_owned)),
+            );
+        }
+        Ok(addresses)
     }
 
     async fn instances(
@@ -150,21 +159,9 @@ impl RdsDirectory for RdsApi {
             .address()
             .ok_or_else(|| format!("the DB instance {arn} has no address"))?
             .to_owned();
-        let mut replica_hosts = Vec::new();
-        for replica in instance.read_replica_db_instance_identifiers() {
-            let found = self
-                .instances(
-                    client
-                        .describe_db_instances()
-                        .db_instance_identifier(replica),
-                )
-                .await?;
-            replica_hosts.extend(
-                found
-                    .iter()
-                    .filter_map(|i| i.endpoint()?.address().map(str::to_owned)),
-            );
-        }
+        let replica_hosts = self
+            .addresses(instance.read_replica_db_instance_identifiers().iter())
+            .await?;
         Ok(RdsDatabase {
             arn: arn.to_owned(),
             host,
@@ -195,23 +192,11 @@ impl RdsDirectory for RdsApi {
             .map(str::to_owned)
             .chain(cluster.custom_endpoints().iter().cloned())
             .collect();
-        for member in cluster.db_cluster_members() {
-            let Some(instance) = member.db_instance_identifier() else {
-                continue;
-            };
-            let found = self
-                .instances(
-                    client
-                        .describe_db_instances()
-                        .db_instance_identifier(instance),
-                )
-                .await?;
-            replica_hosts.extend(
-                found
-                    .iter()
-                    .filter_map(|i| i.endpoint()?.address().map(str::to_owned)),
-            );
-        }
+        let members = cluster
+            .db_cluster_members()
+            .iter()
+            .filter_map(|m| m.db_instance_identifier());
+        replica_hosts.extend(self.addresses(members).await?);
         Ok(RdsDatabase {
             arn: arn.to_owned(),
             host,

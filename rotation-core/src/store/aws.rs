@@ -28,16 +28,7 @@ impl AwsSecretStore {
     /// AWS's templates use, wins over both when set, because it is set for
     /// this function alone.
     pub async fn from_env() -> Self {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            // A rotation step has a Lambda deadline; a hung connection must
-            // fail fast enough for the SDK to retry within it.
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(3))
-                    .operation_attempt_timeout(Duration::from_secs(10))
-                    .build(),
-            )
-            .retry_config(retry_config());
+        let mut loader = sdk_config_loader();
         if let Some(endpoint) = std::env::var(SECRETS_MANAGER_ENDPOINT)
             .ok()
             .filter(|e| !e.trim().is_empty())
@@ -56,6 +47,22 @@ impl AwsSecretStore {
     pub fn client(&self) -> &Client {
         &self.client
     }
+}
+
+/// The SDK configuration every AWS client of a rotation shares: the
+/// environment's credentials and region, the timeouts and the retries
+/// below.
+pub(crate) fn sdk_config_loader() -> aws_config::ConfigLoader {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        // A rotation step has a Lambda deadline; a hung connection must
+        // fail fast enough for the SDK to retry within it.
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_attempt_timeout(Duration::from_secs(10))
+                .build(),
+        )
+        .retry_config(retry_config())
 }
 
 /// Retries, chosen rather than inherited: the SDK's standard mode (it
