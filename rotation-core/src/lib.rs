@@ -12,9 +12,13 @@
 //! a log or an error. [`database`] holds what every database rotator
 //! shares: AWS's secret schema and the single-user and alternating-users
 //! strategies over a small [`database::DatabaseBackend`] trait.
-//! [`lambda::run`] turns a rotator into a Lambda function's `main`; the
-//! `testkit` feature brings the conformance suite every rotator runs against
-//! its real backend.
+//! The alternating-users strategy trusts nothing the rotated secret says
+//! about where the master logs in: the address comes from the master secret
+//! or, for an RDS-managed one, from the RDS API ([`database::rds`]).
+//! [`lambda::run`] turns a rotator into a Lambda function's `main`, with a
+//! log subscriber ([`logging`]) that keeps raw HTTP exchanges out of the
+//! logs at any level; the `testkit` feature brings the conformance suite
+//! every rotator runs against its real backend.
 
 #![warn(missing_docs)]
 
