@@ -116,6 +116,10 @@ async fn the_clone_acts_as_its_original_with_its_settings() {
         ),
         "copied as a value, not run"
     );
+    assert!(
+        !rotations.logs().contains("SUPERUSER; --"),
+        "setting values stay out of the log"
+    );
     let master_is_superuser: bool = server
         .superuser()
         .await

@@ -47,15 +47,24 @@ pub struct SyncIncomplete {
 
 /// Makes `clone` match `original` in one transaction, then checks it does.
 pub async fn sync(client: &Client, original: &str, clone: &str) -> Result<(), BoxError> {
-    let statements = statements(client, original, clone).await?;
-    if statements.is_empty() {
+    let structure = structure_statements(client, original, clone).await?;
+    let settings = setting_statements(client, original, clone).await?;
+    if structure.is_empty() && settings.is_empty() {
         return Ok(());
     }
+    let all: Vec<&str> = structure
+        .iter()
+        .map(String::as_str)
+        .chain(settings.iter().map(|s| s.sql.as_str()))
+        .collect();
     // One transaction: the clone never holds half of a sync.
-    let batch = format!("BEGIN; {}; COMMIT", statements.join("; "));
+    let batch = format!("BEGIN; {}; COMMIT", all.join("; "));
     client.batch_execute(&batch).await?;
-    tracing::info!(clone, changes = ?statements, "setSecret: synced the clone with its original");
-    let remaining = statements_for(client, original, clone, false).await?;
+    // Setting values are the original's business (a custom setting may
+    // hold a key): the log names the settings, not their values.
+    let changed: Vec<&str> = settings.iter().map(|s| s.name.as_str()).collect();
+    tracing::info!(clone, changes = ?structure, settings = ?changed, "setSecret: synced the clone with its original");
+    let remaining = structure_statements(client, original, clone).await?;
     if !remaining.is_empty() {
         return Err(SyncIncomplete {
             original: original.to_owned(),
@@ -67,27 +76,23 @@ pub async fn sync(client: &Client, original: &str, clone: &str) -> Result<(), Bo
     Ok(())
 }
 
-/// Every statement that makes `clone` match `original`.
-pub async fn statements(
+/// The attribute and membership statements that make `clone` match
+/// `original`.
+async fn structure_statements(
     client: &Client,
     original: &str,
     clone: &str,
-) -> Result<Vec<String>, BoxError> {
-    statements_for(client, original, clone, true).await
-}
-
-async fn statements_for(
-    client: &Client,
-    original: &str,
-    clone: &str,
-    with_settings: bool,
 ) -> Result<Vec<String>, BoxError> {
     let mut statements = attribute_statements(client, original, clone).await?;
     statements.extend(membership_statements(client, original, clone).await?);
-    if with_settings {
-        statements.extend(setting_statements(client, original, clone).await?);
-    }
     Ok(statements)
+}
+
+/// A statement that sets or resets one of the clone's settings, with the
+/// setting's name for the log.
+struct SettingChange {
+    sql: String,
+    name: String,
 }
 
 /// The role attributes a clone copies. `LOGIN` is not copied: the clone
@@ -260,7 +265,7 @@ async fn setting_statements(
     client: &Client,
     original: &str,
     clone: &str,
-) -> Result<Vec<String>, BoxError> {
+) -> Result<Vec<SettingChange>, BoxError> {
     let mut wanted = settings(client, original).await?;
     wanted
         .entry((String::new(), SESSION_ROLE.to_owned()))
@@ -292,19 +297,21 @@ async fn setting_statements(
             );
             continue;
         }
-        statements.push(format!(
-            "{} SET {} TO {}",
-            target(database),
-            quote_setting_name(name),
-            setting_value(name, value)
-        ));
+        statements.push(SettingChange {
+            sql: format!(
+                "{} SET {} TO {}",
+                target(database),
+                quote_setting_name(name),
+                setting_value(name, value)
+            ),
+            name: name.clone(),
+        });
     }
     for (database, name) in held.keys().filter(|key| !wanted.contains_key(*key)) {
-        statements.push(format!(
-            "{} RESET {}",
-            target(database),
-            quote_setting_name(name)
-        ));
+        statements.push(SettingChange {
+            sql: format!("{} RESET {}", target(database), quote_setting_name(name)),
+            name: name.clone(),
+        });
     }
     Ok(statements)
 }
