@@ -47,7 +47,6 @@ pub trait RdsDirectory: Send + Sync {
 /// function pays for it at start-up.
 #[derive(Debug, Default)]
 pub struct RdsApi {
-    endpoint: Option<String>,
     client: OnceCell<Client>,
 }
 
@@ -61,16 +60,7 @@ impl RdsApi {
     /// An RDS API over an already configured client.
     pub fn from_client(client: Client) -> Self {
         Self {
-            endpoint: None,
             client: OnceCell::new_with(Some(client)),
-        }
-    }
-
-    /// The RDS API at `endpoint` (a VPC endpoint without private DNS).
-    pub fn with_endpoint(endpoint: impl Into<String>) -> Self {
-        Self {
-            endpoint: Some(endpoint.into()),
-            client: OnceCell::new(),
         }
     }
 
@@ -79,11 +69,7 @@ impl RdsApi {
             .get_or_init(|| async {
                 // Not the Secrets Manager endpoint override: RDS's endpoint
                 // comes from the SDK's own settings (AWS_ENDPOINT_URL_RDS).
-                let mut loader = crate::store::sdk_config_loader();
-                if let Some(endpoint) = &self.endpoint {
-                    loader = loader.endpoint_url(endpoint);
-                }
-                Client::new(&loader.load().await)
+                Client::new(&crate::store::sdk_config_loader().load().await)
             })
             .await
     }

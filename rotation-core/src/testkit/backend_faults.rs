@@ -119,10 +119,6 @@ macro_rules! faulty {
     }};
 }
 
-fn same(e: BoxError) -> BoxError {
-    e
-}
-
 #[async_trait]
 impl<B: DatabaseBackend> DatabaseBackend for FaultyBackend<B> {
     type Connection = B::Connection;
@@ -148,7 +144,12 @@ impl<B: DatabaseBackend> DatabaseBackend for FaultyBackend<B> {
     }
 
     async fn check(&self, connection: &mut B::Connection) -> Result<(), BoxError> {
-        faulty!(self, "check", self.inner.check(connection), same)
+        faulty!(
+            self,
+            "check",
+            self.inner.check(connection),
+            std::convert::identity
+        )
     }
 
     async fn set_own_password(
@@ -161,7 +162,7 @@ impl<B: DatabaseBackend> DatabaseBackend for FaultyBackend<B> {
             self,
             "set_own_password",
             self.inner.set_own_password(connection, login, password),
-            same
+            std::convert::identity
         )
     }
 
@@ -175,7 +176,7 @@ impl<B: DatabaseBackend> DatabaseBackend for FaultyBackend<B> {
             self,
             "set_password",
             self.inner.set_password(admin, username, password),
-            same
+            std::convert::identity
         )
     }
 
@@ -189,7 +190,7 @@ impl<B: DatabaseBackend> DatabaseBackend for FaultyBackend<B> {
             self,
             "ensure_clone",
             self.inner.ensure_clone(admin, original, clone),
-            same
+            std::convert::identity
         )
     }
 
@@ -203,7 +204,7 @@ impl<B: DatabaseBackend> DatabaseBackend for FaultyBackend<B> {
             self,
             "sync_privileges",
             self.inner.sync_privileges(admin, original, clone),
-            same
+            std::convert::identity
         )
     }
 
@@ -216,7 +217,7 @@ impl<B: DatabaseBackend> DatabaseBackend for FaultyBackend<B> {
             self,
             "user_standing",
             self.inner.user_standing(admin, username),
-            same
+            std::convert::identity
         )
     }
 
@@ -230,7 +231,7 @@ impl<B: DatabaseBackend> DatabaseBackend for FaultyBackend<B> {
             self,
             "is_clone_of",
             self.inner.is_clone_of(admin, original, clone),
-            same
+            std::convert::identity
         )
     }
 }

@@ -16,17 +16,8 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_postgres::tls::{ChannelBinding, TlsConnect, TlsStream};
 
-/// The authentication requests a master login refuses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DisclosingRequest {
-    /// `AuthenticationCleartextPassword`.
-    Cleartext,
-    /// `AuthenticationMD5Password`.
-    Md5,
-}
-
 /// The server asked for the master password in a form that discloses it.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum PasswordDisclosureRefused {
     /// Cleartext: the server would receive the password itself.
     #[error("the server asked for the master password in cleartext; master logins use SCRAM only, which never sends the password (check the server's pg_hba.conf: `scram-sha-256`, not `password`)")]
@@ -47,7 +38,7 @@ struct AuthWatch {
 }
 
 impl AuthWatch {
-    fn feed(&mut self, mut bytes: &[u8]) -> Result<(), DisclosingRequest> {
+    fn feed(&mut self, mut bytes: &[u8]) -> Result<(), PasswordDisclosureRefused> {
         while !self.done && !bytes.is_empty() {
             if self.skip > 0 {
                 let n = self.skip.min(bytes.len());
@@ -73,8 +64,8 @@ impl AuthWatch {
                     ]);
                     match code {
                         0 => self.done = true,
-                        3 => return Err(DisclosingRequest::Cleartext),
-                        5 => return Err(DisclosingRequest::Md5),
+                        3 => return Err(PasswordDisclosureRefused::Cleartext),
+                        5 => return Err(PasswordDisclosureRefused::Md5),
                         _ => {}
                     }
                     self.skip = length(&self.head).saturating_sub(8);
@@ -115,12 +106,8 @@ impl<S: AsyncRead + Unpin> AsyncRead for AuthGuard<S> {
         let this = &mut *self;
         match Pin::new(&mut this.inner).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
-                if let Err(request) = this.watch.feed(&buf.filled()[before..]) {
+                if let Err(refusal) = this.watch.feed(&buf.filled()[before..]) {
                     buf.set_filled(before);
-                    let refusal = match request {
-                        DisclosingRequest::Cleartext => PasswordDisclosureRefused::Cleartext,
-                        DisclosingRequest::Md5 => PasswordDisclosureRefused::Md5,
-                    };
                     return Poll::Ready(Err(io::Error::new(
                         io::ErrorKind::PermissionDenied,
                         refusal,
@@ -195,7 +182,7 @@ mod tests {
     }
 
     /// Feeds `stream` in chunks of `size` bytes.
-    fn feed(stream: &[u8], size: usize) -> Result<bool, DisclosingRequest> {
+    fn feed(stream: &[u8], size: usize) -> Result<bool, PasswordDisclosureRefused> {
         let mut watch = AuthWatch::default();
         for chunk in stream.chunks(size) {
             watch.feed(chunk)?;
@@ -209,8 +196,14 @@ mod tests {
         for size in [1, 2, 3, 7, 1000] {
             let mut cleartext = notice.clone();
             cleartext.extend(auth(3, &[]));
-            assert_eq!(feed(&cleartext, size), Err(DisclosingRequest::Cleartext));
-            assert_eq!(feed(&auth(5, b"salt"), size), Err(DisclosingRequest::Md5));
+            assert_eq!(
+                feed(&cleartext, size),
+                Err(PasswordDisclosureRefused::Cleartext)
+            );
+            assert_eq!(
+                feed(&auth(5, b"salt"), size),
+                Err(PasswordDisclosureRefused::Md5)
+            );
         }
     }
 
