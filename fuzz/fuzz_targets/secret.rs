@@ -9,7 +9,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use postgres_rotator::PostgresBackend;
-use rotation_core::database::{DatabaseBackend, DatabaseSecret, EngineSpec, Strategy};
+use rotation_database::{DatabaseBackend, DatabaseSecret, EngineSpec, Strategy};
 use rotation_core::secret::{SecretBytes, SecretPayload};
 use rotation_core::{SecretJson, SecretString};
 

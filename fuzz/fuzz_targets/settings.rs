@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use libfuzzer_sys::fuzz_target;
-use rotation_core::database::{ConnectSettings, MasterPolicy, Strategy};
+use rotation_database::{ConnectSettings, MasterPolicy, Strategy};
 use rotation_core::PasswordPolicy;
 
 fuzz_target!(|data: &[u8]| {

@@ -60,6 +60,18 @@ pub enum SecretFormatError {
     },
 }
 
+impl SecretFormatError {
+    /// A field holds the wrong JSON type; names the type found, never the
+    /// value.
+    pub fn wrong_type(field: &str, expected: &'static str, found: &serde_json::Value) -> Self {
+        Self::WrongType {
+            field: field.to_owned(),
+            expected,
+            found: crate::secret::json_type_name(found),
+        }
+    }
+}
+
 /// The invocation event is malformed.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum EventError {

@@ -9,12 +9,9 @@
 //! backend implements. The steps validate the event as AWS's templates do,
 //! are idempotent, and resume after a crash at any point; secret values live
 //! in redacting types ([`SecretString`], [`SecretJson`]) so they never reach
-//! a log or an error. [`database`] holds what every database rotator
-//! shares: AWS's secret schema and the single-user and alternating-users
-//! strategies over a small [`database::DatabaseBackend`] trait.
-//! The alternating-users strategy trusts nothing the rotated secret says
-//! about where the master logs in: the address comes from the master secret
-//! or, for an RDS-managed one, from the RDS API ([`database::rds`]).
+//! a log or an error. Database rotators build on the `rotation-database`
+//! crate, which holds AWS's database secret schema and the single-user and
+//! alternating-users strategies.
 //! [`lambda::run`] turns a rotator into a Lambda function's `main`, with a
 //! log subscriber ([`logging`]) that keeps raw HTTP exchanges out of the
 //! logs at any level; the `testkit` feature brings the conformance suite
@@ -22,7 +19,6 @@
 
 #![warn(missing_docs)]
 
-pub mod database;
 pub mod error;
 pub mod event;
 pub mod lambda;
@@ -35,7 +31,9 @@ pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-pub use error::{RotationError, RotatorError, SecretFormatError, StoreError, VersionLabel};
+pub use error::{
+    RotationError, RotatorError, SecretFormatError, SettingsError, StoreError, VersionLabel,
+};
 pub use event::{RotationEvent, Step};
 pub use password::{PasswordGenerator, PasswordPolicy};
 pub use rotation::{validate, Rotation, StepOutcome, DEADLINE_MARGIN};

@@ -195,7 +195,7 @@ impl fmt::Debug for SecretJson {
 }
 
 /// The JSON type of a value, for error messages that must not quote it.
-pub fn json_type_name(value: &Value) -> &'static str {
+pub(crate) fn json_type_name(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

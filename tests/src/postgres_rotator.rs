@@ -6,10 +6,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use postgres_rotator::sql::{quote_identifier, quote_literal};
 use postgres_rotator::{PostgresBackend, PostgresRotator};
-use rotation_core::database::{ConnectSettings, DatabaseRotator, Strategy};
 use rotation_core::secret::SecretPayload;
 use rotation_core::testkit::{unique_name, RotatorHarness, SecretAdmin};
 use rotation_core::{SecretJson, SecretString};
+use rotation_database::{ConnectSettings, DatabaseRotator, Strategy};
 use serde_json::json;
 
 use crate::postgres::PostgresServer;

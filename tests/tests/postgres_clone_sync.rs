@@ -7,10 +7,10 @@
 use std::time::{Duration, Instant};
 
 use postgres_rotator::sql::quote_identifier;
-use rotation_core::database::ConnectSettings;
 use rotation_core::error::error_chain;
 use rotation_core::store::VersionSelector;
 use rotation_core::{SecretJson, Step, AWSCURRENT};
+use rotation_database::ConnectSettings;
 use rotation_tests::moto::MotoServer;
 use rotation_tests::postgres::PostgresServer;
 use rotation_tests::postgres_rotator::{PostgresRotatorHarness, MASTER_USER};

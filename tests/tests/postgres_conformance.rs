@@ -3,14 +3,14 @@
 
 use async_trait::async_trait;
 use postgres_rotator::{PostgresBackend, Session};
-use rotation_core::database::{
-    alternate_name, ConnectSettings, DatabaseBackend, DatabaseRotator, DatabaseSecret, EngineSpec,
-    LoginError, UserStanding,
-};
 use rotation_core::error::BoxError;
 use rotation_core::testkit::conformance::{run_all, Kit, RotatorHarness};
 use rotation_core::testkit::SecretAdmin;
 use rotation_core::{SecretJson, SecretString};
+use rotation_database::{
+    alternate_name, ConnectSettings, DatabaseBackend, DatabaseRotator, DatabaseSecret, EngineSpec,
+    LoginError, UserStanding,
+};
 use rotation_tests::moto::MotoServer;
 use rotation_tests::postgres::PostgresServer;
 use rotation_tests::postgres_rotator::PostgresRotatorHarness;

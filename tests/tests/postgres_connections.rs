@@ -5,11 +5,11 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use rotation_core::database::ConnectSettings;
 use rotation_core::error::error_chain;
 use rotation_core::store::VersionSelector;
 use rotation_core::testkit::RotatorHarness;
 use rotation_core::{RotationError, SecretJson, Step, AWSCURRENT};
+use rotation_database::ConnectSettings;
 use rotation_tests::moto::MotoServer;
 use rotation_tests::postgres::PostgresServer;
 use rotation_tests::postgres_rotator::PostgresRotatorHarness;
@@ -317,8 +317,8 @@ async fn password_harvester(code: u32) -> (u16, std::sync::Arc<std::sync::Mutex<
 
 #[tokio::test]
 async fn master_logins_never_answer_a_cleartext_or_md5_password_request() {
-    use rotation_core::database::{DatabaseBackend, DatabaseSecret, LoginError};
     use rotation_core::error::error_chain;
+    use rotation_database::{DatabaseBackend, DatabaseSecret, LoginError};
     let backend = postgres_rotator::PostgresBackend::new(settings(None, Duration::from_secs(2)))
         .expect("valid settings");
     for (code, expected) in [(3, "cleartext"), (5, "MD5")] {

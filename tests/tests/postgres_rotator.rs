@@ -4,11 +4,11 @@
 
 use std::time::{Duration, Instant};
 
-use rotation_core::database::{ConnectSettings, Strategy};
 use rotation_core::error::error_chain;
 use rotation_core::store::VersionSelector;
 use rotation_core::testkit::RotatorHarness;
 use rotation_core::{RotationError, SecretJson, Step, AWSCURRENT, AWSPREVIOUS};
+use rotation_database::{ConnectSettings, Strategy};
 use rotation_tests::moto::MotoServer;
 use rotation_tests::postgres::PostgresServer;
 use rotation_tests::postgres_rotator::PostgresRotatorHarness;

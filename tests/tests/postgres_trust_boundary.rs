@@ -8,12 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use postgres_rotator::sql::{quote_identifier, quote_literal};
-use rotation_core::database::rds::{RdsApi, PRIMARY_CLUSTER_TAG, PRIMARY_INSTANCE_TAG};
-use rotation_core::database::{ConnectSettings, MasterPolicy};
 use rotation_core::error::error_chain;
 use rotation_core::store::VersionSelector;
 use rotation_core::testkit::{unique_name, RotatorHarness};
 use rotation_core::{RotationError, Rotator, SecretJson, Step, AWSCURRENT};
+use rotation_database::rds::{RdsApi, PRIMARY_CLUSTER_TAG, PRIMARY_INSTANCE_TAG};
+use rotation_database::{ConnectSettings, MasterPolicy};
 use rotation_tests::fault_proxy::FaultProxy;
 use rotation_tests::moto::MotoServer;
 use rotation_tests::postgres::PostgresServer;

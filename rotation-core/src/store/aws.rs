@@ -52,7 +52,7 @@ impl AwsSecretStore {
 /// The SDK configuration every AWS client of a rotation shares: the
 /// environment's credentials and region, the timeouts and the retries
 /// below.
-pub(crate) fn sdk_config_loader() -> aws_config::ConfigLoader {
+pub fn sdk_config_loader() -> aws_config::ConfigLoader {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         // A rotation step has a Lambda deadline; a hung connection must
         // fail fast enough for the SDK to retry within it.

@@ -13,8 +13,7 @@ use async_trait::async_trait;
 
 #[cfg(feature = "testkit")]
 pub(crate) use aws::map_error;
-pub(crate) use aws::sdk_config_loader;
-pub use aws::AwsSecretStore;
+pub use aws::{sdk_config_loader, AwsSecretStore};
 pub use memory::{InMemorySecretStore, VersionSnapshot};
 
 use crate::error::StoreError;

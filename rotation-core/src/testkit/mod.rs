@@ -11,11 +11,9 @@
 //!   a crash after the backend changed, bad events and bad secrets, and no
 //!   secret in the logs.
 //! - [`faults`], [`logs`], [`admin`]: the pieces those suites are made of,
-//!   for rotators' own tests; [`backend_faults`] fails a database backend's
-//!   calls one at a time.
+//!   for rotators' own tests.
 
 pub mod admin;
-pub mod backend_faults;
 pub mod conformance;
 pub mod faults;
 pub mod logs;

@@ -4,11 +4,11 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rotation_core::database::{
-    ConnectSettings, DatabaseBackend, DatabaseSecret, EngineSpec, LoginError, UserStanding,
-};
 use rotation_core::error::{BoxError, SettingsError};
 use rotation_core::SecretString;
+use rotation_database::{
+    ConnectSettings, DatabaseBackend, DatabaseSecret, EngineSpec, LoginError, UserStanding,
+};
 use rustls::pki_types::CertificateDer;
 use tokio::net::TcpStream;
 use tokio_postgres::config::SslMode;

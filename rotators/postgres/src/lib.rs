@@ -3,7 +3,7 @@
 //!
 //! The rotation protocol and the single-user and alternating-users
 //! strategies come from `rotation-core`; this crate is the
-//! [`DatabaseBackend`](rotation_core::database::DatabaseBackend) for
+//! [`DatabaseBackend`](rotation_database::DatabaseBackend) for
 //! PostgreSQL: logins through `tokio-postgres` (TLS through rustls,
 //! verifying the certificate and host name, never falling back to
 //! plaintext), `ALTER ROLE ... PASSWORD` with a SCRAM-SHA-256 verifier
@@ -26,8 +26,8 @@ pub use backend::{
 };
 pub use clone_sync::SyncIncomplete;
 
-use rotation_core::database::DatabaseRotator;
 use rotation_core::error::SettingsError;
+use rotation_database::DatabaseRotator;
 
 /// The PostgreSQL rotator: the shared database strategies over
 /// [`PostgresBackend`].

@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use rotation_core::database::CA_BUNDLE_VARIABLE;
 use rotation_core::error::SettingsError;
+use rotation_database::CA_BUNDLE_VARIABLE;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use rustls::{ClientConfig, RootCertStore};

@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::error::{RotatorError, SettingsError};
-use crate::rotator::RotationContext;
+use rotation_core::RotationContext;
+use rotation_core::{RotatorError, SettingsError};
 
-use super::rds::{RdsApi, RdsDirectory, PRIMARY_CLUSTER_TAG, PRIMARY_INSTANCE_TAG};
-use super::secret::{DatabaseSecret, EngineSpec};
+use crate::rds::{RdsApi, RdsDirectory, PRIMARY_CLUSTER_TAG, PRIMARY_INSTANCE_TAG};
+use crate::secret::{DatabaseSecret, EngineSpec};
 
 /// The master secrets a function may use, comma-separated ARNs. Unset or
 /// empty: any secret the function's role can read.

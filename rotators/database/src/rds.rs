@@ -8,7 +8,7 @@ use aws_sdk_rds::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_rds::Client;
 use tokio::sync::OnceCell;
 
-use crate::error::BoxError;
+use rotation_core::error::BoxError;
 
 /// The tag RDS puts on the master secret of a DB instance it manages.
 pub const PRIMARY_INSTANCE_TAG: &str = "aws:rds:primaryDBInstanceArn";
@@ -69,7 +69,7 @@ impl RdsApi {
             .get_or_init(|| async {
                 // Not the Secrets Manager endpoint override: RDS's endpoint
                 // comes from the SDK's own settings (AWS_ENDPOINT_URL_RDS).
-                Client::new(&crate::store::sdk_config_loader().load().await)
+                Client::new(&rotation_core::store::sdk_config_loader().load().await)
             })
             .await
     }

@@ -5,8 +5,8 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::error::SecretFormatError;
-use crate::secret::{json_type_name, SecretJson, SecretString};
+use rotation_core::SecretFormatError;
+use rotation_core::{SecretJson, SecretString};
 
 /// What a database engine accepts in a secret: the `engine` values it
 /// rotates and its defaults.
@@ -167,11 +167,11 @@ fn parse_port(value: Option<&Value>, default: u16) -> Result<u16, SecretFormatEr
         Some(Value::Number(n)) => n.as_u64(),
         Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
         Some(other) => {
-            return Err(SecretFormatError::WrongType {
-                field: "port".into(),
-                expected: "a number or a numeric string",
-                found: json_type_name(other),
-            })
+            return Err(SecretFormatError::wrong_type(
+                "port",
+                "a number or a numeric string",
+                other,
+            ))
         }
     };
     match port {
@@ -204,11 +204,11 @@ fn parse_ssl(value: Option<&Value>) -> Result<Option<bool>, SecretFormatError> {
                 "it must be true or false (a boolean or a string), or one of libpq's require, verify-ca, verify-full, disable".into(),
             )),
         },
-        Some(other) => Err(SecretFormatError::WrongType {
-            field: "ssl".into(),
-            expected: "a boolean or \"true\"/\"false\"",
-            found: json_type_name(other),
-        }),
+        Some(other) => Err(SecretFormatError::wrong_type(
+            "ssl",
+            "a boolean or \"true\"/\"false\"",
+            other,
+        )),
     }
 }
 

@@ -3,15 +3,15 @@
 
 use async_trait::async_trait;
 
-use crate::error::{RotatorError, SecretFormatError, SettingsError, VersionLabel};
-use crate::rotator::{RotationContext, Rotator};
-use crate::secret::SecretJson;
+use rotation_core::SecretJson;
+use rotation_core::{RotationContext, Rotator};
+use rotation_core::{RotatorError, SecretFormatError, SettingsError, VersionLabel};
 
-use super::backend::DatabaseBackend;
-use super::master::MasterPolicy;
-use super::secret::DatabaseSecret;
-use super::strategy::{alternate_name, Strategy};
-use super::{alternating, login_failed, single_user};
+use crate::backend::DatabaseBackend;
+use crate::master::MasterPolicy;
+use crate::secret::DatabaseSecret;
+use crate::strategy::{alternate_name, Strategy};
+use crate::{alternating, login_failed, single_user};
 
 /// Rotates database secrets with the single-user or alternating-users
 /// strategy over one engine's [`DatabaseBackend`].

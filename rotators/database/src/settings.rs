@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::error::SettingsError;
+use rotation_core::SettingsError;
 
 /// Seconds one login may take, TCP, TLS and authentication together.
 pub const CONNECT_TIMEOUT_VARIABLE: &str = "DB_CONNECT_TIMEOUT";

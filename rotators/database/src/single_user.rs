@@ -1,13 +1,13 @@
 //! setSecret for the single-user strategy: the user changes its own
 //! password.
 
-use crate::error::{RotatorError, VersionLabel};
-use crate::rotator::RotationContext;
-use crate::secret::SecretString;
+use rotation_core::RotationContext;
+use rotation_core::SecretString;
+use rotation_core::{RotatorError, VersionLabel};
 
-use super::backend::{DatabaseBackend, LoginError};
-use super::secret::DatabaseSecret;
-use super::{login_failed, same_host};
+use crate::backend::{DatabaseBackend, LoginError};
+use crate::secret::DatabaseSecret;
+use crate::{login_failed, same_host};
 
 /// Logs in with AWSCURRENT, falling back to AWSPENDING (an earlier try
 /// already applied it: nothing left to do) and then AWSPREVIOUS (AWSCURRENT

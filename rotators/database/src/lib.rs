@@ -9,7 +9,15 @@
 //! what order, the host and user checks, the confused-deputy guard and the
 //! clone naming; an engine supplies only a [`DatabaseBackend`]: logins and
 //! the statements that change users. [`DatabaseRotator`] puts the two
-//! together as a [`Rotator`](crate::Rotator).
+//! together as a [`Rotator`](rotation_core::Rotator).
+//!
+//! The alternating-users strategy trusts nothing the rotated secret says
+//! about where the master logs in: the address comes from the master secret
+//! or, for an RDS-managed one, from the RDS API ([`rds`]). The `testkit`
+//! feature adds [`testkit::FaultyBackend`], which fails one backend call at
+//! a time for an engine's fault matrix.
+
+#![warn(missing_docs)]
 
 mod alternating;
 mod backend;
@@ -20,6 +28,8 @@ mod secret;
 mod settings;
 mod single_user;
 mod strategy;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use backend::{DatabaseBackend, LoginError, UserStanding};
 pub use master::{MasterPolicy, MASTER_SECRET_ARNS_VARIABLE};
@@ -32,7 +42,7 @@ pub use strategy::{
     alternate_name, clone_name, original_name, Strategy, CLONE_SUFFIX, STRATEGY_VARIABLE,
 };
 
-use crate::error::{RotatorError, VersionLabel};
+use rotation_core::{RotatorError, VersionLabel};
 
 /// Host names compare without case and without a trailing dot, as DNS does.
 fn same_host(a: &str, b: &str) -> bool {

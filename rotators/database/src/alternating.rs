@@ -10,14 +10,14 @@
 //! and the pair is proved (ours, neither the master nor an administrator)
 //! before anything changes.
 
-use crate::error::{RotatorError, SecretFormatError, VersionLabel};
-use crate::rotator::RotationContext;
+use rotation_core::RotationContext;
+use rotation_core::{RotatorError, SecretFormatError, VersionLabel};
 
-use super::backend::{DatabaseBackend, LoginError, UserStanding};
-use super::master::{listed, same_address, Master, MasterPolicy};
-use super::secret::DatabaseSecret;
-use super::strategy::{alternate_name, clone_name, original_name};
-use super::{login_failed, same_host};
+use crate::backend::{DatabaseBackend, LoginError, UserStanding};
+use crate::master::{listed, same_address, Master, MasterPolicy};
+use crate::secret::DatabaseSecret;
+use crate::strategy::{alternate_name, clone_name, original_name};
+use crate::{login_failed, same_host};
 
 /// Proves AWSCURRENT logs in, locates the master, proves the rotated secret
 /// and the master reach the same data, proves the pair, creates the clone
@@ -173,11 +173,11 @@ async fn same_data<B: DatabaseBackend>(
 
 enum PairError {
     Refused(String),
-    Backend(crate::error::BoxError),
+    Backend(rotation_core::error::BoxError),
 }
 
-impl From<crate::error::BoxError> for PairError {
-    fn from(e: crate::error::BoxError) -> Self {
+impl From<rotation_core::error::BoxError> for PairError {
+    fn from(e: rotation_core::error::BoxError) -> Self {
         Self::Backend(e)
     }
 }

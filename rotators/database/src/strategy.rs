@@ -2,9 +2,9 @@
 
 use std::fmt;
 
-use crate::error::{SecretFormatError, SettingsError};
+use rotation_core::{SecretFormatError, SettingsError};
 
-use super::secret::{DatabaseSecret, EngineSpec};
+use crate::secret::{DatabaseSecret, EngineSpec};
 
 /// The environment variable that forces a strategy for every secret.
 pub const STRATEGY_VARIABLE: &str = "ROTATION_STRATEGY";

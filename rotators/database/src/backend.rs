@@ -3,10 +3,10 @@
 
 use async_trait::async_trait;
 
-use crate::error::BoxError;
-use crate::secret::SecretString;
+use rotation_core::error::BoxError;
+use rotation_core::SecretString;
 
-use super::secret::{DatabaseSecret, EngineSpec};
+use crate::secret::{DatabaseSecret, EngineSpec};
 
 /// Why a login failed. The strategies fall back to an older password only
 /// when the server refused the credentials; anything else (an unreachable

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::database::{DatabaseBackend, DatabaseSecret, EngineSpec, LoginError, UserStanding};
-use crate::error::BoxError;
-use crate::secret::SecretString;
+use crate::{DatabaseBackend, DatabaseSecret, EngineSpec, LoginError, UserStanding};
+use rotation_core::error::BoxError;
+use rotation_core::SecretString;
 
 /// When the armed call fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
