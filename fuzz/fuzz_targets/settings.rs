@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = ConnectSettings::from_lookup(lookup);
     let _ = Strategy::parse_setting(env.get("ROTATION_STRATEGY").copied());
     let _ = MasterPolicy::from_lookup(lookup);
-    let Ok(policy) = PasswordPolicy::from_lookup(":/@\"'\\", lookup) else {
+    let Ok(policy) = PasswordPolicy::from_lookup(&PasswordPolicy::default().excluding(":/@\"'\\"), lookup) else {
         return;
     };
     let Ok(generator) = policy.generator() else {

@@ -24,7 +24,6 @@ use serde_json::Value;
 
 use crate::error::{error_chain, RotationError, SettingsError};
 use crate::event::RotationEvent;
-use crate::password::PasswordPolicy;
 use crate::rotation::Rotation;
 use crate::rotator::Rotator;
 use crate::store::AwsSecretStore;
@@ -72,15 +71,14 @@ where
 {
     crate::logging::init();
     let settings = build().and_then(|rotator| {
-        let passwords =
-            PasswordPolicy::from_env(rotator.default_excluded_characters())?.generator()?;
-        Ok((rotator, passwords))
+        let values = rotator.credential().generator_from_env()?;
+        Ok((rotator, values))
     });
-    let (rotator, passwords) = settings.inspect_err(
+    let (rotator, values) = settings.inspect_err(
         |e| tracing::error!(error = %e, "invalid settings; the function cannot start"),
     )?;
     let store = AwsSecretStore::from_env().await;
-    let rotation = Arc::new(Rotation::new(store, rotator, passwords));
+    let rotation = Arc::new(Rotation::new(store, rotator, values));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let rotation = Arc::clone(&rotation);
         async move { handle(&rotation, event).await }

@@ -19,6 +19,7 @@
 
 #![warn(missing_docs)]
 
+mod credential;
 pub mod error;
 pub mod event;
 pub mod lambda;
@@ -30,7 +31,9 @@ pub mod secret;
 pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod working_login;
 
+pub use credential::{Credential, KeyFormat, ValueFormat, ValueGenerator};
 pub use error::{
     RotationError, RotatorError, SecretFormatError, SettingsError, StoreError, VersionLabel,
 };

@@ -65,7 +65,7 @@ pub struct PasswordGenerator {
 
 /// Parses a boolean the way AWS's templates do: true/1/y/yes (any case) are
 /// true, false/0/n/no are false; anything else is an error, not "false".
-pub fn parse_bool(name: &'static str, value: &str) -> Result<bool, SettingsError> {
+pub(crate) fn parse_bool(name: &'static str, value: &str) -> Result<bool, SettingsError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "y" | "yes" => Ok(true),
         "false" | "0" | "n" | "no" | "" => Ok(false),
@@ -77,23 +77,37 @@ pub fn parse_bool(name: &'static str, value: &str) -> Result<bool, SettingsError
 }
 
 impl PasswordPolicy {
-    /// Reads the policy from the environment, with AWS's defaults.
-    /// `default_exclude` is the engine's default for `EXCLUDE_CHARACTERS`
-    /// (AWS's PostgreSQL template excludes `` :/@"'\ ``).
-    pub fn from_env(default_exclude: &str) -> Result<Self, SettingsError> {
-        Self::from_lookup(default_exclude, |name| std::env::var(name).ok())
+    /// The same policy that also never uses `characters` (a rotator's
+    /// default for `EXCLUDE_CHARACTERS`, such as the characters its
+    /// connection strings treat specially).
+    pub fn excluding(mut self, characters: &str) -> Self {
+        self.exclude_characters.push_str(characters);
+        self
     }
 
-    /// Reads the policy through `lookup` (the environment, or a test map).
+    /// The same policy with another default length.
+    pub fn with_length(mut self, length: usize) -> Self {
+        self.length = length;
+        self
+    }
+
+    /// Reads the policy from the environment: each of AWS's variables that
+    /// is set replaces the matching field of `defaults`.
+    pub fn from_env(defaults: &PasswordPolicy) -> Result<Self, SettingsError> {
+        Self::from_lookup(defaults, |name| std::env::var(name).ok())
+    }
+
+    /// [`from_env`](Self::from_env) through `lookup` (the environment, or a
+    /// test's map).
     pub fn from_lookup(
-        default_exclude: &str,
+        defaults: &PasswordPolicy,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, SettingsError> {
         let flag = |name: &'static str, default: bool| -> Result<bool, SettingsError> {
             lookup(name).map_or(Ok(default), |v| parse_bool(name, &v))
         };
         let length = match lookup("PASSWORD_LENGTH") {
-            None => 32,
+            None => defaults.length,
             Some(v) => v.trim().parse::<usize>().map_err(|_| SettingsError {
                 name: "PASSWORD_LENGTH",
                 reason: format!("`{v}` is not a whole number"),
@@ -102,12 +116,15 @@ impl PasswordPolicy {
         Ok(Self {
             length,
             exclude_characters: lookup("EXCLUDE_CHARACTERS")
-                .unwrap_or_else(|| default_exclude.to_owned()),
-            exclude_numbers: flag("EXCLUDE_NUMBERS", false)?,
-            exclude_punctuation: flag("EXCLUDE_PUNCTUATION", false)?,
-            exclude_uppercase: flag("EXCLUDE_UPPERCASE", false)?,
-            exclude_lowercase: flag("EXCLUDE_LOWERCASE", false)?,
-            require_each_included_type: flag("REQUIRE_EACH_INCLUDED_TYPE", true)?,
+                .unwrap_or_else(|| defaults.exclude_characters.clone()),
+            exclude_numbers: flag("EXCLUDE_NUMBERS", defaults.exclude_numbers)?,
+            exclude_punctuation: flag("EXCLUDE_PUNCTUATION", defaults.exclude_punctuation)?,
+            exclude_uppercase: flag("EXCLUDE_UPPERCASE", defaults.exclude_uppercase)?,
+            exclude_lowercase: flag("EXCLUDE_LOWERCASE", defaults.exclude_lowercase)?,
+            require_each_included_type: flag(
+                "REQUIRE_EACH_INCLUDED_TYPE",
+                defaults.require_each_included_type,
+            )?,
         })
     }
 
@@ -169,7 +186,7 @@ impl PasswordPolicy {
 }
 
 /// A uniform index below `bound`, by rejection sampling (no modulo bias).
-fn random_below(bound: usize) -> usize {
+pub(crate) fn random_below(bound: usize) -> usize {
     debug_assert!(bound > 0 && bound <= u32::MAX as usize);
     let bound = bound as u32;
     let zone = u32::MAX - (u32::MAX % bound);
@@ -220,7 +237,9 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        PasswordPolicy::from_lookup(":/@\"'\\", |name| vars.get(name).cloned())
+        PasswordPolicy::from_lookup(&PasswordPolicy::default().excluding(":/@\"'\\"), |name| {
+            vars.get(name).cloned()
+        })
     }
 
     #[test]

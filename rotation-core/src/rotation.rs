@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use tracing::{info, warn};
 
+use crate::credential::ValueGenerator;
 use crate::error::{error_chain, RotationError, SecretFormatError, StoreError, VersionLabel};
 use crate::event::{RotationEvent, Step};
-use crate::password::PasswordGenerator;
 use crate::rotator::{RotationContext, Rotator};
 use crate::secret::SecretJson;
 use crate::store::{SecretDescription, SecretStore, AWSCURRENT, AWSPENDING};
@@ -43,21 +43,21 @@ impl StepOutcome {
     }
 }
 
-/// A store, a rotator and a password generator: everything a rotation
-/// function holds between invocations.
+/// A store, a rotator and its credential's generator: everything a
+/// rotation function holds between invocations.
 pub struct Rotation<S, R> {
     store: S,
     rotator: R,
-    passwords: PasswordGenerator,
+    values: ValueGenerator,
 }
 
 impl<S: SecretStore, R: Rotator> Rotation<S, R> {
     /// Assembles a rotation from its parts.
-    pub fn new(store: S, rotator: R, passwords: PasswordGenerator) -> Self {
+    pub fn new(store: S, rotator: R, values: ValueGenerator) -> Self {
         Self {
             store,
             rotator,
-            passwords,
+            values,
         }
     }
 
@@ -156,7 +156,7 @@ impl<S: SecretStore, R: Rotator> Rotation<S, R> {
             description,
             token: &event.token,
             store: &self.store,
-            passwords: &self.passwords,
+            values: &self.values,
         }
     }
 

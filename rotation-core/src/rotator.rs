@@ -2,9 +2,9 @@
 
 use async_trait::async_trait;
 
+use crate::credential::{Credential, ValueGenerator};
 use crate::error::{RotatorError, SecretFormatError, StoreError};
 use crate::event::Step;
-use crate::password::PasswordGenerator;
 use crate::secret::{SecretJson, SecretString};
 use crate::store::{
     SecretDescription, SecretStore, SecretVersion, VersionSelector, AWSCURRENT, AWSPENDING,
@@ -55,30 +55,30 @@ use crate::VersionLabel;
 /// ```
 #[async_trait]
 pub trait Rotator: Send + Sync {
-    /// The default for `EXCLUDE_CHARACTERS` when the environment does not set
-    /// it: characters the backend's connection strings or SQL treat
-    /// specially. AWS's PostgreSQL template uses `` :/@"'\ ``.
-    fn default_excluded_characters(&self) -> &str {
-        ""
+    /// What rotates: the field and how its new values are made. The default
+    /// is AWS's: a `password` field and AWS's password policy, which the
+    /// function's `PASSWORD_LENGTH` and `EXCLUDE_*` settings adjust.
+    fn credential(&self) -> Credential {
+        Credential::password("password")
     }
 
     /// Checks a secret has what the rotator needs. Called on the current
     /// secret before anything is written, and on the pending secret before it
     /// is stored, so a malformed secret fails createSecret with nothing
-    /// changed.
+    /// changed. The default requires the credential's field as a string.
     fn validate(&self, secret: &SecretJson) -> Result<(), SecretFormatError> {
-        secret.required_secret("password").map(drop)
+        secret.required_secret(self.credential().field()).map(drop)
     }
 
     /// The pending secret derived from the current one. The default copies
-    /// every field and sets `password` to a new password from the policy.
+    /// every field and gives the credential's field a new value.
     async fn create_pending(
         &self,
         ctx: &RotationContext<'_>,
         current: &SecretJson,
     ) -> Result<SecretJson, RotatorError> {
         let mut pending = current.clone();
-        pending.set_secret("password", &ctx.new_password());
+        pending.set_secret(self.credential().field(), &ctx.new_value());
         Ok(pending)
     }
 
@@ -110,13 +110,13 @@ pub trait Rotator: Send + Sync {
 }
 
 /// What a rotator is given besides the secrets: the event's identity, a
-/// password generator, and read access to the store.
+/// generator of new credential values, and read access to the store.
 pub struct RotationContext<'a> {
     pub(crate) step: Step,
     pub(crate) description: &'a SecretDescription,
     pub(crate) token: &'a str,
     pub(crate) store: &'a dyn SecretStore,
-    pub(crate) passwords: &'a PasswordGenerator,
+    pub(crate) values: &'a ValueGenerator,
 }
 
 impl RotationContext<'_> {
@@ -135,9 +135,10 @@ impl RotationContext<'_> {
         self.token
     }
 
-    /// A new password from the configured policy.
-    pub fn new_password(&self) -> SecretString {
-        self.passwords.generate()
+    /// A new value for the rotator's [`Credential`]: a password from the
+    /// configured policy, or a key in the rotator's format.
+    pub fn new_value(&self) -> SecretString {
+        self.values.generate()
     }
 
     /// Reads one labelled version of the rotated secret (one

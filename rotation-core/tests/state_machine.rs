@@ -16,7 +16,7 @@ use rotation_core::testkit::reference::{TableHarness, TableRotator};
 use rotation_core::testkit::RotatorHarness;
 use rotation_core::testkit::{new_token, unique_name, CapturedLogs, SecretAdmin, Snapshot};
 use rotation_core::{
-    PasswordPolicy, Rotation, RotationContext, RotationError, RotationEvent, Rotator, RotatorError,
+    Credential, Rotation, RotationContext, RotationError, RotationEvent, Rotator, RotatorError,
     SecretPayload, SecretStore, SecretString, Step, StepOutcome, AWSCURRENT, AWSPENDING,
     AWSPREVIOUS,
 };
@@ -55,7 +55,9 @@ fn fixture() -> Fixture {
     let rotation = Rotation::new(
         FaultyStore::new(Arc::clone(&store)),
         harness.rotator(),
-        PasswordPolicy::default().generator().unwrap(),
+        Credential::password("password")
+            .generator_from_lookup(|_| None)
+            .unwrap(),
     );
     Fixture {
         store,
@@ -381,7 +383,9 @@ async fn a_step_stops_before_the_lambda_deadline() {
     let rotation = Rotation::new(
         Arc::clone(&f.store),
         Hangs,
-        PasswordPolicy::default().generator().unwrap(),
+        Credential::password("password")
+            .generator_from_lookup(|_| None)
+            .unwrap(),
     );
     rotation
         .run_step(&f.event(Step::CreateSecret), None)
@@ -574,7 +578,9 @@ async fn after_finish_runs_even_when_finish_died_after_moving_the_label() {
     let rotation = Rotation::new(
         FaultyStore::new(Arc::clone(&f.store)),
         InstrumentedRotator::new(f.harness.rotator()),
-        PasswordPolicy::default().generator().unwrap(),
+        Credential::password("password")
+            .generator_from_lookup(|_| None)
+            .unwrap(),
     );
     for step in [Step::CreateSecret, Step::SetSecret, Step::TestSecret] {
         rotation.run_step(&f.event(step), None).await.unwrap();

@@ -23,7 +23,9 @@ use aws_sdk_secretsmanager::Client;
 use postgres_rotator::sql::{alter_password, quote_identifier, quote_literal};
 use rotation_core::store::InMemorySecretStore;
 use rotation_core::testkit::{new_token, unique_name, RotatorHarness, SecretAdmin};
-use rotation_core::{PasswordPolicy, Rotation, RotationEvent, Step, AWSCURRENT, AWSPENDING};
+use rotation_core::{
+    PasswordPolicy, Rotation, RotationEvent, Rotator, Step, AWSCURRENT, AWSPENDING,
+};
 use rotation_tests::fault_proxy::{FaultPlan, FaultProxy};
 use rotation_tests::lambda_e2e::invoke_steps;
 use rotation_tests::lambda_function::{times_to_ready, FunctionProcess};
@@ -351,12 +353,12 @@ async fn scale(
     arns: &[String],
     concurrency: usize,
 ) -> (f64, usize, Duration) {
-    let passwords = PasswordPolicy::default().generator().unwrap();
-    let rotation = Arc::new(Rotation::new(
-        Arc::clone(&store),
-        harness.rotator_with(Default::default(), None),
-        passwords,
-    ));
+    let rotator = harness.rotator_with(Default::default(), None);
+    let values = rotator
+        .credential()
+        .generator_from_lookup(|_| None)
+        .unwrap();
+    let rotation = Arc::new(Rotation::new(Arc::clone(&store), rotator, values));
     let mut tokens = Vec::new();
     for arn in arns {
         let token = new_token();

@@ -8,8 +8,7 @@ use rotation_core::store::VersionSelector;
 use rotation_core::testkit::admin::secret_strings;
 use rotation_core::testkit::{new_token, SecretAdmin, StepRecorder};
 use rotation_core::{
-    PasswordPolicy, Rotation, RotationError, RotationEvent, Rotator, SecretJson, SecretString,
-    Step, StepOutcome,
+    Rotation, RotationError, RotationEvent, Rotator, SecretJson, SecretString, Step, StepOutcome,
 };
 
 /// One rotator over one store, with every log line and error captured for
@@ -24,12 +23,12 @@ impl<R: Rotator> Rotations<R> {
     /// Rotations by `rotator` over `store`, with the default password
     /// policy for the rotator.
     pub fn new(store: Arc<dyn SecretAdmin>, rotator: R) -> Self {
-        let passwords =
-            PasswordPolicy::from_lookup(rotator.default_excluded_characters(), |_| None)
-                .and_then(|policy| policy.generator())
-                .expect("the default password policy is valid");
+        let values = rotator
+            .credential()
+            .generator_from_lookup(|_| None)
+            .expect("the rotator's default credential format is valid");
         Self {
-            rotation: Rotation::new(store, rotator, passwords),
+            rotation: Rotation::new(store, rotator, values),
             recorder: StepRecorder::new(),
             arns: Mutex::new(Vec::new()),
         }

@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use serde_json::json;
 
+use crate::credential::ValueGenerator;
 use crate::error::{error_chain, RotationError};
 use crate::event::{RotationEvent, Step};
-use crate::password::{PasswordGenerator, PasswordPolicy};
 use crate::rotation::{Rotation, StepOutcome};
 use crate::rotator::Rotator;
 use crate::secret::{SecretBytes, SecretJson, SecretPayload, SecretString};
@@ -97,7 +97,7 @@ pub struct ConformanceReport {
 pub struct Kit<'a, H> {
     harness: &'a H,
     store: Arc<dyn SecretAdmin>,
-    passwords: PasswordGenerator,
+    values: ValueGenerator,
     recorder: StepRecorder,
     arns: Mutex<Vec<String>>,
     report: Mutex<ConformanceReport>,
@@ -115,14 +115,14 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
     /// A kit over `store` (in-memory, or the AWS-SDK store against moto).
     pub fn new(harness: &'a H, store: Arc<dyn SecretAdmin>) -> Self {
         let rotator = harness.rotator();
-        let passwords =
-            PasswordPolicy::from_lookup(rotator.default_excluded_characters(), |_| None)
-                .and_then(|p| p.generator())
-                .expect("the default password policy is valid");
+        let values = rotator
+            .credential()
+            .generator_from_lookup(|_| None)
+            .expect("the rotator's default credential format is valid");
         Self {
             harness,
             store,
-            passwords,
+            values,
             recorder: StepRecorder::new(),
             arns: Mutex::new(Vec::new()),
             report: Mutex::new(ConformanceReport::default()),
@@ -133,7 +133,7 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
         Rotation::new(
             FaultyStore::new(Arc::clone(&self.store)),
             rotator,
-            self.passwords.clone(),
+            self.values.clone(),
         )
     }
 

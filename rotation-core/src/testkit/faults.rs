@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
+use crate::credential::Credential;
 use crate::error::{RotatorError, StoreError};
 use crate::rotator::{RotationContext, Rotator};
 use crate::secret::{SecretJson, SecretString};
@@ -208,8 +209,8 @@ impl<R> InstrumentedRotator<R> {
 
 #[async_trait]
 impl<R: Rotator> Rotator for InstrumentedRotator<R> {
-    fn default_excluded_characters(&self) -> &str {
-        self.inner.default_excluded_characters()
+    fn credential(&self) -> Credential {
+        self.inner.credential()
     }
 
     fn validate(&self, secret: &SecretJson) -> Result<(), SecretFormatError> {

@@ -2,8 +2,8 @@
 //!
 //! It is the "small in-test rotator" the state machine and the stores are
 //! tested with: a backend with real password semantics (a login succeeds
-//! only with the user's current password) and the single-user strategy's
-//! login order, but no network. Database rotators test against their real
+//! only with the user's current password) and core's login order
+//! ([`find_working_login`]), but no network. Database rotators test against their real
 //! servers instead.
 
 use std::collections::HashMap;
@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use crate::error::RotatorError;
 use crate::rotator::{RotationContext, Rotator};
 use crate::secret::{SecretJson, SecretString};
+use crate::working_login::{find_working_login, Attempt, WorkingLogin};
 use crate::VersionLabel;
 
 use super::admin::SecretAdmin;
@@ -68,30 +69,31 @@ impl Rotator for TableRotator {
         current: &SecretJson,
         pending: &SecretJson,
     ) -> Result<(), RotatorError> {
-        let (user, current_password) = credentials(current)?;
+        let user = current.required_str("username")?;
         let (pending_user, new_password) = credentials(pending)?;
         if user != pending_user {
             return Err(RotatorError::Refused(format!(
                 "the pending secret names user {pending_user}, the current one {user}"
             )));
         }
-        if self.table.log_in(user, &new_password) {
-            return Ok(()); // an earlier try applied it
-        }
-        let mut logged_in = self.table.log_in(user, &current_password);
-        if !logged_in {
-            if let Some(previous) = ctx.secret(VersionLabel::Previous).await? {
-                let (_, previous_password) = credentials(&previous)?;
-                logged_in = self.table.log_in(user, &previous_password);
+        let try_login = |_: VersionLabel, value: SecretJson| async move {
+            let password = value.required_secret("password")?;
+            Ok(if self.table.log_in(user, &password) {
+                Attempt::LoggedIn(())
+            } else {
+                Attempt::Rejected
+            })
+        };
+        match find_working_login(ctx, current, pending, try_login).await? {
+            WorkingLogin::Current(()) | WorkingLogin::Previous(()) => {
+                self.table.set_password(user, &new_password);
+                Ok(())
             }
-        }
-        if !logged_in {
-            return Err(RotatorError::Refused(format!(
+            WorkingLogin::PendingAlreadyApplied => Ok(()),
+            WorkingLogin::NoneWorks(_) => Err(RotatorError::Refused(format!(
                 "no stored password of user {user} logs in"
-            )));
+            ))),
         }
-        self.table.set_password(user, &new_password);
-        Ok(())
     }
 
     async fn test_secret(

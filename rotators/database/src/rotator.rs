@@ -3,9 +3,10 @@
 
 use async_trait::async_trait;
 
-use rotation_core::SecretJson;
-use rotation_core::{RotationContext, Rotator};
-use rotation_core::{RotatorError, SecretFormatError, SettingsError, VersionLabel};
+use rotation_core::{
+    Credential, PasswordPolicy, RotationContext, Rotator, RotatorError, SecretFormatError,
+    SecretJson, SettingsError, VersionLabel,
+};
 
 use crate::backend::DatabaseBackend;
 use crate::master::MasterPolicy;
@@ -58,8 +59,11 @@ impl<B: DatabaseBackend> DatabaseRotator<B> {
 
 #[async_trait]
 impl<B: DatabaseBackend> Rotator for DatabaseRotator<B> {
-    fn default_excluded_characters(&self) -> &str {
-        B::SPEC.excluded_characters
+    fn credential(&self) -> Credential {
+        Credential::with_policy(
+            "password",
+            PasswordPolicy::default().excluding(B::SPEC.excluded_characters),
+        )
     }
 
     fn validate(&self, secret: &SecretJson) -> Result<(), SecretFormatError> {
@@ -73,7 +77,7 @@ impl<B: DatabaseBackend> Rotator for DatabaseRotator<B> {
     ) -> Result<SecretJson, RotatorError> {
         let (login, strategy) = self.parse(current)?;
         let mut pending = current.clone();
-        pending.set_secret("password", &ctx.new_password());
+        pending.set_secret("password", &ctx.new_value());
         if strategy == Strategy::AlternatingUsers {
             pending.set("username", alternate_name(&login.username));
         }
@@ -90,7 +94,13 @@ impl<B: DatabaseBackend> Rotator for DatabaseRotator<B> {
         let pending = DatabaseSecret::parse(pending_json, &B::SPEC)?;
         match strategy {
             Strategy::SingleUser => {
-                single_user::set_secret(&self.backend, ctx, &current, &pending).await
+                single_user::set_secret(
+                    &self.backend,
+                    ctx,
+                    (current_json, &current),
+                    (pending_json, &pending),
+                )
+                .await
             }
             Strategy::AlternatingUsers => {
                 alternating::set_secret(&self.backend, &self.master, ctx, &current, &pending).await

@@ -1,28 +1,24 @@
 //! setSecret for the single-user strategy: the user changes its own
 //! password.
 
-use rotation_core::RotationContext;
-use rotation_core::SecretString;
-use rotation_core::{RotatorError, VersionLabel};
+use rotation_core::working_login::{find_working_login, Attempt, WorkingLogin};
+use rotation_core::{RotationContext, RotatorError, SecretJson, SecretString, VersionLabel};
 
 use crate::backend::{DatabaseBackend, LoginError};
 use crate::secret::DatabaseSecret;
 use crate::{login_failed, same_host};
 
-/// Logs in with AWSCURRENT, falling back to AWSPENDING (an earlier try
-/// already applied it: nothing left to do) and then AWSPREVIOUS (AWSCURRENT
-/// was edited out of step with the database), and sets the pending
-/// password. The pending password is not tried first, unlike AWS's
-/// template: that costs a failed login, visible in the database's auth log,
-/// on every healthy rotation.
+/// Logs in with the first stored value that works, in core's order
+/// ([`find_working_login`]: AWSCURRENT, then AWSPENDING, then AWSPREVIOUS),
+/// and sets the pending password.
 ///
 /// A fallback happens only when the server rejected the credentials; an
 /// unreachable host fails the step at once.
 pub(crate) async fn set_secret<B: DatabaseBackend>(
     backend: &B,
     ctx: &RotationContext<'_>,
-    current: &DatabaseSecret,
-    pending: &DatabaseSecret,
+    (current_json, current): (&SecretJson, &DatabaseSecret),
+    (pending_json, pending): (&SecretJson, &DatabaseSecret),
 ) -> Result<(), RotatorError> {
     if !same_host(&current.host, &pending.host) || current.username != pending.username {
         return Err(RotatorError::Refused(format!(
@@ -30,42 +26,36 @@ pub(crate) async fn set_secret<B: DatabaseBackend>(
             pending.username, pending.host, current.username, current.host
         )));
     }
-    let mut rejected = Vec::new();
-    match backend.connect(current).await {
-        Ok(mut session) => return apply(backend, &mut session, current, &pending.password).await,
-        Err(LoginError::Rejected(_)) => rejected.push(VersionLabel::Current),
-        Err(e) => return Err(login_failed(VersionLabel::Current, current, e)),
-    }
-    match backend.connect(pending).await {
-        Ok(_) => {
-            tracing::info!(
-                "setSecret: the AWSPENDING password already logs in; an earlier attempt applied it"
-            );
-            return Ok(());
+    let try_login = |label: VersionLabel, value: SecretJson| async move {
+        let login = match label {
+            VersionLabel::Current => current.clone(),
+            VersionLabel::Pending => pending.clone(),
+            VersionLabel::Previous => match previous_login(current, &value) {
+                Some(login) => login,
+                None => return Ok(Attempt::NotApplicable),
+            },
+        };
+        match backend.connect(&login).await {
+            Ok(session) => Ok(Attempt::LoggedIn(session)),
+            Err(LoginError::Rejected(_)) => Ok(Attempt::Rejected),
+            Err(e) => Err(login_failed(label, &login, e)),
         }
-        Err(LoginError::Rejected(_)) => rejected.push(VersionLabel::Pending),
-        Err(e) => return Err(login_failed(VersionLabel::Pending, pending, e)),
-    }
-    if let Some(password) = previous_password(ctx, current).await? {
-        let previous = current.with_password(password);
-        match backend.connect(&previous).await {
-            Ok(mut session) => {
-                tracing::warn!(
-                    "setSecret: AWSCURRENT was rejected and AWSPREVIOUS logged in; AWSCURRENT was out of step with the database"
-                );
-                return apply(backend, &mut session, current, &pending.password).await;
-            }
-            Err(LoginError::Rejected(_)) => rejected.push(VersionLabel::Previous),
-            Err(e) => return Err(login_failed(VersionLabel::Previous, &previous, e)),
+    };
+    match find_working_login(ctx, current_json, pending_json, try_login).await? {
+        WorkingLogin::Current(mut session) | WorkingLogin::Previous(mut session) => {
+            apply(backend, &mut session, current, &pending.password).await
+        }
+        WorkingLogin::PendingAlreadyApplied => Ok(()),
+        WorkingLogin::NoneWorks(rejected) => {
+            let tried: Vec<String> = rejected.iter().map(ToString::to_string).collect();
+            Err(RotatorError::Refused(format!(
+                "{} rejected the password of {} for user {}; the database password was changed outside rotation: store the working password as AWSCURRENT, then rotate again",
+                current.address(),
+                tried.join(", "),
+                current.username
+            )))
         }
     }
-    let tried: Vec<String> = rejected.iter().map(ToString::to_string).collect();
-    Err(RotatorError::Refused(format!(
-        "{} rejected the password of {} for user {}; the database password was changed outside rotation: store the working password as AWSCURRENT, then rotate again",
-        current.address(),
-        tried.join(", "),
-        current.username
-    )))
 }
 
 async fn apply<B: DatabaseBackend>(
@@ -89,22 +79,10 @@ async fn apply<B: DatabaseBackend>(
         })
 }
 
-/// The AWSPREVIOUS password, when that version exists and is a login for
-/// the same user on the same host. An old AWSPREVIOUS may lack fields, so
-/// only the ones it has are compared; one that cannot be read is skipped.
-async fn previous_password(
-    ctx: &RotationContext<'_>,
-    current: &DatabaseSecret,
-) -> Result<Option<SecretString>, RotatorError> {
-    let previous = match ctx.secret(VersionLabel::Previous).await {
-        Ok(Some(previous)) => previous,
-        Ok(None) => return Ok(None),
-        Err(RotatorError::InvalidSecret(e)) => {
-            tracing::warn!(error = %e, "setSecret: AWSPREVIOUS is unusable; not trying it");
-            return Ok(None);
-        }
-        Err(e) => return Err(e),
-    };
+/// The login AWSPREVIOUS gives: the current login with its password, when
+/// it is a login for the same user on the same host. An old AWSPREVIOUS may
+/// lack fields, so only the ones it has are compared.
+fn previous_login(current: &DatabaseSecret, previous: &SecretJson) -> Option<DatabaseSecret> {
     let same_user = previous
         .optional_str("username")
         .ok()
@@ -116,8 +94,8 @@ async fn previous_password(
         .flatten()
         .is_none_or(|h| same_host(h, &current.host));
     if !(same_user && same_host) {
-        tracing::warn!("setSecret: AWSPREVIOUS names another user or host; not trying it");
-        return Ok(None);
+        return None;
     }
-    Ok(previous.required_secret("password").ok())
+    let password = previous.required_secret("password").ok()?;
+    Some(current.with_password(password))
 }
