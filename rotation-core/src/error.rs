@@ -109,6 +109,24 @@ pub struct SettingsError {
     pub reason: String,
 }
 
+impl SettingsError {
+    /// The value of environment variable `name`, which must be set and not
+    /// blank.
+    pub fn required_env(name: &'static str) -> Result<String, SettingsError> {
+        match std::env::var(name) {
+            Ok(value) if !value.trim().is_empty() => Ok(value),
+            Ok(_) => Err(Self {
+                name,
+                reason: "it is empty; it must be set".into(),
+            }),
+            Err(_) => Err(Self {
+                name,
+                reason: "it is not set; it must be".into(),
+            }),
+        }
+    }
+}
+
 /// A Secrets Manager operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -184,6 +202,19 @@ impl RotatorError {
             action: action.into(),
             source: source.into(),
         }
+    }
+}
+
+/// `.backend_context("action")` on a backend call's result: its error
+/// becomes [`RotatorError::Backend`] naming the action that failed.
+pub trait BackendContext<T> {
+    /// Wraps the error with the action that failed.
+    fn backend_context(self, action: impl Into<String>) -> Result<T, RotatorError>;
+}
+
+impl<T, E: Into<BoxError>> BackendContext<T> for Result<T, E> {
+    fn backend_context(self, action: impl Into<String>) -> Result<T, RotatorError> {
+        self.map_err(|e| RotatorError::backend(action, e))
     }
 }
 

@@ -33,9 +33,12 @@ pub mod store;
 pub mod testkit;
 pub mod working_login;
 
+/// The attribute [`Rotator`] implementations are written with, re-exported so
+/// a rotator crate needs no dependency of its own for it.
+pub use async_trait::async_trait;
 pub use credential::{Credential, KeyFormat, ValueFormat, ValueGenerator};
 pub use error::{
-    RotationError, RotatorError, SecretFormatError, SettingsError, StoreError, VersionLabel,
+    BackendContext,     RotationError, RotatorError, SecretFormatError, SettingsError, StoreError, VersionLabel,
 };
 pub use event::{RotationEvent, Step};
 pub use password::{PasswordGenerator, PasswordPolicy};

@@ -243,27 +243,34 @@ impl<S: SecretStore, R: Rotator> Rotation<S, R> {
             .store
             .move_stage(ctx.secret_id(), AWSCURRENT, &event.token, old)
             .await;
-        if let Err(error) = moved {
-            // An SDK retry of a move the service already applied is refused
-            // (the old version no longer holds AWSCURRENT): the move is
-            // done if AWSCURRENT is on the token now.
-            if !matches!(error, StoreError::Refused { .. }) {
-                return Err(store_error(event.step)(error));
+        let after = match moved {
+            // What the service did: AWSCURRENT on the token, AWSPREVIOUS on
+            // the old version. The hook reads AWSPREVIOUS, and must not be
+            // told by the pre-move description that there is none.
+            Ok(()) => description.after_promoting(&event.token),
+            Err(error) => {
+                // An SDK retry of a move the service already applied is
+                // refused (the old version no longer holds AWSCURRENT): the
+                // move is done if AWSCURRENT is on the token now.
+                if !matches!(error, StoreError::Refused { .. }) {
+                    return Err(store_error(event.step)(error));
+                }
+                let now = self
+                    .store
+                    .describe(ctx.secret_id())
+                    .await
+                    .map_err(store_error(event.step))?;
+                if !now.has_stage(&event.token, AWSCURRENT) {
+                    return Err(store_error(event.step)(error));
+                }
+                tracing::info!(
+                    "finishSecret: AWSCURRENT is already on the new version (a retried move was refused after the first one applied)"
+                );
+                now
             }
-            let now = self
-                .store
-                .describe(ctx.secret_id())
-                .await
-                .map_err(store_error(event.step))?;
-            if !now.has_stage(&event.token, AWSCURRENT) {
-                return Err(store_error(event.step)(error));
-            }
-            tracing::info!(
-                "finishSecret: AWSCURRENT is already on the new version (a retried move was refused after the first one applied)"
-            );
-        }
+        };
         self.rotator
-            .after_finish(ctx)
+            .after_finish(&self.context(event, &after))
             .await
             .map_err(rotator_error(event.step))?;
         Ok(StepOutcome::Done)

@@ -152,6 +152,24 @@ impl RotationContext<'_> {
         }
     }
 
+    /// In [`Rotator::after_finish`]: the value just replaced (AWSPREVIOUS)
+    /// and the one that replaced it (AWSCURRENT), for a backend that keeps
+    /// both during a rotation and now retires the old one. `None` when the
+    /// secret has no AWSPREVIOUS (its first rotation by a function that
+    /// created it). Two `GetSecretValue` calls.
+    pub async fn previous_and_current(
+        &self,
+    ) -> Result<Option<(SecretJson, SecretJson)>, RotatorError> {
+        let Some(previous) = self.secret(VersionLabel::Previous).await? else {
+            return Ok(None);
+        };
+        let current = self
+            .secret(VersionLabel::Current)
+            .await?
+            .ok_or_else(|| RotatorError::Refused("the secret has no AWSCURRENT value".into()))?;
+        Ok(Some((previous, current)))
+    }
+
     /// The raw read behind [`secret`](Self::secret), shared with the steps,
     /// which report its failures as their own errors.
     pub(crate) async fn read(

@@ -179,6 +179,24 @@ impl SecretJson {
         }
     }
 
+    /// An optional port number: a JSON number or a numeric string, 1 to
+    /// 65535.
+    pub fn optional_port(&self, field: &str) -> Result<Option<u16>, SecretFormatError> {
+        let port = match self.0.get(field) {
+            None | Some(Value::Null) => return Ok(None),
+            Some(Value::Number(n)) => n.as_u64(),
+            Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
+            Some(other) => return Err(SecretFormatError::wrong_type(field, "a port number", other)),
+        };
+        match port {
+            Some(p @ 1..=65535) => Ok(Some(p as u16)),
+            _ => Err(SecretFormatError::InvalidValue {
+                field: field.to_owned(),
+                reason: "it must be a whole number from 1 to 65535".into(),
+            }),
+        }
+    }
+
     /// A required secret string field (a password, a key), wrapped.
     pub fn required_secret(&self, field: &str) -> Result<SecretString, SecretFormatError> {
         self.required_str(field)

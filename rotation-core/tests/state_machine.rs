@@ -609,3 +609,21 @@ async fn after_finish_runs_even_when_finish_died_after_moving_the_label() {
         "after_finish sees the old value as AWSPREVIOUS"
     );
 }
+
+#[tokio::test]
+async fn after_finish_sees_the_replaced_value_on_a_first_rotation() {
+    let f = fixture();
+    let rotation = Rotation::new(
+        Arc::clone(&f.store),
+        InstrumentedRotator::new(f.harness.rotator()),
+        Credential::password("password")
+            .generator_from_lookup(|_| None)
+            .unwrap(),
+    );
+    for step in Step::ALL {
+        rotation.run_step(&f.event(step), None).await.unwrap();
+    }
+    // The secret had no AWSPREVIOUS when finishSecret started: the hook
+    // must still find the value the move just made AWSPREVIOUS.
+    assert_eq!(rotation.rotator().after_finish_calls(), vec![true]);
+}

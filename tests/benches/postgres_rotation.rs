@@ -17,7 +17,7 @@ use rotation_tests::measure::Stats;
 use rotation_tests::moto::MotoServer;
 use rotation_tests::postgres::PostgresServer;
 use rotation_tests::postgres_rotator::PostgresRotatorHarness;
-use rotation_tests::rotations::Rotations;
+use rotation_core::testkit::Rotations;
 
 const WARM_UP: usize = 3;
 

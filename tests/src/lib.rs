@@ -15,7 +15,6 @@ pub mod measure;
 pub mod moto;
 pub mod postgres;
 pub mod postgres_rotator;
-pub mod rotations;
 pub mod runtime_api;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};

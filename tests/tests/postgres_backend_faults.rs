@@ -18,7 +18,7 @@ use rotation_database::{ConnectSettings, DatabaseRotator};
 use rotation_tests::moto::MotoServer;
 use rotation_tests::postgres::PostgresServer;
 use rotation_tests::postgres_rotator::PostgresRotatorHarness;
-use rotation_tests::rotations::Rotations;
+use rotation_core::testkit::Rotations;
 
 type FaultyRotations = Rotations<DatabaseRotator<FaultyBackend<PostgresBackend>>>;
 

@@ -14,7 +14,7 @@ use rotation_database::ConnectSettings;
 use rotation_tests::moto::MotoServer;
 use rotation_tests::postgres::PostgresServer;
 use rotation_tests::postgres_rotator::{PostgresRotatorHarness, MASTER_USER};
-use rotation_tests::rotations::Rotations;
+use rotation_core::testkit::Rotations;
 
 fn settings(connect_timeout: Duration) -> ConnectSettings {
     ConnectSettings {

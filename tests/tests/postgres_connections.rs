@@ -13,7 +13,7 @@ use rotation_database::ConnectSettings;
 use rotation_tests::moto::MotoServer;
 use rotation_tests::postgres::PostgresServer;
 use rotation_tests::postgres_rotator::PostgresRotatorHarness;
-use rotation_tests::rotations::Rotations;
+use rotation_core::testkit::Rotations;
 use serde_json::json;
 
 fn settings(ca_bundle: Option<PathBuf>, connect_timeout: Duration) -> ConnectSettings {

@@ -12,7 +12,7 @@ use rotation_database::{ConnectSettings, Strategy};
 use rotation_tests::moto::MotoServer;
 use rotation_tests::postgres::PostgresServer;
 use rotation_tests::postgres_rotator::PostgresRotatorHarness;
-use rotation_tests::rotations::Rotations;
+use rotation_core::testkit::Rotations;
 use serde_json::json;
 
 fn settings() -> ConnectSettings {

@@ -18,7 +18,7 @@ use rotation_tests::fault_proxy::FaultProxy;
 use rotation_tests::moto::MotoServer;
 use rotation_tests::postgres::PostgresServer;
 use rotation_tests::postgres_rotator::{PostgresRotatorHarness, MASTER_USER};
-use rotation_tests::rotations::Rotations;
+use rotation_core::testkit::Rotations;
 
 /// Runs createSecret, then expects setSecret to be refused with the store
 /// unchanged; returns the error chain.

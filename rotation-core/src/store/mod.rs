@@ -50,6 +50,29 @@ impl SecretDescription {
             .map(|(id, _)| id.as_str())
     }
 
+    /// The description as it is once AWSCURRENT moved to `token`: the
+    /// service puts AWSPREVIOUS on the version that held AWSCURRENT.
+    pub(crate) fn after_promoting(&self, token: &str) -> SecretDescription {
+        let mut after = self.clone();
+        let old = self.version_with_stage(AWSCURRENT).map(str::to_owned);
+        for stages in after.versions.values_mut() {
+            stages.retain(|s| s != AWSCURRENT && s != AWSPREVIOUS);
+        }
+        if let Some(old) = old.filter(|old| old != token) {
+            after
+                .versions
+                .entry(old)
+                .or_default()
+                .push(AWSPREVIOUS.to_owned());
+        }
+        after
+            .versions
+            .entry(token.to_owned())
+            .or_default()
+            .push(AWSCURRENT.to_owned());
+        after
+    }
+
     /// The stages of a version, or `None` if the version does not exist.
     pub fn stages_of(&self, version_id: &str) -> Option<&[String]> {
         self.versions.get(version_id).map(Vec::as_slice)

@@ -10,14 +10,16 @@
 //!   run twice, a failure at every store call of every step then resumed,
 //!   a crash after the backend changed, bad events and bad secrets, and no
 //!   secret in the logs.
-//! - [`faults`], [`logs`], [`admin`]: the pieces those suites are made of,
-//!   for rotators' own tests.
+//! - [`Rotations`]: rotations driven step by step with the events Secrets
+//!   Manager sends, logs captured, for a rotator's own tests.
+//! - [`faults`], [`logs`], [`admin`]: the pieces those suites are made of.
 
 pub mod admin;
 pub mod conformance;
 pub mod faults;
 pub mod logs;
 pub mod reference;
+pub mod rotations;
 pub mod store_contract;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,6 +28,7 @@ pub use admin::{SecretAdmin, Snapshot};
 pub use conformance::{ConformanceReport, RotatorHarness};
 pub use faults::{FaultTiming, FaultyStore};
 pub use logs::{assert_no_secret_in, CapturedLogs, StepRecorder};
+pub use rotations::Rotations;
 pub use store_contract::KnownGaps;
 
 fn random_hex(bytes: usize) -> String {

@@ -124,7 +124,7 @@ impl DatabaseSecret {
         Ok(Self {
             engine: engine.to_owned(),
             host: host.to_owned(),
-            port: parse_port(secret.get("port"), spec.default_port)?,
+            port: secret.optional_port("port")?.unwrap_or(spec.default_port),
             username: username.to_owned(),
             password,
             dbname,
@@ -158,28 +158,6 @@ fn invalid(field: &str, reason: String) -> SecretFormatError {
     SecretFormatError::InvalidValue {
         field: field.to_owned(),
         reason,
-    }
-}
-
-fn parse_port(value: Option<&Value>, default: u16) -> Result<u16, SecretFormatError> {
-    let port = match value {
-        None | Some(Value::Null) => return Ok(default),
-        Some(Value::Number(n)) => n.as_u64(),
-        Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
-        Some(other) => {
-            return Err(SecretFormatError::wrong_type(
-                "port",
-                "a number or a numeric string",
-                other,
-            ))
-        }
-    };
-    match port {
-        Some(p @ 1..=65535) => Ok(p as u16),
-        _ => Err(invalid(
-            "port",
-            "it must be a whole number from 1 to 65535".into(),
-        )),
     }
 }
 

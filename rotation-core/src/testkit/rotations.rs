@@ -3,11 +3,11 @@
 
 use std::sync::{Arc, Mutex};
 
-use rotation_core::error::error_chain;
-use rotation_core::store::VersionSelector;
-use rotation_core::testkit::admin::secret_strings;
-use rotation_core::testkit::{new_token, SecretAdmin, StepRecorder};
-use rotation_core::{
+use super::admin::secret_strings;
+use super::{new_token, SecretAdmin, StepRecorder};
+use crate::error::error_chain;
+use crate::store::VersionSelector;
+use crate::{
     Rotation, RotationError, RotationEvent, Rotator, SecretJson, SecretString, Step, StepOutcome,
 };
 
