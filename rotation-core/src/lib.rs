@@ -38,7 +38,8 @@ pub mod working_login;
 pub use async_trait::async_trait;
 pub use credential::{Credential, KeyFormat, ValueFormat, ValueGenerator};
 pub use error::{
-    BackendContext,     RotationError, RotatorError, SecretFormatError, SettingsError, StoreError, VersionLabel,
+    BackendContext, RotationError, RotatorError, SecretFormatError, SettingsError, StoreError,
+    VersionLabel,
 };
 pub use event::{RotationEvent, Step};
 pub use password::{PasswordGenerator, PasswordPolicy};

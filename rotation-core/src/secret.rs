@@ -186,7 +186,9 @@ impl SecretJson {
             None | Some(Value::Null) => return Ok(None),
             Some(Value::Number(n)) => n.as_u64(),
             Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
-            Some(other) => return Err(SecretFormatError::wrong_type(field, "a port number", other)),
+            Some(other) => {
+                return Err(SecretFormatError::wrong_type(field, "a port number", other))
+            }
         };
         match port {
             Some(p @ 1..=65535) => Ok(Some(p as u16)),

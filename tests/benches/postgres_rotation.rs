@@ -11,13 +11,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rotation_core::store::InMemorySecretStore;
+use rotation_core::testkit::Rotations;
 use rotation_core::testkit::SecretAdmin;
 use rotation_core::Step;
 use rotation_tests::measure::Stats;
 use rotation_tests::moto::MotoServer;
 use rotation_tests::postgres::PostgresServer;
 use rotation_tests::postgres_rotator::PostgresRotatorHarness;
-use rotation_core::testkit::Rotations;
 
 const WARM_UP: usize = 3;
 

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use postgres_rotator::PostgresBackend;
 use rotation_core::error::error_chain;
 use rotation_core::store::VersionSelector;
+use rotation_core::testkit::Rotations;
 use rotation_core::testkit::RotatorHarness;
 use rotation_core::{RotationError, SecretJson, Step, AWSCURRENT, AWSPENDING};
 use rotation_database::testkit::{BackendFault, FaultSwitch, FaultyBackend};
@@ -18,7 +19,6 @@ use rotation_database::{ConnectSettings, DatabaseRotator};
 use rotation_tests::moto::MotoServer;
 use rotation_tests::postgres::PostgresServer;
 use rotation_tests::postgres_rotator::PostgresRotatorHarness;
-use rotation_core::testkit::Rotations;
 
 type FaultyRotations = Rotations<DatabaseRotator<FaultyBackend<PostgresBackend>>>;
 

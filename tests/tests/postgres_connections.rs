@@ -7,13 +7,13 @@ use std::time::{Duration, Instant};
 
 use rotation_core::error::error_chain;
 use rotation_core::store::VersionSelector;
+use rotation_core::testkit::Rotations;
 use rotation_core::testkit::RotatorHarness;
 use rotation_core::{RotationError, SecretJson, Step, AWSCURRENT};
 use rotation_database::ConnectSettings;
 use rotation_tests::moto::MotoServer;
 use rotation_tests::postgres::PostgresServer;
 use rotation_tests::postgres_rotator::PostgresRotatorHarness;
-use rotation_core::testkit::Rotations;
 use serde_json::json;
 
 fn settings(ca_bundle: Option<PathBuf>, connect_timeout: Duration) -> ConnectSettings {

@@ -10,6 +10,7 @@ use std::time::Duration;
 use postgres_rotator::sql::{quote_identifier, quote_literal};
 use rotation_core::error::error_chain;
 use rotation_core::store::VersionSelector;
+use rotation_core::testkit::Rotations;
 use rotation_core::testkit::{unique_name, RotatorHarness};
 use rotation_core::{RotationError, Rotator, SecretJson, Step, AWSCURRENT};
 use rotation_database::rds::{RdsApi, PRIMARY_CLUSTER_TAG, PRIMARY_INSTANCE_TAG};
@@ -18,7 +19,6 @@ use rotation_tests::fault_proxy::FaultProxy;
 use rotation_tests::moto::MotoServer;
 use rotation_tests::postgres::PostgresServer;
 use rotation_tests::postgres_rotator::{PostgresRotatorHarness, MASTER_USER};
-use rotation_core::testkit::Rotations;
 
 /// Runs createSecret, then expects setSecret to be refused with the store
 /// unchanged; returns the error chain.

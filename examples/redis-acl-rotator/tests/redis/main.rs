@@ -69,7 +69,7 @@ async fn both_passwords_work_until_the_rotation_finishes() {
     assert!(server.can_log_in(&user, &new).await);
     assert_eq!(server.password_count(&user).await, 1);
     rotations
-        .assert_no_leaks(&[server.admin_password.clone()])
+        .assert_no_leaks(std::slice::from_ref(&server.admin_password))
         .await;
 }
 
