@@ -6,8 +6,9 @@
 #
 # Installs (only what is missing):
 #   - Debian packages: python3-venv (for moto's virtualenv), postgresql,
-#     openssl (the TLS tests' throwaway certificate authority), binutils
-#     (readelf, to check what the bootstraps link), g++ (libFuzzer)
+#     redis-server (the Redis example's tests), openssl (the TLS tests'
+#     throwaway certificate authority), binutils (readelf, to check what
+#     the bootstraps link), g++ (libFuzzer)
 #     (the tests run their own throwaway clusters; the packaged one is left
 #     alone)
 #   - .venv/ at the workspace root with moto's server (the Secrets Manager
@@ -57,6 +58,7 @@ install_system_packages() {
     command -v openssl >/dev/null || missing+=(openssl)
     command -v readelf >/dev/null || missing+=(binutils)
     command -v g++ >/dev/null || missing+=(g++)
+    command -v redis-server >/dev/null || missing+=(redis-server)
     [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 }
 
@@ -93,11 +95,14 @@ install_rust_targets
 export PATH="$PWD/.venv/bin:$PATH"
 export SAM_CLI_TELEMETRY=0
 
-# Every rotator binary, as Lambda runs it. The end-to-end tests run the
-# x86_64 build (this machine's); the arm64 build proves the cross build.
+# Every shipped rotator binary and the benchmarks' empty function, as
+# Lambda runs them. The end-to-end tests run the x86_64 build (this
+# machine's); the arm64 build proves the cross build. The Redis example's
+# binary is built by clippy and the tests, not released.
+LAMBDA_PACKAGES=(--package postgres-rotator --package lambda-floor)
 log "cargo lambda build --release (x86_64, arm64)"
-cargo lambda build --release --bins --x86-64 --lambda-dir target/lambda/x86_64
-cargo lambda build --release --bins --arm64 --lambda-dir target/lambda/arm64
+cargo lambda build --release "${LAMBDA_PACKAGES[@]}" --x86-64 --lambda-dir target/lambda/x86_64
+cargo lambda build --release "${LAMBDA_PACKAGES[@]}" --arm64 --lambda-dir target/lambda/arm64
 
 log "cargo fmt --check"
 cargo fmt --all -- --check
@@ -107,6 +112,13 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 log "cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+
+# The publishable crates package (metadata, readme, license, versions of
+# path dependencies); building them from the packages is checked by hand
+# (`cargo package` without --no-verify, four minutes more).
+log "cargo package (rotation-core, rotation-database, postgres-rotator)"
+cargo package --workspace --exclude rotation-tests --exclude lambda-floor \
+    --exclude redis-acl-rotator --allow-dirty --no-verify --quiet
 
 log "cargo test"
 cargo test --workspace -- --nocapture 2>&1 | tee target/test-output.log
