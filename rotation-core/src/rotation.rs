@@ -15,7 +15,7 @@ use crate::error::{error_chain, RotationError, SecretFormatError, StoreError, Ve
 use crate::event::{RotationEvent, Step};
 use crate::rotator::{RotationContext, Rotator};
 use crate::secret::SecretJson;
-use crate::store::{SecretDescription, SecretStore, AWSCURRENT, AWSPENDING};
+use crate::store::{MoveStage, PutValue, SecretDescription, SecretStore, AWSCURRENT, AWSPENDING};
 
 /// Time kept back from the Lambda deadline so a step that runs out can
 /// still report its error before Lambda kills the process.
@@ -190,10 +190,12 @@ impl<S: SecretStore, R: Rotator> Rotation<S, R> {
             .store
             .put_value(
                 ctx.secret_id(),
-                &event.token,
-                &pending.to_secret_string(),
-                &[AWSPENDING],
-                event.rotation_token.as_deref(),
+                PutValue {
+                    version_id: &event.token,
+                    value: &pending.to_secret_string(),
+                    stages: &[AWSPENDING],
+                    rotation_token: event.rotation_token.as_deref(),
+                },
             )
             .await;
         match put {
@@ -241,7 +243,14 @@ impl<S: SecretStore, R: Rotator> Rotation<S, R> {
         let old = description.version_with_stage(AWSCURRENT);
         let moved = self
             .store
-            .move_stage(ctx.secret_id(), AWSCURRENT, &event.token, old)
+            .move_stage(
+                ctx.secret_id(),
+                MoveStage {
+                    stage: AWSCURRENT,
+                    to_version: &event.token,
+                    from_version: old,
+                },
+            )
             .await;
         let after = match moved {
             // What the service did: AWSCURRENT on the token, AWSPREVIOUS on

@@ -10,7 +10,7 @@ use lambda_runtime::{Context, LambdaEvent};
 use proptest::prelude::*;
 use rotation_core::lambda::handle;
 use rotation_core::secret::SecretJson;
-use rotation_core::store::{InMemorySecretStore, VersionSelector};
+use rotation_core::store::{InMemorySecretStore, PutValue, VersionSelector};
 use rotation_core::testkit::faults::{FaultTiming, FaultyStore, InstrumentedRotator};
 use rotation_core::testkit::reference::{TableHarness, TableRotator};
 use rotation_core::testkit::RotatorHarness;
@@ -199,12 +199,14 @@ async fn create_keeps_an_existing_pending_value() {
     f.store
         .put_value(
             &f.arn,
-            &f.token,
-            &SecretString::new(
-                json!({"username": "x", "password": "preset-pending-password"}).to_string(),
-            ),
-            &[AWSPENDING],
-            None,
+            PutValue {
+                version_id: &f.token,
+                value: &SecretString::new(
+                    json!({"username": "x", "password": "preset-pending-password"}).to_string(),
+                ),
+                stages: &[AWSPENDING],
+                rotation_token: None,
+            },
         )
         .await
         .unwrap();

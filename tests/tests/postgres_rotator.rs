@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use rotation_core::error::error_chain;
-use rotation_core::store::VersionSelector;
+use rotation_core::store::{MoveStage, PutValue, VersionSelector};
 use rotation_core::testkit::Rotations;
 use rotation_core::testkit::RotatorHarness;
 use rotation_core::{RotationError, SecretJson, Step, AWSCURRENT, AWSPREVIOUS};
@@ -399,15 +399,24 @@ async fn a_hand_edited_current_secret_is_recovered_through_previous() {
     store
         .put_value(
             &arn,
-            &edit,
-            &mistyped.to_secret_string(),
-            &["HAND_EDIT"],
-            None,
+            PutValue {
+                version_id: &edit,
+                value: &mistyped.to_secret_string(),
+                stages: &["HAND_EDIT"],
+                rotation_token: None,
+            },
         )
         .await
         .expect("the hand edit");
     store
-        .move_stage(&arn, AWSCURRENT, &edit, old.as_deref())
+        .move_stage(
+            &arn,
+            MoveStage {
+                stage: AWSCURRENT,
+                to_version: &edit,
+                from_version: old.as_deref(),
+            },
+        )
         .await
         .expect("label the edit AWSCURRENT");
     assert_eq!(previous(&rotations, &arn).await, working);

@@ -8,7 +8,7 @@ use aws_sdk_secretsmanager::config::timeout::TimeoutConfig;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_secretsmanager::Client;
 
-use super::{SecretDescription, SecretStore, SecretVersion, VersionSelector};
+use super::{MoveStage, PutValue, SecretDescription, SecretStore, SecretVersion, VersionSelector};
 use crate::error::{error_chain, StoreError};
 use crate::secret::{SecretBytes, SecretPayload, SecretString};
 
@@ -189,14 +189,13 @@ impl SecretStore for AwsSecretStore {
         }))
     }
 
-    async fn put_value(
-        &self,
-        secret_id: &str,
-        version_id: &str,
-        value: &SecretString,
-        stages: &[&str],
-        rotation_token: Option<&str>,
-    ) -> Result<(), StoreError> {
+    async fn put_value(&self, secret_id: &str, put: PutValue<'_>) -> Result<(), StoreError> {
+        let PutValue {
+            version_id,
+            value,
+            stages,
+            rotation_token,
+        } = put;
         self.client
             .put_secret_value()
             .secret_id(secret_id)
@@ -210,13 +209,12 @@ impl SecretStore for AwsSecretStore {
         Ok(())
     }
 
-    async fn move_stage(
-        &self,
-        secret_id: &str,
-        stage: &str,
-        to_version: &str,
-        from_version: Option<&str>,
-    ) -> Result<(), StoreError> {
+    async fn move_stage(&self, secret_id: &str, change: MoveStage<'_>) -> Result<(), StoreError> {
+        let MoveStage {
+            stage,
+            to_version,
+            from_version,
+        } = change;
         self.client
             .update_secret_version_stage()
             .secret_id(secret_id)

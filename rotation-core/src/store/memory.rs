@@ -13,11 +13,11 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{
-    SecretDescription, SecretStore, SecretVersion, VersionSelector, AWSCURRENT, AWSPENDING,
-    AWSPREVIOUS,
+    MoveStage, PutValue, SecretDescription, SecretStore, SecretVersion, VersionSelector,
+    AWSCURRENT, AWSPENDING, AWSPREVIOUS,
 };
 use crate::error::StoreError;
-use crate::secret::{SecretPayload, SecretString};
+use crate::secret::SecretPayload;
 
 #[derive(Debug, Clone)]
 struct Version {
@@ -329,14 +329,13 @@ impl SecretStore for InMemorySecretStore {
         }))
     }
 
-    async fn put_value(
-        &self,
-        secret_id: &str,
-        version_id: &str,
-        value: &SecretString,
-        stages: &[&str],
-        _rotation_token: Option<&str>,
-    ) -> Result<(), StoreError> {
+    async fn put_value(&self, secret_id: &str, put: PutValue<'_>) -> Result<(), StoreError> {
+        let PutValue {
+            version_id,
+            value,
+            stages,
+            rotation_token: _,
+        } = put;
         const OP: &str = "PutSecretValue";
         let mut state = self.state();
         let secret = state.find(OP, secret_id)?;
@@ -374,13 +373,12 @@ impl SecretStore for InMemorySecretStore {
         Ok(())
     }
 
-    async fn move_stage(
-        &self,
-        secret_id: &str,
-        stage: &str,
-        to_version: &str,
-        from_version: Option<&str>,
-    ) -> Result<(), StoreError> {
+    async fn move_stage(&self, secret_id: &str, change: MoveStage<'_>) -> Result<(), StoreError> {
+        let MoveStage {
+            stage,
+            to_version,
+            from_version,
+        } = change;
         const OP: &str = "UpdateSecretVersionStage";
         let mut state = self.state();
         let secret = state.find(OP, secret_id)?;

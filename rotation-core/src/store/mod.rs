@@ -107,6 +107,33 @@ pub struct SecretVersion {
     pub payload: SecretPayload,
 }
 
+/// A `PutSecretValue` request: `value` stored as version `version_id` with
+/// `stages`, passing `rotation_token` through when the event carried one.
+/// Named fields, so two ids cannot be swapped unnoticed.
+#[derive(Debug, Clone, Copy)]
+pub struct PutValue<'a> {
+    /// The new version's id (the rotation's token).
+    pub version_id: &'a str,
+    /// The value.
+    pub value: &'a SecretString,
+    /// The stages the version gets.
+    pub stages: &'a [&'a str],
+    /// The event's `RotationToken`, if any.
+    pub rotation_token: Option<&'a str>,
+}
+
+/// An `UpdateSecretVersionStage` request: `stage` moves to `to_version`
+/// from `from_version` (the version carrying it, if any).
+#[derive(Debug, Clone, Copy)]
+pub struct MoveStage<'a> {
+    /// The stage, such as AWSCURRENT.
+    pub stage: &'a str,
+    /// The version that gets it.
+    pub to_version: &'a str,
+    /// The version that holds it now, if any.
+    pub from_version: Option<&'a str>,
+}
+
 /// The Secrets Manager operations a rotation needs.
 ///
 /// Implementations map the service's "not found" answers to `Ok(None)` in
@@ -125,29 +152,16 @@ pub trait SecretStore: Send + Sync {
         version: VersionSelector<'_>,
     ) -> Result<Option<SecretVersion>, StoreError>;
 
-    /// `PutSecretValue`: stores `value` as version `version_id` with
-    /// `stages`. Idempotent for the same value; a different value under an
-    /// existing version is [`StoreError::VersionExists`]. `rotation_token`
-    /// is passed through when the event carried one.
-    async fn put_value(
-        &self,
-        secret_id: &str,
-        version_id: &str,
-        value: &SecretString,
-        stages: &[&str],
-        rotation_token: Option<&str>,
-    ) -> Result<(), StoreError>;
+    /// `PutSecretValue`: stores the request's value as its version with its
+    /// stages. Idempotent for the same value; a different value under an
+    /// existing version is [`StoreError::VersionExists`].
+    async fn put_value(&self, secret_id: &str, put: PutValue<'_>) -> Result<(), StoreError>;
 
-    /// `UpdateSecretVersionStage`: moves `stage` to `to_version`, removing it
-    /// from `from_version` (which must be the version carrying it, if any).
-    /// Moving AWSCURRENT makes the service stage the old version AWSPREVIOUS.
-    async fn move_stage(
-        &self,
-        secret_id: &str,
-        stage: &str,
-        to_version: &str,
-        from_version: Option<&str>,
-    ) -> Result<(), StoreError>;
+    /// `UpdateSecretVersionStage`: moves the stage to `to_version`, removing
+    /// it from `from_version` (which must be the version carrying it, if
+    /// any). Moving AWSCURRENT makes the service stage the old version
+    /// AWSPREVIOUS.
+    async fn move_stage(&self, secret_id: &str, change: MoveStage<'_>) -> Result<(), StoreError>;
 }
 
 #[async_trait]
@@ -164,28 +178,11 @@ impl<S: SecretStore + ?Sized> SecretStore for std::sync::Arc<S> {
         (**self).get_value(secret_id, version).await
     }
 
-    async fn put_value(
-        &self,
-        secret_id: &str,
-        version_id: &str,
-        value: &SecretString,
-        stages: &[&str],
-        rotation_token: Option<&str>,
-    ) -> Result<(), StoreError> {
-        (**self)
-            .put_value(secret_id, version_id, value, stages, rotation_token)
-            .await
+    async fn put_value(&self, secret_id: &str, put: PutValue<'_>) -> Result<(), StoreError> {
+        (**self).put_value(secret_id, put).await
     }
 
-    async fn move_stage(
-        &self,
-        secret_id: &str,
-        stage: &str,
-        to_version: &str,
-        from_version: Option<&str>,
-    ) -> Result<(), StoreError> {
-        (**self)
-            .move_stage(secret_id, stage, to_version, from_version)
-            .await
+    async fn move_stage(&self, secret_id: &str, change: MoveStage<'_>) -> Result<(), StoreError> {
+        (**self).move_stage(secret_id, change).await
     }
 }

@@ -16,7 +16,7 @@ use crate::event::{RotationEvent, Step};
 use crate::rotation::{Rotation, StepOutcome};
 use crate::rotator::Rotator;
 use crate::secret::{SecretBytes, SecretJson, SecretPayload, SecretString};
-use crate::store::{VersionSelector, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
+use crate::store::{MoveStage, PutValue, VersionSelector, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 
 use super::admin::{secret_strings, SecretAdmin, Snapshot};
 use super::faults::{FaultTiming, FaultyStore, InstrumentedRotator};
@@ -536,15 +536,24 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
         self.store
             .put_value(
                 &subject.arn,
-                &edit,
-                &wrong.to_secret_string(),
-                &["HAND_EDIT"],
-                None,
+                PutValue {
+                    version_id: &edit,
+                    value: &wrong.to_secret_string(),
+                    stages: &["HAND_EDIT"],
+                    rotation_token: None,
+                },
             )
             .await
             .expect("store the hand edit");
         self.store
-            .move_stage(&subject.arn, AWSCURRENT, &edit, Some(&rotated))
+            .move_stage(
+                &subject.arn,
+                MoveStage {
+                    stage: AWSCURRENT,
+                    to_version: &edit,
+                    from_version: Some(&rotated),
+                },
+            )
             .await
             .expect("stage the hand edit AWSCURRENT");
         // The finished rotation left AWSPENDING on the version that is now
@@ -554,7 +563,14 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
         let labels = self.store.describe(&subject.arn).await.unwrap();
         if labels.has_stage(&rotated, AWSPENDING) {
             self.store
-                .move_stage(&subject.arn, AWSPENDING, &edit, Some(&rotated))
+                .move_stage(
+                    &subject.arn,
+                    MoveStage {
+                        stage: AWSPENDING,
+                        to_version: &edit,
+                        from_version: Some(&rotated),
+                    },
+                )
                 .await
                 .expect("move AWSPENDING with AWSCURRENT");
         }

@@ -9,8 +9,10 @@ use async_trait::async_trait;
 use crate::credential::Credential;
 use crate::error::{RotatorError, StoreError};
 use crate::rotator::{RotationContext, Rotator};
-use crate::secret::{SecretJson, SecretString};
-use crate::store::{SecretDescription, SecretStore, SecretVersion, VersionSelector};
+use crate::secret::SecretJson;
+use crate::store::{
+    MoveStage, PutValue, SecretDescription, SecretStore, SecretVersion, VersionSelector,
+};
 use crate::{SecretFormatError, VersionLabel};
 
 /// When an injected failure strikes, relative to the call it replaces.
@@ -139,36 +141,21 @@ impl<S: SecretStore> SecretStore for FaultyStore<S> {
         )
     }
 
-    async fn put_value(
-        &self,
-        secret_id: &str,
-        version_id: &str,
-        value: &SecretString,
-        stages: &[&str],
-        rotation_token: Option<&str>,
-    ) -> Result<(), StoreError> {
+    async fn put_value(&self, secret_id: &str, put: PutValue<'_>) -> Result<(), StoreError> {
         faulty_call!(
             self,
             "PutSecretValue",
             secret_id,
-            self.inner
-                .put_value(secret_id, version_id, value, stages, rotation_token)
+            self.inner.put_value(secret_id, put)
         )
     }
 
-    async fn move_stage(
-        &self,
-        secret_id: &str,
-        stage: &str,
-        to_version: &str,
-        from_version: Option<&str>,
-    ) -> Result<(), StoreError> {
+    async fn move_stage(&self, secret_id: &str, change: MoveStage<'_>) -> Result<(), StoreError> {
         faulty_call!(
             self,
             "UpdateSecretVersionStage",
             secret_id,
-            self.inner
-                .move_stage(secret_id, stage, to_version, from_version)
+            self.inner.move_stage(secret_id, change)
         )
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::error::StoreError;
 use crate::secret::{SecretBytes, SecretPayload, SecretString};
-use crate::store::{VersionSelector, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
+use crate::store::{MoveStage, PutValue, VersionSelector, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 
 use super::admin::SecretAdmin;
 use super::unique_name;
@@ -44,10 +44,12 @@ async fn secret_with_pending_value(store: &dyn SecretAdmin, prefix: &str, token:
     store
         .put_value(
             &arn,
-            token,
-            &SecretString::new("v2-pending-value"),
-            &[AWSPENDING],
-            None,
+            PutValue {
+                version_id: token,
+                value: &SecretString::new("v2-pending-value"),
+                stages: &[AWSPENDING],
+                rotation_token: None,
+            },
         )
         .await
         .unwrap();
@@ -132,15 +134,25 @@ pub async fn put_pending_is_idempotent(store: &dyn SecretAdmin, gaps: KnownGaps)
     store
         .put_value(
             &arn,
-            token,
-            &pending,
-            &[AWSPENDING],
-            Some("rotation-token-1"),
+            PutValue {
+                version_id: token,
+                value: &pending,
+                stages: &[AWSPENDING],
+                rotation_token: Some("rotation-token-1"),
+            },
         )
         .await
         .unwrap();
     store
-        .put_value(&arn, token, &pending, &[AWSPENDING], None)
+        .put_value(
+            &arn,
+            PutValue {
+                version_id: token,
+                value: &pending,
+                stages: &[AWSPENDING],
+                rotation_token: None,
+            },
+        )
         .await
         .expect("the same value again is a no-op");
     let read = store
@@ -154,10 +166,12 @@ pub async fn put_pending_is_idempotent(store: &dyn SecretAdmin, gaps: KnownGaps)
     let other = store
         .put_value(
             &arn,
-            token,
-            &SecretString::new("v2-other-value"),
-            &[AWSPENDING],
-            None,
+            PutValue {
+                version_id: token,
+                value: &SecretString::new("v2-other-value"),
+                stages: &[AWSPENDING],
+                rotation_token: None,
+            },
         )
         .await;
     if !gaps.overwrites_existing_version {
@@ -195,13 +209,29 @@ pub async fn moving_current_sets_previous(store: &dyn SecretAdmin) {
         .expect("the first version")
         .clone();
 
-    let refused = store.move_stage(&arn, AWSCURRENT, token, None).await;
+    let refused = store
+        .move_stage(
+            &arn,
+            MoveStage {
+                stage: AWSCURRENT,
+                to_version: token,
+                from_version: None,
+            },
+        )
+        .await;
     assert!(
         matches!(refused, Err(StoreError::Refused { .. })),
         "moving a held stage without naming its holder must be refused: {refused:?}"
     );
     store
-        .move_stage(&arn, AWSCURRENT, token, Some(&first))
+        .move_stage(
+            &arn,
+            MoveStage {
+                stage: AWSCURRENT,
+                to_version: token,
+                from_version: Some(&first),
+            },
+        )
         .await
         .unwrap();
     let description = store.describe(&arn).await.unwrap();
@@ -213,7 +243,14 @@ pub async fn moving_current_sets_previous(store: &dyn SecretAdmin) {
     // the version to remove from no longer holds the stage, so the service
     // refuses, and nothing changes.
     let again = store
-        .move_stage(&arn, AWSCURRENT, token, Some(&first))
+        .move_stage(
+            &arn,
+            MoveStage {
+                stage: AWSCURRENT,
+                to_version: token,
+                from_version: Some(&first),
+            },
+        )
         .await;
     assert!(
         matches!(again, Err(StoreError::Refused { .. })),
@@ -244,15 +281,24 @@ pub async fn moving_current_sets_previous(store: &dyn SecretAdmin) {
     store
         .put_value(
             &arn,
-            second,
-            &SecretString::new("v3-pending-value"),
-            &[AWSPENDING],
-            None,
+            PutValue {
+                version_id: second,
+                value: &SecretString::new("v3-pending-value"),
+                stages: &[AWSPENDING],
+                rotation_token: None,
+            },
         )
         .await
         .unwrap();
     store
-        .move_stage(&arn, AWSCURRENT, second, Some(token))
+        .move_stage(
+            &arn,
+            MoveStage {
+                stage: AWSCURRENT,
+                to_version: second,
+                from_version: Some(token),
+            },
+        )
         .await
         .unwrap();
     let description = store.describe(&arn).await.unwrap();
