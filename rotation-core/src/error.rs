@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
+pub use crate::event::EventError;
 use crate::event::Step;
+pub use crate::label::VersionLabel;
 
 /// A boxed error from a backend driver or an SDK.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -70,32 +72,6 @@ impl SecretFormatError {
             found: crate::secret::json_type_name(found),
         }
     }
-}
-
-/// The invocation event is malformed.
-#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
-pub enum EventError {
-    /// The event is not a JSON object.
-    #[error("the event is not a JSON object")]
-    NotAnObject,
-    /// A required field is absent.
-    #[error("the event has no `{field}` field")]
-    MissingField {
-        /// The field's name.
-        field: &'static str,
-    },
-    /// A field is not a string, or is empty.
-    #[error("the event's `{field}` must be a non-empty string")]
-    InvalidField {
-        /// The field's name.
-        field: &'static str,
-    },
-    /// `Step` names no rotation step.
-    #[error("unknown step `{step}`: expected createSecret, setSecret, testSecret or finishSecret")]
-    UnknownStep {
-        /// The step as received (truncated to 64 characters).
-        step: String,
-    },
 }
 
 /// An environment setting is invalid. Raised at start-up, before any
@@ -215,27 +191,6 @@ pub trait BackendContext<T> {
 impl<T, E: Into<BoxError>> BackendContext<T> for Result<T, E> {
     fn backend_context(self, action: impl Into<String>) -> Result<T, RotatorError> {
         self.map_err(|e| RotatorError::backend(action, e))
-    }
-}
-
-/// Which version of the secret an error is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VersionLabel {
-    /// The version staged AWSCURRENT.
-    Current,
-    /// The version being rotated in (the event's token).
-    Pending,
-    /// The version staged AWSPREVIOUS.
-    Previous,
-}
-
-impl std::fmt::Display for VersionLabel {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Current => "AWSCURRENT",
-            Self::Pending => "AWSPENDING",
-            Self::Previous => "AWSPREVIOUS",
-        })
     }
 }
 

@@ -5,7 +5,32 @@ use std::str::FromStr;
 
 use serde_json::Value;
 
-use crate::error::EventError;
+/// The invocation event is malformed.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum EventError {
+    /// The event is not a JSON object.
+    #[error("the event is not a JSON object")]
+    NotAnObject,
+    /// A required field is absent.
+    #[error("the event has no `{field}` field")]
+    MissingField {
+        /// The field's name.
+        field: &'static str,
+    },
+    /// A field is not a string, or is empty.
+    #[error("the event's `{field}` must be a non-empty string")]
+    InvalidField {
+        /// The field's name.
+        field: &'static str,
+    },
+    /// `Step` names no rotation step.
+    #[error("unknown step `{step}`: expected createSecret, setSecret, testSecret or finishSecret")]
+    UnknownStep {
+        /// The step as received (truncated to 64 characters).
+        step: String,
+    },
+}
+
 
 /// One of the four rotation steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

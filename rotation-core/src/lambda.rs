@@ -90,7 +90,7 @@ where
 /// invocation's deadline. The response is `null`; a failure is a Lambda
 /// error response whose type names the failure and whose message is the
 /// error's whole chain (never a secret value).
-pub async fn handle<S, R>(
+pub(crate) async fn handle<S, R>(
     rotation: &Rotation<S, R>,
     event: LambdaEvent<Value>,
 ) -> Result<(), StepFailure>

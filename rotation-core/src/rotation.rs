@@ -62,11 +62,13 @@ impl<S: SecretStore, R: Rotator> Rotation<S, R> {
     }
 
     /// The store.
+    #[cfg(feature = "testkit")]
     pub fn store(&self) -> &S {
         &self.store
     }
 
     /// The rotator.
+    #[cfg(feature = "testkit")]
     pub fn rotator(&self) -> &R {
         &self.rotator
     }
@@ -311,7 +313,7 @@ impl<S: SecretStore, R: Rotator> Rotation<S, R> {
 }
 
 /// AWS's validation. `Ok(Some(_))` ends the step early as a no-op.
-pub fn validate(
+pub(crate) fn validate(
     event: &RotationEvent,
     description: &SecretDescription,
 ) -> Result<Option<StepOutcome>, RotationError> {

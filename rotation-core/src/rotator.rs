@@ -15,7 +15,7 @@ use crate::VersionLabel;
 /// A rotation backend: a database, an API, anything that accepts a
 /// credential.
 ///
-/// The state machine ([`Rotation`](crate::Rotation)) does everything that
+/// The state machine behind [`lambda::run`](crate::lambda::run) does everything that
 /// concerns Secrets Manager: validation, labels, retries, idempotence. A
 /// rotator only answers for its backend. Each method may be called again
 /// after it succeeded, or after the process died inside it, so each must be

@@ -22,10 +22,9 @@ use aws_sdk_secretsmanager::operation::get_secret_value::{
 use aws_sdk_secretsmanager::Client;
 use postgres_rotator::sql::{alter_password, quote_identifier, quote_literal};
 use rotation_core::store::InMemorySecretStore;
+use rotation_core::testkit::engine::Rotation;
 use rotation_core::testkit::{new_token, unique_name, RotatorHarness, SecretAdmin};
-use rotation_core::{
-    PasswordPolicy, Rotation, RotationEvent, Rotator, Step, AWSCURRENT, AWSPENDING,
-};
+use rotation_core::{PasswordPolicy, RotationEvent, Rotator, Step, AWSCURRENT, AWSPENDING};
 use rotation_tests::fault_proxy::{FaultPlan, FaultProxy};
 use rotation_tests::lambda_e2e::invoke_steps;
 use rotation_tests::lambda_function::{times_to_ready, FunctionProcess};

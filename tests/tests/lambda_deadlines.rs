@@ -5,8 +5,9 @@
 
 use std::time::{Duration, Instant};
 
+use rotation_core::testkit::engine::DEADLINE_MARGIN;
 use rotation_core::testkit::{new_token, RotatorHarness};
-use rotation_core::{Step, DEADLINE_MARGIN};
+use rotation_core::Step;
 use rotation_tests::fault_proxy::{Fault, FaultPlan, FaultProxy};
 use rotation_tests::lambda_e2e::{
     assert_clean_output, invoke_steps, rotation_event, start_function,

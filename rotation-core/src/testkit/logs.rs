@@ -94,9 +94,9 @@ impl StepRecorder {
     /// fails, its error chain and `Debug` print.
     pub async fn run<S, R>(
         &self,
-        rotation: &crate::Rotation<S, R>,
+        rotation: &crate::rotation::Rotation<S, R>,
         event: &crate::RotationEvent,
-    ) -> Result<crate::StepOutcome, crate::RotationError>
+    ) -> Result<crate::rotation::StepOutcome, crate::RotationError>
     where
         S: crate::SecretStore,
         R: crate::Rotator,
@@ -107,10 +107,10 @@ impl StepRecorder {
     /// [`run`](Self::run) with the invocation's deadline.
     pub async fn run_within<S, R>(
         &self,
-        rotation: &crate::Rotation<S, R>,
+        rotation: &crate::rotation::Rotation<S, R>,
         event: &crate::RotationEvent,
         deadline: Option<std::time::Instant>,
-    ) -> Result<crate::StepOutcome, crate::RotationError>
+    ) -> Result<crate::rotation::StepOutcome, crate::RotationError>
     where
         S: crate::SecretStore,
         R: crate::Rotator,

@@ -29,6 +29,23 @@ pub use conformance::{ConformanceReport, RotatorHarness};
 pub use faults::{FaultTiming, FaultyStore};
 pub use logs::{assert_no_secret_in, CapturedLogs, StepRecorder};
 pub use rotations::Rotations;
+
+/// The engine [`lambda::run`](crate::lambda::run) serves, for tests that
+/// drive the steps themselves: production code reaches it only through
+/// `lambda::run`.
+pub mod engine {
+    pub use crate::rotation::{Rotation, StepOutcome, DEADLINE_MARGIN};
+
+    /// Serves one invocation as the Lambda function does: parses the
+    /// event, runs its step within the invocation's deadline, and reports
+    /// a failure as Lambda's error response.
+    pub async fn handle<S: crate::SecretStore, R: crate::Rotator>(
+        rotation: &Rotation<S, R>,
+        event: lambda_runtime::LambdaEvent<serde_json::Value>,
+    ) -> Result<(), crate::lambda::StepFailure> {
+        crate::lambda::handle(rotation, event).await
+    }
+}
 pub use store_contract::KnownGaps;
 
 fn random_hex(bytes: usize) -> String {

@@ -6,10 +6,9 @@ use std::sync::{Arc, Mutex};
 use super::admin::secret_strings;
 use super::{new_token, SecretAdmin, StepRecorder};
 use crate::error::error_chain;
+use crate::rotation::{Rotation, StepOutcome};
 use crate::store::VersionSelector;
-use crate::{
-    Rotation, RotationError, RotationEvent, Rotator, SecretJson, SecretString, Step, StepOutcome,
-};
+use crate::{RotationError, RotationEvent, Rotator, SecretJson, SecretString, Step};
 
 /// One rotator over one store, with every log line and error captured for
 /// the leak check.
