@@ -31,7 +31,6 @@ pub enum EventError {
     },
 }
 
-
 /// One of the four rotation steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Step {
