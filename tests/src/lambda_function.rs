@@ -17,11 +17,21 @@ pub const LAMBDA_DIR: &str = "target/lambda/x86_64";
 
 /// The command that builds them.
 pub const BUILD_COMMAND: &str =
-    "cargo lambda build --release --x86-64 --lambda-dir target/lambda/x86_64";
+    "cargo lambda build --release --package postgres-rotator --package lambda-floor --x86-64 --lambda-dir target/lambda/x86_64";
 
-/// The crate directories a rotator binary is built from, for the staleness
-/// check.
-const SOURCES: &[&str] = &["rotation-core/src", "rotators", "Cargo.toml", "Cargo.lock"];
+/// What a rotator binary is built from, for the staleness check: sources,
+/// compiled-in data and manifests, not tests or documents.
+const SOURCES: &[&str] = &[
+    "rotation-core/src",
+    "rotation-core/certs",
+    "rotation-core/Cargo.toml",
+    "rotators/database/src",
+    "rotators/database/Cargo.toml",
+    "rotators/postgres/src",
+    "rotators/postgres/Cargo.toml",
+    "Cargo.toml",
+    "Cargo.lock",
+];
 
 fn newest_change(path: &Path) -> SystemTime {
     let own = std::fs::metadata(path)

@@ -50,10 +50,25 @@ impl AwsSecretStore {
 }
 
 /// The SDK configuration every AWS client of a rotation shares: the
-/// environment's credentials and region, the timeouts and the retries
-/// below.
+/// environment's credentials and region, an HTTPS client that trusts the
+/// roots AWS's endpoints chain to, and the timeouts and retries below.
 pub fn sdk_config_loader() -> aws_config::ConfigLoader {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(aws_endpoint_client());
+    // Lambda puts the function role's credentials in the environment, the
+    // first place the default chain looks. The chain would also build its
+    // other providers at start-up, an STS client among them, for nothing;
+    // elsewhere (a laptop, a container) the whole chain applies.
+    let loader = if std::env::var_os("AWS_ACCESS_KEY_ID").is_some()
+        && std::env::var_os("AWS_SECRET_ACCESS_KEY").is_some()
+    {
+        loader.credentials_provider(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        )
+    } else {
+        loader
+    };
+    loader
         // A rotation step has a Lambda deadline; a hung connection must
         // fail fast enough for the SDK to retry within it.
         .timeout_config(
@@ -63,6 +78,38 @@ pub fn sdk_config_loader() -> aws_config::ConfigLoader {
                 .build(),
         )
         .retry_config(retry_config())
+}
+
+/// The certificate authorities AWS's service endpoints chain to (Amazon
+/// Trust Services' four roots and the Starfield root that cross-signs
+/// them), compiled in: `scripts/refresh-aws-roots.sh` writes the file.
+const AWS_ENDPOINT_ROOTS: &str = include_str!("../../certs/aws-endpoint-roots.pem");
+
+/// The SDK's own HTTPS client (rustls with aws-lc, the proxy settings from
+/// the environment), trusting only [`AWS_ENDPOINT_ROOTS`]. The SDK's
+/// default trusts the system store, which it reads and parses, every
+/// file, when the first client is built: four fifths of a function's
+/// start-up, for roots no AWS endpoint uses.
+fn aws_endpoint_client() -> aws_sdk_secretsmanager::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
+    use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
+    use aws_smithy_http_client::{proxy::ProxyConfig, Builder, ConnectorBuilder};
+
+    let context = TlsContext::builder()
+        .with_trust_store(TrustStore::empty().with_pem_certificate(AWS_ENDPOINT_ROOTS))
+        .build()
+        .expect("the compiled-in roots form a TLS context");
+    Builder::new().build_with_connector_fn(move |settings, components| {
+        let mut connector = ConnectorBuilder::default()
+            .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+            .tls_context(context.clone());
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
 }
 
 /// Retries, chosen rather than inherited: the SDK's standard mode (it
@@ -234,6 +281,44 @@ mod tests {
     use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 
     use super::*;
+
+    #[test]
+    fn the_compiled_in_roots_are_the_ones_aws_endpoints_use() {
+        use rustls_pki_types::pem::PemObject;
+        use rustls_pki_types::CertificateDer;
+
+        let certificates = CertificateDer::pem_slice_iter(AWS_ENDPOINT_ROOTS.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .expect("the roots file is PEM");
+        let mut store = rustls::RootCertStore::empty();
+        let (added, unusable) = store.add_parsable_certificates(certificates);
+        assert_eq!((added, unusable), (5, 0), "each is a usable trust anchor");
+        let subjects: Vec<&[u8]> = store.roots.iter().map(|a| a.subject.as_ref()).collect();
+        for name in [
+            "Amazon Root CA 1",
+            "Amazon Root CA 2",
+            "Amazon Root CA 3",
+            "Amazon Root CA 4",
+            "Starfield Services Root Certificate Authority - G2",
+        ] {
+            assert!(
+                subjects
+                    .iter()
+                    .any(|s| s.windows(name.len()).any(|w| w == name.as_bytes())),
+                "{name} is missing"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_client_builds_with_the_compiled_in_roots() {
+        let config = sdk_config_loader()
+            .region(aws_config::Region::new("us-east-1"))
+            .load()
+            .await;
+        // Building the client builds its TLS connector from the roots.
+        let _ = Client::new(&config);
+    }
 
     /// A raw response whose body holds a secret, as a `GetSecretValue`
     /// answer does.
