@@ -95,14 +95,10 @@ pub(crate) async fn set_secret<B: DatabaseBackend>(
         })?;
 
     backend
-        .ensure_clone(&mut admin, original, &clone)
-        .await
-        .map_err(admin_action(format!("create user {clone}")))?;
-    backend
-        .sync_privileges(&mut admin, original, &clone)
+        .match_clone(&mut admin, original, &clone)
         .await
         .map_err(admin_action(format!(
-            "copy the privileges of {original} to {clone}"
+            "make {clone} a copy of {original} (create it, copy its privileges)"
         )))?;
     backend
         .set_password(&mut admin, &pending.username, &pending.password)

@@ -78,19 +78,16 @@ pub trait DatabaseBackend: Send + Sync + 'static {
         password: &SecretString,
     ) -> Result<(), BoxError>;
 
-    /// Creates `clone`, able to log in and marked as `original`'s clone
-    /// (see [`is_clone_of`](Self::is_clone_of)) in the same statement, so a
-    /// crash cannot leave an unmarked clone; does nothing if it exists.
-    async fn ensure_clone(
-        &self,
-        admin: &mut Self::Connection,
-        original: &str,
-        clone: &str,
-    ) -> Result<(), BoxError>;
-
-    /// Makes `clone`'s privileges match `original`'s: grants what is
-    /// missing and revokes what `original` does not have.
-    async fn sync_privileges(
+    /// Makes `clone` the copy of `original` that alternating users logs in
+    /// with: creates it if missing, able to log in and marked as
+    /// `original`'s clone (see [`is_clone_of`](Self::is_clone_of)) in the
+    /// same statement, so a crash cannot leave an unmarked clone; then
+    /// makes its privileges match `original`'s, granting what is missing and
+    /// revoking what `original` lacks. Idempotent, and complete even when an
+    /// earlier try died between creating the clone and its grants. The
+    /// strategy has proved both users are ordinary and, when `clone`
+    /// exists, that it is `original`'s clone.
+    async fn match_clone(
         &self,
         admin: &mut Self::Connection,
         original: &str,
@@ -107,7 +104,7 @@ pub trait DatabaseBackend: Send + Sync + 'static {
         username: &str,
     ) -> Result<UserStanding, BoxError>;
 
-    /// Whether `clone` carries the mark [`ensure_clone`](Self::ensure_clone)
+    /// Whether `clone` carries the mark [`match_clone`](Self::match_clone)
     /// gives the clones it creates (for PostgreSQL, membership in
     /// `original`), so a user merely named `<original>_clone` is never
     /// taken for the pair of `original`.

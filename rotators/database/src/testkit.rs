@@ -1,6 +1,6 @@
 //! A [`DatabaseBackend`] that fails one chosen call, for the database
 //! strategies' fault matrix: a failure between the database calls (after
-//! the clone is created, after the privilege sync, at the master login)
+//! the clone is made to match its original, at the master login)
 //! must leave a working login and a rotation that resumes.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -180,7 +180,7 @@ impl<B: DatabaseBackend> DatabaseBackend for FaultyBackend<B> {
         )
     }
 
-    async fn ensure_clone(
+    async fn match_clone(
         &self,
         admin: &mut B::Connection,
         original: &str,
@@ -188,22 +188,8 @@ impl<B: DatabaseBackend> DatabaseBackend for FaultyBackend<B> {
     ) -> Result<(), BoxError> {
         faulty!(
             self,
-            "ensure_clone",
-            self.inner.ensure_clone(admin, original, clone),
-            std::convert::identity
-        )
-    }
-
-    async fn sync_privileges(
-        &self,
-        admin: &mut B::Connection,
-        original: &str,
-        clone: &str,
-    ) -> Result<(), BoxError> {
-        faulty!(
-            self,
-            "sync_privileges",
-            self.inner.sync_privileges(admin, original, clone),
+            "match_clone",
+            self.inner.match_clone(admin, original, clone),
             std::convert::identity
         )
     }

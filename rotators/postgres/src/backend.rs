@@ -256,43 +256,13 @@ impl DatabaseBackend for PostgresBackend {
         Ok(())
     }
 
-    async fn ensure_clone(
+    async fn match_clone(
         &self,
         admin: &mut Session,
         original: &str,
         clone: &str,
     ) -> Result<(), BoxError> {
-        if role_exists(&admin.client, clone).await? {
-            return Ok(());
-        }
-        if !role_exists(&admin.client, original).await? {
-            return Err(RoleMissing(original.to_owned()).into());
-        }
-        // Membership in the original is the clone's mark (is_clone_of), and
-        // how it inherits the original's object privileges; one statement
-        // gives both, so a crash cannot leave an unmarked clone.
-        let create = format!(
-            "CREATE ROLE {} WITH LOGIN IN ROLE {}",
-            quote_identifier(clone),
-            quote_identifier(original)
-        );
-        match admin.client.batch_execute(&create).await {
-            // A concurrent retry created it first.
-            Err(e) if e.code() == Some(&SqlState::DUPLICATE_OBJECT) => Ok(()),
-            Err(e) => Err(e.into()),
-            Ok(()) => {
-                tracing::info!(clone, "setSecret: created the clone user");
-                Ok(())
-            }
-        }
-    }
-
-    async fn sync_privileges(
-        &self,
-        admin: &mut Session,
-        original: &str,
-        clone: &str,
-    ) -> Result<(), BoxError> {
+        create_clone(&admin.client, original, clone).await?;
         clone_sync::sync(&admin.client, original, clone).await
     }
 
@@ -337,6 +307,30 @@ impl DatabaseBackend for PostgresBackend {
             )
             .await?;
         Ok(row.is_some())
+    }
+}
+
+/// Creates `clone` unless it exists. Membership in the original is the
+/// clone's mark (`is_clone_of`), and how it inherits the original's object
+/// privileges; one statement gives both, so a crash cannot leave an
+/// unmarked clone.
+async fn create_clone(client: &Client, original: &str, clone: &str) -> Result<(), BoxError> {
+    if role_exists(client, clone).await? {
+        return Ok(());
+    }
+    let create = format!(
+        "CREATE ROLE {} WITH LOGIN IN ROLE {}",
+        quote_identifier(clone),
+        quote_identifier(original)
+    );
+    match client.batch_execute(&create).await {
+        // A concurrent retry created it first.
+        Err(e) if e.code() == Some(&SqlState::DUPLICATE_OBJECT) => Ok(()),
+        Err(e) => Err(e.into()),
+        Ok(()) => {
+            tracing::info!(clone, "setSecret: created the clone user");
+            Ok(())
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! A failure at every database call of setSecret and testSecret, before
 //! and after the call takes effect, in a first rotation and in a second
-//! (for alternating users: after the clone is created, after the privilege
-//! sync, at the master login, and back from the clone to the original),
+//! (for alternating users: when the clone is made to match its original,
+//! at the master login, and back from the clone to the original; a crash
+//! between the clone's creation and its grants is in `rotator.rs`),
 //! then the rotation resumed from the failed step; and a database that
 //! hangs mid-step. At every point a stored login works, and the resumed
 //! rotation ends with a working AWSCURRENT.
@@ -184,16 +185,17 @@ async fn a_database_that_hangs_mid_step_fails_it_in_time() {
     let (rotations, switch) = faulty_rotations(&moto);
     let calls = calls(&rotations, &switch, &harness, 0).await;
     let set_calls = &calls[0].1;
-    let sync = set_calls
+    let made = set_calls
         .iter()
-        .position(|c| *c == "sync_privileges")
-        .expect("setSecret syncs privileges");
-    assert_eq!(set_calls[sync - 1], "ensure_clone", "{set_calls:?}");
+        .position(|c| *c == "match_clone")
+        .expect("setSecret makes the clone match its original");
+    let after_clone = made + 1;
+    assert_eq!(set_calls[after_clone], "set_password", "{set_calls:?}");
 
     let arn = subject(&rotations, &harness, 0).await;
     let token = rotations.start(&arn).await;
     rotations.steps(&arn, &token, &[Step::CreateSecret]).await;
-    switch.arm(sync, BackendFault::Hang(Duration::from_secs(30)));
+    switch.arm(after_clone, BackendFault::Hang(Duration::from_secs(30)));
     let started = Instant::now();
     // A 4 s Lambda deadline: the step must stop DEADLINE_MARGIN before it.
     let result = rotations

@@ -73,21 +73,13 @@ impl DatabaseBackend for SwapsTheUsers {
             .set_password(admin, &alternate_name(username), password)
             .await
     }
-    async fn ensure_clone(
+    async fn match_clone(
         &self,
         admin: &mut Session,
         original: &str,
         clone: &str,
     ) -> Result<(), BoxError> {
-        self.0.ensure_clone(admin, original, clone).await
-    }
-    async fn sync_privileges(
-        &self,
-        admin: &mut Session,
-        original: &str,
-        clone: &str,
-    ) -> Result<(), BoxError> {
-        self.0.sync_privileges(admin, original, clone).await
+        self.0.match_clone(admin, original, clone).await
     }
     async fn user_standing(
         &self,

@@ -241,6 +241,36 @@ async fn alternating_users_share_privileges_and_switch_back() {
         .await;
 }
 
+/// A crash between creating the clone and copying the original's rights to
+/// it leaves a marked clone without them: the next setSecret completes it.
+#[tokio::test]
+async fn a_clone_left_without_its_grants_is_completed() {
+    let moto = MotoServer::start();
+    let server = PostgresServer::start();
+    let harness = PostgresRotatorHarness::alternating_users(&server).await;
+    let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(settings(), None));
+    let secret = harness.new_user(rotations.store(), "half").await;
+    let original = username_of(&secret);
+    let clone = format!("{original}_clone");
+    server
+        .execute(&format!(
+            "CREATE ROLE auditors; GRANT auditors TO \"{original}\"; \
+             ALTER ROLE \"{original}\" CREATEDB; \
+             CREATE ROLE \"{clone}\" WITH LOGIN IN ROLE \"{original}\";"
+        ))
+        .await;
+    assert_eq!(memberships(&server, &clone).await, [original.as_str()]);
+    assert!(!can_create_db(&server, &clone).await);
+
+    let arn = rotations.create("pg-half-clone", &secret).await;
+    rotations.rotate(&arn).await;
+    let mut expected = vec!["auditors".to_owned(), original.clone()];
+    expected.sort();
+    assert_eq!(memberships(&server, &clone).await, expected);
+    assert!(can_create_db(&server, &clone).await);
+    assert!(harness.logs_in(&current(&rotations, &arn).await).await);
+}
+
 #[tokio::test]
 async fn the_server_log_never_holds_a_new_password() {
     let moto = MotoServer::start();
