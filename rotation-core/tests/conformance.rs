@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use rotation_core::store::InMemorySecretStore;
-use rotation_core::testkit::conformance::run_all;
+use rotation_core::testkit::conformance::{self, run_all};
 use rotation_core::testkit::reference::TableHarness;
 use rotation_core::testkit::{store_contract, KnownGaps, SecretAdmin};
 use rotation_core::Step;
@@ -20,7 +20,7 @@ async fn reference_rotator_passes_the_conformance_kit_on_the_in_memory_store() {
     let store: Arc<dyn SecretAdmin> = Arc::new(InMemorySecretStore::new());
     let report = run_all(&TableHarness::default(), store).await;
     println!("{report:#?}");
-    assert_eq!(report.cases.len(), 9);
+    assert_eq!(report.cases, conformance::CASES);
     // The exact call budget of one rotation: 11 Secrets Manager calls
     // (AWS's PostgreSQL template makes 14).
     let calls: Vec<(Step, usize)> = report
@@ -39,4 +39,146 @@ async fn reference_rotator_passes_the_conformance_kit_on_the_in_memory_store() {
     );
     // Two timings at each of the 11 calls.
     assert_eq!(report.fault_points.len(), 22);
+}
+
+/// A service that issues API keys and accepts several per client, as most
+/// key-based APIs do: a rotator whose credential is a key in `api_key`, not
+/// a password, written only against the public API. The kit must hold it to
+/// the same bar.
+mod key_service {
+    use std::collections::{HashMap, HashSet};
+    use std::sync::{Arc, Mutex};
+
+    use rotation_core::secret::SecretPayload;
+    use rotation_core::testkit::conformance::RotatorHarness;
+    use rotation_core::testkit::{unique_name, SecretAdmin};
+    use rotation_core::{
+        async_trait, Credential, KeyFormat, RotationContext, Rotator, RotatorError, SecretJson,
+        SecretString,
+    };
+
+    /// Each client's valid keys.
+    #[derive(Default, Clone)]
+    pub struct Keys(pub Arc<Mutex<HashMap<String, HashSet<String>>>>);
+
+    impl Keys {
+        fn valid(&self, secret: &SecretJson) -> bool {
+            let (Ok(client), Ok(key)) = (
+                secret.required_str("client"),
+                secret.required_secret("api_key"),
+            ) else {
+                return false;
+            };
+            self.0
+                .lock()
+                .unwrap()
+                .get(client)
+                .is_some_and(|keys| keys.contains(key.expose()))
+        }
+    }
+
+    pub struct KeyRotator(pub Keys);
+
+    #[async_trait]
+    impl Rotator for KeyRotator {
+        fn credential(&self) -> Credential {
+            Credential::key("api_key", KeyFormat::alphanumeric(40).with_prefix("tk_"))
+        }
+
+        async fn set_secret(
+            &self,
+            _: &RotationContext<'_>,
+            _: &SecretJson,
+            pending: &SecretJson,
+        ) -> Result<(), RotatorError> {
+            let client = pending.required_str("client")?;
+            let key = pending.required_secret("api_key")?;
+            let mut keys = self.0 .0.lock().unwrap();
+            let keys = keys
+                .get_mut(client)
+                .ok_or_else(|| RotatorError::Refused(format!("no client {client}")))?;
+            keys.insert(key.expose().to_owned());
+            Ok(())
+        }
+
+        async fn test_secret(
+            &self,
+            _: &RotationContext<'_>,
+            pending: &SecretJson,
+        ) -> Result<(), RotatorError> {
+            match self.0.valid(pending) {
+                true => Ok(()),
+                false => Err(RotatorError::Refused("the pending key is refused".into())),
+            }
+        }
+
+        async fn after_finish(&self, ctx: &RotationContext<'_>) -> Result<(), RotatorError> {
+            if let Some((old, new)) = ctx.previous_and_current().await? {
+                if old.get("api_key") != new.get("api_key") {
+                    let client = new.required_str("client")?;
+                    let old_key = old.required_secret("api_key")?;
+                    if let Some(keys) = self.0 .0.lock().unwrap().get_mut(client) {
+                        keys.remove(old_key.expose());
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+
+    #[derive(Default)]
+    pub struct KeyHarness(pub Keys);
+
+    #[async_trait]
+    impl RotatorHarness for KeyHarness {
+        type Rotator = KeyRotator;
+
+        fn rotator(&self) -> KeyRotator {
+            KeyRotator(self.0.clone())
+        }
+
+        async fn fresh_secret(&self, _: &dyn SecretAdmin) -> SecretJson {
+            let client = unique_name("client");
+            let key = format!("tk_initial{}", unique_name("k"));
+            self.0
+                 .0
+                .lock()
+                .unwrap()
+                .insert(client.clone(), HashSet::from([key.clone()]));
+            let mut secret = SecretJson::from_map(Default::default());
+            secret.set("client", client.as_str());
+            secret.set_secret("api_key", &SecretString::new(key));
+            secret
+        }
+
+        async fn can_log_in(&self, secret: &SecretJson) -> bool {
+            self.0.valid(secret)
+        }
+
+        fn malformed_secrets(&self, valid: &SecretJson) -> Vec<(String, SecretPayload)> {
+            let mut no_key = valid.clone();
+            no_key.set("api_key", serde_json::Value::Null);
+            vec![(
+                "no api_key".into(),
+                SecretPayload::String(no_key.to_secret_string()),
+            )]
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_key_rotator_passes_the_conformance_kit() {
+    let store: Arc<dyn SecretAdmin> = Arc::new(InMemorySecretStore::new());
+    let harness = key_service::KeyHarness::default();
+    let report = run_all(&harness, Arc::clone(&store)).await;
+    assert_eq!(report.cases, conformance::CASES);
+    // The keys it made have the rotator's shape, and the replaced key no
+    // longer works once the rotation finished.
+    let keys = harness.0 .0.lock().unwrap();
+    let issued: Vec<&String> = keys.values().flatten().collect();
+    assert!(!issued.is_empty());
+    for key in issued.iter().filter(|k| !k.starts_with("tk_initial")) {
+        assert_eq!(key.len(), 3 + 40, "{} characters", key.len());
+        assert!(key.starts_with("tk_") && key[3..].chars().all(|c| c.is_ascii_alphanumeric()));
+    }
 }

@@ -1,10 +1,12 @@
 //! The Secrets Manager operations the rotation protocol needs, as a trait.
 //!
 //! Two implementations: [`AwsSecretStore`] over the AWS SDK, and
-//! [`InMemorySecretStore`] with the service's semantics, for fast tests.
+//! `InMemorySecretStore` with the service's semantics, for fast tests (the
+//! `testkit` feature).
 //! Both pass the same contract suite (`testkit::store_contract`).
 
 mod aws;
+#[cfg(feature = "testkit")]
 mod memory;
 
 use std::collections::BTreeMap;
@@ -14,6 +16,7 @@ use async_trait::async_trait;
 #[cfg(feature = "testkit")]
 pub(crate) use aws::map_error;
 pub use aws::{sdk_config_loader, AwsSecretStore};
+#[cfg(feature = "testkit")]
 pub use memory::{InMemorySecretStore, VersionSnapshot};
 
 use crate::error::StoreError;

@@ -192,9 +192,9 @@ pub fn secret_strings(snapshot: &Snapshot) -> Vec<SecretString> {
                 if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(s.expose()) {
                     for (key, value) in map {
                         if let serde_json::Value::String(v) = value {
-                            if key.contains("password")
-                                || key.contains("key")
-                                || key.contains("secret")
+                            if ["password", "key", "secret", "token", "credential"]
+                                .iter()
+                                .any(|word| key.contains(word))
                             {
                                 found.push(SecretString::new(v));
                             }

@@ -289,10 +289,12 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
         let previous = self
             .value(subject, VersionSelector::Id(previous_version))
             .await;
+        let field = self.harness.rotator().credential();
+        let field = field.field();
         assert_ne!(
-            current.get("password"),
-            previous.get("password"),
-            "the rotation must change the password"
+            current.get(field),
+            previous.get(field),
+            "the rotation must change the credential's field `{field}`"
         );
         assert_eq!(
             current.get(UNKNOWN_KEY),
@@ -321,7 +323,6 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
 
     /// Four steps, each once: the rotation completes.
     pub async fn full_rotation(&self) {
-        self.record_case("full_rotation");
         let subject = self.subject("kit-full").await;
         let token = self.start(&subject).await;
         let rotation = self.rotation(self.harness.rotator());
@@ -342,7 +343,6 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
 
     /// Two rotations back to back: the second starts from the first's value.
     pub async fn two_rotations_in_a_row(&self) {
-        self.record_case("two_rotations_in_a_row");
         let subject = self.subject("kit-twice").await;
         let rotation = self.rotation(self.harness.rotator());
         let first = self.start(&subject).await;
@@ -359,7 +359,6 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
 
     /// Each step runs twice in a row; the second run changes nothing.
     pub async fn each_step_twice(&self) {
-        self.record_case("each_step_twice");
         let subject = self.subject("kit-repeat").await;
         let token = self.start(&subject).await;
         let rotation = self.rotation(self.harness.rotator());
@@ -400,7 +399,6 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
     /// given (createSecret ran, setSecret did not), it fails and changes
     /// nothing; the rotation then completes from setSecret.
     pub async fn test_secret_refuses_an_unapplied_value(&self) {
-        self.record_case("test_secret_refuses_an_unapplied_value");
         if self.harness.pending_works_before_set_secret() {
             return;
         }
@@ -471,7 +469,6 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
     /// labelled version logs in, no stored value is lost or changed, and
     /// the resumed rotation ends right.
     pub async fn fault_at_every_store_call(&self) {
-        self.record_case("fault_at_every_store_call");
         for rotated in [0, 1] {
             self.fault_at_every_store_call_after(rotated).await;
         }
@@ -531,7 +528,8 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
         let mut wrong = self
             .value(&subject, VersionSelector::Stage(AWSCURRENT))
             .await;
-        wrong.set("password", "a mistyped password the backend never had");
+        let credential = rotation.rotator().credential();
+        wrong.set(credential.field(), "a mistyped value the backend never had");
         let edit = new_token();
         self.store
             .put_value(
@@ -582,7 +580,6 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
     /// the rotation resumed: some labelled version logs in throughout, no
     /// value is lost, and the new AWSCURRENT logs in.
     pub async fn fault_during_recovery_through_previous(&self) {
-        self.record_case("fault_during_recovery_through_previous");
         if !self.harness.recovers_through_previous() {
             return;
         }
@@ -635,7 +632,6 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
     /// setSecret changes the backend, then dies before reporting success;
     /// the retried rotation must still find a working login and complete.
     pub async fn crash_after_backend_change(&self) {
-        self.record_case("crash_after_backend_change");
         for resume_from_start in [false, true] {
             let subject = self.subject("kit-crash").await;
             let token = self.start(&subject).await;
@@ -664,7 +660,6 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
 
     /// Events the state machine must refuse, each with nothing changed.
     pub async fn bad_events_change_nothing(&self) {
-        self.record_case("bad_events_change_nothing");
         let rotation = self.rotation(self.harness.rotator());
 
         // A secret whose rotation was never enabled.
@@ -759,7 +754,6 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
     /// Secrets that createSecret must refuse, naming the problem, with
     /// nothing written.
     pub async fn bad_secrets_change_nothing(&self) {
-        self.record_case("bad_secrets_change_nothing");
         let valid = self.harness.fresh_secret(self.store.as_ref()).await;
         let mut cases: Vec<(String, SecretPayload)> = vec![
             (
@@ -829,21 +823,38 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
     }
 }
 
-/// Runs every case, then the leak check, and returns what was covered.
-pub async fn run_all<H: RotatorHarness>(
-    harness: &H,
-    store: Arc<dyn SecretAdmin>,
-) -> ConformanceReport {
-    let kit = Kit::new(harness, store);
-    kit.full_rotation().await;
-    kit.two_rotations_in_a_row().await;
-    kit.each_step_twice().await;
-    kit.test_secret_refuses_an_unapplied_value().await;
-    kit.fault_at_every_store_call().await;
-    kit.fault_during_recovery_through_previous().await;
-    kit.crash_after_backend_change().await;
-    kit.bad_events_change_nothing().await;
-    kit.bad_secrets_change_nothing().await;
-    kit.assert_no_leaks().await;
-    kit.report()
+/// Declares the kit's cases once: [`CASES`] lists them and [`run_all`]
+/// runs them in that order, so adding a case is one line here.
+macro_rules! kit_cases {
+    ($($case:ident),+ $(,)?) => {
+        /// Every case [`run_all`] runs, in order, by name.
+        pub const CASES: &[&str] = &[$(stringify!($case)),+];
+
+        /// Runs every case, then the leak check, and returns what was
+        /// covered; its `cases` are [`CASES`].
+        pub async fn run_all<H: RotatorHarness>(
+            harness: &H,
+            store: Arc<dyn SecretAdmin>,
+        ) -> ConformanceReport {
+            let kit = Kit::new(harness, store);
+            $(
+                kit.$case().await;
+                kit.record_case(stringify!($case));
+            )+
+            kit.assert_no_leaks().await;
+            kit.report()
+        }
+    };
 }
+
+kit_cases!(
+    full_rotation,
+    two_rotations_in_a_row,
+    each_step_twice,
+    test_secret_refuses_an_unapplied_value,
+    fault_at_every_store_call,
+    fault_during_recovery_through_previous,
+    crash_after_backend_change,
+    bad_events_change_nothing,
+    bad_secrets_change_nothing,
+);

@@ -2,7 +2,7 @@
 //! ours): the same contract the in-memory store passes, and the whole
 //! conformance kit with the reference rotator.
 
-use rotation_core::testkit::conformance::run_all;
+use rotation_core::testkit::conformance::{self, run_all};
 use rotation_core::testkit::reference::TableHarness;
 use rotation_core::testkit::{store_contract, KnownGaps};
 use rotation_tests::moto::MotoServer;
@@ -36,7 +36,7 @@ async fn conformance_kit_passes_over_the_aws_sdk_store_against_moto() {
     let moto = MotoServer::start();
     let report = run_all(&TableHarness::default(), moto.admin_store()).await;
     println!("{report:#?}");
-    assert_eq!(report.cases.len(), 9);
+    assert_eq!(report.cases, conformance::CASES);
     let calls: usize = report.calls_per_step.iter().map(|(_, ops)| ops.len()).sum();
     assert_eq!(calls, 11);
     assert_eq!(report.fault_points.len(), 22);

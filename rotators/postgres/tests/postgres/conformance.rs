@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use postgres_rotator::{PostgresBackend, Session};
 use rotation_core::error::BoxError;
-use rotation_core::testkit::conformance::{run_all, Kit, RotatorHarness};
+use rotation_core::testkit::conformance::{self, run_all, Kit, RotatorHarness};
 use rotation_core::testkit::SecretAdmin;
 use rotation_core::{SecretJson, SecretString};
 use rotation_database::{
@@ -22,7 +22,7 @@ async fn single_user_passes_the_conformance_kit() {
     let harness = PostgresRotatorHarness::single_user(&server).await;
     let report = run_all(&harness, moto.admin_store()).await;
     println!("single user: {report:#?}");
-    assert_eq!(report.cases.len(), 9);
+    assert_eq!(report.cases, conformance::CASES);
     let calls: usize = report.calls_per_step.iter().map(|(_, ops)| ops.len()).sum();
     assert_eq!(calls, 11, "Secrets Manager calls per single-user rotation");
     assert_eq!(report.fault_points.len(), 22);
@@ -35,7 +35,7 @@ async fn alternating_users_passes_the_conformance_kit() {
     let harness = PostgresRotatorHarness::alternating_users(&server).await;
     let report = run_all(&harness, moto.admin_store()).await;
     println!("alternating users: {report:#?}");
-    assert_eq!(report.cases.len(), 9);
+    assert_eq!(report.cases, conformance::CASES);
     let calls: usize = report.calls_per_step.iter().map(|(_, ops)| ops.len()).sum();
     // setSecret also reads the master secret.
     assert_eq!(
