@@ -163,7 +163,10 @@ async fn the_kit_fails_a_set_secret_that_does_nothing() {
 #[tokio::test]
 async fn the_kit_fails_a_pending_value_that_reuses_the_password() {
     let message = kit_failure(Mutation::ReusesThePassword).await;
-    assert!(message.contains("must change the password"), "{message}");
+    assert!(
+        message.contains("must change the credential's field `password`"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
