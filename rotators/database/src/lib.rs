@@ -23,6 +23,8 @@ mod alternating;
 mod backend;
 mod master;
 pub mod rds;
+#[cfg(feature = "rds-api")]
+mod rds_api;
 mod rotator;
 mod secret;
 mod settings;

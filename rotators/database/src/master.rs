@@ -11,7 +11,7 @@ use serde_json::Value;
 use rotation_core::RotationContext;
 use rotation_core::{RotatorError, SettingsError};
 
-use crate::rds::{RdsApi, RdsDirectory, PRIMARY_CLUSTER_TAG, PRIMARY_INSTANCE_TAG};
+use crate::rds::{default_directory, RdsDirectory, PRIMARY_CLUSTER_TAG, PRIMARY_INSTANCE_TAG};
 use crate::secret::{DatabaseSecret, EngineSpec};
 
 /// The master secrets a function may use, comma-separated ARNs. Unset or
@@ -28,7 +28,7 @@ impl Default for MasterPolicy {
     /// Any master secret; RDS-managed ones located through the RDS API from
     /// the SDK's environment.
     fn default() -> Self {
-        Self::new(None, Arc::new(RdsApi::from_env()))
+        Self::new(None, default_directory())
     }
 }
 
@@ -62,7 +62,7 @@ impl MasterPolicy {
             Some(value) if !value.trim().is_empty() => Some(parse_arns(&value)?),
             _ => None,
         };
-        Ok(Self::new(allowed, Arc::new(RdsApi::from_env())))
+        Ok(Self::new(allowed, default_directory()))
     }
 
     /// Refuses a master secret outside the allow-list, naming it.
