@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use serde_json::json;
 
-use crate::credential::ValueGenerator;
+use crate::credential::{Credential, ValueGenerator};
 use crate::error::{error_chain, RotationError};
 use crate::event::{RotationEvent, Step};
 use crate::rotation::{Rotation, StepOutcome};
@@ -97,6 +97,7 @@ pub struct ConformanceReport {
 pub struct Kit<'a, H> {
     harness: &'a H,
     store: Arc<dyn SecretAdmin>,
+    credential: Credential,
     values: ValueGenerator,
     recorder: StepRecorder,
     arns: Mutex<Vec<String>>,
@@ -114,14 +115,14 @@ struct Subject {
 impl<'a, H: RotatorHarness> Kit<'a, H> {
     /// A kit over `store` (in-memory, or the AWS-SDK store against moto).
     pub fn new(harness: &'a H, store: Arc<dyn SecretAdmin>) -> Self {
-        let rotator = harness.rotator();
-        let values = rotator
-            .credential()
+        let credential = harness.rotator().credential();
+        let values = credential
             .generator_from_lookup(|_| None)
             .expect("the rotator's default credential format is valid");
         Self {
             harness,
             store,
+            credential,
             values,
             recorder: StepRecorder::new(),
             arns: Mutex::new(Vec::new()),
@@ -289,8 +290,7 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
         let previous = self
             .value(subject, VersionSelector::Id(previous_version))
             .await;
-        let field = self.harness.rotator().credential();
-        let field = field.field();
+        let field = self.credential.field();
         assert_ne!(
             current.get(field),
             previous.get(field),
@@ -528,8 +528,10 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
         let mut wrong = self
             .value(&subject, VersionSelector::Stage(AWSCURRENT))
             .await;
-        let credential = rotation.rotator().credential();
-        wrong.set(credential.field(), "a mistyped value the backend never had");
+        wrong.set(
+            self.credential.field(),
+            "a mistyped value the backend never had",
+        );
         let edit = new_token();
         self.store
             .put_value(
@@ -807,6 +809,12 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
         for arn in arns {
             if let Ok(snapshot) = self.store.snapshot(&arn).await {
                 secrets.extend(secret_strings(&snapshot));
+                // The rotated field, whatever its name.
+                secrets.extend(snapshot.values().filter_map(|version| {
+                    let payload = version.payload.as_ref()?;
+                    let json = SecretJson::from_payload(payload).ok()?;
+                    json.required_secret(self.credential.field()).ok()
+                }));
             }
         }
         self.recorder.assert_no_leaks(&secrets);
