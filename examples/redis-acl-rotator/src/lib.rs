@@ -1,14 +1,14 @@
 //! Rotates a Redis ACL user's password with Redis's several passwords per
-//! user: setSecret adds the new password, testSecret logs in with it, and
-//! after finishSecret the previous one is removed, so both work while
-//! applications move to the new one. An admin user makes the changes; its
-//! secret and the users it may change are the function's settings, never
-//! the rotated secret's, so editing that secret cannot aim the admin at
-//! another user.
+//! user: setSecret leaves the user the current and the pending password, so
+//! both log in while applications move over, and after finishSecret only the
+//! new current one. The secret owns its user's passwords. An admin makes the
+//! changes; its secret and the users it may change are the function's
+//! settings, never the rotated secret's, so editing that secret cannot aim
+//! the admin at another user or server.
 
-use redis::{aio::MultiplexedConnection, cmd, Client, ConnectionAddr, IntoConnectionInfo, Value};
+use redis::{acl::Rule, aio::MultiplexedConnection, AsyncTypedCommands, Client, RedisResult};
 use rotation_core::{async_trait, BackendContext, RotationContext, Rotator, RotatorError};
-use rotation_core::{SecretFormatError, SecretJson, SecretString, SettingsError};
+use rotation_core::{SecretFormatError, SecretJson, SettingsError, VersionLabel};
 use sha2::{Digest, Sha256};
 
 /// The rotator's settings.
@@ -22,122 +22,89 @@ pub struct RedisAclRotator {
 impl RedisAclRotator {
     /// From `REDIS_ADMIN_SECRET_ARN` and `REDIS_USERS` (comma-separated).
     pub fn from_env() -> Result<Self, SettingsError> {
-        let admin_secret = SettingsError::required_env("REDIS_ADMIN_SECRET_ARN")?;
         let users = SettingsError::required_env("REDIS_USERS")?;
         let users = users.split(',').map(|u| u.trim().to_owned()).collect();
+        let admin_secret = SettingsError::required_env("REDIS_ADMIN_SECRET_ARN")?;
         Ok(Self {
             admin_secret,
             users,
         })
     }
 
-    /// Adds (`#`) or removes (`!`) a password of `secret`'s user, as the
-    /// admin. By SHA-256, so no error can echo the password.
-    async fn change(
-        &self,
-        ctx: &RotationContext<'_>,
-        secret: &SecretJson,
-        rule: char,
-        password: &SecretString,
-    ) -> Result<(), RotatorError> {
-        let (user, admin) = (
-            secret.required_str("username")?,
-            ctx.other_secret(&self.admin_secret).await?,
-        );
-        if !self.users.iter().any(|u| u == user) || user == admin.required_str("username")? {
-            return Err(RotatorError::Refused(format!(
-                "user {user} is not in REDIS_USERS, or is the admin"
-            )));
+    /// As the admin, leaves the user of `logins` exactly their passwords, in
+    /// one idempotent `ACL SETUSER`; by SHA-256, so no error can echo one.
+    async fn keep_only(&self, ctx: &RotationContext<'_>, logins: &[&SecretJson]) -> Done {
+        let user = logins[0].required_str("username")?;
+        let admin = ctx.other_secret(&self.admin_secret).await?;
+        let session = &mut connect(&admin).await?;
+        // ACL SETUSER would create a missing user.
+        let known = session.acl_getuser(user).await;
+        let exists = known.backend_context("ACL GETUSER")?.is_some();
+        if !exists || !self.users.iter().any(|u| u == user) || user == login(&admin)?.2 {
+            let refusal = format!("{user} is not a Redis user in REDIS_USERS other than the admin");
+            return Err(RotatorError::Refused(refusal));
         }
-        let (admin, hash) = (
-            &mut connect(&admin).await?,
-            format!("{:x}", Sha256::digest(password.expose())),
-        );
-        let info: Option<Vec<Value>> = cmd("ACL")
-            .arg("GETUSER")
-            .arg(user)
-            .query_async(admin)
-            .await
-            .backend_context("ACL GETUSER")?;
-        let has = |v: &Value| matches!(v, Value::Array(a) if a.contains(&Value::BulkString(hash.clone().into())));
-        match info {
-            None => Err(RotatorError::Refused(format!("Redis has no user {user}"))),
-            Some(info) if info.iter().any(has) == (rule == '#') => Ok(()), // done by an earlier try
-            Some(_) => cmd("ACL")
-                .arg("SETUSER")
-                .arg(user)
-                .arg(format!("{rule}{hash}"))
-                .query_async(admin)
-                .await
-                .backend_context("ACL SETUSER"),
+        let mut rules = vec![Rule::ResetPass];
+        for secret in logins {
+            let hash = Sha256::digest(secret.required_secret("password")?.expose());
+            rules.push(Rule::AddHashedPass(format!("{hash:x}")));
         }
+        let set = session.acl_setuser_rules(user, &rules).await;
+        set.backend_context("ACL SETUSER")
     }
 }
 
-async fn connect(login: &SecretJson) -> Result<MultiplexedConnection, RotatorError> {
-    let (host, port, user) = (
-        login.required_str("host")?,
-        login.optional_port("port")?.unwrap_or(6379),
-        login.required_str("username")?,
+type Done = Result<(), RotatorError>;
+
+/// A secret's address and user: the fields `validate` requires.
+fn login(secret: &SecretJson) -> Result<(&str, u16, &str), SecretFormatError> {
+    let (host, user) = (
+        secret.required_str("host")?,
+        secret.required_str("username")?,
     );
-    let password = login.required_secret("password")?;
-    let info = ConnectionAddr::Tcp(host.into(), port)
-        .into_connection_info()
-        .map(|info| {
-            let redis = info.redis_settings().clone().set_username(user);
-            info.set_redis_settings(redis.set_password(password.expose()))
-        });
-    let session = async {
-        Client::open(info?)?
-            .get_multiplexed_async_connection()
-            .await
-    };
-    session
-        .await
-        .backend_context(format!("log in to {host}:{port} as {user}"))
+    let port = secret.optional_port("port")?.unwrap_or(6379);
+    secret
+        .required_secret("password")
+        .map(|_| (host, port, user))
+}
+
+async fn connect(secret: &SecretJson) -> Result<MultiplexedConnection, RotatorError> {
+    let ((host, port, user), password) = (login(secret)?, secret.required_secret("password")?);
+    let session: RedisResult<_> = async {
+        let info = redis::IntoConnectionInfo::into_connection_info((host, port))?;
+        let redis = info.redis_settings().clone().set_username(user);
+        let info = info.set_redis_settings(redis.set_password(password.expose()));
+        Client::open(info)?.get_multiplexed_async_connection().await
+    }
+    .await;
+    session.backend_context(format!("log in to {host}:{port} as {user}"))
 }
 
 #[async_trait]
 impl Rotator for RedisAclRotator {
     fn validate(&self, secret: &SecretJson) -> Result<(), SecretFormatError> {
-        secret.required_str("host")?;
-        secret.required_str("username")?;
-        secret.optional_port("port")?;
-        secret.required_secret("password").map(drop)
+        login(secret).map(drop)
     }
 
     async fn set_secret(
         &self,
         ctx: &RotationContext<'_>,
-        _: &SecretJson,
+        current: &SecretJson,
         pending: &SecretJson,
-    ) -> Result<(), RotatorError> {
-        self.change(ctx, pending, '#', &pending.required_secret("password")?)
-            .await
+    ) -> Done {
+        self.keep_only(ctx, &[current, pending]).await
     }
 
-    async fn test_secret(
-        &self,
-        _: &RotationContext<'_>,
-        pending: &SecretJson,
-    ) -> Result<(), RotatorError> {
-        let pong = cmd("PING")
-            .query_async::<String>(&mut connect(pending).await?)
-            .await;
+    async fn test_secret(&self, _: &RotationContext<'_>, pending: &SecretJson) -> Done {
+        let pong = connect(pending).await?.ping().await;
         pong.map(drop)
             .backend_context("PING with the pending password")
     }
 
-    async fn after_finish(&self, ctx: &RotationContext<'_>) -> Result<(), RotatorError> {
-        match ctx.previous_and_current().await? {
-            Some((old, new))
-                if old.get("username") == new.get("username")
-                    && old.get("password") != new.get("password") =>
-            {
-                self.change(ctx, &new, '!', &old.required_secret("password")?)
-                    .await
-            }
-            _ => Ok(()),
+    async fn after_finish(&self, ctx: &RotationContext<'_>) -> Done {
+        match ctx.secret(VersionLabel::Current).await? {
+            Some(current) => self.keep_only(ctx, &[&current]).await,
+            None => Ok(()),
         }
     }
 }

@@ -153,3 +153,61 @@ async fn the_admin_logs_in_where_its_own_secret_says() {
     );
     assert_eq!(server.password_count(&user).await, 2);
 }
+
+/// An allowed name with no Redis user behind it: `ACL SETUSER` would create
+/// the user, so the rotator refuses and Redis still has no such user.
+#[tokio::test]
+async fn a_missing_user_is_refused_not_created() {
+    let server = RedisServer::start().await;
+    let harness = RedisHarness::new(&server);
+    let rotations = Rotations::new(store(), harness.rotator());
+    harness.ensure_admin_secret(rotations.store()).await;
+    let never_made = harness.users.last().expect("an allowed user").clone();
+    let secret = harness.secret_for(&never_made, &SecretString::new("unused"));
+    let arn = rotations.create("missing", &secret).await;
+    let token = rotations.start(&arn).await;
+    rotations.steps(&arn, &token, &[Step::CreateSecret]).await;
+    let refused = rotations.step(&arn, &token, Step::SetSecret).await;
+    assert!(
+        matches!(
+            refused,
+            Err(RotationError::Rotator {
+                source: RotatorError::Refused(_),
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(
+        server.acl(&["GETUSER", &never_made]).await,
+        redis::Value::Nil,
+        "the rotation created the user"
+    );
+}
+
+/// The secret owns its user's passwords: one added behind its back is gone
+/// after setSecret, which leaves exactly AWSCURRENT's and AWSPENDING's.
+#[tokio::test]
+async fn set_secret_leaves_exactly_the_current_and_pending_passwords() {
+    let server = RedisServer::start().await;
+    let harness = RedisHarness::new(&server);
+    let rotations = Rotations::new(store(), harness.rotator());
+    harness.ensure_admin_secret(rotations.store()).await;
+    let (user, old) = harness.fresh_user().await;
+    let stray = SecretString::new("added-by-hand");
+    server.acl(&["SETUSER", &user, ">added-by-hand"]).await;
+    assert_eq!(server.password_count(&user).await, 2);
+    let arn = rotations
+        .create("stray", &harness.secret_for(&user, &old))
+        .await;
+    let token = rotations.start(&arn).await;
+    rotations
+        .steps(&arn, &token, &[Step::CreateSecret, Step::SetSecret])
+        .await;
+    assert!(
+        !server.can_log_in(&user, &stray).await,
+        "the stray password survived"
+    );
+    assert!(server.can_log_in(&user, &old).await);
+    assert_eq!(server.password_count(&user).await, 2);
+}
