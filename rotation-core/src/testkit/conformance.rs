@@ -10,17 +10,16 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use serde_json::json;
 
-use crate::credential::{Credential, ValueGenerator};
 use crate::error::{error_chain, RotationError};
-use crate::event::{RotationEvent, Step};
-use crate::rotation::{Rotation, StepOutcome};
+use crate::event::Step;
+use crate::rotation::StepOutcome;
 use crate::rotator::Rotator;
 use crate::secret::{SecretBytes, SecretJson, SecretPayload, SecretString};
 use crate::store::{MoveStage, PutValue, VersionSelector, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 
-use super::admin::{secret_strings, SecretAdmin, Snapshot};
-use super::faults::{FaultTiming, FaultyStore, InstrumentedRotator};
-use super::logs::StepRecorder;
+use super::admin::{SecretAdmin, Snapshot};
+use super::faults::{FaultTiming, InstrumentedRotator};
+use super::rotations::Rotations;
 use super::{new_token, unique_name};
 
 /// The key the kit adds to every secret to check unknown keys survive.
@@ -93,18 +92,14 @@ pub struct ConformanceReport {
     pub rotations: usize,
 }
 
-/// The suite over one harness and one store.
-pub struct Kit<'a, H> {
+/// The suite over one harness and one store, on the one test driver
+/// ([`Rotations`]): each case runs its rotator (or a wrapped one) through
+/// a driver that shares the store, the captured logs and the leak check.
+pub struct Kit<'a, H: RotatorHarness> {
     harness: &'a H,
-    store: Arc<dyn SecretAdmin>,
-    credential: Credential,
-    values: ValueGenerator,
-    recorder: StepRecorder,
-    arns: Mutex<Vec<String>>,
+    driver: Rotations<H::Rotator>,
     report: Mutex<ConformanceReport>,
 }
-
-type KitRotation<R> = Rotation<FaultyStore<Arc<dyn SecretAdmin>>, R>;
 
 /// A secret under test.
 struct Subject {
@@ -115,27 +110,19 @@ struct Subject {
 impl<'a, H: RotatorHarness> Kit<'a, H> {
     /// A kit over `store` (in-memory, or the AWS-SDK store against moto).
     pub fn new(harness: &'a H, store: Arc<dyn SecretAdmin>) -> Self {
-        let credential = harness.rotator().credential();
-        let values = credential
-            .generator_from_lookup(|_| None)
-            .expect("the rotator's default credential format is valid");
         Self {
             harness,
-            store,
-            credential,
-            values,
-            recorder: StepRecorder::new(),
-            arns: Mutex::new(Vec::new()),
+            driver: Rotations::new(store, harness.rotator()),
             report: Mutex::new(ConformanceReport::default()),
         }
     }
 
-    fn rotation<R: Rotator>(&self, rotator: R) -> KitRotation<R> {
-        Rotation::new(
-            FaultyStore::new(Arc::clone(&self.store)),
-            rotator,
-            self.values.clone(),
-        )
+    fn rotation<R: Rotator>(&self, rotator: R) -> Rotations<R> {
+        self.driver.with_rotator(rotator)
+    }
+
+    fn store(&self) -> &dyn SecretAdmin {
+        self.driver.store()
     }
 
     fn record_case(&self, name: &'static str) {
@@ -144,25 +131,19 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
 
     /// A fresh credential from the harness, with the kit's unknown key.
     async fn subject(&self, prefix: &str) -> Subject {
-        let mut secret = self.harness.fresh_secret(self.store.as_ref()).await;
+        let mut secret = self.harness.fresh_secret(self.store()).await;
         secret.set(UNKNOWN_KEY, unknown_value());
-        let arn = self.store.create_json(prefix, &secret).await;
-        self.recorded_subject(arn.expect("create the test secret"))
-            .await
+        let arn = self.driver.create(prefix, &secret).await;
+        self.recorded_subject(arn).await
     }
 
     /// A secret holding `payload`, recorded for the leak check.
     async fn subject_with(&self, prefix: &str, payload: SecretPayload) -> Subject {
-        let arn = self
-            .store
-            .create_secret(&unique_name(prefix), payload)
-            .await;
-        self.recorded_subject(arn.expect("create the test secret"))
-            .await
+        let arn = self.driver.create_payload(prefix, payload).await;
+        self.recorded_subject(arn).await
     }
 
     async fn recorded_subject(&self, arn: String) -> Subject {
-        self.arns.lock().unwrap().push(arn.clone());
         let first_version = self
             .version_with(&arn, AWSCURRENT)
             .await
@@ -171,7 +152,7 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
     }
 
     async fn version_with(&self, arn: &str, stage: &str) -> Option<String> {
-        self.store
+        self.store()
             .describe(arn)
             .await
             .expect("describe")
@@ -180,47 +161,29 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
     }
 
     async fn start(&self, subject: &Subject) -> String {
-        let token = new_token();
-        self.store
-            .start_rotation(&subject.arn, &token)
-            .await
-            .expect("start the rotation");
-        token
-    }
-
-    fn event(subject: &Subject, token: &str, step: Step) -> RotationEvent {
-        RotationEvent {
-            step,
-            secret_id: subject.arn.clone(),
-            token: token.to_owned(),
-            rotation_token: Some("kit-rotation-token".to_owned()),
-        }
+        self.driver.start(&subject.arn).await
     }
 
     async fn run_step<R: Rotator>(
         &self,
-        rotation: &KitRotation<R>,
+        rotation: &Rotations<R>,
         subject: &Subject,
         token: &str,
         step: Step,
     ) -> Result<StepOutcome, RotationError> {
-        self.recorder
-            .run(rotation, &Self::event(subject, token, step))
-            .await
+        rotation.step(&subject.arn, token, step).await
     }
 
+    /// Runs `steps`, checking after each that someone still logs in.
     async fn run_steps<R: Rotator>(
         &self,
-        rotation: &KitRotation<R>,
+        rotation: &Rotations<R>,
         subject: &Subject,
         token: &str,
         steps: &[Step],
     ) {
         for &step in steps {
-            let result = self.run_step(rotation, subject, token, step).await;
-            if let Err(e) = result {
-                panic!("{step} failed: {}", error_chain(&e));
-            }
+            rotation.steps(&subject.arn, token, &[step]).await;
             self.assert_someone_logs_in(subject, &format!("after {step}"))
                 .await;
         }
@@ -253,23 +216,17 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
     }
 
     async fn snapshot(&self, subject: &Subject) -> Snapshot {
-        self.store.snapshot(&subject.arn).await.expect("snapshot")
+        self.store().snapshot(&subject.arn).await.expect("snapshot")
     }
 
     async fn value(&self, subject: &Subject, selector: VersionSelector<'_>) -> SecretJson {
-        let version = self
-            .store
-            .get_value(&subject.arn, selector)
-            .await
-            .expect("read a version")
-            .unwrap_or_else(|| panic!("{selector:?} has a value"));
-        SecretJson::from_payload(&version.payload).expect("the kit's values are JSON")
+        self.driver.value(&subject.arn, selector).await
     }
 
     /// The end state of a completed rotation from `previous_version` to
     /// `token`: labels, the new value, unknown keys, a working login.
     async fn assert_rotated(&self, subject: &Subject, token: &str, previous_version: &str) {
-        let description = self.store.describe(&subject.arn).await.unwrap();
+        let description = self.store().describe(&subject.arn).await.unwrap();
         assert!(
             description.has_stage(token, AWSCURRENT),
             "AWSCURRENT must be on the new version: {:?}",
@@ -290,7 +247,7 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
         let previous = self
             .value(subject, VersionSelector::Id(previous_version))
             .await;
-        let field = self.credential.field();
+        let field = self.driver.credential().field();
         assert_ne!(
             current.get(field),
             previous.get(field),
@@ -431,7 +388,7 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
     /// AWSCURRENT is on.
     async fn rotated_subject<R: Rotator>(
         &self,
-        rotation: &KitRotation<R>,
+        rotation: &Rotations<R>,
         prefix: &str,
         times: usize,
     ) -> (Subject, String) {
@@ -453,9 +410,9 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
         let token = self.start(&subject).await;
         let mut calls = Vec::new();
         for step in Step::ALL {
-            rotation.store().disarm();
+            rotation.faults().disarm();
             self.run_steps(&rotation, &subject, &token, &[step]).await;
-            calls.push((step, rotation.store().take_log()));
+            calls.push((step, rotation.faults().take_log()));
         }
         self.report.lock().unwrap().rotations += 1;
         calls
@@ -496,11 +453,11 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
                         self.run_steps(&rotation, &subject, &token, &Step::ALL[..index])
                             .await;
                         let before = self.snapshot(&subject).await;
-                        rotation.store().arm(at, timing);
+                        rotation.faults().arm(at, timing);
                         let failed = self.run_step(&rotation, &subject, &token, *step).await;
-                        assert!(rotation.store().fired(), "{when}: the fault did not fire");
+                        assert!(rotation.faults().fired(), "{when}: the fault did not fire");
                         assert!(failed.is_err(), "{when}: the step must report the failure");
-                        rotation.store().disarm();
+                        rotation.faults().disarm();
                         Self::assert_values_kept(&before, &self.snapshot(&subject).await, &when);
                         self.assert_someone_logs_in(&subject, &when).await;
                         let resume = if resume_from_start {
@@ -523,17 +480,17 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
 
     /// A subject rotated once, then hand-edited: an operator stored a wrong
     /// password as AWSCURRENT, so the working value is AWSPREVIOUS.
-    async fn out_of_step_subject<R: Rotator>(&self, rotation: &KitRotation<R>) -> Subject {
+    async fn out_of_step_subject<R: Rotator>(&self, rotation: &Rotations<R>) -> Subject {
         let (subject, rotated) = self.rotated_subject(rotation, "kit-recovery", 1).await;
         let mut wrong = self
             .value(&subject, VersionSelector::Stage(AWSCURRENT))
             .await;
         wrong.set(
-            self.credential.field(),
+            self.driver.credential().field(),
             "a mistyped value the backend never had",
         );
         let edit = new_token();
-        self.store
+        self.store()
             .put_value(
                 &subject.arn,
                 PutValue {
@@ -545,7 +502,7 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
             )
             .await
             .expect("store the hand edit");
-        self.store
+        self.store()
             .move_stage(
                 &subject.arn,
                 MoveStage {
@@ -560,9 +517,9 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
         // AWSPREVIOUS, which would block the next rotation; the service's
         // own hand edit clears it. Leave it where a finished rotation
         // would: on AWSCURRENT.
-        let labels = self.store.describe(&subject.arn).await.unwrap();
+        let labels = self.store().describe(&subject.arn).await.unwrap();
         if labels.has_stage(&rotated, AWSPENDING) {
-            self.store
+            self.store()
                 .move_stage(
                     &subject.arn,
                     MoveStage {
@@ -590,10 +547,10 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
         let token = self.start(&subject).await;
         self.run_steps(&rotation, &subject, &token, &[Step::CreateSecret])
             .await;
-        rotation.store().disarm();
+        rotation.faults().disarm();
         self.run_steps(&rotation, &subject, &token, &[Step::SetSecret])
             .await;
-        let operations = rotation.store().take_log();
+        let operations = rotation.faults().take_log();
         assert!(
             operations.len() >= 4,
             "a recovering setSecret reads AWSPREVIOUS: {operations:?}"
@@ -608,13 +565,13 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
                 self.run_steps(&rotation, &subject, &token, &[Step::CreateSecret])
                     .await;
                 let before = self.snapshot(&subject).await;
-                rotation.store().arm(at, timing);
+                rotation.faults().arm(at, timing);
                 let failed = self
                     .run_step(&rotation, &subject, &token, Step::SetSecret)
                     .await;
-                assert!(rotation.store().fired(), "{when}: the fault did not fire");
+                assert!(rotation.faults().fired(), "{when}: the fault did not fire");
                 assert!(failed.is_err(), "{when}: the step must report the failure");
-                rotation.store().disarm();
+                rotation.faults().disarm();
                 Self::assert_values_kept(&before, &self.snapshot(&subject).await, &when);
                 self.assert_someone_logs_in(&subject, &when).await;
                 self.run_steps(&rotation, &subject, &token, &Step::ALL[1..])
@@ -727,7 +684,7 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
 
     async fn expect_refused<R: Rotator>(
         &self,
-        rotation: &KitRotation<R>,
+        rotation: &Rotations<R>,
         subject: &Subject,
         token: &str,
         step: Step,
@@ -756,7 +713,7 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
     /// Secrets that createSecret must refuse, naming the problem, with
     /// nothing written.
     pub async fn bad_secrets_change_nothing(&self) {
-        let valid = self.harness.fresh_secret(self.store.as_ref()).await;
+        let valid = self.harness.fresh_secret(self.store()).await;
         let mut cases: Vec<(String, SecretPayload)> = vec![
             (
                 "a binary secret".into(),
@@ -804,25 +761,13 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
     /// No secret value of this kit's run occurs in the captured logs or in
     /// any error message or `Debug` print the steps returned.
     pub async fn assert_no_leaks(&self) {
-        let mut secrets = self.harness.other_secret_values();
-        let arns = self.arns.lock().unwrap().clone();
-        for arn in arns {
-            if let Ok(snapshot) = self.store.snapshot(&arn).await {
-                secrets.extend(secret_strings(&snapshot));
-                // The rotated field, whatever its name.
-                secrets.extend(snapshot.values().filter_map(|version| {
-                    let payload = version.payload.as_ref()?;
-                    let json = SecretJson::from_payload(payload).ok()?;
-                    json.required_secret(self.credential.field()).ok()
-                }));
-            }
-        }
-        self.recorder.assert_no_leaks(&secrets);
+        let others = self.harness.other_secret_values();
+        self.driver.assert_no_leaks(&others).await;
     }
 
     /// The captured logs so far (JSON lines).
     pub fn logs(&self) -> String {
-        self.recorder.logs()
+        self.driver.logs()
     }
 
     /// What the cases run so far covered.

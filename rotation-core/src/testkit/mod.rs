@@ -10,8 +10,10 @@
 //!   run twice, a failure at every store call of every step then resumed,
 //!   a crash after the backend changed, bad events and bad secrets, and no
 //!   secret in the logs.
-//! - [`Rotations`]: rotations driven step by step with the events Secrets
-//!   Manager sends, logs captured, for a rotator's own tests.
+//! - [`Rotations`]: the one test driver, which the kit is built on:
+//!   rotations run step by step with the events Secrets Manager sends,
+//!   through an armable fault injector, logs captured for the leak check;
+//!   for a rotator's own tests beyond the kit.
 //! - [`faults`], [`logs`], [`admin`]: the pieces those suites are made of.
 
 pub mod admin;
