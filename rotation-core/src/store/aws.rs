@@ -5,8 +5,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_secretsmanager::config::retry::RetryConfig;
 use aws_sdk_secretsmanager::config::timeout::TimeoutConfig;
+use aws_sdk_secretsmanager::config::ConfigBag;
+use aws_sdk_secretsmanager::config::{HttpClient, Region, SharedHttpClient};
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_secretsmanager::Client;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{HttpConnectorSettings, SharedHttpConnector};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 use super::{MoveStage, PutValue, SecretDescription, SecretStore, SecretVersion, VersionSelector};
 use crate::error::{error_chain, StoreError};
@@ -68,6 +74,12 @@ pub fn sdk_config_loader() -> aws_config::ConfigLoader {
     } else {
         loader
     };
+    // The default region chain is the environment, then a profile, then
+    // IMDS, whose client it builds up front; Lambda sets AWS_REGION.
+    let loader = match std::env::var("AWS_REGION") {
+        Ok(region) if !region.is_empty() => loader.region(Region::new(region)),
+        _ => loader,
+    };
     loader
         // A rotation step has a Lambda deadline; a hung connection must
         // fail fast enough for the SDK to retry within it.
@@ -90,7 +102,7 @@ const AWS_ENDPOINT_ROOTS: &str = include_str!("../../certs/aws-endpoint-roots.pe
 /// default trusts the system store, which it reads and parses, every
 /// file, when the first client is built: four fifths of a function's
 /// start-up, for roots no AWS endpoint uses.
-fn aws_endpoint_client() -> aws_sdk_secretsmanager::config::SharedHttpClient {
+fn aws_endpoint_client() -> SharedHttpClient {
     use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
     use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
     use aws_smithy_http_client::{proxy::ProxyConfig, Builder, ConnectorBuilder};
@@ -99,7 +111,7 @@ fn aws_endpoint_client() -> aws_sdk_secretsmanager::config::SharedHttpClient {
         .with_trust_store(TrustStore::empty().with_pem_certificate(AWS_ENDPOINT_ROOTS))
         .build()
         .expect("the compiled-in roots form a TLS context");
-    Builder::new().build_with_connector_fn(move |settings, components| {
+    let client = Builder::new().build_with_connector_fn(move |settings, components| {
         let mut connector = ConnectorBuilder::default()
             .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
             .tls_context(context.clone());
@@ -109,7 +121,39 @@ fn aws_endpoint_client() -> aws_sdk_secretsmanager::config::SharedHttpClient {
         }
         connector.set_proxy_config(Some(ProxyConfig::from_env()));
         connector.build()
-    })
+    });
+    SharedHttpClient::new(WithoutStartupCheck(client))
+}
+
+/// The SDK's HTTPS client without the check it runs when each SDK client
+/// is built: the check makes a connector (parsing the roots into a TLS
+/// configuration) and throws it away, so that a broken system store fails
+/// at construction; the first request then makes its own. Our roots are
+/// compiled in and checked by a unit test, so the check only did the first
+/// request's work twice, once at start-up.
+#[derive(Debug)]
+struct WithoutStartupCheck(SharedHttpClient);
+
+impl HttpClient for WithoutStartupCheck {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn validate_final_config(
+        &self,
+        components: &RuntimeComponents,
+        cfg: &ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.validate_final_config(components, cfg)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
 }
 
 /// Retries, chosen rather than inherited: the SDK's standard mode (it
