@@ -8,6 +8,7 @@
 
 pub mod certificates;
 pub mod fault_proxy;
+pub mod function_checks;
 pub mod http;
 pub mod lambda_e2e;
 pub mod lambda_function;

@@ -10,8 +10,9 @@ use rotation_core::secret::SecretPayload;
 use rotation_core::testkit::{unique_name, RotatorHarness, SecretAdmin};
 use rotation_core::{SecretJson, SecretString};
 use rotation_database::{ConnectSettings, DatabaseRotator, Strategy};
-use serde_json::json;
+use serde_json::{json, Value};
 
+use crate::function_checks::{FunctionHarness, NamedCase};
 use crate::postgres::PostgresServer;
 
 /// The master user of alternating-users tests: it may create roles and
@@ -205,5 +206,117 @@ impl RotatorHarness for PostgresRotatorHarness<'_> {
 
     fn other_secret_values(&self) -> Vec<SecretString> {
         vec![self.master_password.clone()]
+    }
+}
+
+#[async_trait]
+impl FunctionHarness for PostgresRotatorHarness<'_> {
+    fn binary(&self) -> &'static str {
+        "postgres-rotator"
+    }
+
+    fn calls_per_rotation(&self) -> usize {
+        // Single user: 3 + 3 + 2 + 3; alternating reads the master too.
+        if self.alternating {
+            12
+        } else {
+            11
+        }
+    }
+
+    fn pointed_at(&self, secret: &SecretJson, port: u16) -> SecretJson {
+        let mut secret = secret.clone();
+        secret.set("port", port);
+        secret
+    }
+
+    fn slow_connect_env(&self) -> Vec<(&'static str, String)> {
+        vec![("DB_CONNECT_TIMEOUT", "30".to_owned())]
+    }
+
+    fn invalid_secrets(&self, valid: &SecretJson) -> Vec<NamedCase<SecretPayload>> {
+        let with = |field: &str, value: Value| {
+            let mut secret = valid.clone();
+            secret.set(field, value);
+            SecretPayload::String(secret.to_secret_string())
+        };
+        let without = |field: &str| {
+            let mut map = valid.as_map().clone();
+            map.remove(field);
+            SecretPayload::String(SecretJson::from_map(map).to_secret_string())
+        };
+        [
+            ("no username", without("username"), "`username`"),
+            (
+                "a numeric username",
+                with("username", json!(7)),
+                "`username`",
+            ),
+            (
+                "a 64-byte username",
+                with("username", json!("u".repeat(64))),
+                "`username`",
+            ),
+            ("no host", without("host"), "`host`"),
+            ("an empty host", with("host", json!(" ")), "`host`"),
+            (
+                "a huge host",
+                with("host", json!("h".repeat(60_000))),
+                "`host`",
+            ),
+            ("no engine", without("engine"), "`engine`"),
+            (
+                "an unknown engine",
+                with("engine", json!("oracle")),
+                "`engine`",
+            ),
+            ("a MySQL engine", with("engine", json!("mysql")), "`engine`"),
+            (
+                "a port that is no number",
+                with("port", json!("fifty")),
+                "`port`",
+            ),
+            ("port 0", with("port", json!(0)), "`port`"),
+            ("port 70000", with("port", json!(70000)), "`port`"),
+            ("a fractional port", with("port", json!(5432.5)), "`port`"),
+            (
+                "ssl that is no boolean",
+                with("ssl", json!("maybe")),
+                "`ssl`",
+            ),
+            (
+                "an ssl mode that falls back to plaintext",
+                with("ssl", json!("prefer")),
+                "`ssl`",
+            ),
+            ("a numeric ssl", with("ssl", json!(1)), "`ssl`"),
+            ("a numeric dbname", with("dbname", json!(5)), "`dbname`"),
+            (
+                "an object masterarn",
+                with("masterarn", json!({"arn": "x"})),
+                "`masterarn`",
+            ),
+        ]
+        .into_iter()
+        .map(|(what, payload, names)| (what.to_owned(), payload, names.to_owned()))
+        .collect()
+    }
+
+    fn invalid_settings(&self) -> Vec<NamedCase<Vec<(&'static str, &'static str)>>> {
+        [
+            ("an unknown strategy", ("ROTATION_STRATEGY", "round-robin")),
+            (
+                "a timeout that is no number",
+                ("DB_CONNECT_TIMEOUT", "soon"),
+            ),
+            ("a zero timeout", ("DB_CONNECT_TIMEOUT", "0")),
+            (
+                "a missing CA bundle",
+                ("DB_CA_BUNDLE", "/nonexistent/ca.pem"),
+            ),
+        ]
+        .into_iter()
+        .map(|(what, setting)| (what.to_owned(), vec![setting], setting.0.to_owned()))
+        .collect()
     }
 }

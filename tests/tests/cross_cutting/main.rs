@@ -1,11 +1,9 @@
-//! Checks that cross every rotator, as one binary: the deployment files,
-//! bad input to the built functions, Lambda deadlines, Secrets Manager
-//! faults, endpoint settings, and the AWS-SDK store against moto. Each
-//! rotator's own tests live beside it (`rotators/<name>/tests/`).
+//! Checks that concern every rotator at once, as one binary: the
+//! deployment files, endpoint settings, and the AWS-SDK store against
+//! moto. The checks each rotator's built function runs (bad input,
+//! deadlines, Secrets Manager faults) are `rotation_tests::function_checks`,
+//! called from each rotator's own tests (`rotators/<name>/tests/`).
 
-mod bad_input;
 mod deployment;
 mod endpoint_env;
-mod lambda_deadlines;
 mod moto_store;
-mod secrets_manager_faults;

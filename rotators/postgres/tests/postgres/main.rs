@@ -7,6 +7,7 @@ mod backend_faults;
 mod clone_sync;
 mod conformance;
 mod connections;
+mod function_checks;
 mod lambda;
 mod rotator;
 mod settings;
