@@ -10,14 +10,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use postgres_rotator_testing::PostgresRotatorHarness;
+use postgres_rotator_testing::PostgresServer;
 use rotation_core::store::InMemorySecretStore;
 use rotation_core::testkit::Rotations;
 use rotation_core::testkit::SecretAdmin;
 use rotation_core::Step;
 use rotation_tests::measure::Stats;
 use rotation_tests::moto::MotoServer;
-use rotation_tests::postgres::PostgresServer;
-use rotation_tests::postgres_rotator::PostgresRotatorHarness;
 
 const WARM_UP: usize = 3;
 

@@ -21,6 +21,8 @@ use aws_sdk_secretsmanager::operation::get_secret_value::{
 };
 use aws_sdk_secretsmanager::Client;
 use postgres_rotator::sql::{alter_password, quote_identifier, quote_literal};
+use postgres_rotator_testing::PostgresRotatorHarness;
+use postgres_rotator_testing::PostgresServer;
 use rotation_core::store::InMemorySecretStore;
 use rotation_core::testkit::engine::Rotation;
 use rotation_core::testkit::{new_token, unique_name, RotatorHarness, SecretAdmin};
@@ -30,8 +32,6 @@ use rotation_tests::lambda_e2e::invoke_steps;
 use rotation_tests::lambda_function::{times_to_ready, FunctionProcess};
 use rotation_tests::measure::{ms, Stats};
 use rotation_tests::moto::MotoServer;
-use rotation_tests::postgres::PostgresServer;
-use rotation_tests::postgres_rotator::PostgresRotatorHarness;
 use rotation_tests::runtime_api::RuntimeApi;
 use rotation_tests::workspace_root;
 

@@ -15,23 +15,19 @@ use crate::workspace_root;
 /// (the README's test command) puts the binaries the end-to-end tests run.
 pub const LAMBDA_DIR: &str = "target/lambda/x86_64";
 
-/// The command that builds them.
-pub const BUILD_COMMAND: &str =
-    "cargo lambda build --release --package postgres-rotator --package lambda-floor --x86-64 --lambda-dir target/lambda/x86_64";
+/// How the README's test command builds `bin` for [`LAMBDA_DIR`].
+fn build_command(bin: &str) -> String {
+    format!("cargo lambda build --release --package {bin} --x86-64 --lambda-dir {LAMBDA_DIR}")
+}
 
-/// What a rotator binary is built from, for the staleness check: sources,
-/// compiled-in data and manifests, not tests or documents.
-const SOURCES: &[&str] = &[
-    "rotation-core/src",
-    "rotation-core/certs",
-    "rotation-core/Cargo.toml",
-    "rotators/database/src",
-    "rotators/database/Cargo.toml",
-    "rotators/postgres/src",
-    "rotators/postgres/Cargo.toml",
-    "Cargo.toml",
-    "Cargo.lock",
-];
+/// What the shipped binaries are built from, for the staleness check: the
+/// workspace manifests, and every source, compiled-in file and manifest of
+/// `rotation-core/` and `rotators/`, but not their tests, test-support
+/// crates or benchmarks. A new rotator under `rotators/` is covered as is.
+const SOURCE_ROOTS: &[&str] = &["rotation-core", "rotators", "Cargo.toml", "Cargo.lock"];
+
+/// Directories that hold no shipped code (documents are skipped too).
+const NOT_SHIPPED: &[&str] = &["tests", "testing", "benches", "target", "fuzz"];
 
 fn newest_change(path: &Path) -> SystemTime {
     let own = std::fs::metadata(path)
@@ -40,6 +36,8 @@ fn newest_change(path: &Path) -> SystemTime {
     match std::fs::read_dir(path) {
         Ok(entries) => entries
             .flatten()
+            .filter(|e| !NOT_SHIPPED.iter().any(|n| e.file_name() == *n))
+            .filter(|e| !e.file_name().to_string_lossy().ends_with(".md"))
             .map(|e| newest_change(&e.path()))
             .fold(own, SystemTime::max),
         Err(_) => own,
@@ -56,18 +54,20 @@ pub fn bootstrap(bin: &str) -> PathBuf {
         .and_then(|m| m.modified())
         .unwrap_or_else(|_| {
             panic!(
-                "{} is missing; build it with `{BUILD_COMMAND}` (the README's test command does)",
-                path.display()
+                "{} is missing; build it with `{}` (the README's test command does)",
+                path.display(),
+                build_command(bin)
             )
         });
-    let sources = SOURCES
+    let sources = SOURCE_ROOTS
         .iter()
         .map(|s| newest_change(&root.join(s)))
         .fold(SystemTime::UNIX_EPOCH, SystemTime::max);
     assert!(
         built >= sources,
-        "{} is older than the sources; rebuild it with `{BUILD_COMMAND}`",
-        path.display()
+        "{} is older than the sources; rebuild it with `{}`",
+        path.display(),
+        build_command(bin)
     );
     path
 }

@@ -14,8 +14,6 @@ pub mod lambda_e2e;
 pub mod lambda_function;
 pub mod measure;
 pub mod moto;
-pub mod postgres;
-pub mod postgres_rotator;
 pub mod runtime_api;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -10,6 +10,8 @@
 use std::time::{Duration, Instant};
 
 use postgres_rotator::PostgresBackend;
+use postgres_rotator_testing::PostgresRotatorHarness;
+use postgres_rotator_testing::PostgresServer;
 use rotation_core::error::error_chain;
 use rotation_core::store::VersionSelector;
 use rotation_core::testkit::Rotations;
@@ -18,8 +20,6 @@ use rotation_core::{RotationError, SecretJson, Step, AWSCURRENT, AWSPENDING};
 use rotation_database::testkit::{BackendFault, FaultSwitch, FaultyBackend};
 use rotation_database::{ConnectSettings, DatabaseRotator};
 use rotation_tests::moto::MotoServer;
-use rotation_tests::postgres::PostgresServer;
-use rotation_tests::postgres_rotator::PostgresRotatorHarness;
 
 type FaultyRotations = Rotations<DatabaseRotator<FaultyBackend<PostgresBackend>>>;
 

@@ -7,14 +7,14 @@
 use std::time::{Duration, Instant};
 
 use postgres_rotator::sql::quote_identifier;
+use postgres_rotator_testing::PostgresServer;
+use postgres_rotator_testing::{PostgresRotatorHarness, MASTER_USER};
 use rotation_core::error::error_chain;
 use rotation_core::store::VersionSelector;
 use rotation_core::testkit::Rotations;
 use rotation_core::{SecretJson, Step, AWSCURRENT};
 use rotation_database::ConnectSettings;
 use rotation_tests::moto::MotoServer;
-use rotation_tests::postgres::PostgresServer;
-use rotation_tests::postgres_rotator::{PostgresRotatorHarness, MASTER_USER};
 
 fn settings(connect_timeout: Duration) -> ConnectSettings {
     ConnectSettings {

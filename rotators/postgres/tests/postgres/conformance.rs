@@ -3,6 +3,8 @@
 
 use async_trait::async_trait;
 use postgres_rotator::{PostgresBackend, Session};
+use postgres_rotator_testing::PostgresRotatorHarness;
+use postgres_rotator_testing::PostgresServer;
 use rotation_core::error::BoxError;
 use rotation_core::testkit::conformance::{self, run_all, Kit, RotatorHarness};
 use rotation_core::testkit::SecretAdmin;
@@ -12,8 +14,6 @@ use rotation_database::{
     LoginError, UserStanding,
 };
 use rotation_tests::moto::MotoServer;
-use rotation_tests::postgres::PostgresServer;
-use rotation_tests::postgres_rotator::PostgresRotatorHarness;
 
 #[tokio::test]
 async fn single_user_passes_the_conformance_kit() {

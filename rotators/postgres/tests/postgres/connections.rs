@@ -5,6 +5,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use postgres_rotator_testing::PostgresRotatorHarness;
+use postgres_rotator_testing::PostgresServer;
 use rotation_core::error::error_chain;
 use rotation_core::store::VersionSelector;
 use rotation_core::testkit::Rotations;
@@ -12,8 +14,6 @@ use rotation_core::testkit::RotatorHarness;
 use rotation_core::{RotationError, SecretJson, Step, AWSCURRENT};
 use rotation_database::ConnectSettings;
 use rotation_tests::moto::MotoServer;
-use rotation_tests::postgres::PostgresServer;
-use rotation_tests::postgres_rotator::PostgresRotatorHarness;
 use serde_json::json;
 
 fn settings(ca_bundle: Option<PathBuf>, connect_timeout: Duration) -> ConnectSettings {
@@ -241,7 +241,7 @@ async fn a_master_secret_must_reach_the_same_cluster() {
     // writer endpoint and a reader endpoint would): accepted.
     let mut secret = harness.new_user(rotations.store(), "reader").await;
     let master = harness.secret_for(
-        rotation_tests::postgres_rotator::MASTER_USER,
+        postgres_rotator_testing::MASTER_USER,
         harness.other_secret_values()[0].expose(),
     );
     let mut writer = master.clone();

@@ -2,9 +2,9 @@
 //! (`rotation_tests::function_checks`), for `postgres-rotator` with
 //! single-user secrets on a throwaway cluster.
 
+use postgres_rotator_testing::PostgresRotatorHarness;
+use postgres_rotator_testing::PostgresServer;
 use rotation_tests::function_checks as checks;
-use rotation_tests::postgres::PostgresServer;
-use rotation_tests::postgres_rotator::PostgresRotatorHarness;
 
 #[tokio::test]
 async fn malformed_events_are_refused_naming_the_field() {

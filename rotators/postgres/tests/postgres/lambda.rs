@@ -1,10 +1,10 @@
 //! `postgres-rotator`'s release bootstrap, run as Lambda runs it, rotating
 //! real secrets in moto against a real PostgreSQL, with both strategies.
 
+use postgres_rotator_testing::PostgresRotatorHarness;
+use postgres_rotator_testing::PostgresServer;
 use rotation_tests::lambda_e2e;
 use rotation_tests::moto::MotoServer;
-use rotation_tests::postgres::PostgresServer;
-use rotation_tests::postgres_rotator::PostgresRotatorHarness;
 
 #[tokio::test]
 async fn postgres_rotator_serves_rotations_through_the_runtime_api() {

@@ -4,6 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use postgres_rotator_testing::PostgresRotatorHarness;
+use postgres_rotator_testing::PostgresServer;
 use rotation_core::error::error_chain;
 use rotation_core::store::{MoveStage, PutValue, VersionSelector};
 use rotation_core::testkit::Rotations;
@@ -11,8 +13,6 @@ use rotation_core::testkit::RotatorHarness;
 use rotation_core::{RotationError, SecretJson, Step, AWSCURRENT, AWSPREVIOUS};
 use rotation_database::{ConnectSettings, Strategy};
 use rotation_tests::moto::MotoServer;
-use rotation_tests::postgres::PostgresServer;
-use rotation_tests::postgres_rotator::PostgresRotatorHarness;
 use serde_json::json;
 
 fn settings() -> ConnectSettings {

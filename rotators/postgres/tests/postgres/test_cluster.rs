@@ -2,7 +2,7 @@
 //! starts on a free port, checks passwords with scram-sha-256, survives a
 //! stop and start, and honours extra configuration.
 
-use rotation_tests::postgres::PostgresServer;
+use postgres_rotator_testing::PostgresServer;
 
 #[tokio::test]
 async fn a_test_cluster_checks_passwords_and_restarts() {

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use postgres_rotator::sql::{quote_identifier, quote_literal};
+use postgres_rotator_testing::PostgresServer;
+use postgres_rotator_testing::{PostgresRotatorHarness, MASTER_USER};
 use rotation_core::error::error_chain;
 use rotation_core::store::VersionSelector;
 use rotation_core::testkit::Rotations;
@@ -17,8 +19,6 @@ use rotation_database::rds::{RdsApi, PRIMARY_CLUSTER_TAG, PRIMARY_INSTANCE_TAG};
 use rotation_database::{ConnectSettings, MasterPolicy};
 use rotation_tests::fault_proxy::FaultProxy;
 use rotation_tests::moto::MotoServer;
-use rotation_tests::postgres::PostgresServer;
-use rotation_tests::postgres_rotator::{PostgresRotatorHarness, MASTER_USER};
 
 /// Runs createSecret, then expects setSecret to be refused with the store
 /// unchanged; returns the error chain.

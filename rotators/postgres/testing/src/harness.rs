@@ -12,8 +12,8 @@ use rotation_core::{SecretJson, SecretString};
 use rotation_database::{ConnectSettings, DatabaseRotator, Strategy};
 use serde_json::{json, Value};
 
-use crate::function_checks::{FunctionHarness, NamedCase};
-use crate::postgres::PostgresServer;
+use crate::server::PostgresServer;
+use rotation_tests::function_checks::{FunctionHarness, NamedCase};
 
 /// The master user of alternating-users tests: it may create roles and
 /// change their passwords, but is no superuser (as on RDS).

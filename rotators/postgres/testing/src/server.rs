@@ -10,8 +10,8 @@ use std::io::Write;
 
 use rotation_core::testkit::unique_name;
 
-use crate::certificates::TestCertificates;
-use crate::free_port;
+use rotation_tests::certificates::TestCertificates;
+use rotation_tests::free_port;
 
 /// How to install PostgreSQL where the tests look for it.
 pub const INSTALL_HINT: &str =
