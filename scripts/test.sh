@@ -116,9 +116,14 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 # The publishable crates package (metadata, readme, license, versions of
 # path dependencies); building them from the packages is checked by hand
 # (`cargo package` without --no-verify, four minutes more).
-log "cargo package (rotation-core, rotation-database, postgres-rotator)"
-cargo package --workspace --exclude rotation-tests --exclude lambda-floor \
-    --exclude redis-acl-rotator --allow-dirty --no-verify --quiet
+# Every crate whose manifest does not say `publish = false`.
+mapfile -t PUBLISHABLE < <(cargo metadata --no-deps --format-version 1 | python3 -c '
+import json, sys
+for p in json.load(sys.stdin)["packages"]:
+    if p["publish"] != []:
+        print("--package=" + p["name"])')
+log "cargo package (${PUBLISHABLE[*]})"
+cargo package "${PUBLISHABLE[@]}" --allow-dirty --no-verify --quiet
 
 log "cargo test"
 cargo test --workspace -- --nocapture 2>&1 | tee target/test-output.log
