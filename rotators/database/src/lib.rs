@@ -25,6 +25,7 @@ mod master;
 pub mod rds;
 #[cfg(feature = "rds-api")]
 mod rds_api;
+mod rds_roots;
 mod rotator;
 mod secret;
 mod settings;
@@ -35,6 +36,7 @@ pub mod testkit;
 
 pub use backend::{DatabaseBackend, LoginError, UserStanding};
 pub use master::{MasterPolicy, MASTER_SECRET_ARNS_VARIABLE};
+pub use rds_roots::{RDS_REGIONS_NOT_COVERED, RDS_ROOTS_PEM};
 pub use rotator::DatabaseRotator;
 pub use secret::{DatabaseSecret, EngineSpec};
 pub use settings::{

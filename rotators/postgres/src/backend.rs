@@ -44,7 +44,7 @@ pub struct TimedOut(Duration);
 
 /// The server's certificate failed verification.
 #[derive(Debug, thiserror::Error)]
-#[error("the server's certificate was not accepted (trusted: the system's roots and DB_CA_BUNDLE; for RDS, set DB_CA_BUNDLE to Amazon RDS's CA bundle)")]
+#[error("the server's certificate was not accepted (trusted: the system's roots, Amazon RDS's authorities compiled in, and DB_CA_BUNDLE; for an RDS region the compiled-in set lacks, or a private authority, set DB_CA_BUNDLE)")]
 pub struct CertificateRejected(#[source] tokio_postgres::Error);
 
 /// The secret asks for TLS and the server offers none.

@@ -43,3 +43,19 @@ async fn postgres_rotator_leaks_nothing_at_trace() {
         debug.log_lines
     );
 }
+
+/// The built function carries Amazon RDS's authorities, whole: no RDS
+/// server's certificate chains to a public root, and Lambda's images do
+/// not have them.
+#[test]
+fn the_built_function_holds_amazon_rds_roots() {
+    let path = rotation_tests::lambda_function::bootstrap("postgres-rotator");
+    let binary = std::fs::read(&path).expect("read the bootstrap");
+    let roots = rotation_database::RDS_ROOTS_PEM.as_bytes();
+    assert!(roots.len() > 100_000, "{} bytes of roots", roots.len());
+    assert!(
+        binary.windows(roots.len()).any(|window| window == roots),
+        "{} lacks the RDS roots",
+        path.display()
+    );
+}
