@@ -7,11 +7,14 @@ python-hcl2), and compares them statement by statement (by Sid): the same
 actions, on the resource from the matching parameter/variable, conditional
 in both or in neither, with the same condition keys. Statements about the
 function's own logs and VPC exist only in the SAM template, which creates
-the function. Prints each difference and exits 1 if there is any.
+the function. Also checks that the two inline policy names cannot
+collide on one role (the SAM name holds the stack name). Prints each
+difference and exits 1 if there is any.
 
     .venv/bin/python scripts/check_iam_sync.py
 """
 
+import re
 import sys
 from pathlib import Path
 
@@ -27,6 +30,7 @@ RESOURCES = {
     "RotatedSecretArns": "secret_arns",
     "MasterSecretArn": "master_secret_arn",
     "KmsKeyArn": "kms_key_arn",
+    "MasterKmsKeyArn": "master_kms_key_arn",
 }
 
 
@@ -108,10 +112,50 @@ def terraform_statements():
     return statements
 
 
+def sam_policy_names():
+    """The role's inline policy names, with ${AWS::StackName} as a wildcard."""
+    template, _ = decode(str(ROOT / "template.yaml"))
+    names = []
+    for policy in template["Resources"]["RotationFunctionRole"]["Properties"]["Policies"]:
+        name = policy["PolicyName"]
+        if isinstance(name, dict):
+            name = name.get("Fn::Sub")
+        if not isinstance(name, str):
+            sys.exit(f"template.yaml: a policy name this check cannot read: {name}")
+        names.append(name)
+    return names
+
+
+def terraform_policy_names():
+    with open(ROOT / "examples/terraform/main.tf") as f:
+        main = hcl2.load(f)
+    names = []
+    for block in main.get("resource", []):
+        for kind, named in block.items():
+            if unquote(kind) == "aws_iam_role_policy":
+                for body in named.values():
+                    names.append(unquote(body["name"]))
+    return names
+
+
+def could_collide(sam_name, terraform_name):
+    """Whether some stack name makes the SAM name equal the Terraform one."""
+    pattern = re.escape(sam_name).replace(re.escape("${AWS::StackName}"), ".+")
+    return re.fullmatch(pattern, terraform_name) is not None
+
+
 def main():
     sam = sam_statements()
     terraform = terraform_statements()
     problems = []
+    # Two inline policies of one name on one role: the last writer wins,
+    # and the SAM policy holds the function's log and VPC permissions.
+    for sam_name in sam_policy_names():
+        for terraform_name in terraform_policy_names():
+            if could_collide(sam_name, terraform_name):
+                problems.append(
+                    f"policy name {terraform_name!r} in main.tf can equal template.yaml's {sam_name!r}"
+                )
     for sid in sorted(set(sam) - SAM_ONLY | set(terraform)):
         if sid not in terraform:
             problems.append(f"{sid}: in template.yaml, missing from main.tf")

@@ -43,6 +43,20 @@ data "aws_iam_policy_document" "rotate" {
   }
 
   dynamic "statement" {
+    for_each = var.master_kms_key_arn == "" ? [] : [var.master_kms_key_arn]
+    content {
+      sid       = "UseTheMasterSecretsKey"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["secretsmanager.${data.aws_region.current.name}.amazonaws.com"]
+      }
+    }
+  }
+
+  dynamic "statement" {
     for_each = var.kms_key_arn == "" ? [] : [var.kms_key_arn]
     content {
       sid       = "UseTheSecretsKey"
@@ -57,8 +71,12 @@ data "aws_iam_policy_document" "rotate" {
   }
 }
 
+# Not the SAM template's policy name (<stack>-rotate-secrets): an inline
+# policy of the same name on the same role would replace it, and with it
+# the function's log and VPC permissions. scripts/check_iam_sync.py fails
+# if the names could collide.
 resource "aws_iam_role_policy" "rotate" {
-  name   = "rotate-secrets"
+  name   = "rotate-secrets-attached-by-terraform"
   role   = var.function_role_name
   policy = data.aws_iam_policy_document.rotate.json
 }

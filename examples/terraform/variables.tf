@@ -25,6 +25,12 @@ variable "kms_key_arn" {
   default     = ""
 }
 
+variable "master_kms_key_arn" {
+  description = "ARN of the customer-managed KMS key of the master secret, when it is another key than kms_key_arn; empty for none."
+  type        = string
+  default     = ""
+}
+
 variable "schedule_expression" {
   description = "rate(...) or cron(...), at most every 4 hours."
   type        = string
