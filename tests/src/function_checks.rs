@@ -526,3 +526,81 @@ pub async fn a_call_that_keeps_failing_fails_the_step_cleanly_and_a_rerun_comple
     assert!(process.is_running());
     assert_clean_output(bin, &process, store.as_ref(), &arns, &[]).await;
 }
+
+/// Secrets Manager's configuration test (`RotateImmediately=false`,
+/// `RotateImmediatelyOnUpdate: false`): it creates an AWSPENDING version,
+/// invokes testSecret alone with its id, and removes it. What the version
+/// holds is not documented; moto stores a copy of AWSCURRENT's value. With
+/// that copy, testSecret passes and changes nothing anywhere; with no
+/// value, it fails as `PendingValueMissing`, naming the token, and changes
+/// nothing. Either way AWSCURRENT still logs in and a real rotation
+/// afterwards completes.
+pub async fn the_configuration_test_runs_test_secret_alone<H: FunctionHarness>(harness: &H) {
+    let moto = MotoServer::start();
+    let bin = harness.binary();
+    let (api, mut process, _) =
+        start_function(bin, &moto.endpoint(), &harness.function_env()).await;
+    let store = moto.admin_store();
+    let mut arns = Vec::new();
+    for holds_a_copy in [true, false] {
+        let current = harness.fresh_secret(store.as_ref()).await;
+        let arn = store.create_json("config-test", &current).await.unwrap();
+        let old = current_version(store.as_ref(), &arn).await;
+        let token = new_token();
+        store.start_rotation(&arn, &token).await.unwrap();
+        if holds_a_copy {
+            store
+                .put_value(
+                    &arn,
+                    rotation_core::store::PutValue {
+                        version_id: &token,
+                        value: &current.to_secret_string(),
+                        stages: &[rotation_core::AWSPENDING],
+                        rotation_token: None,
+                    },
+                )
+                .await
+                .expect("store the copy");
+        }
+        let before = store.snapshot(&arn).await.unwrap();
+        let outcome = api
+            .invoke(
+                &rotation_event(Step::TestSecret, &arn, &token),
+                INVOCATION_BUDGET,
+            )
+            .await;
+        if holds_a_copy {
+            assert_eq!(
+                outcome,
+                Some(Outcome::Response(Value::Null)),
+                "testSecret on a copy"
+            );
+        } else {
+            let message = expect_error(
+                outcome,
+                "PendingValueMissing",
+                &token,
+                "testSecret, no value",
+            );
+            assert!(message.contains("no value"), "{message}");
+        }
+        assert_eq!(
+            before,
+            store.snapshot(&arn).await.unwrap(),
+            "the configuration test changed the store"
+        );
+        assert!(
+            harness.can_log_in(&current).await,
+            "AWSCURRENT no longer logs in"
+        );
+        // The service removes its test version; the next rotation starts
+        // afresh and completes.
+        let next = new_token();
+        store.start_rotation(&arn, &next).await.unwrap();
+        invoke_steps(&api, &arn, &next, &Step::ALL).await;
+        assert_rotated(harness, store.as_ref(), &arn, &next, &old).await;
+        arns.push(arn);
+    }
+    assert!(process.is_running());
+    assert_clean_output(bin, &process, store.as_ref(), &arns, &[]).await;
+}

@@ -54,3 +54,10 @@ async fn a_secrets_manager_call_that_keeps_failing_fails_the_step_and_a_rerun_co
     let harness = PostgresRotatorHarness::single_user(&server).await;
     checks::a_call_that_keeps_failing_fails_the_step_cleanly_and_a_rerun_completes(&harness).await;
 }
+
+#[tokio::test]
+async fn the_configuration_test_runs_test_secret_alone() {
+    let server = PostgresServer::start();
+    let harness = PostgresRotatorHarness::single_user(&server).await;
+    checks::the_configuration_test_runs_test_secret_alone(&harness).await;
+}
