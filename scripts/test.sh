@@ -95,14 +95,26 @@ install_rust_targets
 export PATH="$PWD/.venv/bin:$PATH"
 export SAM_CLI_TELEMETRY=0
 
-# Every shipped rotator binary and the benchmarks' empty function, as
-# Lambda runs them. The end-to-end tests run the x86_64 build (this
-# machine's); the arm64 build proves the cross build. The Redis example's
-# binary is built by clippy and the tests, not released.
-LAMBDA_PACKAGES=(--package postgres-rotator --package lambda-floor)
-log "cargo lambda build --release (x86_64, arm64)"
-cargo lambda build --release "${LAMBDA_PACKAGES[@]}" --x86-64 --lambda-dir target/lambda/x86_64
-cargo lambda build --release "${LAMBDA_PACKAGES[@]}" --arm64 --lambda-dir target/lambda/arm64
+# Every rotator's release artifacts (scripts/release.sh: a bootstrap.zip
+# per architecture and SHA256SUMS), unpacked where the tests run them, and
+# the benchmarks' empty function. The end-to-end tests run the x86_64
+# build (this machine's); the arm64 build proves the cross build. The Redis
+# example's binary is built by clippy and the tests, not released.
+log "release artifacts (scripts/release.sh), unpacked into target/lambda"
+./scripts/release.sh
+python3 - <<'PY'
+import os, pathlib, zipfile
+for archive in sorted(pathlib.Path("target/release-artifacts").glob("*/*/bootstrap.zip")):
+    arch, rotator = archive.parts[-3], archive.parts[-2]
+    target = pathlib.Path("target/lambda", arch, rotator)
+    target.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(archive) as z:
+        (target / "bootstrap").write_bytes(z.read("bootstrap"))
+    os.chmod(target / "bootstrap", 0o755)
+    print(f"unpacked {archive} into {target}")
+PY
+cargo lambda build --release --package lambda-floor --x86-64 --lambda-dir target/lambda/x86_64
+cargo lambda build --release --package lambda-floor --arm64 --lambda-dir target/lambda/arm64
 
 log "cargo fmt --check"
 cargo fmt --all -- --check

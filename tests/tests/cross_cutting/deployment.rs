@@ -106,6 +106,78 @@ fn every_rotator_binary_is_built_for_both_architectures_and_in_the_template() {
     }
 }
 
+/// `scripts/release.sh` (which the test command runs): every rotator has a
+/// `bootstrap.zip` per architecture holding exactly one executable entry,
+/// `bootstrap`, whose bytes are the bootstrap the tests ran, and
+/// `SHA256SUMS` lists every zip with its true checksum.
+#[test]
+fn release_artifacts_hold_each_rotator_with_checksums() {
+    let artifacts = workspace_root().join("target/release-artifacts");
+    let sums = std::fs::read_to_string(artifacts.join("SHA256SUMS")).unwrap_or_else(|e| {
+        panic!(
+            "{}/SHA256SUMS: {e}; run ./scripts/release.sh",
+            artifacts.display()
+        )
+    });
+    let mut listed: Vec<String> = sums
+        .lines()
+        .map(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .expect("a checksum line")
+                .to_owned()
+        })
+        .collect();
+    listed.sort();
+    let mut expected = Vec::new();
+    for bin in rotator_binaries() {
+        for arch in ["arm64", "x86_64"] {
+            expected.push(format!("./{arch}/{bin}/bootstrap.zip"));
+        }
+    }
+    expected.sort();
+    assert_eq!(
+        listed, expected,
+        "SHA256SUMS lists every zip, and only them"
+    );
+    let check = Command::new("sha256sum")
+        .args(["--check", "--strict", "SHA256SUMS"])
+        .current_dir(&artifacts)
+        .output()
+        .expect("run sha256sum (coreutils)");
+    assert!(
+        check.status.success(),
+        "sha256sum --check: {}",
+        text(&check)
+    );
+    // Each zip holds one executable `bootstrap`, the tests' own.
+    let script = "import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nassert [i.filename for i in z.infolist()] == ['bootstrap'], z.namelist()\nassert (z.getinfo('bootstrap').external_attr >> 16) & 0o111, 'not executable'\nsys.stdout.buffer.write(z.read('bootstrap'))";
+    for bin in rotator_binaries() {
+        for arch in ["arm64", "x86_64"] {
+            let zip = artifacts.join(arch).join(&bin).join("bootstrap.zip");
+            let output = Command::new(venv_tool("python"))
+                .arg("-c")
+                .arg(script)
+                .arg(&zip)
+                .output()
+                .expect("run python");
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(output.status.success(), "{}: {stderr}", zip.display());
+            let bootstrap = workspace_root()
+                .join("target/lambda")
+                .join(arch)
+                .join(&bin)
+                .join("bootstrap");
+            assert!(
+                output.stdout == std::fs::read(&bootstrap).unwrap(),
+                "{} is not {}",
+                zip.display(),
+                bootstrap.display()
+            );
+        }
+    }
+}
+
 /// Shared libraries a bootstrap may need: glibc's, which provided.al2023
 /// has. No OpenSSL: TLS is compiled in.
 const ALLOWED_LIBRARIES: &[&str] = &[
