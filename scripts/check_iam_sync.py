@@ -6,8 +6,8 @@ decoder, which understands the intrinsic functions) and the
 python-hcl2), and compares them statement by statement (by Sid): the same
 actions, on the resource from the matching parameter/variable, conditional
 in both or in neither, with the same condition keys. Statements about the
-function's own logs and VPC exist only in the SAM template, which creates
-the function. Also checks that the two inline policy names cannot
+function's own logs and VPC are compared too: both deployments create the
+function. Also checks that the two inline policy names cannot
 collide on one role (the SAM name holds the stack name). Prints each
 difference and exits 1 if there is any.
 
@@ -22,16 +22,30 @@ import hcl2
 from cfnlint.decode import decode
 
 ROOT = Path(__file__).resolve().parent.parent
-# Statements for the function itself, which the Terraform example does not
-# create.
-SAM_ONLY = {"WriteOwnLogs", "AttachToTheVpc"}
+# Both deployments create the function, so every statement is compared,
+# the function's own log and VPC statements included.
+OWN_LOG_GROUP = "the function's own log group"
 # SAM parameter -> Terraform variable naming the same resource.
 RESOURCES = {
     "RotatedSecretArns": "secret_arns",
     "MasterSecretArn": "master_secret_arn",
     "KmsKeyArn": "kms_key_arn",
     "MasterKmsKeyArn": "master_kms_key_arn",
+    "SubnetIds": "subnet_ids",
 }
+
+
+def sam_resource(resource):
+    """A parameter's resource by its Terraform variable, the function's log
+    group by name, a literal ("*") as written."""
+    if isinstance(resource, list) and len(resource) == 1:
+        resource = resource[0]
+    if isinstance(resource, dict) and "Ref" in resource:
+        return RESOURCES.get(resource["Ref"], resource["Ref"])
+    if isinstance(resource, dict) and "Fn::GetAtt" in resource:
+        if resource["Fn::GetAtt"][0].endswith("LogGroup"):
+            return OWN_LOG_GROUP
+    return resource
 
 
 def unquote(value):
@@ -56,13 +70,9 @@ def sam_statements():
             if isinstance(statement, dict) and "Fn::If" in statement:
                 _, statement, _ = statement["Fn::If"]
                 conditional = True
-            resource = statement["Resource"]
-            parameter = resource.get("Ref") if isinstance(resource, dict) else None
             statements[statement["Sid"]] = {
                 "actions": sorted(as_list(statement["Action"])),
-                # A parameter's resource by its Terraform variable; a
-                # literal ("*") as written.
-                "resource": RESOURCES.get(parameter, parameter) if parameter else resource,
+                "resource": sam_resource(statement["Resource"]),
                 "conditional": conditional,
                 "condition_keys": sorted(
                     key
@@ -94,15 +104,23 @@ def terraform_statements():
             ),
         }
 
+    def resource_of(resources):
+        # resources = var.NAME, or the log group's ARN.
+        text = ",".join(unquote(r) for r in as_list(resources))
+        if "aws_cloudwatch_log_group." in text:
+            return OWN_LOG_GROUP
+        return text.removeprefix("${var.").removesuffix("}")
+
     statements = {}
     for statement in document.get("statement", []):
-        # resources = var.NAME
-        variable = statement["resources"].removeprefix("${var.").removesuffix("}")
-        statements[unquote(statement["sid"])] = describe(statement, False, variable)
+        statements[unquote(statement["sid"])] = describe(
+            statement, False, resource_of(statement["resources"])
+        )
     for dynamic in document.get("dynamic", []):
         for body in dynamic.values():
-            # for_each = var.NAME == "" ? [] : [var.NAME]
-            variable = body["for_each"].split("var.")[1].split()[0]
+            # for_each = var.NAME == "" ? [] : [var.NAME], or
+            # length(var.NAME) == 0 ? [] : [...]
+            variable = body["for_each"].split("var.")[1].split()[0].rstrip(")")
             for statement in body["content"]:
                 # resources = [statement.value] is the variable; anything
                 # else is a literal.
@@ -156,7 +174,7 @@ def main():
                 problems.append(
                     f"policy name {terraform_name!r} in main.tf can equal template.yaml's {sam_name!r}"
                 )
-    for sid in sorted(set(sam) - SAM_ONLY | set(terraform)):
+    for sid in sorted(set(sam) | set(terraform)):
         if sid not in terraform:
             problems.append(f"{sid}: in template.yaml, missing from main.tf")
         elif sid not in sam:

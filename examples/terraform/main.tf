@@ -1,13 +1,27 @@
-# Attaches an already deployed rotation function to secrets: the IAM policy
-# its role needs (the same statements as template.yaml's
-# RotationFunctionRole; a test keeps the two in step), the permission for
-# Secrets Manager to invoke it, and a rotation schedule per secret.
+# Deploys a rotation function and attaches secrets to it: an execution role
+# with the policy statements of template.yaml's RotationFunctionRole (a test
+# keeps the two in step), the function's log group, the function from the
+# bootstrap.zip that scripts/release.sh builds, the permission for Secrets
+# Manager to invoke it, and a rotation schedule per secret.
 
 data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
 
-data "aws_lambda_function" "rotator" {
-  function_name = var.function_name
+resource "aws_iam_role" "rotator" {
+  name_prefix = "${var.function_name}-"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "lambda.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+}
+
+resource "aws_cloudwatch_log_group" "rotator" {
+  name              = "/aws/lambda/${var.function_name}"
+  retention_in_days = var.log_retention_in_days
 }
 
 data "aws_iam_policy_document" "rotate" {
@@ -43,6 +57,20 @@ data "aws_iam_policy_document" "rotate" {
   }
 
   dynamic "statement" {
+    for_each = var.kms_key_arn == "" ? [] : [var.kms_key_arn]
+    content {
+      sid       = "UseTheSecretsKey"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [statement.value]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["secretsmanager.${data.aws_region.current.name}.amazonaws.com"]
+      }
+    }
+  }
+
+  dynamic "statement" {
     for_each = var.master_kms_key_arn == "" ? [] : [var.master_kms_key_arn]
     content {
       sid       = "UseTheMasterSecretsKey"
@@ -56,35 +84,90 @@ data "aws_iam_policy_document" "rotate" {
     }
   }
 
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.rotator.arn}:*"]
+  }
+
+  # Lambda attaches the function to the subnets through network interfaces
+  # it creates with the function's role (no resource scope).
   dynamic "statement" {
-    for_each = var.kms_key_arn == "" ? [] : [var.kms_key_arn]
+    for_each = length(var.subnet_ids) == 0 ? [] : ["*"]
     content {
-      sid       = "UseTheSecretsKey"
-      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      resources = [statement.value]
-      condition {
-        test     = "StringEquals"
-        variable = "kms:ViaService"
-        values   = ["secretsmanager.${data.aws_region.current.name}.amazonaws.com"]
-      }
+      sid = "AttachToTheVpc"
+      actions = [
+        "ec2:CreateNetworkInterface",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+      ]
+      resources = ["*"]
     }
   }
 }
 
-# Not the SAM template's policy name (<stack>-rotate-secrets): an inline
-# policy of the same name on the same role would replace it, and with it
-# the function's log and VPC permissions. scripts/check_iam_sync.py fails
-# if the names could collide.
+# Not the SAM template's policy name (<stack>-rotate-secrets): two inline
+# policies of one name on one role replace each other.
+# scripts/check_iam_sync.py fails if the names could collide.
 resource "aws_iam_role_policy" "rotate" {
   name   = "rotate-secrets-attached-by-terraform"
-  role   = var.function_role_name
+  role   = aws_iam_role.rotator.id
   policy = data.aws_iam_policy_document.rotate.json
+}
+
+resource "aws_lambda_function" "rotator" {
+  function_name    = var.function_name
+  description      = "Rotates secrets in AWS Secrets Manager (rotation-lambdas)."
+  role             = aws_iam_role.rotator.arn
+  filename         = var.zip_path
+  source_code_hash = filebase64sha256(var.zip_path)
+  handler          = "bootstrap"
+  runtime          = "provided.al2023"
+  # The zip's architecture: target/release-artifacts/<architecture>/...
+  architectures = [var.architecture]
+  memory_size   = 128
+  timeout       = 30
+
+  logging_config {
+    log_format            = "JSON"
+    log_group             = aws_cloudwatch_log_group.rotator.name
+    application_log_level = var.log_level
+    # INFO keeps Lambda's START and REPORT lines (duration, memory).
+    system_log_level = "INFO"
+  }
+
+  dynamic "vpc_config" {
+    for_each = length(var.subnet_ids) == 0 ? [] : [1]
+    content {
+      subnet_ids         = var.subnet_ids
+      security_group_ids = var.security_group_ids
+    }
+  }
+
+  environment {
+    variables = merge(
+      var.master_secret_arn == "" ? {} : { MASTER_SECRET_ARNS = var.master_secret_arn },
+      var.secrets_manager_endpoint == "" ? {} : { SECRETS_MANAGER_ENDPOINT = var.secrets_manager_endpoint },
+      var.settings,
+    )
+  }
+
+  lifecycle {
+    precondition {
+      condition     = length(var.subnet_ids) == 0 || length(var.security_group_ids) > 0
+      error_message = "security_group_ids is required with subnet_ids: without a security group the function has no network in the VPC."
+    }
+  }
+
+  depends_on = [aws_iam_role_policy.rotate]
 }
 
 resource "aws_lambda_permission" "secrets_manager" {
   statement_id   = "AllowSecretsManagerInvoke"
   action         = "lambda:InvokeFunction"
-  function_name  = data.aws_lambda_function.rotator.function_name
+  function_name  = aws_lambda_function.rotator.function_name
   principal      = "secretsmanager.amazonaws.com"
   source_account = data.aws_caller_identity.current.account_id
 }
@@ -92,12 +175,15 @@ resource "aws_lambda_permission" "secrets_manager" {
 resource "aws_secretsmanager_secret_rotation" "this" {
   for_each            = toset(var.secret_arns)
   secret_id           = each.value
-  rotation_lambda_arn = data.aws_lambda_function.rotator.arn
+  rotation_lambda_arn = aws_lambda_function.rotator.arn
+  # false: Secrets Manager only runs testSecret now, to check the set-up;
+  # the first rotation comes with the schedule.
+  rotate_immediately = var.rotate_immediately
 
   rotation_rules {
     schedule_expression = var.schedule_expression
     duration            = var.rotation_window
   }
 
-  depends_on = [aws_lambda_permission.secrets_manager, aws_iam_role_policy.rotate]
+  depends_on = [aws_lambda_permission.secrets_manager]
 }

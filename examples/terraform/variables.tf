@@ -1,26 +1,36 @@
 variable "function_name" {
-  description = "Name of the deployed rotation function (e.g. postgres-rotator, deployed with `cargo lambda deploy` or SAM)."
+  description = "Name of the rotation function to create (its log group is /aws/lambda/<name>)."
   type        = string
 }
 
-variable "function_role_name" {
-  description = "Name of the function's execution role; this example attaches the rotation policy to it."
+variable "zip_path" {
+  description = "The function's bootstrap.zip, as scripts/release.sh builds it: target/release-artifacts/<architecture>/<rotator>/bootstrap.zip."
   type        = string
+}
+
+variable "architecture" {
+  description = "The zip's architecture: arm64 or x86_64."
+  type        = string
+  default     = "arm64"
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "architecture must be arm64 or x86_64, as the zip was built."
+  }
 }
 
 variable "secret_arns" {
-  description = "ARNs of the secrets the function rotates."
+  description = "ARNs of the secrets the function rotates; it may touch no other."
   type        = list(string)
 }
 
 variable "master_secret_arn" {
-  description = "ARN of the master secret for the alternating-users strategy (read only); empty for single user."
+  description = "ARN of the master secret for the alternating-users strategy (read only, and the only master the function accepts); empty for single user."
   type        = string
   default     = ""
 }
 
 variable "kms_key_arn" {
-  description = "ARN of the customer-managed KMS key of the secrets; empty for the AWS-managed key."
+  description = "ARN of the customer-managed KMS key of the rotated secrets; empty for the AWS-managed key."
   type        = string
   default     = ""
 }
@@ -29,6 +39,48 @@ variable "master_kms_key_arn" {
   description = "ARN of the customer-managed KMS key of the master secret, when it is another key than kms_key_arn; empty for none."
   type        = string
   default     = ""
+}
+
+variable "subnet_ids" {
+  description = "Subnets for the function (the database's VPC), with a route to Secrets Manager on 443 (a VPC endpoint or NAT); empty: no VPC."
+  type        = list(string)
+  default     = []
+}
+
+variable "security_group_ids" {
+  description = "Security groups for the function; required with subnet_ids. They must allow outbound TCP to the database's port and to Secrets Manager on 443."
+  type        = list(string)
+  default     = []
+}
+
+variable "secrets_manager_endpoint" {
+  description = "Secrets Manager endpoint URL (a VPC endpoint without private DNS, or FIPS); empty: the region's default."
+  type        = string
+  default     = ""
+}
+
+variable "settings" {
+  description = "Further function settings, by variable name: PASSWORD_LENGTH, EXCLUDE_CHARACTERS, ROTATION_STRATEGY, DB_CONNECT_TIMEOUT, DB_CA_BUNDLE... (see the README)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "log_level" {
+  description = "Application log level: TRACE, DEBUG, INFO, WARN or ERROR."
+  type        = string
+  default     = "INFO"
+}
+
+variable "log_retention_in_days" {
+  description = "Days the function's logs are kept."
+  type        = number
+  default     = 90
+}
+
+variable "rotate_immediately" {
+  description = "Rotate each secret when it is attached (true), or only test the set-up with testSecret and rotate on the schedule (false)."
+  type        = bool
+  default     = false
 }
 
 variable "schedule_expression" {
