@@ -4,7 +4,8 @@
 //! a backend that never answers and a Secrets Manager that answers too
 //! late; Secrets Manager's bad days (throttling, 5xx, resets, slowness)
 //! absorbed by retries or failed cleanly and re-run. A rotator's test
-//! binary implements [`FunctionHarness`] and calls each check from a test.
+//! binary implements [`FunctionHarness`] and declares a test per check
+//! with [`function_check_tests!`](crate::function_check_tests).
 
 use std::time::{Duration, Instant};
 
@@ -18,12 +19,49 @@ use serde_json::{json, Value};
 
 use crate::fault_proxy::{Fault, FaultPlan, FaultProxy};
 use crate::lambda_e2e::{
-    assert_clean_output, assert_rotated, current_version, invoke_steps, rotation_event,
-    start_function, INVOCATION_BUDGET,
+    assert_clean_output, assert_rotated, invoke_steps, rotation_event, start_function,
+    start_rotation_of, StartedRotation, INVOCATION_BUDGET,
 };
 use crate::lambda_function::{bootstrap, FunctionProcess};
 use crate::moto::MotoServer;
 use crate::runtime_api::{Outcome, RuntimeApi};
+
+/// Declares one `#[tokio::test]` per check of this module in a rotator's
+/// test binary, so that a new check reaches every rotator from here. The
+/// statements set up the backend and bind the harness to the name given
+/// before `=>`:
+///
+/// ```ignore
+/// rotation_tests::function_check_tests! { harness =>
+///     let server = PostgresServer::start();
+///     let harness = PostgresRotatorHarness::single_user(&server).await;
+/// }
+/// ```
+#[macro_export]
+macro_rules! function_check_tests {
+    ($harness:ident => $($setup:tt)*) => {
+        $crate::function_check_tests!(@each [$harness] [$($setup)*]
+            malformed_events_are_refused_naming_the_field,
+            malformed_secrets_are_refused_naming_the_field,
+            bad_settings_stop_the_function_naming_the_variable,
+            a_silent_backend_fails_the_step_before_the_deadline,
+            a_slow_secrets_manager_fails_the_step_before_the_deadline,
+            one_failure_per_call_is_absorbed_by_retries,
+            a_call_that_keeps_failing_fails_the_step_cleanly_and_a_rerun_completes,
+            the_configuration_test_runs_test_secret_alone,
+        );
+    };
+    // One check at a time: the setup repeats once per check.
+    (@each [$harness:ident] [$($setup:tt)*] $check:ident $(, $rest:ident)* $(,)?) => {
+        #[tokio::test]
+        async fn $check() {
+            $($setup)*
+            $crate::function_checks::$check(&$harness).await;
+        }
+        $crate::function_check_tests!(@each [$harness] [$($setup)*] $($rest),*);
+    };
+    (@each [$harness:ident] [$($setup:tt)*]) => {};
+}
 
 /// A bad input and the name its error must give: (what, input, name).
 pub type NamedCase<T> = (String, T, String);
@@ -34,9 +72,6 @@ pub type NamedCase<T> = (String, T, String);
 pub trait FunctionHarness: RotatorHarness {
     /// The function's binary, as `cargo lambda build` names it.
     fn binary(&self) -> &'static str;
-
-    /// The Secrets Manager calls one rotation of a fresh secret makes.
-    fn calls_per_rotation(&self) -> usize;
 
     /// Variables the function needs to rotate this harness's secrets.
     fn function_env(&self) -> Vec<(&'static str, String)> {
@@ -349,12 +384,8 @@ pub async fn a_silent_backend_fails_the_step_before_the_deadline<H: FunctionHarn
     let store = moto.admin_store();
     let secret = harness.fresh_secret(store.as_ref()).await;
     let secret = harness.pointed_at(&secret, crate::silent_port());
-    let arn = store
-        .create_json("deadline-backend", &secret)
-        .await
-        .unwrap();
-    let token = new_token();
-    store.start_rotation(&arn, &token).await.unwrap();
+    let StartedRotation { arn, token, .. } =
+        start_rotation_of(store.as_ref(), "deadline-backend", &secret).await;
     invoke_steps(&api, &arn, &token, &[Step::CreateSecret]).await;
     let before = store.snapshot(&arn).await.unwrap();
 
@@ -389,9 +420,8 @@ pub async fn a_slow_secrets_manager_fails_the_step_before_the_deadline<H: Functi
         start_function(harness.binary(), &slow.endpoint(), &harness.function_env()).await;
     let store = moto.admin_store();
     let secret = harness.fresh_secret(store.as_ref()).await;
-    let arn = store.create_json("deadline-sm", &secret).await.unwrap();
-    let token = new_token();
-    store.start_rotation(&arn, &token).await.unwrap();
+    let StartedRotation { arn, token, .. } =
+        start_rotation_of(store.as_ref(), "deadline-sm", &secret).await;
     let before = store.snapshot(&arn).await.unwrap();
 
     let started = Instant::now();
@@ -410,11 +440,14 @@ pub async fn a_slow_secrets_manager_fails_the_step_before_the_deadline<H: Functi
     assert!(process.is_running());
 }
 
-async fn new_secret<H: FunctionHarness>(harness: &H, store: &dyn SecretAdmin) -> (String, String) {
+/// A fresh secret from the harness with a rotation started on it.
+async fn fresh_rotation<H: FunctionHarness>(
+    harness: &H,
+    store: &dyn SecretAdmin,
+    prefix: &str,
+) -> StartedRotation {
     let secret = harness.fresh_secret(store).await;
-    let arn = store.create_json("faults", &secret).await.unwrap();
-    let old = current_version(store, &arn).await;
-    (arn, old)
+    start_rotation_of(store, prefix, &secret).await
 }
 
 /// One failure (throttling, 500, 503, a reset, a slow answer) on the first
@@ -427,8 +460,14 @@ pub async fn one_failure_per_call_is_absorbed_by_retries<H: FunctionHarness>(har
     let (api, mut process, _) =
         start_function(bin, &proxy.endpoint(), &harness.function_env()).await;
     let store = moto.admin_store();
-    let mut arns = Vec::new();
-    let calls = harness.calls_per_rotation();
+    // The calls one clean rotation of a fresh secret makes, counted at the
+    // proxy: each fault below must cost exactly one retry per call.
+    let clean = fresh_rotation(harness, store.as_ref(), "faults").await;
+    proxy.set_plan(FaultPlan::Pass);
+    invoke_steps(&api, &clean.arn, &clean.token, &Step::ALL).await;
+    let calls = proxy.requests();
+    assert!(calls > 0, "no Secrets Manager call went through the proxy");
+    let mut arns = vec![clean.arn];
     for fault in [
         Fault::Throttle,
         Fault::InternalError,
@@ -436,10 +475,9 @@ pub async fn one_failure_per_call_is_absorbed_by_retries<H: FunctionHarness>(har
         Fault::Reset,
         Fault::Slow(Duration::from_millis(300)),
     ] {
-        let (arn, old) = new_secret(harness, store.as_ref()).await;
+        let StartedRotation { arn, old, token } =
+            fresh_rotation(harness, store.as_ref(), "faults").await;
         arns.push(arn.clone());
-        let token = new_token();
-        store.start_rotation(&arn, &token).await.unwrap();
         let injected_before = proxy.injected().len();
         proxy.set_plan(FaultPlan::FirstAttempts(fault));
         println!("{bin}: {fault:?} on the first attempt of every call");
@@ -485,9 +523,8 @@ pub async fn a_call_that_keeps_failing_fails_the_step_cleanly_and_a_rerun_comple
         (Fault::Reset, Step::TestSecret),
         (Fault::InternalError, Step::FinishSecret),
     ] {
-        let (arn, old) = new_secret(harness, store.as_ref()).await;
-        let token = new_token();
-        store.start_rotation(&arn, &token).await.unwrap();
+        let StartedRotation { arn, old, token } =
+            fresh_rotation(harness, store.as_ref(), "faults").await;
         let before_index = Step::ALL.iter().position(|s| *s == failing_step).unwrap();
         invoke_steps(&api, &arn, &token, &Step::ALL[..before_index]).await;
         let before = store.snapshot(&arn).await.unwrap();
@@ -544,10 +581,8 @@ pub async fn the_configuration_test_runs_test_secret_alone<H: FunctionHarness>(h
     let mut arns = Vec::new();
     for holds_a_copy in [true, false] {
         let current = harness.fresh_secret(store.as_ref()).await;
-        let arn = store.create_json("config-test", &current).await.unwrap();
-        let old = current_version(store.as_ref(), &arn).await;
-        let token = new_token();
-        store.start_rotation(&arn, &token).await.unwrap();
+        let StartedRotation { arn, old, token } =
+            start_rotation_of(store.as_ref(), "config-test", &current).await;
         if holds_a_copy {
             store
                 .put_value(

@@ -238,6 +238,37 @@ pub async fn invoke_steps(api: &RuntimeApi, arn: &str, token: &str, steps: &[Ste
     }
 }
 
+/// A secret stored in the test's store with a rotation started on it, as
+/// `RotateSecret` leaves it before the first invocation.
+pub struct StartedRotation {
+    /// The secret's ARN.
+    pub arn: String,
+    /// The version AWSCURRENT is on (AWSPREVIOUS once the rotation ends).
+    pub old: String,
+    /// The rotation's ClientRequestToken.
+    pub token: String,
+}
+
+/// Stores `secret` under a name starting with `prefix` and starts a
+/// rotation of it.
+pub async fn start_rotation_of(
+    store: &dyn SecretAdmin,
+    prefix: &str,
+    secret: &SecretJson,
+) -> StartedRotation {
+    let arn = store
+        .create_json(prefix, secret)
+        .await
+        .expect("create the secret");
+    let old = current_version(store, &arn).await;
+    let token = new_token();
+    store
+        .start_rotation(&arn, &token)
+        .await
+        .expect("start the rotation");
+    StartedRotation { arn, old, token }
+}
+
 /// One full rotation of a fresh secret through the function; returns the
 /// secret's ARN.
 async fn rotate_once<H: RotatorHarness>(
@@ -247,18 +278,10 @@ async fn rotate_once<H: RotatorHarness>(
     store: &Arc<dyn SecretAdmin>,
 ) -> String {
     let secret = harness.fresh_secret(store.as_ref()).await;
-    let arn = store
-        .create_json(&format!("e2e-{bin}"), &secret)
-        .await
-        .expect("create the secret");
-    let old = current_version(store.as_ref(), &arn).await;
-    let token = new_token();
-    store
-        .start_rotation(&arn, &token)
-        .await
-        .expect("start the rotation");
+    let started = start_rotation_of(store.as_ref(), &format!("e2e-{bin}"), &secret).await;
+    let (arn, token) = (started.arn, started.token);
     invoke_steps(api, &arn, &token, &Step::ALL).await;
-    assert_rotated(harness, store.as_ref(), &arn, &token, &old).await;
+    assert_rotated(harness, store.as_ref(), &arn, &token, &started.old).await;
     arn
 }
 

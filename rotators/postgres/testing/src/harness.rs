@@ -215,15 +215,6 @@ impl FunctionHarness for PostgresRotatorHarness<'_> {
         "postgres-rotator"
     }
 
-    fn calls_per_rotation(&self) -> usize {
-        // Single user: 3 + 3 + 2 + 3; alternating reads the master too.
-        if self.alternating {
-            12
-        } else {
-            11
-        }
-    }
-
     fn pointed_at(&self, secret: &SecretJson, port: u16) -> SecretJson {
         let mut secret = secret.clone();
         secret.set("port", port);
