@@ -142,6 +142,80 @@ impl<'a> PostgresRotatorHarness<'a> {
     }
 }
 
+impl PostgresRotatorHarness<'_> {
+    /// Database secrets createSecret must refuse, each with the field its
+    /// error names: one table for the conformance kit and the function
+    /// checks.
+    fn invalid_database_secrets(&self, valid: &SecretJson) -> Vec<NamedCase<SecretPayload>> {
+        let with = |field: &str, value: Value| {
+            let mut secret = valid.clone();
+            secret.set(field, value);
+            SecretPayload::String(secret.to_secret_string())
+        };
+        let without = |field: &str| {
+            let mut map = valid.as_map().clone();
+            map.remove(field);
+            SecretPayload::String(SecretJson::from_map(map).to_secret_string())
+        };
+        let mut cases = vec![
+            ("no username", without("username"), "username"),
+            ("a numeric username", with("username", json!(7)), "username"),
+            (
+                "a 64-byte username",
+                with("username", json!("u".repeat(64))),
+                "username",
+            ),
+            ("no host", without("host"), "host"),
+            ("a numeric host", with("host", json!(10)), "host"),
+            ("an empty host", with("host", json!(" ")), "host"),
+            (
+                "a huge host",
+                with("host", json!("h".repeat(60_000))),
+                "host",
+            ),
+            ("no engine", without("engine"), "engine"),
+            (
+                "an unknown engine",
+                with("engine", json!("oracle")),
+                "engine",
+            ),
+            ("a MySQL engine", with("engine", json!("mysql")), "engine"),
+            (
+                "a port that is no number",
+                with("port", json!("fifty")),
+                "port",
+            ),
+            ("port 0", with("port", json!(0)), "port"),
+            ("port 70000", with("port", json!(70000)), "port"),
+            ("a fractional port", with("port", json!(5432.5)), "port"),
+            ("ssl that is no boolean", with("ssl", json!("maybe")), "ssl"),
+            (
+                "an ssl mode that falls back to plaintext",
+                with("ssl", json!("prefer")),
+                "ssl",
+            ),
+            ("a numeric ssl", with("ssl", json!(1)), "ssl"),
+            ("a numeric dbname", with("dbname", json!(5)), "dbname"),
+            (
+                "an object masterarn",
+                with("masterarn", json!({"arn": "x"})),
+                "masterarn",
+            ),
+        ];
+        if self.alternating {
+            cases.push((
+                "a username whose clone exceeds 63 bytes",
+                with("username", json!("u".repeat(60))),
+                "username",
+            ));
+        }
+        cases
+            .into_iter()
+            .map(|(what, payload, field)| (what.to_owned(), payload, format!("`{field}`")))
+            .collect()
+    }
+}
+
 #[async_trait]
 impl RotatorHarness for PostgresRotatorHarness<'_> {
     type Rotator = PostgresRotator;
@@ -164,43 +238,9 @@ impl RotatorHarness for PostgresRotatorHarness<'_> {
     }
 
     fn malformed_secrets(&self, valid: &SecretJson) -> Vec<(String, SecretPayload)> {
-        let mut cases: Vec<(&str, &str, serde_json::Value)> = vec![
-            ("no engine", "engine", serde_json::Value::Null),
-            ("a MySQL engine", "engine", json!("mysql")),
-            ("a numeric host", "host", json!(10)),
-            ("a port that is no number", "port", json!("fifty")),
-            ("a port out of range", "port", json!(70000)),
-            ("ssl that is no boolean", "ssl", json!("perhaps")),
-            (
-                "a username over 63 bytes",
-                "username",
-                json!("u".repeat(64)),
-            ),
-            ("a numeric dbname", "dbname", json!(5432)),
-        ];
-        if self.alternating {
-            cases.push((
-                "a username whose clone exceeds 63 bytes",
-                "username",
-                json!("u".repeat(60)),
-            ));
-        }
-        cases
+        self.invalid_database_secrets(valid)
             .into_iter()
-            .map(|(what, field, value)| {
-                let mut secret = valid.clone();
-                if value.is_null() {
-                    let mut map = secret.as_map().clone();
-                    map.remove(field);
-                    secret = SecretJson::from_map(map);
-                } else {
-                    secret.set(field, value);
-                }
-                (
-                    what.to_owned(),
-                    SecretPayload::String(secret.to_secret_string()),
-                )
-            })
+            .map(|(what, payload, _)| (what, payload))
             .collect()
     }
 
@@ -226,71 +266,7 @@ impl FunctionHarness for PostgresRotatorHarness<'_> {
     }
 
     fn invalid_secrets(&self, valid: &SecretJson) -> Vec<NamedCase<SecretPayload>> {
-        let with = |field: &str, value: Value| {
-            let mut secret = valid.clone();
-            secret.set(field, value);
-            SecretPayload::String(secret.to_secret_string())
-        };
-        let without = |field: &str| {
-            let mut map = valid.as_map().clone();
-            map.remove(field);
-            SecretPayload::String(SecretJson::from_map(map).to_secret_string())
-        };
-        [
-            ("no username", without("username"), "`username`"),
-            (
-                "a numeric username",
-                with("username", json!(7)),
-                "`username`",
-            ),
-            (
-                "a 64-byte username",
-                with("username", json!("u".repeat(64))),
-                "`username`",
-            ),
-            ("no host", without("host"), "`host`"),
-            ("an empty host", with("host", json!(" ")), "`host`"),
-            (
-                "a huge host",
-                with("host", json!("h".repeat(60_000))),
-                "`host`",
-            ),
-            ("no engine", without("engine"), "`engine`"),
-            (
-                "an unknown engine",
-                with("engine", json!("oracle")),
-                "`engine`",
-            ),
-            ("a MySQL engine", with("engine", json!("mysql")), "`engine`"),
-            (
-                "a port that is no number",
-                with("port", json!("fifty")),
-                "`port`",
-            ),
-            ("port 0", with("port", json!(0)), "`port`"),
-            ("port 70000", with("port", json!(70000)), "`port`"),
-            ("a fractional port", with("port", json!(5432.5)), "`port`"),
-            (
-                "ssl that is no boolean",
-                with("ssl", json!("maybe")),
-                "`ssl`",
-            ),
-            (
-                "an ssl mode that falls back to plaintext",
-                with("ssl", json!("prefer")),
-                "`ssl`",
-            ),
-            ("a numeric ssl", with("ssl", json!(1)), "`ssl`"),
-            ("a numeric dbname", with("dbname", json!(5)), "`dbname`"),
-            (
-                "an object masterarn",
-                with("masterarn", json!({"arn": "x"})),
-                "`masterarn`",
-            ),
-        ]
-        .into_iter()
-        .map(|(what, payload, names)| (what.to_owned(), payload, names.to_owned()))
-        .collect()
+        self.invalid_database_secrets(valid)
     }
 
     fn invalid_settings(&self) -> Vec<NamedCase<Vec<(&'static str, &'static str)>>> {
