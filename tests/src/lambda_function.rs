@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
 use rotation_core::testkit::unique_name;
@@ -44,6 +45,19 @@ fn newest_change(path: &Path) -> SystemTime {
     }
 }
 
+/// The newest change to the shipped sources, walked once per test process:
+/// they do not change while the tests run.
+fn sources_changed() -> SystemTime {
+    static NEWEST: OnceLock<SystemTime> = OnceLock::new();
+    *NEWEST.get_or_init(|| {
+        let root = workspace_root();
+        SOURCE_ROOTS
+            .iter()
+            .map(|s| newest_change(&root.join(s)))
+            .fold(SystemTime::UNIX_EPOCH, SystemTime::max)
+    })
+}
+
 /// The `bootstrap` of rotator binary `bin` for this machine's architecture.
 /// Panics, with the command to run, when it is missing or older than the
 /// sources: an end-to-end test never runs a stale binary.
@@ -59,12 +73,8 @@ pub fn bootstrap(bin: &str) -> PathBuf {
                 build_command(bin)
             )
         });
-    let sources = SOURCE_ROOTS
-        .iter()
-        .map(|s| newest_change(&root.join(s)))
-        .fold(SystemTime::UNIX_EPOCH, SystemTime::max);
     assert!(
-        built >= sources,
+        built >= sources_changed(),
         "{} is older than the sources; rebuild it with `{}`",
         path.display(),
         build_command(bin)
