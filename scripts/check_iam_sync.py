@@ -58,11 +58,20 @@ def as_list(value):
     return value if isinstance(value, list) else [value]
 
 
-def sam_statements():
+def load_sam_role():
+    """RotationFunctionRole's properties, from template.yaml."""
     template, matches = decode(str(ROOT / "template.yaml"))
     if matches:
         sys.exit(f"template.yaml does not parse: {matches}")
-    role = template["Resources"]["RotationFunctionRole"]["Properties"]
+    return template["Resources"]["RotationFunctionRole"]["Properties"]
+
+
+def load_terraform():
+    with open(ROOT / "examples/terraform/main.tf") as f:
+        return hcl2.load(f)
+
+
+def sam_statements(role):
     statements = {}
     for policy in role["Policies"]:
         for statement in policy["PolicyDocument"]["Statement"]:
@@ -83,9 +92,7 @@ def sam_statements():
     return statements
 
 
-def terraform_statements():
-    with open(ROOT / "examples/terraform/main.tf") as f:
-        main = hcl2.load(f)
+def terraform_statements(main):
     document = None
     for block in main["data"]:
         for kind, named in block.items():
@@ -130,11 +137,10 @@ def terraform_statements():
     return statements
 
 
-def sam_policy_names():
+def sam_policy_names(role):
     """The role's inline policy names, with ${AWS::StackName} as a wildcard."""
-    template, _ = decode(str(ROOT / "template.yaml"))
     names = []
-    for policy in template["Resources"]["RotationFunctionRole"]["Properties"]["Policies"]:
+    for policy in role["Policies"]:
         name = policy["PolicyName"]
         if isinstance(name, dict):
             name = name.get("Fn::Sub")
@@ -144,9 +150,7 @@ def sam_policy_names():
     return names
 
 
-def terraform_policy_names():
-    with open(ROOT / "examples/terraform/main.tf") as f:
-        main = hcl2.load(f)
+def terraform_policy_names(main):
     names = []
     for block in main.get("resource", []):
         for kind, named in block.items():
@@ -163,13 +167,14 @@ def could_collide(sam_name, terraform_name):
 
 
 def main():
-    sam = sam_statements()
-    terraform = terraform_statements()
+    role, main_tf = load_sam_role(), load_terraform()
+    sam = sam_statements(role)
+    terraform = terraform_statements(main_tf)
     problems = []
     # Two inline policies of one name on one role: the last writer wins,
     # and the SAM policy holds the function's log and VPC permissions.
-    for sam_name in sam_policy_names():
-        for terraform_name in terraform_policy_names():
+    for sam_name in sam_policy_names(role):
+        for terraform_name in terraform_policy_names(main_tf):
             if could_collide(sam_name, terraform_name):
                 problems.append(
                     f"policy name {terraform_name!r} in main.tf can equal template.yaml's {sam_name!r}"
