@@ -69,6 +69,16 @@ fn rotator_binaries() -> Vec<String> {
     binaries
 }
 
+/// Where the test command puts `bin`'s bootstrap for `arch` (unpacked from
+/// its release zip).
+fn bootstrap_of(arch: &str, bin: &str) -> PathBuf {
+    workspace_root()
+        .join("target/lambda")
+        .join(arch)
+        .join(bin)
+        .join("bootstrap")
+}
+
 /// The ELF machine of `path`: 0x3e for x86-64, 0xb7 for aarch64.
 fn elf_machine(path: &Path) -> u16 {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
@@ -86,11 +96,7 @@ fn every_rotator_binary_is_built_for_both_architectures_and_in_the_template() {
     let template = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
     for bin in rotator_binaries() {
         for (arch, machine) in [("x86_64", 0x3e), ("arm64", 0xb7)] {
-            let bootstrap = workspace_root()
-                .join("target/lambda")
-                .join(arch)
-                .join(&bin)
-                .join("bootstrap");
+            let bootstrap = bootstrap_of(arch, &bin);
             assert!(
                 bootstrap.exists(),
                 "{} is missing; build it with `cargo lambda build --release --bins --{} --lambda-dir target/lambda/{arch}`",
@@ -163,11 +169,7 @@ fn release_artifacts_hold_each_rotator_with_checksums() {
                 .expect("run python");
             let stderr = String::from_utf8_lossy(&output.stderr);
             assert!(output.status.success(), "{}: {stderr}", zip.display());
-            let bootstrap = workspace_root()
-                .join("target/lambda")
-                .join(arch)
-                .join(&bin)
-                .join("bootstrap");
+            let bootstrap = bootstrap_of(arch, &bin);
             assert!(
                 output.stdout == std::fs::read(&bootstrap).unwrap(),
                 "{} is not {}",
@@ -195,11 +197,7 @@ const ALLOWED_LIBRARIES: &[&str] = &[
 fn bootstraps_need_only_glibc() {
     for bin in rotator_binaries() {
         for arch in ["x86_64", "arm64"] {
-            let bootstrap = workspace_root()
-                .join("target/lambda")
-                .join(arch)
-                .join(&bin)
-                .join("bootstrap");
+            let bootstrap = bootstrap_of(arch, &bin);
             let output = Command::new("readelf")
                 .arg("-d")
                 .arg(&bootstrap)
