@@ -12,7 +12,7 @@ use redis_acl_rotator::RedisAclRotator;
 use rotation_core::store::{InMemorySecretStore, VersionSelector};
 use rotation_core::testkit::conformance::{self, run_all};
 use rotation_core::testkit::{Rotations, RotatorHarness, SecretAdmin};
-use rotation_core::{RotationError, RotatorError, SecretString, Step, AWSPENDING};
+use rotation_core::{RotationError, RotatorError, SecretJson, SecretString, Step, AWSPENDING};
 
 use harness::RedisHarness;
 use server::{RedisServer, ADMIN};
@@ -73,6 +73,29 @@ async fn both_passwords_work_until_the_rotation_finishes() {
         .await;
 }
 
+/// A rotation of `secret` gets through createSecret, then the rotator
+/// refuses setSecret (the admin changes nothing).
+async fn assert_set_secret_refused(
+    rotations: &Rotations<RedisAclRotator>,
+    secret: &SecretJson,
+    what: &str,
+) {
+    let arn = rotations.create("refused", secret).await;
+    let token = rotations.start(&arn).await;
+    rotations.steps(&arn, &token, &[Step::CreateSecret]).await;
+    let refused = rotations.step(&arn, &token, Step::SetSecret).await;
+    assert!(
+        matches!(
+            refused,
+            Err(RotationError::Rotator {
+                source: RotatorError::Refused(_),
+                ..
+            })
+        ),
+        "{what}: {refused:?}"
+    );
+}
+
 /// A secret's editor names the admin, or a user outside `REDIS_USERS`: the
 /// admin refuses before changing anything.
 #[tokio::test]
@@ -96,22 +119,8 @@ async fn the_admin_changes_only_allowed_users_other_than_itself() {
         };
         let rotations = Rotations::new(store(), rotator);
         harness.ensure_admin_secret(rotations.store()).await;
-        let arn = rotations
-            .create("attack", &harness.secret_for(user, &password))
-            .await;
-        let token = rotations.start(&arn).await;
-        rotations.steps(&arn, &token, &[Step::CreateSecret]).await;
-        let refused = rotations.step(&arn, &token, Step::SetSecret).await;
-        assert!(
-            matches!(
-                refused,
-                Err(RotationError::Rotator {
-                    source: RotatorError::Refused(_),
-                    ..
-                })
-            ),
-            "{user}: {refused:?}"
-        );
+        let secret = harness.secret_for(user, &password);
+        assert_set_secret_refused(&rotations, &secret, user).await;
         assert_eq!(
             server.password_count(user).await,
             1,
@@ -164,20 +173,7 @@ async fn a_missing_user_is_refused_not_created() {
     harness.ensure_admin_secret(rotations.store()).await;
     let never_made = harness.users.last().expect("an allowed user").clone();
     let secret = harness.secret_for(&never_made, &SecretString::new("unused"));
-    let arn = rotations.create("missing", &secret).await;
-    let token = rotations.start(&arn).await;
-    rotations.steps(&arn, &token, &[Step::CreateSecret]).await;
-    let refused = rotations.step(&arn, &token, Step::SetSecret).await;
-    assert!(
-        matches!(
-            refused,
-            Err(RotationError::Rotator {
-                source: RotatorError::Refused(_),
-                ..
-            })
-        ),
-        "{refused:?}"
-    );
+    assert_set_secret_refused(&rotations, &secret, &never_made).await;
     assert_eq!(
         server.acl(&["GETUSER", &never_made]).await,
         redis::Value::Nil,
