@@ -59,13 +59,18 @@ pub(crate) fn default_directory() -> Arc<dyn RdsDirectory> {
 struct NoRdsApi;
 
 #[cfg(not(feature = "rds-api"))]
+fn no_rds_api(arn: &str) -> BoxError {
+    format!("this build has no RDS API client (feature rds-api) to locate {arn}").into()
+}
+
+#[cfg(not(feature = "rds-api"))]
 #[async_trait]
 impl RdsDirectory for NoRdsApi {
     async fn instance(&self, arn: &str) -> Result<RdsDatabase, BoxError> {
-        Err(format!("this build has no RDS API client (feature rds-api) to locate {arn}").into())
+        Err(no_rds_api(arn))
     }
 
     async fn cluster(&self, arn: &str) -> Result<RdsDatabase, BoxError> {
-        Err(format!("this build has no RDS API client (feature rds-api) to locate {arn}").into())
+        Err(no_rds_api(arn))
     }
 }

@@ -48,13 +48,9 @@ impl RdsApi {
         I: Iterator<Item = S> + Send,
         S: AsRef<str> + Send,
     {
-        let client = self.client().await;
         let mut addresses = Vec::new();
         for id in ids {
-            let describe = client
-                .describe_db_instances()
-                .db_instance_identifier(id.as_ref());
-            let found = self.instances(describe).await?;
+            let found = self.instances(id.as_ref()).await?;
             addresses.extend(
                 found
                     .iter()
@@ -64,11 +60,14 @@ impl RdsApi {
         Ok(addresses)
     }
 
-    async fn instances(
-        &self,
-        describe: aws_sdk_rds::operation::describe_db_instances::builders::DescribeDBInstancesFluentBuilder,
-    ) -> Result<Vec<aws_sdk_rds::types::DbInstance>, BoxError> {
-        let out = describe.send().await.map_err(rds_error)?;
+    /// `DescribeDBInstances` for one instance identifier or ARN.
+    async fn instances(&self, id: &str) -> Result<Vec<aws_sdk_rds::types::DbInstance>, BoxError> {
+        let describe = self.client().await.describe_db_instances();
+        let out = describe
+            .db_instance_identifier(id)
+            .send()
+            .await
+            .map_err(rds_error)?;
         Ok(out.db_instances().to_vec())
     }
 }
@@ -98,10 +97,7 @@ fn port(value: Option<i32>, what: &str) -> Result<u16, BoxError> {
 #[async_trait]
 impl RdsDirectory for RdsApi {
     async fn instance(&self, arn: &str) -> Result<RdsDatabase, BoxError> {
-        let client = self.client().await;
-        let instances = self
-            .instances(client.describe_db_instances().db_instance_identifier(arn))
-            .await?;
+        let instances = self.instances(arn).await?;
         let instance = instances
             .first()
             .ok_or_else(|| format!("RDS knows no DB instance {arn}"))?;
