@@ -14,15 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 out=target/release-artifacts
-mapfile -t rotators < <(cargo metadata --no-deps --format-version 1 | python3 -c '
-import json, os, sys
-root = os.getcwd()
-for p in json.load(sys.stdin)["packages"]:
-    under = os.path.relpath(p["manifest_path"], root).startswith("rotators/")
-    if under and p["publish"] != []:
-        for t in p["targets"]:
-            if "bin" in t["kind"]:
-                print(t["name"])')
+mapfile -t rotators < <(python3 scripts/crates.py rotators)
 [ ${#rotators[@]} -gt 0 ] || { echo "no rotator binaries found" >&2; exit 1; }
 rm -rf "$out"
 packages=()

@@ -129,11 +129,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 # path dependencies); building them from the packages is checked by hand
 # (`cargo package` without --no-verify, four minutes more).
 # Every crate whose manifest does not say `publish = false`.
-mapfile -t PUBLISHABLE < <(cargo metadata --no-deps --format-version 1 | python3 -c '
-import json, sys
-for p in json.load(sys.stdin)["packages"]:
-    if p["publish"] != []:
-        print("--package=" + p["name"])')
+mapfile -t PUBLISHABLE < <(python3 scripts/crates.py publishable | sed 's/^/--package=/')
 log "cargo package (${PUBLISHABLE[*]})"
 cargo package "${PUBLISHABLE[@]}" --allow-dirty --no-verify --quiet
 

@@ -47,26 +47,15 @@ fn text(output: &Output) -> String {
     )
 }
 
-/// The binaries of every crate under rotators/.
+/// The rotators' binaries, as the release script lists them
+/// (`scripts/crates.py rotators`).
 fn rotator_binaries() -> Vec<String> {
-    let mut binaries = Vec::new();
-    for entry in std::fs::read_dir(workspace_root().join("rotators")).unwrap() {
-        let manifest = entry.unwrap().path().join("Cargo.toml");
-        let Ok(text) = std::fs::read_to_string(&manifest) else {
-            continue;
-        };
-        let mut in_bin = false;
-        for line in text.lines().map(str::trim) {
-            if line.starts_with('[') {
-                in_bin = line == "[[bin]]";
-            } else if let Some(name) = line.strip_prefix("name = ").filter(|_| in_bin) {
-                binaries.push(name.trim_matches('"').to_owned());
-            }
-        }
-    }
-    assert!(!binaries.is_empty(), "no rotator binaries found");
-    binaries.sort();
-    binaries
+    let output = run(&venv_tool("python"), &["scripts/crates.py", "rotators"]);
+    assert!(output.status.success(), "crates.py: {}", text(&output));
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Where the test command puts `bin`'s bootstrap for `arch` (unpacked from
