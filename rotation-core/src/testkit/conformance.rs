@@ -164,16 +164,6 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
         self.driver.start(&subject.arn).await
     }
 
-    async fn run_step<R: Rotator>(
-        &self,
-        rotation: &Rotations<R>,
-        subject: &Subject,
-        token: &str,
-        step: Step,
-    ) -> Result<StepOutcome, RotationError> {
-        rotation.step(&subject.arn, token, step).await
-    }
-
     /// Runs `steps`, checking after each that someone still logs in.
     async fn run_steps<R: Rotator>(
         &self,
@@ -284,7 +274,7 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
         let token = self.start(&subject).await;
         let rotation = self.rotation(self.harness.rotator());
         for step in Step::ALL {
-            let outcome = self.run_step(&rotation, &subject, &token, step).await;
+            let outcome = rotation.step(&subject.arn, &token, step).await;
             assert_eq!(
                 outcome.map_err(|e| error_chain(&e)),
                 Ok(StepOutcome::Done),
@@ -322,7 +312,7 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
         for step in Step::ALL {
             self.run_steps(&rotation, &subject, &token, &[step]).await;
             let before = self.snapshot(&subject).await;
-            let again = self.run_step(&rotation, &subject, &token, step).await;
+            let again = rotation.step(&subject.arn, &token, step).await;
             let expected = match step {
                 Step::CreateSecret => StepOutcome::AlreadyCreated,
                 Step::FinishSecret => StepOutcome::AlreadyCurrent,
@@ -341,7 +331,7 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
         }
         // The whole rotation replayed after it finished: every step a no-op.
         for step in Step::ALL {
-            let replay = self.run_step(&rotation, &subject, &token, step).await;
+            let replay = rotation.step(&subject.arn, &token, step).await;
             assert_eq!(
                 replay.map_err(|e| error_chain(&e)),
                 Ok(StepOutcome::AlreadyCurrent)
@@ -365,9 +355,7 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
         self.run_steps(&rotation, &subject, &token, &[Step::CreateSecret])
             .await;
         let before = self.snapshot(&subject).await;
-        let tested = self
-            .run_step(&rotation, &subject, &token, Step::TestSecret)
-            .await;
+        let tested = rotation.step(&subject.arn, &token, Step::TestSecret).await;
         assert!(
             tested.is_err(),
             "testSecret must fail on a pending value setSecret has not applied"
@@ -454,7 +442,7 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
                             .await;
                         let before = self.snapshot(&subject).await;
                         rotation.faults().arm(at, timing);
-                        let failed = self.run_step(&rotation, &subject, &token, *step).await;
+                        let failed = rotation.step(&subject.arn, &token, *step).await;
                         assert!(rotation.faults().fired(), "{when}: the fault did not fire");
                         assert!(failed.is_err(), "{when}: the step must report the failure");
                         rotation.faults().disarm();
@@ -566,9 +554,7 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
                     .await;
                 let before = self.snapshot(&subject).await;
                 rotation.faults().arm(at, timing);
-                let failed = self
-                    .run_step(&rotation, &subject, &token, Step::SetSecret)
-                    .await;
+                let failed = rotation.step(&subject.arn, &token, Step::SetSecret).await;
                 assert!(rotation.faults().fired(), "{when}: the fault did not fire");
                 assert!(failed.is_err(), "{when}: the step must report the failure");
                 rotation.faults().disarm();
@@ -599,9 +585,7 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
             ));
             self.run_steps(&rotation, &subject, &token, &[Step::CreateSecret])
                 .await;
-            let died = self
-                .run_step(&rotation, &subject, &token, Step::SetSecret)
-                .await;
+            let died = rotation.step(&subject.arn, &token, Step::SetSecret).await;
             assert!(died.is_err(), "the injected crash must fail setSecret");
             self.assert_someone_logs_in(&subject, "after a crash in setSecret")
                 .await;
@@ -667,13 +651,8 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
             arn: unique_name("kit-missing"),
             first_version: new_token(),
         };
-        let result = self
-            .run_step(
-                &rotation,
-                &missing,
-                &missing.first_version,
-                Step::CreateSecret,
-            )
+        let result = rotation
+            .step(&missing.arn, &missing.first_version, Step::CreateSecret)
             .await;
         assert!(
             matches!(result, Err(RotationError::Store { .. })),
@@ -691,7 +670,7 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
         expected: impl Fn(&RotationError) -> bool,
     ) {
         let before = self.snapshot(subject).await;
-        let result = self.run_step(rotation, subject, token, step).await;
+        let result = rotation.step(&subject.arn, token, step).await;
         match &result {
             Err(e) if expected(e) => {}
             other => panic!("{step} with token {token}: unexpected {other:?}"),
@@ -742,8 +721,8 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
             let subject = self.subject_with("kit-bad-secret", payload).await;
             let token = self.start(&subject).await;
             let before = self.snapshot(&subject).await;
-            let result = self
-                .run_step(&rotation, &subject, &token, Step::CreateSecret)
+            let result = rotation
+                .step(&subject.arn, &token, Step::CreateSecret)
                 .await;
             assert!(
                 matches!(result, Err(RotationError::InvalidSecret { .. })),
