@@ -94,6 +94,9 @@ install_python_tools
 install_rust_targets
 export PATH="$PWD/.venv/bin:$PATH"
 export SAM_CLI_TELEMETRY=0
+# CI builds from a clean checkout once: incremental state (0.7 GB on a
+# clean run) would only be written, never reused.
+export CARGO_INCREMENTAL=0
 
 # Every rotator's release artifacts (scripts/release.sh: a bootstrap.zip
 # per architecture and SHA256SUMS), unpacked where the tests run them, and
