@@ -147,6 +147,18 @@ impl KeyFormat {
         &self.prefix
     }
 
+    /// Whether `value` is a key of this format: the prefix, then `length`
+    /// characters of the alphabet. A rotator whose keys no backend checks
+    /// (the consumers read the secret) proves a pending key with it.
+    pub fn matches(&self, value: &str) -> bool {
+        value
+            .strip_prefix(self.prefix.as_str())
+            .is_some_and(|rest| {
+                rest.chars().count() == self.length
+                    && rest.chars().all(|c| self.alphabet.contains(c))
+            })
+    }
+
     fn validated(&self) -> Result<KeyGenerator, SettingsError> {
         let refuse = |reason: String| SettingsError {
             name: "key format",
@@ -239,6 +251,22 @@ mod tests {
         let rest = a.expose().strip_prefix("ak_").expect("prefix");
         assert_eq!(rest.len(), 64);
         assert!(rest.chars().all(|c| HEX.contains(c)));
+    }
+
+    #[test]
+    fn a_key_matches_its_format_and_nothing_else() {
+        let format = KeyFormat::alphanumeric(20).with_prefix("sk_");
+        let generator = Credential::key("k", format.clone())
+            .generator_from_lookup(|_| None)
+            .unwrap();
+        assert!(format.matches(generator.generate().expose()));
+        let key = generator.generate().expose().to_owned();
+        let short = &key[..key.len() - 1];
+        let unprefixed = &key[3..];
+        let foreign = format!("{short}-");
+        for other in [short, unprefixed, foreign.as_str(), "", "sk_"] {
+            assert!(!format.matches(other), "{other:?} matched");
+        }
     }
 
     #[test]

@@ -1,0 +1,527 @@
+//! AWS IAM access keys: the secret holds an IAM user's `UserName`,
+//! `AccessKeyId` and `SecretAccessKey`.
+//!
+//! IAM issues the key, so createSecret creates it and stores it in one
+//! step, and IAM allows a user two keys: a key a failed earlier try created
+//! but never stored (its secret half was shown once, to a process that
+//! died) would block every later rotation. createSecret therefore clears
+//! such keys first. The key consumers hold (AWSCURRENT) is never touched;
+//! the one before it (AWSPREVIOUS) stays valid until the next rotation
+//! starts, its grace window, and is deactivated and deleted then to make
+//! room for the new key, unless `IAM_PREVIOUS_KEY` retires it at
+//! finishSecret instead.
+//!
+//! Trust boundary: whoever edits the secret chooses `UserName`, and the
+//! function's role may create keys for every user in `IAM_USERS`. So
+//! createSecret proves the stored key is that user's (STS
+//! `GetCallerIdentity` signed with it must return the user's ARN) before it
+//! mints a key and stores it where the editor can read it: editing the
+//! secret can rotate only a user whose key the editor already holds.
+
+use std::fmt;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_iam::types::{AccessKeyMetadata, StatusType};
+use aws_sdk_sts::config::Credentials;
+use rotation_core::error::BoxError;
+use rotation_core::{async_trait, Credential, RotationContext, Rotator, RotatorError};
+use rotation_core::{SecretFormatError, SecretJson, SecretString, SettingsError, VersionLabel};
+use tokio::sync::OnceCell;
+
+use crate::settings;
+
+/// The provider's name in `API_KEY_PROVIDER` and a secret's `engine`.
+pub const ENGINE: &str = "iam-access-key";
+/// The secret's field naming the IAM user.
+pub const USER_FIELD: &str = "UserName";
+/// The secret's field holding the access key id.
+pub const KEY_ID_FIELD: &str = "AccessKeyId";
+/// The secret's field holding the secret access key.
+pub const SECRET_FIELD: &str = "SecretAccessKey";
+/// IAM's limit of access keys per user.
+const KEYS_PER_USER: usize = 2;
+
+/// When the key replaced by a rotation stops working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PreviousKey {
+    /// It stays active until the next rotation's createSecret (the
+    /// default): consumers have a whole rotation interval to move over.
+    KeptUntilNextRotation,
+    /// It is deactivated and deleted as soon as finishSecret has moved
+    /// AWSCURRENT: for consumers that re-read the secret on every use, or
+    /// a rotation made because the key leaked.
+    RetiredAtFinish,
+}
+
+/// The IAM access key provider.
+pub struct IamAccessKeys {
+    users: Vec<String>,
+    previous: PreviousKey,
+    propagation: Duration,
+    aws: OnceCell<Aws>,
+}
+
+struct Aws {
+    config: SdkConfig,
+    iam: aws_sdk_iam::Client,
+}
+
+impl fmt::Debug for IamAccessKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IamAccessKeys")
+            .field("users", &self.users)
+            .field("previous", &self.previous)
+            .field("propagation", &self.propagation)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IamAccessKeys {
+    /// Keys of `users` only, through the SDK's environment (credentials,
+    /// region, `AWS_ENDPOINT_URL_IAM` / `AWS_ENDPOINT_URL_STS`), built on
+    /// first use.
+    pub fn new(users: Vec<String>, previous: PreviousKey) -> Self {
+        Self {
+            users,
+            previous,
+            propagation: Duration::from_secs(20),
+            aws: OnceCell::new(),
+        }
+    }
+
+    /// The same provider over an SDK configuration of the caller's (a
+    /// test's endpoint and credentials).
+    pub fn with_sdk_config(mut self, config: SdkConfig) -> Self {
+        let iam = aws_sdk_iam::Client::new(&config);
+        self.aws = OnceCell::new_with(Some(Aws { config, iam }));
+        self
+    }
+
+    /// How long testSecret waits for a new key to work: IAM makes a key
+    /// usable everywhere within seconds, not at once.
+    pub fn with_propagation_wait(mut self, wait: Duration) -> Self {
+        self.propagation = wait;
+        self
+    }
+
+    /// From the settings: `IAM_USERS` (the users this function may rotate,
+    /// comma-separated; required, and the template scopes the role to the
+    /// same list), `IAM_PREVIOUS_KEY` (`next-rotation`, the default, or
+    /// `finish`) and `IAM_PROPAGATION_SECONDS` (default 20).
+    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let users: Vec<String> = settings::required(lookup, "IAM_USERS")?
+            .split(',')
+            .map(|u| u.trim().to_owned())
+            .filter(|u| !u.is_empty())
+            .collect();
+        if users.iter().any(|u| u.contains('*')) {
+            return Err(SettingsError {
+                name: "IAM_USERS",
+                reason: "it must name users; wildcards are not accepted".into(),
+            });
+        }
+        let previous = match settings::optional(lookup, "IAM_PREVIOUS_KEY")?.as_deref() {
+            None | Some("next-rotation") => PreviousKey::KeptUntilNextRotation,
+            Some("finish") => PreviousKey::RetiredAtFinish,
+            Some(other) => {
+                return Err(SettingsError {
+                    name: "IAM_PREVIOUS_KEY",
+                    reason: format!("`{other}` is not `next-rotation` or `finish`"),
+                })
+            }
+        };
+        let wait = settings::number(lookup, "IAM_PROPAGATION_SECONDS", 0..=600, 20)?;
+        Ok(Self::new(users, previous).with_propagation_wait(Duration::from_secs(wait)))
+    }
+
+    async fn aws(&self) -> &Aws {
+        self.aws
+            .get_or_init(|| async {
+                let config = rotation_core::store::sdk_config_loader().load().await;
+                let iam = aws_sdk_iam::Client::new(&config);
+                Aws { config, iam }
+            })
+            .await
+    }
+
+    /// The secret's user, if this function may rotate it.
+    fn user<'s>(&self, secret: &'s SecretJson) -> Result<&'s str, RotatorError> {
+        let user = secret.required_str(USER_FIELD)?;
+        if self.users.iter().any(|u| u == user) {
+            Ok(user)
+        } else {
+            Err(RotatorError::Refused(format!(
+                "IAM user {user} is not in IAM_USERS, the users this function may rotate"
+            )))
+        }
+    }
+
+    /// The user's ARN, from IAM with the function's own credentials.
+    async fn user_arn(&self, user: &str) -> Result<String, RotatorError> {
+        let out = self.aws().await.iam.get_user().user_name(user).send().await;
+        let out = out
+            .map_err(aws_error)
+            .map_err(|e| RotatorError::backend(format!("IAM GetUser {user}"), e))?;
+        Ok(out.user().map(|u| u.arn().to_owned()).unwrap_or_default())
+    }
+
+    /// Whom the key in `secret` authenticates as: STS `GetCallerIdentity`
+    /// signed with it. `None` when STS does not accept the key.
+    async fn caller_arn(&self, secret: &SecretJson) -> Result<Option<String>, RotatorError> {
+        let key_id = secret.required_str(KEY_ID_FIELD)?;
+        let key = secret.required_secret(SECRET_FIELD)?;
+        let credentials = Credentials::new(key_id, key.expose(), None, None, "rotated-key");
+        let config = aws_sdk_sts::config::Builder::from(&self.aws().await.config)
+            .credentials_provider(credentials)
+            .build();
+        let sts = aws_sdk_sts::Client::from_conf(config);
+        match sts.get_caller_identity().send().await {
+            Ok(out) => Ok(Some(out.arn().unwrap_or_default().to_owned())),
+            Err(e) if key_refused(e.code()) => Ok(None),
+            Err(e) => Err(RotatorError::backend(
+                format!("STS GetCallerIdentity with access key {key_id}"),
+                aws_error(e),
+            )),
+        }
+    }
+
+    /// Refuses unless the key in `secret` authenticates as `user`.
+    async fn prove(
+        &self,
+        user: &str,
+        secret: &SecretJson,
+        which: &str,
+    ) -> Result<(), RotatorError> {
+        let expected = self.user_arn(user).await?;
+        match self.caller_arn(secret).await? {
+            Some(arn) if arn == expected => Ok(()),
+            found => Err(RotatorError::Refused(format!(
+                "{which}'s {KEY_ID_FIELD} does not authenticate as IAM user {user} ({}); \
+                 a rotation starts only from a working key of its user, so that editing \
+                 the secret cannot mint keys for another user: store a working key of \
+                 {user} as AWSCURRENT",
+                match found {
+                    Some(arn) => format!("STS answered {arn}"),
+                    None => "STS refused it".to_owned(),
+                }
+            ))),
+        }
+    }
+
+    /// The user's access keys (a user has at most two: one page).
+    async fn keys(&self, user: &str) -> Result<Vec<AccessKeyMetadata>, RotatorError> {
+        let out = self.aws().await.iam.list_access_keys().user_name(user);
+        let out = out
+            .send()
+            .await
+            .map_err(aws_error)
+            .map_err(|e| RotatorError::backend(format!("IAM ListAccessKeys {user}"), e))?;
+        Ok(out.access_key_metadata().to_vec())
+    }
+
+    /// Deactivates, then deletes, one key of `user`. A key already gone is
+    /// success: a retried step finds its own earlier work done.
+    async fn retire(&self, user: &str, key_id: &str, why: &str) -> Result<(), RotatorError> {
+        tracing::info!(user, key_id, why, "retiring an access key");
+        let iam = &self.aws().await.iam;
+        let deactivate = iam
+            .update_access_key()
+            .user_name(user)
+            .access_key_id(key_id)
+            .status(StatusType::Inactive)
+            .send()
+            .await;
+        match deactivate {
+            Ok(_) => {}
+            Err(e) if e.code() == Some("NoSuchEntity") => return Ok(()),
+            Err(e) => {
+                let action = format!("IAM UpdateAccessKey {key_id} of {user} to Inactive");
+                return Err(RotatorError::backend(action, aws_error(e)));
+            }
+        }
+        let delete = iam
+            .delete_access_key()
+            .user_name(user)
+            .access_key_id(key_id)
+            .send()
+            .await;
+        match delete {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("NoSuchEntity") => Ok(()),
+            Err(e) => Err(RotatorError::backend(
+                format!("IAM DeleteAccessKey {key_id} of {user}"),
+                aws_error(e),
+            )),
+        }
+    }
+
+    /// Leaves `user` room for one more key: clears keys no stored version
+    /// holds that are newer than the current one (made by a createSecret
+    /// that never stored them), then, at IAM's limit, the previous key.
+    async fn make_room(
+        &self,
+        user: &str,
+        current_id: &str,
+        previous_id: Option<&str>,
+    ) -> Result<(), RotatorError> {
+        let keys = self.keys(user).await?;
+        let Some(current) = keys.iter().find(|k| k.access_key_id() == Some(current_id)) else {
+            return Err(RotatorError::Refused(format!(
+                "AWSCURRENT's {KEY_ID_FIELD} {current_id} is not an access key of IAM user {user}"
+            )));
+        };
+        let created = |k: &AccessKeyMetadata| k.create_date().map_or(0, |d| d.secs());
+        let held = |id: &str| id == current_id || Some(id) == previous_id;
+        let mut kept = Vec::new();
+        for key in &keys {
+            let id = key.access_key_id().unwrap_or_default();
+            if !held(id) && created(key) >= created(current) {
+                self.retire(
+                    user,
+                    id,
+                    "an earlier createSecret made it and never stored it",
+                )
+                .await?;
+            } else {
+                kept.push(id);
+            }
+        }
+        if kept.len() < KEYS_PER_USER {
+            return Ok(());
+        }
+        match previous_id.filter(|p| *p != current_id && kept.contains(p)) {
+            Some(previous) => {
+                let why = "AWSPREVIOUS, two generations older than the new key: \
+                           its grace window ends as this rotation starts";
+                self.retire(user, previous, why).await
+            }
+            None => {
+                let foreign: Vec<&str> = kept.into_iter().filter(|id| !held(id)).collect();
+                Err(RotatorError::Refused(format!(
+                    "IAM user {user} already has {KEYS_PER_USER} access keys, IAM's limit, and \
+                     the secret holds only {current_id}; {} predates it and no version of the \
+                     secret holds it, so something outside this rotation may use it: delete it \
+                     (aws iam delete-access-key --user-name {user} --access-key-id ID) once \
+                     nothing does, then retry",
+                    foreign.join(", ")
+                )))
+            }
+        }
+    }
+}
+
+/// STS's answers for a key it does not accept (unknown, deleted, or
+/// signed with the wrong secret; inactive keys also fail this way on AWS).
+fn key_refused(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some("InvalidClientTokenId" | "SignatureDoesNotMatch" | "AccessDenied")
+    )
+}
+
+/// The error's code and message only: the SDK error's Debug carries the
+/// raw HTTP exchange, and CreateAccessKey's response holds a secret key.
+fn aws_error<E: ProvideErrorMetadata, R>(error: SdkError<E, R>) -> BoxError {
+    match error.code() {
+        Some(code) => format!("{code}: {}", error.message().unwrap_or("no message")).into(),
+        None => match error {
+            SdkError::TimeoutError(_) => "timed out".into(),
+            SdkError::DispatchFailure(_) => "could not reach the endpoint".into(),
+            _ => "failed without an error code".into(),
+        },
+    }
+}
+
+fn validate_fields(secret: &SecretJson) -> Result<(), SecretFormatError> {
+    secret.required_str(USER_FIELD)?;
+    secret.required_str(KEY_ID_FIELD)?;
+    secret.required_secret(SECRET_FIELD).map(drop)
+}
+
+#[async_trait]
+impl Rotator for IamAccessKeys {
+    /// The rotated field. IAM makes its values (`create_pending`); the
+    /// password settings do not apply.
+    fn credential(&self) -> Credential {
+        Credential::password(SECRET_FIELD)
+    }
+
+    fn validate(&self, secret: &SecretJson) -> Result<(), SecretFormatError> {
+        validate_fields(secret)
+    }
+
+    async fn create_pending(
+        &self,
+        ctx: &RotationContext<'_>,
+        current: &SecretJson,
+    ) -> Result<SecretJson, RotatorError> {
+        let user = self.user(current)?;
+        self.prove(user, current, "AWSCURRENT").await?;
+        let previous = ctx.secret(VersionLabel::Previous).await?;
+        let previous_id = previous
+            .as_ref()
+            .filter(|p| p.optional_str(USER_FIELD).ok().flatten() == Some(user))
+            .and_then(|p| p.optional_str(KEY_ID_FIELD).ok().flatten());
+        self.make_room(user, current.required_str(KEY_ID_FIELD)?, previous_id)
+            .await?;
+        let created = self
+            .aws()
+            .await
+            .iam
+            .create_access_key()
+            .user_name(user)
+            .send()
+            .await
+            .map_err(aws_error)
+            .map_err(|e| RotatorError::backend(format!("IAM CreateAccessKey for {user}"), e))?;
+        let key = created.access_key().ok_or_else(|| {
+            RotatorError::Refused("IAM CreateAccessKey answered without a key".into())
+        })?;
+        tracing::info!(user, key_id = key.access_key_id(), "created an access key");
+        let mut pending = current.clone();
+        pending.set(KEY_ID_FIELD, key.access_key_id());
+        pending.set_secret(SECRET_FIELD, &SecretString::new(key.secret_access_key()));
+        Ok(pending)
+    }
+
+    /// IAM made the key live when createSecret created it.
+    async fn set_secret(
+        &self,
+        _: &RotationContext<'_>,
+        _: &SecretJson,
+        pending: &SecretJson,
+    ) -> Result<(), RotatorError> {
+        self.user(pending).map(drop)
+    }
+
+    async fn test_secret(
+        &self,
+        _: &RotationContext<'_>,
+        pending: &SecretJson,
+    ) -> Result<(), RotatorError> {
+        let user = self.user(pending)?;
+        let key_id = pending.required_str(KEY_ID_FIELD)?;
+        // STS alone is not enough: an inactive key must fail too, and some
+        // implementations let one through.
+        let keys = self.keys(user).await?;
+        let active = keys
+            .iter()
+            .any(|k| k.access_key_id() == Some(key_id) && k.status() == Some(&StatusType::Active));
+        if !active {
+            return Err(RotatorError::Refused(format!(
+                "the pending {KEY_ID_FIELD} {key_id} is not an active access key of IAM user {user}"
+            )));
+        }
+        let expected = self.user_arn(user).await?;
+        let give_up = tokio::time::Instant::now() + self.propagation;
+        let mut pause = Duration::from_millis(250);
+        loop {
+            match self.caller_arn(pending).await? {
+                Some(arn) if arn == expected => return Ok(()),
+                Some(arn) => {
+                    return Err(RotatorError::Refused(format!(
+                        "the pending access key {key_id} authenticates as {arn}, not as IAM user {user}"
+                    )))
+                }
+                None if tokio::time::Instant::now() + pause <= give_up => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(4));
+                }
+                None => {
+                    return Err(RotatorError::Refused(format!(
+                        "STS still refuses the pending access key {key_id} after {} s \
+                         (IAM_PROPAGATION_SECONDS); a retry of the rotation tests it again",
+                        self.propagation.as_secs()
+                    )))
+                }
+            }
+        }
+    }
+
+    async fn after_finish(&self, ctx: &RotationContext<'_>) -> Result<(), RotatorError> {
+        if self.previous != PreviousKey::RetiredAtFinish {
+            return Ok(());
+        }
+        let Some((previous, current)) = ctx.previous_and_current().await? else {
+            return Ok(());
+        };
+        let user = self.user(&current)?;
+        let current_id = current.required_str(KEY_ID_FIELD)?;
+        if previous.optional_str(USER_FIELD)? != Some(user) {
+            return Ok(());
+        }
+        let Some(previous_id) = previous.optional_str(KEY_ID_FIELD)? else {
+            return Ok(());
+        };
+        // Only a key IAM lists under the user: the stored id is the
+        // editor's to choose.
+        let listed = self.keys(user).await?;
+        if previous_id != current_id
+            && listed
+                .iter()
+                .any(|k| k.access_key_id() == Some(previous_id))
+        {
+            self.retire(user, previous_id, "IAM_PREVIOUS_KEY=finish")
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<IamAccessKeys, SettingsError> {
+        let map: HashMap<&str, &str> = pairs.iter().copied().collect();
+        IamAccessKeys::from_lookup(&|name| map.get(name).map(|v| v.to_string()))
+    }
+
+    #[test]
+    fn settings_are_read_and_bad_ones_named() {
+        let keys = from(&[
+            ("IAM_USERS", " app , batch,"),
+            ("IAM_PREVIOUS_KEY", "finish"),
+        ])
+        .unwrap();
+        assert_eq!(keys.users, ["app", "batch"]);
+        assert_eq!(keys.previous, PreviousKey::RetiredAtFinish);
+        assert_eq!(keys.propagation, Duration::from_secs(20));
+        for (pairs, name) in [
+            (&[][..], "IAM_USERS"),
+            (&[("IAM_USERS", "*")][..], "IAM_USERS"),
+            (
+                &[("IAM_USERS", "a"), ("IAM_PREVIOUS_KEY", "never")][..],
+                "IAM_PREVIOUS_KEY",
+            ),
+            (
+                &[("IAM_USERS", "a"), ("IAM_PROPAGATION_SECONDS", "-1")][..],
+                "IAM_PROPAGATION_SECONDS",
+            ),
+        ] {
+            assert_eq!(from(pairs).unwrap_err().name, name, "{pairs:?}");
+        }
+    }
+
+    #[test]
+    fn a_user_outside_the_list_is_refused_by_name() {
+        let keys = from(&[("IAM_USERS", "app")]).unwrap();
+        let mut secret = SecretJson::from_map(Default::default());
+        secret.set(USER_FIELD, "admin");
+        let err = keys.user(&secret).unwrap_err().to_string();
+        assert!(err.contains("admin") && err.contains("IAM_USERS"), "{err}");
+        secret.set(USER_FIELD, "app");
+        assert_eq!(keys.user(&secret).unwrap(), "app");
+    }
+
+    #[test]
+    fn only_refusals_of_the_key_count_as_a_failed_proof() {
+        assert!(key_refused(Some("InvalidClientTokenId")));
+        assert!(key_refused(Some("SignatureDoesNotMatch")));
+        assert!(!key_refused(Some("Throttling")));
+        assert!(!key_refused(None));
+    }
+}
