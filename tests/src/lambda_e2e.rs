@@ -12,7 +12,7 @@ use rotation_core::testkit::admin::secret_strings;
 use rotation_core::testkit::{
     assert_no_secret_in, new_token, unique_name, RotatorHarness, SecretAdmin,
 };
-use rotation_core::{SecretJson, SecretString, Step, AWSCURRENT, AWSPREVIOUS};
+use rotation_core::{Rotator, SecretJson, SecretString, Step, AWSCURRENT, AWSPREVIOUS};
 use serde_json::{json, Value};
 
 use crate::lambda_function::{bootstrap, FunctionProcess};
@@ -295,8 +295,8 @@ pub async fn current_version(store: &dyn SecretAdmin, arn: &str) -> String {
 }
 
 /// The rotation `token` of `arn` completed: AWSCURRENT moved to it,
-/// AWSPREVIOUS to `old`, the password changed, and the backend accepts the
-/// new value.
+/// AWSPREVIOUS to `old`, the rotated field changed, and the backend
+/// accepts the new value.
 pub async fn assert_rotated<H: RotatorHarness>(
     harness: &H,
     store: &dyn SecretAdmin,
@@ -323,10 +323,12 @@ pub async fn assert_rotated<H: RotatorHarness>(
     };
     let current = value(VersionSelector::Stage(AWSCURRENT)).await;
     let previous = value(VersionSelector::Id(old)).await;
+    let field = harness.rotator().credential().field().to_owned();
+    assert!(current.get(&field).is_some(), "the new value has `{field}`");
     assert_ne!(
-        current.get("password"),
-        previous.get("password"),
-        "the password changed"
+        current.get(&field),
+        previous.get(&field),
+        "`{field}` changed"
     );
     assert!(
         harness.can_log_in(&current).await,

@@ -272,12 +272,17 @@ impl IamAccessKeys {
                 "AWSCURRENT's {KEY_ID_FIELD} {current_id} is not an access key of IAM user {user}"
             )));
         };
-        let created = |k: &AccessKeyMetadata| k.create_date().map_or(0, |d| d.secs());
+        let created = |k: &AccessKeyMetadata| {
+            k.create_date()
+                .map_or((i64::MIN, 0), |d| (d.secs(), d.subsec_nanos()))
+        };
         let held = |id: &str| id == current_id || Some(id) == previous_id;
         let mut kept = Vec::new();
         for key in &keys {
             let id = key.access_key_id().unwrap_or_default();
-            if !held(id) && created(key) >= created(current) {
+            // Strictly newer: a key from the same instant as the current
+            // one may be an operator's, and is refused below, not deleted.
+            if !held(id) && created(key) > created(current) {
                 self.retire(
                     user,
                     id,

@@ -1,0 +1,189 @@
+//! The conformance kit's view of IAM: fresh users with one access key each,
+//! in moto's IAM, and whether a key authenticates as its user.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use api_key_rotator::iam::{IamAccessKeys, PreviousKey, KEY_ID_FIELD, SECRET_FIELD, USER_FIELD};
+use api_key_rotator::ApiKeyRotator;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_iam::types::StatusType;
+use rotation_core::secret::SecretPayload;
+use rotation_core::testkit::{conformance::RotatorHarness, unique_name, SecretAdmin};
+use rotation_core::{async_trait, SecretJson, SecretString};
+use rotation_tests::moto::MotoServer;
+
+/// Users the rotator may change: its allow-list is configuration, fixed
+/// before any secret exists.
+const USERS: usize = 200;
+
+pub struct IamHarness {
+    pub config: SdkConfig,
+    pub iam: aws_sdk_iam::Client,
+    pub users: Vec<String>,
+    next_user: AtomicUsize,
+    previous: PreviousKey,
+}
+
+/// An SDK configuration for moto: region us-east-1, moto's own
+/// credentials (moto does not check signatures).
+pub fn moto_config(endpoint: &str) -> SdkConfig {
+    let credentials = aws_sdk_iam::config::Credentials::new("test", "test", None, None, "moto");
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_iam::config::SharedCredentialsProvider::new(
+            credentials,
+        ))
+        .endpoint_url(endpoint)
+        .build()
+}
+
+impl IamHarness {
+    pub fn new(moto: &MotoServer, previous: PreviousKey) -> Self {
+        let config = moto_config(&moto.endpoint());
+        Self {
+            iam: aws_sdk_iam::Client::new(&config),
+            config,
+            users: (0..USERS)
+                .map(|i| unique_name(&format!("app{i}-")))
+                .collect(),
+            next_user: AtomicUsize::new(0),
+            previous,
+        }
+    }
+
+    pub fn iam_rotator(&self) -> IamAccessKeys {
+        IamAccessKeys::new(self.users.clone(), self.previous)
+            .with_sdk_config(self.config.clone())
+            .with_propagation_wait(Duration::from_secs(1))
+    }
+
+    /// A new allow-listed IAM user (created in IAM), without keys.
+    pub async fn fresh_user(&self) -> String {
+        let user = self.users[self.next_user.fetch_add(1, Ordering::Relaxed)].clone();
+        self.iam
+            .create_user()
+            .user_name(&user)
+            .send()
+            .await
+            .expect("create the IAM user");
+        user
+    }
+
+    /// A new access key of `user`, as the secret an operator would store.
+    pub async fn new_key(&self, user: &str) -> SecretJson {
+        let out = self
+            .iam
+            .create_access_key()
+            .user_name(user)
+            .send()
+            .await
+            .expect("create an access key");
+        let key = out.access_key().expect("a key");
+        let mut secret = SecretJson::from_map(Default::default());
+        secret.set("engine", "iam-access-key");
+        secret.set(USER_FIELD, user);
+        secret.set(KEY_ID_FIELD, key.access_key_id());
+        secret.set_secret(SECRET_FIELD, &SecretString::new(key.secret_access_key()));
+        secret
+    }
+
+    /// The user's access key ids, sorted.
+    pub async fn key_ids(&self, user: &str) -> Vec<String> {
+        let out = self
+            .iam
+            .list_access_keys()
+            .user_name(user)
+            .send()
+            .await
+            .expect("list the access keys");
+        let mut ids: Vec<String> = out
+            .access_key_metadata()
+            .iter()
+            .filter_map(|k| k.access_key_id().map(str::to_owned))
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// Whether the key in `secret` is an active key of its user that STS
+    /// accepts as that user.
+    pub async fn works(&self, secret: &SecretJson) -> bool {
+        let (Ok(user), Ok(id), Ok(key)) = (
+            secret.required_str(USER_FIELD),
+            secret.required_str(KEY_ID_FIELD),
+            secret.required_secret(SECRET_FIELD),
+        ) else {
+            return false;
+        };
+        let Ok(listed) = self.iam.list_access_keys().user_name(user).send().await else {
+            return false;
+        };
+        // moto lets an inactive key through STS; IAM's listing says.
+        let active = listed
+            .access_key_metadata()
+            .iter()
+            .any(|k| k.access_key_id() == Some(id) && k.status() == Some(&StatusType::Active));
+        let arn = self.iam.get_user().user_name(user).send().await.ok();
+        let arn = arn.and_then(|out| out.user().map(|u| u.arn().to_owned()));
+        let credentials = aws_sdk_sts::config::Credentials::new(id, key.expose(), None, None, "t");
+        let sts = aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(&self.config)
+                .credentials_provider(credentials)
+                .build(),
+        );
+        let caller = sts.get_caller_identity().send().await.ok();
+        active && arn.is_some() && caller.and_then(|c| c.arn().map(str::to_owned)) == arn
+    }
+}
+
+/// Writes `value` into a copy of `secret`.
+pub fn with(secret: &SecretJson, field: &str, value: serde_json::Value) -> SecretPayload {
+    let mut changed = secret.clone();
+    changed.set(field, value);
+    SecretPayload::String(changed.to_secret_string())
+}
+
+#[async_trait]
+impl RotatorHarness for IamHarness {
+    type Rotator = ApiKeyRotator;
+
+    fn rotator(&self) -> ApiKeyRotator {
+        ApiKeyRotator::Iam(self.iam_rotator())
+    }
+
+    async fn fresh_secret(&self, _: &dyn SecretAdmin) -> SecretJson {
+        let user = self.fresh_user().await;
+        self.new_key(&user).await
+    }
+
+    async fn can_log_in(&self, secret: &SecretJson) -> bool {
+        self.works(secret).await
+    }
+
+    fn malformed_secrets(&self, valid: &SecretJson) -> Vec<(String, SecretPayload)> {
+        let without = |field: &str| {
+            let mut map = valid.as_map().clone();
+            map.remove(field);
+            SecretPayload::String(SecretJson::from_map(map).to_secret_string())
+        };
+        vec![
+            ("no UserName".into(), without(USER_FIELD)),
+            ("no AccessKeyId".into(), without(KEY_ID_FIELD)),
+            (
+                "AccessKeyId a number".into(),
+                with(valid, KEY_ID_FIELD, 7.into()),
+            ),
+            (
+                "engine postgres".into(),
+                with(valid, "engine", "postgres".into()),
+            ),
+        ]
+    }
+
+    /// IAM makes the key live when createSecret creates it.
+    fn pending_works_before_set_secret(&self) -> bool {
+        true
+    }
+}

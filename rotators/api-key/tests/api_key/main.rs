@@ -1,0 +1,8 @@
+//! The API key rotator's tests, as one binary: IAM access keys against
+//! moto's IAM and STS, generated keys, and the release bootstrap run
+//! through a Lambda Runtime API, with moto as Secrets Manager.
+
+mod generated;
+mod iam;
+mod iam_harness;
+mod lambda;
