@@ -1,14 +1,19 @@
 """Checks that the Terraform example grants what template.yaml grants.
 
-Reads RotationFunctionRole's policy from template.yaml (through cfn-lint's
-decoder, which understands the intrinsic functions) and the
+Reads the policies of template.yaml's function roles (RotationFunctionRole
+for the database function, ApiKeyRotatorRole for the API key function;
+through cfn-lint's decoder, which understands the intrinsic functions) and
+the
 `aws_iam_policy_document "rotate"` of examples/terraform/main.tf (through
 python-hcl2), and compares them statement by statement (by Sid): the same
 actions, on the resource from the matching parameter/variable, conditional
-in both or in neither, with the same condition keys. Statements about the
+in both or in neither, with the same condition keys. The Terraform
+example deploys any one rotator, so it holds every statement of either
+role, and a statement both roles hold must be the same in both. Statements
+about the
 function's own logs and VPC are compared too: both deployments create the
 function. Also checks that the two inline policy names cannot
-collide on one role (the SAM name holds the stack name). Prints each
+collide on one role (the SAM names hold the stack name). Prints each
 difference and exits 1 if there is any.
 
     .venv/bin/python scripts/check_iam_sync.py
@@ -28,6 +33,8 @@ OWN_LOG_GROUP = "the function's own log group"
 # SAM parameter -> Terraform variable naming the same resource.
 RESOURCES = {
     "RotatedSecretArns": "secret_arns",
+    "ApiKeySecretArns": "secret_arns",
+    "IamUserNames": "iam_user_names",
     "MasterSecretArn": "master_secret_arn",
     "KmsKeyArn": "kms_key_arn",
     "MasterKmsKeyArn": "master_kms_key_arn",
@@ -35,13 +42,28 @@ RESOURCES = {
 }
 
 
+def refs(value):
+    """The parameters an expression refers to, however deep."""
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return [value["Ref"]]
+        return [r for v in value.values() for r in refs(v)]
+    if isinstance(value, list):
+        return [r for v in value for r in refs(v)]
+    return []
+
+
 def sam_resource(resource):
-    """A parameter's resource by its Terraform variable, the function's log
+    """A parameter's resource by its Terraform variable (also when built
+    from the parameter, as the IAM users' ARNs are), the function's log
     group by name, a literal ("*") as written."""
     if isinstance(resource, list) and len(resource) == 1:
         resource = resource[0]
     if isinstance(resource, dict) and "Ref" in resource:
         return RESOURCES.get(resource["Ref"], resource["Ref"])
+    parameters = [r for r in refs(resource) if r in RESOURCES]
+    if parameters and len(set(parameters)) == 1:
+        return RESOURCES[parameters[0]]
     if isinstance(resource, dict) and "Fn::GetAtt" in resource:
         if resource["Fn::GetAtt"][0].endswith("LogGroup"):
             return OWN_LOG_GROUP
@@ -58,12 +80,15 @@ def as_list(value):
     return value if isinstance(value, list) else [value]
 
 
-def load_sam_role():
-    """RotationFunctionRole's properties, from template.yaml."""
+ROLES = ["RotationFunctionRole", "ApiKeyRotatorRole"]
+
+
+def load_sam_roles():
+    """The function roles' properties, from template.yaml."""
     template, matches = decode(str(ROOT / "template.yaml"))
     if matches:
         sys.exit(f"template.yaml does not parse: {matches}")
-    return template["Resources"]["RotationFunctionRole"]["Properties"]
+    return {name: template["Resources"][name]["Properties"] for name in ROLES}
 
 
 def load_terraform():
@@ -129,10 +154,11 @@ def terraform_statements(main):
             # length(var.NAME) == 0 ? [] : [...]
             variable = body["for_each"].split("var.")[1].split()[0].rstrip(")")
             for statement in body["content"]:
-                # resources = [statement.value] is the variable; anything
-                # else is a literal.
+                # resources = [statement.value], or ARNs built from
+                # var.NAME, is the variable; anything else is a literal.
                 literal = [unquote(r) for r in as_list(statement["resources"])]
-                resource = variable if any("statement.value" in r for r in literal) else ",".join(literal)
+                built = any("statement.value" in r or f"var.{variable}" in r for r in literal)
+                resource = variable if built else ",".join(literal)
                 statements[unquote(statement["sid"])] = describe(statement, True, resource)
     return statements
 
@@ -167,13 +193,19 @@ def could_collide(sam_name, terraform_name):
 
 
 def main():
-    role, main_tf = load_sam_role(), load_terraform()
-    sam = sam_statements(role)
+    roles, main_tf = load_sam_roles(), load_terraform()
     terraform = terraform_statements(main_tf)
     problems = []
+    sam = {}
+    for name, role in roles.items():
+        for sid, statement in sam_statements(role).items():
+            if sid in sam and sam[sid] != statement:
+                problems.append(f"{sid}: differs between the template's roles: {sam[sid]} != {name} {statement}")
+            sam.setdefault(sid, statement)
     # Two inline policies of one name on one role: the last writer wins,
     # and the SAM policy holds the function's log and VPC permissions.
-    for sam_name in sam_policy_names(role):
+    sam_names = [n for role in roles.values() for n in sam_policy_names(role)]
+    for sam_name in sam_names:
         for terraform_name in terraform_policy_names(main_tf):
             if could_collide(sam_name, terraform_name):
                 problems.append(

@@ -1,11 +1,12 @@
 # Deploys a rotation function and attaches secrets to it: an execution role
-# with the policy statements of template.yaml's RotationFunctionRole (a test
-# keeps the two in step), the function's log group, the function from the
+# with the policy statements of template.yaml's function roles (a test keeps
+# them in step), the function's log group, the function from the
 # bootstrap.zip that scripts/release.sh builds, the permission for Secrets
 # Manager to invoke it, and a rotation schedule per secret.
 
 data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
+data "aws_partition" "current" {}
 
 resource "aws_iam_role" "rotator" {
   name_prefix = "${var.function_name}-"
@@ -84,6 +85,29 @@ data "aws_iam_policy_document" "rotate" {
     }
   }
 
+  # api-key-rotator's IAM access keys: the named users only, at any path
+  # (a user name is unique in an account whatever its path). STS
+  # GetCallerIdentity, which proves a key, needs no permission.
+  dynamic "statement" {
+    for_each = length(var.iam_user_names) == 0 ? [] : [1]
+    content {
+      sid = "ManageTheNamedUsersAccessKeys"
+      actions = [
+        "iam:GetUser",
+        "iam:ListAccessKeys",
+        "iam:CreateAccessKey",
+        "iam:UpdateAccessKey",
+        "iam:DeleteAccessKey",
+      ]
+      resources = flatten([
+        for user in var.iam_user_names : [
+          "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:user/${user}",
+          "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:user/*/${user}",
+        ]
+      ])
+    }
+  }
+
   statement {
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
@@ -150,6 +174,7 @@ resource "aws_lambda_function" "rotator" {
     variables = merge(
       var.master_secret_arn == "" ? {} : { MASTER_SECRET_ARNS = var.master_secret_arn },
       var.secrets_manager_endpoint == "" ? {} : { SECRETS_MANAGER_ENDPOINT = var.secrets_manager_endpoint },
+      length(var.iam_user_names) == 0 ? {} : { IAM_USERS = join(",", var.iam_user_names) },
       var.settings,
     )
   }

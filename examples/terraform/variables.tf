@@ -29,6 +29,12 @@ variable "master_secret_arn" {
   default     = ""
 }
 
+variable "iam_user_names" {
+  description = "For api-key-rotator with API_KEY_PROVIDER = iam-access-key: the IAM users whose access keys it rotates (IAM_USERS); the role may manage these users' keys only. Empty for other rotators."
+  type        = list(string)
+  default     = []
+}
+
 variable "kms_key_arn" {
   description = "ARN of the customer-managed KMS key of the rotated secrets; empty for the AWS-managed key."
   type        = string
@@ -60,7 +66,7 @@ variable "secrets_manager_endpoint" {
 }
 
 variable "settings" {
-  description = "Further function settings, by variable name: PASSWORD_LENGTH, EXCLUDE_CHARACTERS, ROTATION_STRATEGY, DB_CONNECT_TIMEOUT, DB_CA_BUNDLE... (see the README)."
+  description = "Further function settings, by variable name: PASSWORD_LENGTH, EXCLUDE_CHARACTERS, ROTATION_STRATEGY, DB_CONNECT_TIMEOUT, DB_CA_BUNDLE for the database rotators; API_KEY_PROVIDER, IAM_PREVIOUS_KEY, API_KEY_LENGTH... for api-key-rotator (see the README)."
   type        = map(string)
   default     = {}
 }
