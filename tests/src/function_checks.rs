@@ -51,6 +51,12 @@ macro_rules! function_check_tests {
             the_configuration_test_runs_test_secret_alone,
         );
     };
+    // The checks named, for a function some check does not fit (an API
+    // whose address is a setting, not a field of the secret, has no
+    // silent backend to point a secret at); its own tests cover the gap.
+    (checks [$($check:ident),* $(,)?] $harness:ident => $($setup:tt)*) => {
+        $crate::function_check_tests!(@each [$harness] [$($setup)*] $($check),*);
+    };
     // One check at a time: the setup repeats once per check.
     (@each [$harness:ident] [$($setup:tt)*] $check:ident $(, $rest:ident)* $(,)?) => {
         #[tokio::test]
@@ -79,8 +85,10 @@ pub trait FunctionHarness: RotatorHarness {
     }
 
     /// `secret`, pointed at a server on 127.0.0.1:`port` that accepts
-    /// connections and never answers.
-    fn pointed_at(&self, secret: &SecretJson, port: u16) -> SecretJson;
+    /// connections and never answers; `None` when the backend's address is
+    /// a setting of the function rather than a field of the secret (then
+    /// leave out `a_silent_backend_fails_the_step_before_the_deadline`).
+    fn pointed_at(&self, secret: &SecretJson, port: u16) -> Option<SecretJson>;
 
     /// A variable that makes the backend's own connect timeout longer than
     /// an invocation, so that only the deadline can stop a hung login.
@@ -383,7 +391,9 @@ pub async fn a_silent_backend_fails_the_step_before_the_deadline<H: FunctionHarn
     let (api, mut process, _) = start_function(bin, &moto.endpoint(), &env).await;
     let store = moto.admin_store();
     let secret = harness.fresh_secret(store.as_ref()).await;
-    let secret = harness.pointed_at(&secret, crate::silent_port());
+    let Some(secret) = harness.pointed_at(&secret, crate::silent_port()) else {
+        panic!("{bin}: its secrets hold no backend address; list the checks without this one");
+    };
     let StartedRotation { arn, token, .. } =
         start_rotation_of(store.as_ref(), "deadline-backend", &secret).await;
     invoke_steps(&api, &arn, &token, &[Step::CreateSecret]).await;

@@ -26,7 +26,7 @@ use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::types::{AccessKeyMetadata, StatusType};
 use aws_sdk_sts::config::Credentials;
 use rotation_core::error::BoxError;
-use rotation_core::{async_trait, Credential, RotationContext, Rotator, RotatorError};
+use rotation_core::{async_trait, Credential, KeyFormat, RotationContext, Rotator, RotatorError};
 use rotation_core::{SecretFormatError, SecretJson, SecretString, SettingsError, VersionLabel};
 use tokio::sync::OnceCell;
 
@@ -40,6 +40,9 @@ pub const USER_FIELD: &str = "UserName";
 pub const KEY_ID_FIELD: &str = "AccessKeyId";
 /// The secret's field holding the secret access key.
 pub const SECRET_FIELD: &str = "SecretAccessKey";
+/// The characters of a secret access key.
+const SECRET_KEY_ALPHABET: &str =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 /// IAM's limit of access keys per user.
 const KEYS_PER_USER: usize = 2;
 
@@ -347,10 +350,14 @@ fn validate_fields(secret: &SecretJson) -> Result<(), SecretFormatError> {
 
 #[async_trait]
 impl Rotator for IamAccessKeys {
-    /// The rotated field. IAM makes its values (`create_pending`); the
-    /// password settings do not apply.
+    /// The rotated field, in the shape IAM issues (40 characters of
+    /// base64). IAM makes the values (`create_pending`), so the format only
+    /// keeps the password settings away from this function.
     fn credential(&self) -> Credential {
-        Credential::password(SECRET_FIELD)
+        Credential::key(
+            SECRET_FIELD,
+            KeyFormat::from_alphabet(40, SECRET_KEY_ALPHABET),
+        )
     }
 
     fn validate(&self, secret: &SecretJson) -> Result<(), SecretFormatError> {

@@ -8,6 +8,7 @@ use rotation_core::store::{PutValue, VersionSelector, AWSCURRENT, AWSPENDING, AW
 use rotation_core::testkit::conformance::{self, run_all, RotatorHarness};
 use rotation_core::testkit::{Rotations, SecretAdmin};
 use rotation_core::{async_trait, Rotator, SecretJson, SecretString, Step};
+use rotation_tests::function_checks::{FunctionHarness, NamedCase};
 use rotation_tests::moto::MotoServer;
 
 /// The settings the tests' functions run with.
@@ -92,6 +93,47 @@ impl RotatorHarness for GeneratedHarness {
 
     fn pending_works_before_set_secret(&self) -> bool {
         true
+    }
+}
+
+impl FunctionHarness for GeneratedHarness {
+    fn binary(&self) -> &'static str {
+        "api-key-rotator"
+    }
+
+    fn function_env(&self) -> Vec<(&'static str, String)> {
+        SETTINGS.iter().map(|(k, v)| (*k, v.to_string())).collect()
+    }
+
+    /// No backend: the consumers read the secret.
+    fn pointed_at(&self, _: &SecretJson, _: u16) -> Option<SecretJson> {
+        None
+    }
+
+    fn invalid_secrets(&self, valid: &SecretJson) -> Vec<NamedCase<SecretPayload>> {
+        RotatorHarness::malformed_secrets(self, valid)
+            .into_iter()
+            .map(|(what, payload)| (what, payload, "engine".to_owned()))
+            .collect()
+    }
+
+    fn invalid_settings(&self) -> Vec<NamedCase<Vec<(&'static str, &'static str)>>> {
+        [
+            ("a zero length", ("API_KEY_LENGTH", "0"), "API_KEY_LENGTH"),
+            (
+                "an unknown alphabet",
+                ("API_KEY_ALPHABET", "emoji"),
+                "API_KEY_ALPHABET",
+            ),
+            (
+                "a prefix with a space",
+                ("API_KEY_PREFIX", "sk live"),
+                "API_KEY_PREFIX",
+            ),
+        ]
+        .into_iter()
+        .map(|(what, setting, names)| (what.to_owned(), vec![setting], names.to_owned()))
+        .collect()
     }
 }
 

@@ -11,6 +11,7 @@ use aws_sdk_iam::types::StatusType;
 use rotation_core::secret::SecretPayload;
 use rotation_core::testkit::{conformance::RotatorHarness, unique_name, SecretAdmin};
 use rotation_core::{async_trait, SecretJson, SecretString};
+use rotation_tests::function_checks::{FunctionHarness, NamedCase};
 use rotation_tests::moto::MotoServer;
 
 /// Users the rotator may change: its allow-list is configuration, fixed
@@ -18,6 +19,8 @@ use rotation_tests::moto::MotoServer;
 const USERS: usize = 200;
 
 pub struct IamHarness {
+    /// moto's endpoint, serving IAM and STS.
+    pub endpoint: String,
     pub config: SdkConfig,
     pub iam: aws_sdk_iam::Client,
     pub users: Vec<String>,
@@ -43,6 +46,7 @@ impl IamHarness {
     pub fn new(moto: &MotoServer, previous: PreviousKey) -> Self {
         let config = moto_config(&moto.endpoint());
         Self {
+            endpoint: moto.endpoint(),
             iam: aws_sdk_iam::Client::new(&config),
             config,
             users: (0..USERS)
@@ -51,6 +55,18 @@ impl IamHarness {
             next_user: AtomicUsize::new(0),
             previous,
         }
+    }
+
+    /// The built function's settings for this harness's users, with IAM
+    /// and STS at moto.
+    pub fn function_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("API_KEY_PROVIDER", "iam-access-key".to_owned()),
+            ("IAM_USERS", self.users.join(",")),
+            ("IAM_PROPAGATION_SECONDS", "2".to_owned()),
+            ("AWS_ENDPOINT_URL_IAM", self.endpoint.clone()),
+            ("AWS_ENDPOINT_URL_STS", self.endpoint.clone()),
+        ]
     }
 
     pub fn iam_rotator(&self) -> IamAccessKeys {
@@ -185,5 +201,60 @@ impl RotatorHarness for IamHarness {
     /// IAM makes the key live when createSecret creates it.
     fn pending_works_before_set_secret(&self) -> bool {
         true
+    }
+}
+
+impl FunctionHarness for IamHarness {
+    fn binary(&self) -> &'static str {
+        "api-key-rotator"
+    }
+
+    fn function_env(&self) -> Vec<(&'static str, String)> {
+        IamHarness::function_env(self)
+    }
+
+    /// IAM's address is the function's setting, never the secret's.
+    fn pointed_at(&self, _: &SecretJson, _: u16) -> Option<SecretJson> {
+        None
+    }
+
+    fn invalid_secrets(&self, valid: &SecretJson) -> Vec<NamedCase<SecretPayload>> {
+        RotatorHarness::malformed_secrets(self, valid)
+            .into_iter()
+            .map(|(what, payload)| {
+                let names = match what.as_str() {
+                    "no UserName" => USER_FIELD,
+                    "engine postgres" => "engine",
+                    _ => KEY_ID_FIELD,
+                };
+                (what, payload, names.to_owned())
+            })
+            .collect()
+    }
+
+    fn invalid_settings(&self) -> Vec<NamedCase<Vec<(&'static str, &'static str)>>> {
+        [
+            ("no provider", ("API_KEY_PROVIDER", ""), "API_KEY_PROVIDER"),
+            (
+                "an unknown provider",
+                ("API_KEY_PROVIDER", "ldap"),
+                "API_KEY_PROVIDER",
+            ),
+            ("no users", ("IAM_USERS", ""), "IAM_USERS"),
+            ("a wildcard user", ("IAM_USERS", "*"), "IAM_USERS"),
+            (
+                "an unknown grace",
+                ("IAM_PREVIOUS_KEY", "never"),
+                "IAM_PREVIOUS_KEY",
+            ),
+            (
+                "a wait that is no number",
+                ("IAM_PROPAGATION_SECONDS", "soon"),
+                "IAM_PROPAGATION_SECONDS",
+            ),
+        ]
+        .into_iter()
+        .map(|(what, setting, names)| (what.to_owned(), vec![setting], names.to_owned()))
+        .collect()
     }
 }

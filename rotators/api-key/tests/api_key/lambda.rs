@@ -5,20 +5,23 @@ use api_key_rotator::iam::PreviousKey;
 use rotation_tests::lambda_e2e;
 use rotation_tests::moto::MotoServer;
 
-use crate::generated::{GeneratedHarness, SETTINGS};
+use std::time::{Duration, Instant};
+
+use rotation_core::testkit::engine::DEADLINE_MARGIN;
+use rotation_core::testkit::RotatorHarness;
+use rotation_core::Step;
+use rotation_tests::function_checks::FunctionHarness;
+use rotation_tests::lambda_e2e::{rotation_event, start_function, start_rotation_of};
+use rotation_tests::runtime_api::Outcome;
+
+use crate::generated::GeneratedHarness;
 use crate::iam_harness::IamHarness;
 
 #[tokio::test]
 async fn iam_access_keys_rotate_through_the_runtime_api() {
     let moto = MotoServer::start();
     let harness = IamHarness::new(&moto, PreviousKey::KeptUntilNextRotation);
-    let env = [
-        ("API_KEY_PROVIDER", "iam-access-key".to_owned()),
-        ("IAM_USERS", harness.users.join(",")),
-        ("IAM_PROPAGATION_SECONDS", "2".to_owned()),
-        ("AWS_ENDPOINT_URL_IAM", moto.endpoint()),
-        ("AWS_ENDPOINT_URL_STS", moto.endpoint()),
-    ];
+    let env = harness.function_env();
     let report = lambda_e2e::run("api-key-rotator", &harness, &moto, &env).await;
     println!("api-key-rotator (IAM): {report:#?}");
     assert_eq!(report.rotations, 3);
@@ -28,9 +31,95 @@ async fn iam_access_keys_rotate_through_the_runtime_api() {
 #[tokio::test]
 async fn generated_keys_rotate_through_the_runtime_api() {
     let moto = MotoServer::start();
-    let env: Vec<(&str, String)> = SETTINGS.iter().map(|(k, v)| (*k, v.to_string())).collect();
+    let env = GeneratedHarness.function_env();
     let report = lambda_e2e::run("api-key-rotator", &GeneratedHarness, &moto, &env).await;
     println!("api-key-rotator (generated): {report:#?}");
     assert_eq!(report.rotations, 3);
     assert_eq!(report.errors.len(), 3);
+}
+
+/// IAM accepts the connection and never answers: createSecret fails with
+/// `DeadlineExceeded` before Lambda would kill it, having changed nothing.
+#[tokio::test]
+async fn a_silent_iam_endpoint_fails_create_secret_before_the_deadline() {
+    let moto = MotoServer::start();
+    let harness = IamHarness::new(&moto, PreviousKey::KeptUntilNextRotation);
+    let silent = format!("http://127.0.0.1:{}", rotation_tests::silent_port());
+    let mut env = harness.function_env();
+    env.retain(|(name, _)| *name != "AWS_ENDPOINT_URL_IAM");
+    env.push(("AWS_ENDPOINT_URL_IAM", silent));
+    let (api, mut process, _) = start_function("api-key-rotator", &moto.endpoint(), &env).await;
+    let store = moto.admin_store();
+    let secret = harness.fresh_secret(store.as_ref()).await;
+    let started = start_rotation_of(store.as_ref(), "silent-iam", &secret).await;
+    let before = store.snapshot(&started.arn).await.unwrap();
+
+    let budget = Duration::from_secs(4);
+    let clock = Instant::now();
+    let event = rotation_event(Step::CreateSecret, &started.arn, &started.token);
+    let outcome = api.invoke(&event, budget).await;
+    let took = clock.elapsed();
+    match outcome {
+        Some(Outcome::Error {
+            error_type,
+            message,
+        }) => {
+            assert_eq!(error_type, "DeadlineExceeded", "{message}")
+        }
+        other => panic!("expected DeadlineExceeded, got {other:?}"),
+    }
+    assert!(
+        took < budget && took >= budget - DEADLINE_MARGIN - Duration::from_millis(500),
+        "answered after {took:?}"
+    );
+    assert_eq!(
+        before,
+        store.snapshot(&started.arn).await.unwrap(),
+        "nothing changed"
+    );
+    assert_eq!(
+        harness
+            .key_ids(secret.required_str("UserName").unwrap())
+            .await
+            .len(),
+        1
+    );
+    assert!(process.is_running());
+}
+
+/// The checks every built function runs, for each provider, but the
+/// silent backend's: IAM's address is a setting, not a field of the
+/// secret (a silent IAM endpoint is
+/// `a_silent_iam_endpoint_fails_create_secret_before_the_deadline`), and generated keys have no backend.
+mod iam_function_checks {
+    use super::*;
+
+    rotation_tests::function_check_tests! { checks [
+        malformed_events_are_refused_naming_the_field,
+        malformed_secrets_are_refused_naming_the_field,
+        bad_settings_stop_the_function_naming_the_variable,
+        a_slow_secrets_manager_fails_the_step_before_the_deadline,
+        one_failure_per_call_is_absorbed_by_retries,
+        a_call_that_keeps_failing_fails_the_step_cleanly_and_a_rerun_completes,
+        the_configuration_test_runs_test_secret_alone,
+    ] harness =>
+        let moto = MotoServer::start();
+        let harness = IamHarness::new(&moto, PreviousKey::KeptUntilNextRotation);
+    }
+}
+
+mod generated_function_checks {
+    use super::*;
+
+    rotation_tests::function_check_tests! { checks [
+        malformed_events_are_refused_naming_the_field,
+        malformed_secrets_are_refused_naming_the_field,
+        bad_settings_stop_the_function_naming_the_variable,
+        a_slow_secrets_manager_fails_the_step_before_the_deadline,
+        one_failure_per_call_is_absorbed_by_retries,
+        a_call_that_keeps_failing_fails_the_step_cleanly_and_a_rerun_completes,
+        the_configuration_test_runs_test_secret_alone,
+    ] harness =>
+        let harness = GeneratedHarness;
+    }
 }

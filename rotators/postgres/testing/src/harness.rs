@@ -255,10 +255,10 @@ impl FunctionHarness for PostgresRotatorHarness<'_> {
         "postgres-rotator"
     }
 
-    fn pointed_at(&self, secret: &SecretJson, port: u16) -> SecretJson {
+    fn pointed_at(&self, secret: &SecretJson, port: u16) -> Option<SecretJson> {
         let mut secret = secret.clone();
         secret.set("port", port);
-        secret
+        Some(secret)
     }
 
     fn slow_connect_env(&self) -> Vec<(&'static str, String)> {
