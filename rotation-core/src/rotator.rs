@@ -65,9 +65,12 @@ pub trait Rotator: Send + Sync {
     /// Checks a secret has what the rotator needs. Called on the current
     /// secret before anything is written, and on the pending secret before it
     /// is stored, so a malformed secret fails createSecret with nothing
-    /// changed. The default requires the credential's field as a string.
+    /// changed. The default requires the credential's field as a string
+    /// without NUL ([`SecretJson::required_credential`]).
     fn validate(&self, secret: &SecretJson) -> Result<(), SecretFormatError> {
-        secret.required_secret(self.credential().field()).map(drop)
+        secret
+            .required_credential(self.credential().field())
+            .map(drop)
     }
 
     /// The pending secret derived from the current one. The default copies

@@ -204,6 +204,21 @@ impl SecretJson {
         self.required_str(field)
             .map(|s| SecretString::new(s.to_owned()))
     }
+
+    /// [`required_secret`](Self::required_secret) for a credential a
+    /// backend will be sent: a NUL character, which no protocol carries
+    /// (C strings end at it, HTTP headers refuse it), is refused naming the
+    /// field.
+    pub fn required_credential(&self, field: &str) -> Result<SecretString, SecretFormatError> {
+        let value = self.required_secret(field)?;
+        if value.expose().contains('\0') {
+            return Err(SecretFormatError::InvalidValue {
+                field: field.to_owned(),
+                reason: "it contains a NUL character".into(),
+            });
+        }
+        Ok(value)
+    }
 }
 
 impl fmt::Debug for SecretJson {
@@ -229,6 +244,23 @@ pub(crate) fn json_type_name(value: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_credential_with_nul_is_refused_by_field_without_its_value() {
+        let mut secret = SecretJson::from_map(Map::new());
+        secret.set("key", "before\u{0}after-secret");
+        let err = secret.required_credential("key").unwrap_err();
+        assert_eq!(
+            err,
+            SecretFormatError::InvalidValue {
+                field: "key".into(),
+                reason: "it contains a NUL character".into()
+            }
+        );
+        assert!(!err.to_string().contains("after-secret"));
+        secret.set("key", "fine");
+        assert_eq!(secret.required_credential("key").unwrap().expose(), "fine");
+    }
 
     #[test]
     fn secret_types_never_print_their_value() {

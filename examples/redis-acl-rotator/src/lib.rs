@@ -64,7 +64,7 @@ fn login(secret: &SecretJson) -> Result<(&str, u16, &str), SecretFormatError> {
     );
     let port = secret.optional_port("port")?.unwrap_or(6379);
     secret
-        .required_secret("password")
+        .required_credential("password")
         .map(|_| (host, port, user))
 }
 

@@ -345,7 +345,7 @@ fn aws_error<E: ProvideErrorMetadata, R>(error: SdkError<E, R>) -> BoxError {
 fn validate_fields(secret: &SecretJson) -> Result<(), SecretFormatError> {
     secret.required_str(USER_FIELD)?;
     secret.required_str(KEY_ID_FIELD)?;
-    secret.required_secret(SECRET_FIELD).map(drop)
+    secret.required_credential(SECRET_FIELD).map(drop)
 }
 
 #[async_trait]

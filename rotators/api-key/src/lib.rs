@@ -39,8 +39,9 @@ pub const PROVIDER_SETTING: &str = "API_KEY_PROVIDER";
 pub enum ApiKeyRotator {
     /// Keys made by this function ([`GeneratedKeys`]).
     Generated(GeneratedKeys),
-    /// AWS IAM access keys ([`IamAccessKeys`]).
-    Iam(IamAccessKeys),
+    /// AWS IAM access keys ([`IamAccessKeys`]; boxed, as it holds the SDK
+    /// clients).
+    Iam(Box<IamAccessKeys>),
 }
 
 /// The rotator from the function's environment: `API_KEY_PROVIDER`
@@ -58,7 +59,9 @@ pub fn rotator_from_lookup(
         generated::ENGINE => Ok(ApiKeyRotator::Generated(GeneratedKeys::from_lookup(
             &lookup,
         )?)),
-        iam::ENGINE => Ok(ApiKeyRotator::Iam(IamAccessKeys::from_lookup(&lookup)?)),
+        iam::ENGINE => Ok(ApiKeyRotator::Iam(Box::new(IamAccessKeys::from_lookup(
+            &lookup,
+        )?))),
         other => Err(SettingsError {
             name: PROVIDER_SETTING,
             reason: format!(
@@ -74,7 +77,7 @@ impl ApiKeyRotator {
     fn provider(&self) -> &dyn Rotator {
         match self {
             Self::Generated(generated) => generated,
-            Self::Iam(iam) => iam,
+            Self::Iam(iam) => iam.as_ref(),
         }
     }
 

@@ -16,7 +16,7 @@ use crate::iam_harness::IamHarness;
 fn driver(moto: &MotoServer, harness: &IamHarness) -> Rotations<ApiKeyRotator> {
     Rotations::new(
         moto.admin_store(),
-        ApiKeyRotator::Iam(harness.iam_rotator()),
+        ApiKeyRotator::Iam(Box::new(harness.iam_rotator())),
     )
 }
 

@@ -166,7 +166,7 @@ impl RotatorHarness for IamHarness {
     type Rotator = ApiKeyRotator;
 
     fn rotator(&self) -> ApiKeyRotator {
-        ApiKeyRotator::Iam(self.iam_rotator())
+        ApiKeyRotator::Iam(Box::new(self.iam_rotator()))
     }
 
     async fn fresh_secret(&self, _: &dyn SecretAdmin) -> SecretJson {
