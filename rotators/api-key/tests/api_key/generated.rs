@@ -1,38 +1,13 @@
 //! Generated keys with moto as Secrets Manager: the conformance kit, and a
 //! consumer that accepts AWSCURRENT and AWSPREVIOUS, as the README shows.
 
-use api_key_rotator::{rotator_from_lookup, ApiKeyRotator};
+use api_key_rotator_testing::GeneratedHarness;
 use rotation_core::error::error_chain;
-use rotation_core::secret::SecretPayload;
 use rotation_core::store::{PutValue, VersionSelector, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use rotation_core::testkit::conformance::{self, run_all, RotatorHarness};
 use rotation_core::testkit::{Rotations, SecretAdmin};
-use rotation_core::{async_trait, Rotator, SecretJson, SecretString, Step};
-use rotation_tests::function_checks::{FunctionHarness, NamedCase};
+use rotation_core::{SecretJson, SecretString, Step};
 use rotation_tests::moto::MotoServer;
-
-/// The settings the tests' functions run with.
-pub const SETTINGS: [(&str, &str); 5] = [
-    ("API_KEY_PROVIDER", "generated"),
-    ("API_KEY_FIELD", "token"),
-    ("API_KEY_LENGTH", "48"),
-    ("API_KEY_ALPHABET", "base64url"),
-    ("API_KEY_PREFIX", "sk_test_"),
-];
-
-pub struct GeneratedHarness;
-
-impl GeneratedHarness {
-    pub fn generated_rotator() -> ApiKeyRotator {
-        rotator_from_lookup(|name| {
-            SETTINGS
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        })
-        .expect("valid settings")
-    }
-}
 
 /// What a consumer service does with a presented key: accept it when it is
 /// the secret's AWSCURRENT or AWSPREVIOUS value.
@@ -51,90 +26,6 @@ async fn consumer_accepts(store: &dyn SecretAdmin, arn: &str, presented: &str) -
         }
     }
     false
-}
-
-#[async_trait]
-impl RotatorHarness for GeneratedHarness {
-    type Rotator = ApiKeyRotator;
-
-    fn rotator(&self) -> ApiKeyRotator {
-        Self::generated_rotator()
-    }
-
-    /// A key of the configured shape, as an operator's first one.
-    async fn fresh_secret(&self, _: &dyn SecretAdmin) -> SecretJson {
-        let keys = Self::generated_rotator().credential();
-        let key = keys.generator_from_lookup(|_| None).unwrap().generate();
-        let mut secret = SecretJson::from_map(Default::default());
-        secret.set("engine", "generated");
-        secret.set("service", "billing");
-        secret.set_secret("token", &key);
-        secret
-    }
-
-    /// The key has the configured shape: no backend holds generated keys,
-    /// the consumers compare with the secret's values.
-    async fn can_log_in(&self, secret: &SecretJson) -> bool {
-        let ApiKeyRotator::Generated(keys) = Self::generated_rotator() else {
-            unreachable!()
-        };
-        let token = secret.required_secret("token");
-        token.is_ok_and(|t| keys.format().matches(t.expose()))
-    }
-
-    fn malformed_secrets(&self, valid: &SecretJson) -> Vec<(String, SecretPayload)> {
-        let mut other_engine = valid.clone();
-        other_engine.set("engine", "iam-access-key");
-        vec![(
-            "engine of another provider".into(),
-            SecretPayload::String(other_engine.to_secret_string()),
-        )]
-    }
-
-    fn pending_works_before_set_secret(&self) -> bool {
-        true
-    }
-}
-
-impl FunctionHarness for GeneratedHarness {
-    fn binary(&self) -> &'static str {
-        "api-key-rotator"
-    }
-
-    fn function_env(&self) -> Vec<(&'static str, String)> {
-        SETTINGS.iter().map(|(k, v)| (*k, v.to_string())).collect()
-    }
-
-    /// No backend: the consumers read the secret.
-    fn pointed_at(&self, _: &SecretJson, _: u16) -> Option<SecretJson> {
-        None
-    }
-
-    fn invalid_secrets(&self, valid: &SecretJson) -> Vec<NamedCase<SecretPayload>> {
-        RotatorHarness::malformed_secrets(self, valid)
-            .into_iter()
-            .map(|(what, payload)| (what, payload, "engine".to_owned()))
-            .collect()
-    }
-
-    fn invalid_settings(&self) -> Vec<NamedCase<Vec<(&'static str, &'static str)>>> {
-        [
-            ("a zero length", ("API_KEY_LENGTH", "0"), "API_KEY_LENGTH"),
-            (
-                "an unknown alphabet",
-                ("API_KEY_ALPHABET", "emoji"),
-                "API_KEY_ALPHABET",
-            ),
-            (
-                "a prefix with a space",
-                ("API_KEY_PREFIX", "sk live"),
-                "API_KEY_PREFIX",
-            ),
-        ]
-        .into_iter()
-        .map(|(what, setting, names)| (what.to_owned(), vec![setting], names.to_owned()))
-        .collect()
-    }
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use rotation_core::testkit::{FaultTiming, Rotations};
 use rotation_core::{SecretJson, Step};
 use rotation_tests::moto::MotoServer;
 
-use crate::iam_harness::IamHarness;
+use api_key_rotator_testing::IamHarness;
 
 fn driver(moto: &MotoServer, harness: &IamHarness) -> Rotations<ApiKeyRotator> {
     Rotations::new(

@@ -14,8 +14,8 @@ use rotation_tests::function_checks::FunctionHarness;
 use rotation_tests::lambda_e2e::{rotation_event, start_function, start_rotation_of};
 use rotation_tests::runtime_api::Outcome;
 
-use crate::generated::GeneratedHarness;
-use crate::iam_harness::IamHarness;
+use api_key_rotator_testing::GeneratedHarness;
+use api_key_rotator_testing::IamHarness;
 
 #[tokio::test]
 async fn iam_access_keys_rotate_through_the_runtime_api() {

@@ -4,5 +4,4 @@
 
 mod generated;
 mod iam;
-mod iam_harness;
 mod lambda;

@@ -18,11 +18,16 @@ use rotation_tests::moto::MotoServer;
 /// before any secret exists.
 const USERS: usize = 200;
 
+/// IAM users in moto, each with a key, for a rotator allowed to rotate
+/// them.
 pub struct IamHarness {
     /// moto's endpoint, serving IAM and STS.
     pub endpoint: String,
+    /// The SDK configuration for moto.
     pub config: SdkConfig,
+    /// IAM at moto, to make users and keys and to look at them.
     pub iam: aws_sdk_iam::Client,
+    /// The users the rotator may rotate (`IAM_USERS`).
     pub users: Vec<String>,
     next_user: AtomicUsize,
     previous: PreviousKey,
@@ -43,6 +48,8 @@ pub fn moto_config(endpoint: &str) -> SdkConfig {
 }
 
 impl IamHarness {
+    /// A harness over `moto`'s IAM, for a rotator that retires replaced
+    /// keys as `previous` says.
     pub fn new(moto: &MotoServer, previous: PreviousKey) -> Self {
         let config = moto_config(&moto.endpoint());
         Self {
@@ -69,6 +76,7 @@ impl IamHarness {
         ]
     }
 
+    /// The provider, configured for this harness's users and moto.
     pub fn iam_rotator(&self) -> IamAccessKeys {
         IamAccessKeys::new(self.users.clone(), self.previous)
             .with_sdk_config(self.config.clone())
@@ -155,7 +163,7 @@ impl IamHarness {
 }
 
 /// Writes `value` into a copy of `secret`.
-pub fn with(secret: &SecretJson, field: &str, value: serde_json::Value) -> SecretPayload {
+fn with(secret: &SecretJson, field: &str, value: serde_json::Value) -> SecretPayload {
     let mut changed = secret.clone();
     changed.set(field, value);
     SecretPayload::String(changed.to_secret_string())
