@@ -13,6 +13,8 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use api_key_rotator::iam::PreviousKey;
+use api_key_rotator_testing::{GeneratedHarness, IamHarness};
 use aws_sdk_secretsmanager::config::http::HttpResponse;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
@@ -28,6 +30,7 @@ use rotation_core::testkit::engine::Rotation;
 use rotation_core::testkit::{new_token, unique_name, RotatorHarness, SecretAdmin};
 use rotation_core::{PasswordPolicy, RotationEvent, Rotator, Step, AWSCURRENT, AWSPENDING};
 use rotation_tests::fault_proxy::{FaultPlan, FaultProxy};
+use rotation_tests::function_checks::FunctionHarness;
 use rotation_tests::lambda_e2e::invoke_steps;
 use rotation_tests::lambda_function::{times_to_ready, FunctionProcess};
 use rotation_tests::measure::{ms, Stats};
@@ -127,15 +130,17 @@ struct FunctionFigures {
 /// Rotations through the built function: warm (one process, rounds
 /// rotations of one secret) and cold (a new process per rotation, timed
 /// from its start), with Secrets Manager calls counted at a proxy.
-async fn through_function(
+async fn through_function<H: RotatorHarness>(
     bootstrap: &Path,
-    harness: &PostgresRotatorHarness<'_>,
+    harness: &H,
     moto: &MotoServer,
     rounds: usize,
+    settings: &[(&'static str, String)],
 ) -> FunctionFigures {
     let proxy = FaultProxy::start(moto.port()).await;
     let store = moto.admin_store();
-    let env = [("SECRETS_MANAGER_ENDPOINT", proxy.endpoint())];
+    let mut env = vec![("SECRETS_MANAGER_ENDPOINT", proxy.endpoint())];
+    env.extend_from_slice(settings);
     let api = RuntimeApi::start().await;
     let process = FunctionProcess::start(bootstrap, &api, &env);
     api.wait_until_ready(Duration::from_secs(10))
@@ -478,10 +483,21 @@ fn main() {
         let floor_rot = floor(&server, &moto, rounds).await;
         let _ = writeln!(out, "\n## Full rotation through the Runtime API\n\nThe four invocations of one rotation, through the tests' Runtime API, against moto and PostgreSQL on 127.0.0.1. Warm: one process, {rounds} rotations of one secret after 3 warm-up rotations. Cold: a new process per rotation, timed from its start. Floor: the same 11 Secrets Manager calls and 2 database logins made directly with the AWS SDK and tokio-postgres, in this process, {rounds} rotations. Both the function and the floor reach moto through a counting proxy (one extra local hop per call). The function's time includes the Runtime API's round trips and its INFO logging. Peak memory is the function process's VmHWM after the warm rotations. Targets: warm at most 1.3x the floor; at most 10 calls for single user; at most 20 MB.\n\n| strategy | warm min | warm median | warm max | cold median | warm median / floor | Secrets Manager calls | peak RSS |\n| --- | --- | --- | --- | --- | --- | --- | --- |");
         for (name, harness) in [("single user", &single), ("alternating users", &alternating)] {
-            let f = through_function(&bootstrap, harness, &moto, rounds).await;
+            let f = through_function(&bootstrap, harness, &moto, rounds, &[]).await;
             let _ = writeln!(out, "| {name} | {} | {} | {} | {} | {:.2} | {} | {:.1} MB |", ms(f.warm.min), ms(f.warm.median), ms(f.warm.max), ms(f.cold.median), f.warm.median.as_secs_f64() / floor_rot.median.as_secs_f64(), f.calls, f.peak_rss_mb);
         }
         let _ = writeln!(out, "| floor (single user) | {} | — | 1.00 | 11 | — |", Stats::row(&floor_rot));
+
+        // API keys through the function.
+        let api_key = x86.iter().find(|(n, _)| n == "api-key-rotator").map(|(_, p)| p.clone()).expect("api-key-rotator");
+        let iam = IamHarness::new(&moto, PreviousKey::KeptUntilNextRotation);
+        let _ = writeln!(out, "\n## API key rotation through the Runtime API\n\n`api-key-rotator`, measured as above (warm: {rounds} rotations of one secret in one process; cold: a new process per rotation). IAM access keys against moto's IAM and STS, which answer at once (IAM's real propagation delay, which testSecret waits out, is not in these figures); generated keys have no backend. Secrets Manager calls counted at the proxy for one warm rotation after the first (the IAM provider's createSecret also reads AWSPREVIOUS once the secret has one).\n\n| provider | warm min | warm median | warm max | cold median | Secrets Manager calls | peak RSS |\n| --- | --- | --- | --- | --- | --- | --- |");
+        for (name, f) in [
+            ("generated", through_function(&api_key, &GeneratedHarness, &moto, rounds, &GeneratedHarness.function_env()).await),
+            ("iam-access-key", through_function(&api_key, &iam, &moto, rounds, &iam.function_env()).await),
+        ] {
+            let _ = writeln!(out, "| {name} | {} | {} | {} | {} | {} | {:.1} MB |", ms(f.warm.min), ms(f.warm.median), ms(f.warm.max), ms(f.cold.median), f.calls, f.peak_rss_mb);
+        }
 
         // Scale.
         let _ = writeln!(out, "\n## Scale\n\n{secrets} single-user secrets (PostgreSQL roles) rotated once each through the library (`Rotation::run_step`, the code the function runs), at several concurrencies, in this process (2 tokio worker threads).\n\n| Secrets Manager | concurrency | rotations/s | failures | mean time of one rotation |\n| --- | --- | --- | --- | --- |");
