@@ -167,7 +167,11 @@ impl IamAccessKeys {
         let out = out
             .map_err(aws_error)
             .map_err(|e| RotatorError::backend(format!("IAM GetUser {user}"), e))?;
-        Ok(out.user().map(|u| u.arn().to_owned()).unwrap_or_default())
+        // An empty ARN must not compare equal to an empty answer from STS.
+        out.user()
+            .map(|u| u.arn().to_owned())
+            .filter(|arn| !arn.is_empty())
+            .ok_or_else(|| RotatorError::Refused(format!("IAM GetUser {user} answered no ARN")))
     }
 
     /// Whom the key in `secret` authenticates as: STS `GetCallerIdentity`
