@@ -3,7 +3,7 @@
 //! An API key differs from a database password in who makes it: the
 //! provider issues the new key, so it exists before the secret stores it, a
 //! retried createSecret must not leave a second live key behind, and the
-//! old key stays valid for a while so consumers can move over. Two
+//! old key stays valid for a while so consumers can move over. Three
 //! providers are built in, chosen by the function's `API_KEY_PROVIDER`
 //! setting (never by the rotated secret):
 //!
@@ -12,6 +12,10 @@
 //!   left behind, retires the key two generations old and creates a new
 //!   one; testSecret proves the new key through STS. The key consumers held
 //!   until now stays valid until the next rotation (the grace window).
+//! - [`http`] (`http`): keys a provider issues over HTTP, described by the
+//!   function's settings (where the provider is; how to issue, list,
+//!   verify and revoke a key). A retried createSecret never leaves two live
+//!   keys, and the replaced key stays valid until the next rotation.
 //! - [`generated`] (`generated`): keys this function makes (length,
 //!   alphabet, prefix) for services that check incoming keys against the
 //!   secret's AWSCURRENT and AWSPREVIOUS values themselves.
@@ -22,6 +26,7 @@
 #![warn(missing_docs)]
 
 pub mod generated;
+pub mod http;
 pub mod iam;
 mod settings;
 
@@ -29,6 +34,7 @@ use rotation_core::{async_trait, Credential, RotationContext, Rotator, RotatorEr
 use rotation_core::{SecretFormatError, SecretJson, SettingsError};
 
 pub use generated::GeneratedKeys;
+pub use http::HttpKeys;
 pub use iam::IamAccessKeys;
 
 /// The function setting that chooses the provider.
@@ -42,10 +48,12 @@ pub enum ApiKeyRotator {
     /// AWS IAM access keys ([`IamAccessKeys`]; boxed, as it holds the SDK
     /// clients).
     Iam(Box<IamAccessKeys>),
+    /// Keys a provider issues over HTTP ([`HttpKeys`]).
+    Http(Box<HttpKeys>),
 }
 
 /// The rotator from the function's environment: `API_KEY_PROVIDER`
-/// (`generated` or `iam-access-key`) and that provider's settings.
+/// (`generated`, `iam-access-key` or `http`) and that provider's settings.
 pub fn rotator_from_env() -> Result<ApiKeyRotator, SettingsError> {
     rotator_from_lookup(|name| std::env::var(name).ok())
 }
@@ -62,12 +70,16 @@ pub fn rotator_from_lookup(
         iam::ENGINE => Ok(ApiKeyRotator::Iam(Box::new(IamAccessKeys::from_lookup(
             &lookup,
         )?))),
+        http::ENGINE => Ok(ApiKeyRotator::Http(Box::new(HttpKeys::from_lookup(
+            &lookup,
+        )?))),
         other => Err(SettingsError {
             name: PROVIDER_SETTING,
             reason: format!(
-                "`{other}` is not a provider; it must be `{}` or `{}`",
+                "`{other}` is not a provider; it must be `{}`, `{}` or `{}`",
                 generated::ENGINE,
-                iam::ENGINE
+                iam::ENGINE,
+                http::ENGINE
             ),
         }),
     }
@@ -78,6 +90,7 @@ impl ApiKeyRotator {
         match self {
             Self::Generated(generated) => generated,
             Self::Iam(iam) => iam.as_ref(),
+            Self::Http(http) => http.as_ref(),
         }
     }
 
@@ -85,6 +98,7 @@ impl ApiKeyRotator {
         match self {
             Self::Generated(_) => generated::ENGINE,
             Self::Iam(_) => iam::ENGINE,
+            Self::Http(_) => http::ENGINE,
         }
     }
 }

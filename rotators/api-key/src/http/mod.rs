@@ -1,0 +1,526 @@
+//! Keys a provider issues over HTTP, described by the function's settings:
+//! where the provider is, how to issue, list, verify and revoke a key. The
+//! rotated secret holds the key and its id, and may fill fields into the
+//! requests' paths and bodies.
+//!
+//! - createSecret revokes the key two generations older than the one it is
+//!   about to issue (AWSPREVIOUS's; its grace window ends as this rotation
+//!   starts), issues a key with an `Idempotency-Key` derived from the
+//!   token and tagged with the secret and the token, then revokes any other
+//!   key carrying that tag: a provider that honours the idempotency key
+//!   answers a retried createSecret with the same key, one that does not
+//!   leaves a second key, which this clears.
+//! - setSecret has nothing to do; testSecret makes the verify request with
+//!   the new key.
+//! - After finishSecret, with `HTTP_REVOKE_AT=finish`, the replaced key is
+//!   revoked at once.
+//!
+//! Trust boundary: requests go to `HTTP_BASE_URL` only; fields of the
+//! secret fill in encoded path segments and JSON strings, never the host.
+//! The admin credential comes from `HTTP_ADMIN_SECRET_ARN`, a setting (a
+//! secret's `adminarn`, if present, must name the same secret). A key the
+//! admin revokes must be listed by the provider with this secret's tag, so
+//! an edited `key_id` cannot aim the admin at another secret's key.
+
+mod client;
+pub mod template;
+
+use std::time::Duration;
+
+use rotation_core::{async_trait, Credential, KeyFormat, RotationContext, Rotator, RotatorError};
+use rotation_core::{SecretFormatError, SecretJson, SecretString, SettingsError, VersionLabel};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::settings;
+pub use client::BaseUrl;
+use client::{status_error, Call, ProviderClient};
+use template::{AuthHeader, Body, RequestLine, Values};
+
+/// The provider's name in `API_KEY_PROVIDER` and a secret's `engine`.
+pub const ENGINE: &str = "http";
+
+/// What authenticates the issue, list and revoke requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// An admin key from another secret (its ARN and the field).
+    Admin {
+        /// The admin secret's ARN (`HTTP_ADMIN_SECRET_ARN`).
+        secret_arn: String,
+        /// The field holding the admin key (`HTTP_ADMIN_KEY_FIELD`).
+        field: String,
+    },
+    /// The current key itself: it issues its successor and revokes its
+    /// predecessor.
+    CurrentKey,
+}
+
+/// When a replaced key is revoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeAt {
+    /// At the next rotation's createSecret: consumers have a rotation
+    /// interval to move over (the default).
+    NextRotation,
+    /// As soon as finishSecret has moved AWSCURRENT.
+    Finish,
+}
+
+/// How to find keys by tag (`HTTP_LIST`).
+#[derive(Debug, Clone)]
+struct Listing {
+    line: RequestLine,
+    items: String,
+    id: String,
+    tag: String,
+}
+
+/// The HTTP provider.
+#[derive(Debug)]
+pub struct HttpKeys {
+    client: ProviderClient,
+    auth: Auth,
+    auth_header: AuthHeader,
+    key_field: String,
+    id_field: String,
+    issue: RequestLine,
+    issue_body: Option<Body>,
+    issue_key: String,
+    issue_id: String,
+    list: Option<Listing>,
+    verify: RequestLine,
+    revoke: RequestLine,
+    revoke_at: RevokeAt,
+}
+
+impl HttpKeys {
+    /// From the settings (see the README's "Keys over HTTP" for the
+    /// layout and a worked example). A template naming an unknown value,
+    /// a key field, or an admin set-up without `HTTP_LIST` stops the
+    /// function at start-up.
+    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let key_field = settings::optional(lookup, "API_KEY_FIELD")?.unwrap_or("api_key".into());
+        let id_field = settings::optional(lookup, "HTTP_KEY_ID_FIELD")?.unwrap_or("key_id".into());
+        let forbidden = [key_field.as_str()];
+        let line = |name: &'static str| -> Result<RequestLine, SettingsError> {
+            RequestLine::parse(&settings::required(lookup, name)?, name, &forbidden)
+        };
+        let pointer = |name: &'static str, default: &str| -> Result<String, SettingsError> {
+            let value = settings::optional(lookup, name)?.unwrap_or(default.into());
+            if !value.is_empty() && !value.starts_with('/') {
+                return Err(SettingsError {
+                    name,
+                    reason: format!("`{value}` is not a JSON pointer (it starts with `/`)"),
+                });
+            }
+            Ok(value)
+        };
+        let base = BaseUrl::parse(
+            &settings::required(lookup, "HTTP_BASE_URL")?,
+            "HTTP_BASE_URL",
+        )?;
+        let timeout = settings::number(lookup, "HTTP_TIMEOUT_SECONDS", 1..=60, 10)?;
+        let attempts = settings::number(lookup, "HTTP_ATTEMPTS", 1..=10, 3)? as u32;
+        let roots = match settings::optional(lookup, "HTTP_CA_BUNDLE")? {
+            Some(path) => client::read_ca_bundle(&path)?,
+            None => Vec::new(),
+        };
+        let auth = match settings::optional(lookup, "HTTP_AUTH")?.as_deref() {
+            None | Some("admin") => Auth::Admin {
+                secret_arn: settings::required(lookup, "HTTP_ADMIN_SECRET_ARN")?,
+                field: settings::optional(lookup, "HTTP_ADMIN_KEY_FIELD")?
+                    .unwrap_or("api_key".into()),
+            },
+            Some("self") => Auth::CurrentKey,
+            Some(other) => {
+                return Err(SettingsError {
+                    name: "HTTP_AUTH",
+                    reason: format!("`{other}` is not `admin` or `self`"),
+                })
+            }
+        };
+        let list = match settings::optional(lookup, "HTTP_LIST")? {
+            Some(text) => Some(Listing {
+                line: RequestLine::parse(&text, "HTTP_LIST", &forbidden)?,
+                items: pointer("HTTP_LIST_ITEMS_POINTER", "/keys")?,
+                id: pointer("HTTP_LIST_ID_POINTER", "/id")?,
+                tag: pointer("HTTP_LIST_TAG_POINTER", "/tag")?,
+            }),
+            None => None,
+        };
+        if list.is_none() && matches!(auth, Auth::Admin { .. }) {
+            return Err(SettingsError {
+                name: "HTTP_LIST",
+                reason: "it is required with an admin credential: the admin revokes only keys the \
+                         provider lists with this secret's tag, and clears keys a failed createSecret left"
+                    .into(),
+            });
+        }
+        let revoke_at = match settings::optional(lookup, "HTTP_REVOKE_AT")?.as_deref() {
+            None | Some("next-rotation") => RevokeAt::NextRotation,
+            Some("finish") => RevokeAt::Finish,
+            Some(other) => {
+                return Err(SettingsError {
+                    name: "HTTP_REVOKE_AT",
+                    reason: format!("`{other}` is not `next-rotation` or `finish`"),
+                })
+            }
+        };
+        let revoke = line("HTTP_REVOKE")?;
+        if !revoke.uses(&template::Var::KeyId) {
+            return Err(SettingsError {
+                name: "HTTP_REVOKE",
+                reason: "it must name the key to revoke with `{{key_id}}`".into(),
+            });
+        }
+        let auth_header = settings::optional(lookup, "HTTP_AUTH_HEADER")?
+            .unwrap_or("Authorization: Bearer {{auth}}".into());
+        Ok(Self {
+            client: ProviderClient::new(base, Duration::from_secs(timeout), attempts, roots),
+            auth,
+            auth_header: AuthHeader::parse(&auth_header, "HTTP_AUTH_HEADER")?,
+            issue: line("HTTP_ISSUE")?,
+            issue_body: settings::optional(lookup, "HTTP_ISSUE_BODY")?
+                .map(|text| Body::parse(&text, "HTTP_ISSUE_BODY", &forbidden))
+                .transpose()?,
+            issue_key: pointer("HTTP_ISSUE_KEY_POINTER", "/key")?,
+            issue_id: pointer("HTTP_ISSUE_ID_POINTER", "/id")?,
+            list,
+            verify: line("HTTP_VERIFY")?,
+            revoke,
+            revoke_at,
+            key_field,
+            id_field,
+        })
+    }
+
+    /// The tag of the keys this secret's rotations issue: a digest of the
+    /// secret's ARN (short, and the same for every version), then the
+    /// token. `prefix` alone identifies the secret.
+    fn tag(secret_arn: &str, token: &str) -> (String, String) {
+        let digest = Sha256::digest(secret_arn.as_bytes());
+        let prefix: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let prefix = format!("rot-{prefix}-");
+        (format!("{prefix}{token}"), prefix)
+    }
+
+    /// The key that authenticates issue, list and revoke requests.
+    async fn credential(
+        &self,
+        ctx: &RotationContext<'_>,
+        current: &SecretJson,
+    ) -> Result<SecretString, RotatorError> {
+        match &self.auth {
+            Auth::CurrentKey => Ok(current.required_credential(&self.key_field)?),
+            Auth::Admin { secret_arn, field } => {
+                if let Some(named) = current.optional_str("adminarn")? {
+                    if named != secret_arn {
+                        return Err(RotatorError::Refused(format!(
+                            "the secret's adminarn is not HTTP_ADMIN_SECRET_ARN ({secret_arn}), the only \
+                             admin credential this function uses"
+                        )));
+                    }
+                }
+                let admin = ctx.other_secret(secret_arn).await?;
+                admin.required_credential(field).map_err(|e| {
+                    RotatorError::Refused(format!("the admin secret {secret_arn} is unusable: {e}"))
+                })
+            }
+        }
+    }
+
+    fn auth(
+        &self,
+        key: &SecretString,
+    ) -> Result<Option<(http::HeaderName, http::HeaderValue)>, RotatorError> {
+        Ok(Some((
+            self.auth_header.name.clone(),
+            self.auth_header.value(key.expose())?,
+        )))
+    }
+
+    /// The ids of the keys the provider lists with a tag starting with
+    /// `prefix`, and their tags.
+    async fn tagged(
+        &self,
+        values: &Values<'_>,
+        auth: &SecretString,
+        prefix: &str,
+    ) -> Result<Vec<(String, String)>, RotatorError> {
+        let Some(list) = &self.list else {
+            return Ok(Vec::new());
+        };
+        let purpose = "list keys";
+        let answer = self
+            .client
+            .send(&Call {
+                method: list.line.method.clone(),
+                path: list.line.path(values)?,
+                auth: self.auth(auth)?,
+                idempotency_key: None,
+                body: None,
+                redact: &[auth.expose()],
+                purpose,
+            })
+            .await?;
+        if !answer.status.is_success() {
+            return Err(status_error(
+                purpose,
+                answer.status,
+                &answer.body,
+                &[auth.expose()],
+            ));
+        }
+        let json = answer.json(purpose)?;
+        let items = json
+            .pointer(&list.items)
+            .and_then(Value::as_array)
+            .ok_or_else(|| {
+                RotatorError::Refused(format!(
+                    "{purpose}: no array at HTTP_LIST_ITEMS_POINTER `{}`",
+                    list.items
+                ))
+            })?;
+        Ok(items
+            .iter()
+            .filter_map(|item| {
+                let id = text_at(item, &list.id)?;
+                let tag = text_at(item, &list.tag)?;
+                tag.starts_with(prefix).then_some((id, tag))
+            })
+            .collect())
+    }
+
+    /// Revokes `key_id`; a key already gone (404, 410) is success.
+    async fn revoke(
+        &self,
+        values: &Values<'_>,
+        auth: &SecretString,
+        why: &str,
+    ) -> Result<(), RotatorError> {
+        let purpose = "revoke a key";
+        tracing::info!(key_id = values.key_id, why, "revoking a key");
+        let answer = self
+            .client
+            .send(&Call {
+                method: self.revoke.method.clone(),
+                path: self.revoke.path(values)?,
+                auth: self.auth(auth)?,
+                idempotency_key: None,
+                body: None,
+                redact: &[auth.expose()],
+                purpose,
+            })
+            .await?;
+        match answer.status {
+            s if s.is_success() => Ok(()),
+            http::StatusCode::NOT_FOUND | http::StatusCode::GONE => Ok(()),
+            s => Err(status_error(purpose, s, &answer.body, &[auth.expose()])),
+        }
+    }
+
+    /// Revokes the key `old` holds, the admin only when the provider lists
+    /// it with this secret's tag.
+    async fn retire(
+        &self,
+        ctx: &RotationContext<'_>,
+        current: &SecretJson,
+        old: &SecretJson,
+        why: &str,
+    ) -> Result<(), RotatorError> {
+        let Some(old_id) = old.optional_str(&self.id_field)? else {
+            return Ok(());
+        };
+        if Some(old_id) == current.optional_str(&self.id_field)? {
+            return Ok(());
+        }
+        let auth = self.credential(ctx, current).await?;
+        let (tag, prefix) = Self::tag(ctx.secret_id(), ctx.token());
+        let values = Values {
+            token: ctx.token(),
+            tag: &tag,
+            key_id: Some(old_id),
+            secret: current,
+        };
+        if matches!(self.auth, Auth::Admin { .. }) {
+            let ours = self.tagged(&values, &auth, &prefix).await?;
+            if !ours.iter().any(|(id, _)| id == old_id) {
+                tracing::warn!(
+                    key_id = old_id,
+                    "not revoking: the provider does not list this key with this secret's tag \
+                     (a key made outside the rotation, or already gone); revoke it by hand if it is live"
+                );
+                return Ok(());
+            }
+        }
+        self.revoke(&values, &auth, why).await
+    }
+}
+
+/// A string (or number) at `pointer` in `json`.
+fn text_at(json: &Value, pointer: &str) -> Option<String> {
+    match json.pointer(pointer)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+#[async_trait]
+impl Rotator for HttpKeys {
+    /// The key field. The provider makes the values (`create_pending`); the
+    /// format only keeps the password settings away from this function.
+    fn credential(&self) -> Credential {
+        Credential::key(self.key_field.clone(), KeyFormat::alphanumeric(40))
+    }
+
+    fn validate(&self, secret: &SecretJson) -> Result<(), SecretFormatError> {
+        secret.required_credential(&self.key_field)?;
+        secret.required_str(&self.id_field).map(drop)
+    }
+
+    async fn create_pending(
+        &self,
+        ctx: &RotationContext<'_>,
+        current: &SecretJson,
+    ) -> Result<SecretJson, RotatorError> {
+        if self.revoke_at == RevokeAt::NextRotation {
+            if let Some(previous) = ctx.secret(VersionLabel::Previous).await? {
+                let why = "AWSPREVIOUS, two generations older than the key about to be issued: its grace window \
+                           ends as this rotation starts";
+                self.retire(ctx, current, &previous, why).await?;
+            }
+        }
+        let auth = self.credential(ctx, current).await?;
+        let (tag, prefix) = Self::tag(ctx.secret_id(), ctx.token());
+        let values = Values {
+            token: ctx.token(),
+            tag: &tag,
+            key_id: None,
+            secret: current,
+        };
+        let purpose = "issue a key";
+        let answer = self
+            .client
+            .send(&Call {
+                method: self.issue.method.clone(),
+                path: self.issue.path(&values)?,
+                auth: self.auth(&auth)?,
+                idempotency_key: Some(&tag),
+                body: self
+                    .issue_body
+                    .as_ref()
+                    .map(|b| b.render(&values))
+                    .transpose()?,
+                redact: &[auth.expose()],
+                purpose,
+            })
+            .await?;
+        if !answer.status.is_success() {
+            return Err(status_error(
+                purpose,
+                answer.status,
+                &answer.body,
+                &[auth.expose()],
+            ));
+        }
+        let json = answer.json(purpose)?;
+        let key = json
+            .pointer(&self.issue_key)
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                RotatorError::Refused(format!(
+                    "{purpose}: no string at HTTP_ISSUE_KEY_POINTER `{}`",
+                    self.issue_key
+                ))
+            })?;
+        let key = SecretString::new(key);
+        let id = text_at(&json, &self.issue_id).ok_or_else(|| {
+            RotatorError::Refused(format!(
+                "{purpose}: no string at HTTP_ISSUE_ID_POINTER `{}`",
+                self.issue_id
+            ))
+        })?;
+        tracing::info!(key_id = %id, tag = %tag, "issued a key");
+        // A key of this rotation's tag other than the one just issued was
+        // issued by an earlier try that never stored it.
+        for (orphan, _) in self
+            .tagged(&values, &auth, &prefix)
+            .await?
+            .into_iter()
+            .filter(|(other, other_tag)| *other != id && *other_tag == tag)
+        {
+            let values = Values {
+                key_id: Some(&orphan),
+                ..values
+            };
+            self.revoke(
+                &values,
+                &auth,
+                "an earlier createSecret issued it and never stored it",
+            )
+            .await?;
+        }
+        let mut pending = current.clone();
+        pending.set_secret(&self.key_field, &key);
+        pending.set(&self.id_field, id);
+        Ok(pending)
+    }
+
+    async fn set_secret(
+        &self,
+        _: &RotationContext<'_>,
+        _: &SecretJson,
+        _: &SecretJson,
+    ) -> Result<(), RotatorError> {
+        Ok(())
+    }
+
+    async fn test_secret(
+        &self,
+        ctx: &RotationContext<'_>,
+        pending: &SecretJson,
+    ) -> Result<(), RotatorError> {
+        let key = pending.required_credential(&self.key_field)?;
+        let (tag, _) = Self::tag(ctx.secret_id(), ctx.token());
+        let values = Values {
+            token: ctx.token(),
+            tag: &tag,
+            key_id: pending.optional_str(&self.id_field)?,
+            secret: pending,
+        };
+        let purpose = "verify the new key";
+        let answer = self
+            .client
+            .send(&Call {
+                method: self.verify.method.clone(),
+                path: self.verify.path(&values)?,
+                auth: self.auth(&key)?,
+                idempotency_key: None,
+                body: None,
+                redact: &[key.expose()],
+                purpose,
+            })
+            .await?;
+        if answer.status.is_success() {
+            Ok(())
+        } else {
+            Err(status_error(
+                purpose,
+                answer.status,
+                &answer.body,
+                &[key.expose()],
+            ))
+        }
+    }
+
+    async fn after_finish(&self, ctx: &RotationContext<'_>) -> Result<(), RotatorError> {
+        if self.revoke_at != RevokeAt::Finish {
+            return Ok(());
+        }
+        let Some((previous, current)) = ctx.previous_and_current().await? else {
+            return Ok(());
+        };
+        self.retire(ctx, &current, &previous, "HTTP_REVOKE_AT=finish")
+            .await
+    }
+}
