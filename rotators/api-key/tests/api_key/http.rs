@@ -1,0 +1,366 @@
+//! The HTTP provider against a key-issuing service on a free port, with
+//! moto as Secrets Manager: the conformance kit, the grace window, a
+//! createSecret retried after the provider issued a key (with and without
+//! its idempotency), rate limits and failures, and the trust boundary.
+
+use std::time::{Duration, Instant};
+
+use api_key_rotator::ApiKeyRotator;
+use api_key_rotator_testing::HttpHarness;
+use rotation_core::error::error_chain;
+use rotation_core::store::{VersionSelector, AWSCURRENT};
+use rotation_core::testkit::conformance::{self, run_all};
+use rotation_core::testkit::{FaultTiming, Rotations};
+use rotation_core::{SecretJson, SecretString, Step};
+use rotation_tests::moto::MotoServer;
+
+async fn driver(moto: &MotoServer, harness: &HttpHarness) -> Rotations<ApiKeyRotator> {
+    let rotations = Rotations::new(moto.admin_store(), harness.http_rotator());
+    harness.ensure_admin_secret(rotations.store()).await;
+    rotations
+}
+
+fn id(secret: &SecretJson) -> String {
+    secret.required_str("key_id").unwrap().to_owned()
+}
+
+fn live_ids(harness: &HttpHarness, secret: &SecretJson) -> Vec<String> {
+    let account = secret.required_str("account").unwrap();
+    let mut ids: Vec<String> = harness
+        .service
+        .live_keys(account)
+        .into_iter()
+        .map(|k| k.id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn admin(harness: &HttpHarness) -> Vec<SecretString> {
+    vec![SecretString::new(harness.service.admin_token.clone())]
+}
+
+#[tokio::test]
+async fn http_keys_pass_the_conformance_kit() {
+    let moto = MotoServer::start();
+    let harness = HttpHarness::admin(true).await;
+    let report = run_all(&harness, moto.admin_store()).await;
+    println!("http keys: {report:#?}");
+    assert_eq!(report.cases, conformance::CASES);
+    let calls: usize = report.calls_per_step.iter().map(|(_, ops)| ops.len()).sum();
+    // createSecret also reads the admin's secret.
+    assert_eq!(calls, 12, "Secrets Manager calls per rotation");
+}
+
+#[tokio::test]
+async fn self_rotating_keys_pass_the_conformance_kit() {
+    let moto = MotoServer::start();
+    let harness = HttpHarness::self_rotating().await;
+    let report = run_all(&harness, moto.admin_store()).await;
+    assert_eq!(report.cases, conformance::CASES);
+}
+
+/// The key replaced by a rotation works until the next one starts; the
+/// operator's first key, which the provider does not list with this
+/// secret's tag, is left for the operator.
+#[tokio::test]
+async fn the_replaced_key_works_for_one_rotation() {
+    let moto = MotoServer::start();
+    let harness = HttpHarness::admin(true).await;
+    let rotations = driver(&moto, &harness).await;
+    let first = harness.fresh_account();
+    let arn = rotations.create("http", &first).await;
+    rotations.rotate(&arn).await;
+    let second = rotations
+        .value(&arn, VersionSelector::Stage(AWSCURRENT))
+        .await;
+    rotations.rotate(&arn).await;
+    let third = rotations
+        .value(&arn, VersionSelector::Stage(AWSCURRENT))
+        .await;
+    let mut expected = vec![id(&first), id(&second), id(&third)];
+    expected.sort();
+    assert_eq!(
+        live_ids(&harness, &first),
+        expected,
+        "the first key is not ours to revoke"
+    );
+
+    rotations.rotate(&arn).await;
+    let fourth = rotations
+        .value(&arn, VersionSelector::Stage(AWSCURRENT))
+        .await;
+    let mut expected = vec![id(&first), id(&third), id(&fourth)];
+    expected.sort();
+    assert_eq!(
+        live_ids(&harness, &first),
+        expected,
+        "the key two generations old is revoked"
+    );
+    assert!(
+        rotations.logs().contains("not revoking"),
+        "the first key's skip is logged"
+    );
+    rotations.assert_no_leaks(&admin(&harness)).await;
+}
+
+/// createSecret dies after the provider issued the key, before the store
+/// saved it; Secrets Manager retries. `honours`: whether the provider
+/// answers a repeated idempotency key with the same key.
+async fn retried_create_secret(honours: bool) {
+    let moto = MotoServer::start();
+    let harness = HttpHarness::admin(honours).await;
+    let rotations = driver(&moto, &harness).await;
+    let first = harness.fresh_account();
+    let arn = rotations.create("http", &first).await;
+    let token = rotations.start(&arn).await;
+    // DescribeSecret; GetSecretValue of AWSCURRENT, of the token's
+    // AWSPENDING (none yet), of the admin's secret; then the put.
+    rotations.faults().arm(4, FaultTiming::Before);
+    let died = rotations.step(&arn, &token, Step::CreateSecret).await;
+    rotations.faults().disarm();
+    let message = error_chain(&died.expect_err("the put fails"));
+    assert!(message.contains("PutSecretValue"), "{message}");
+    assert_eq!(
+        live_ids(&harness, &first).len(),
+        2,
+        "the issued key is live"
+    );
+
+    rotations.steps(&arn, &token, &Step::ALL).await;
+    let new = rotations
+        .value(&arn, VersionSelector::Stage(AWSCURRENT))
+        .await;
+    let mut expected = vec![id(&first), id(&new)];
+    expected.sort();
+    assert_eq!(
+        live_ids(&harness, &first),
+        expected,
+        "exactly the stored keys are live"
+    );
+    let issues = harness
+        .service
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("POST"))
+        .count();
+    assert_eq!(issues, 2);
+    let revokes = harness
+        .service
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("DELETE"))
+        .count();
+    assert_eq!(
+        revokes,
+        if honours { 0 } else { 1 },
+        "{:?}",
+        harness.service.requests()
+    );
+}
+
+#[tokio::test]
+async fn a_retried_create_secret_reuses_the_key_of_an_idempotent_provider() {
+    retried_create_secret(true).await;
+}
+
+#[tokio::test]
+async fn a_retried_create_secret_revokes_the_orphan_of_another_provider() {
+    retried_create_secret(false).await;
+}
+
+#[tokio::test]
+async fn a_rate_limit_is_waited_out_as_retry_after_says() {
+    let moto = MotoServer::start();
+    let harness = HttpHarness::admin(true).await;
+    let rotations = driver(&moto, &harness).await;
+    let first = harness.fresh_account();
+    let arn = rotations.create("http", &first).await;
+    harness.service.push_fault(429, Some(1));
+    let started = Instant::now();
+    rotations.rotate(&arn).await;
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After was honoured"
+    );
+    let posts = harness
+        .service
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("POST"))
+        .count();
+    assert_eq!(posts, 2, "one refused, one served");
+    assert_eq!(live_ids(&harness, &first).len(), 2);
+}
+
+#[tokio::test]
+async fn three_server_errors_fail_create_secret_clearly_and_change_nothing() {
+    let moto = MotoServer::start();
+    let harness = HttpHarness::admin(true).await;
+    let rotations = driver(&moto, &harness).await;
+    let first = harness.fresh_account();
+    let arn = rotations.create("http", &first).await;
+    for _ in 0..3 {
+        harness.service.push_fault(500, None);
+    }
+    let token = rotations.start(&arn).await;
+    let before = rotations.store().snapshot(&arn).await.unwrap();
+    let error = rotations
+        .step(&arn, &token, Step::CreateSecret)
+        .await
+        .expect_err("500 three times");
+    let message = error_chain(&error);
+    assert!(
+        message.contains("500 Internal Server Error") && message.contains("issue a key"),
+        "{message}"
+    );
+    assert_eq!(
+        before,
+        rotations.store().snapshot(&arn).await.unwrap(),
+        "nothing stored"
+    );
+    assert_eq!(
+        live_ids(&harness, &first),
+        vec![id(&first)],
+        "no key issued"
+    );
+    // The provider recovers; the rotation completes.
+    rotations.steps(&arn, &token, &Step::ALL).await;
+    rotations.assert_no_leaks(&admin(&harness)).await;
+}
+
+#[tokio::test]
+async fn revoking_a_key_already_revoked_succeeds() {
+    let moto = MotoServer::start();
+    let mut harness = HttpHarness::admin(true).await;
+    harness
+        .extra_settings
+        .push(("HTTP_REVOKE_AT", "finish".into()));
+    let rotations = driver(&moto, &harness).await;
+    let first = harness.fresh_account();
+    let arn = rotations.create("http", &first).await;
+    rotations.rotate(&arn).await;
+    let second = rotations
+        .value(&arn, VersionSelector::Stage(AWSCURRENT))
+        .await;
+    harness.service.revoke_directly(&id(&second));
+    // Revoked behind the rotator's back: a new key is issued with the
+    // admin's, and at finishSecret the replaced one is found gone.
+    rotations.rotate(&arn).await;
+    let third = rotations
+        .value(&arn, VersionSelector::Stage(AWSCURRENT))
+        .await;
+    let mut expected = vec![id(&first), id(&third)];
+    expected.sort();
+    assert_eq!(live_ids(&harness, &first), expected);
+    assert!(harness
+        .service
+        .requests()
+        .iter()
+        .any(|r| r.starts_with("DELETE") && r.ends_with(&id(&second))));
+}
+
+#[tokio::test]
+async fn a_template_naming_a_field_the_secret_lacks_names_it_and_changes_nothing() {
+    let moto = MotoServer::start();
+    let mut harness = HttpHarness::admin(true).await;
+    harness.extra_settings.push((
+        "HTTP_ISSUE_BODY",
+        r#"{"tag": "{{tag}}", "owner": "{{secret.owner}}"}"#.into(),
+    ));
+    let rotations = driver(&moto, &harness).await;
+    let first = harness.fresh_account();
+    let arn = rotations.create("http", &first).await;
+    let token = rotations.start(&arn).await;
+    let before = rotations.store().snapshot(&arn).await.unwrap();
+    let error = rotations
+        .step(&arn, &token, Step::CreateSecret)
+        .await
+        .expect_err("no owner");
+    assert!(
+        error_chain(&error).contains("`owner`"),
+        "{}",
+        error_chain(&error)
+    );
+    assert_eq!(before, rotations.store().snapshot(&arn).await.unwrap());
+    assert!(!harness
+        .service
+        .requests()
+        .iter()
+        .any(|r| r.starts_with("POST")));
+}
+
+/// The attacks: whoever edits a secret points its `key_id` at another
+/// secret's key (the admin must not revoke it), names another admin
+/// secret, or moves a path up with `..`.
+#[tokio::test]
+async fn an_edited_secret_cannot_aim_the_admin_elsewhere() {
+    let moto = MotoServer::start();
+    let harness = HttpHarness::admin(true).await;
+    let rotations = driver(&moto, &harness).await;
+
+    // The victim: a key issued by another secret's rotation, same account.
+    let victim_secret = harness.fresh_account();
+    let account = victim_secret.required_str("account").unwrap().to_owned();
+    let victim_arn = rotations.create("victim", &victim_secret).await;
+    rotations.rotate(&victim_arn).await;
+    let victim = rotations
+        .value(&victim_arn, VersionSelector::Stage(AWSCURRENT))
+        .await;
+
+    let mut edited = harness.fresh_account();
+    edited.set("account", account.as_str());
+    edited.set("key_id", id(&victim).as_str());
+    let arn = rotations.create("attacker", &edited).await;
+    rotations.rotate(&arn).await;
+    rotations.rotate(&arn).await;
+    assert!(
+        harness
+            .service
+            .accepts(victim.required_secret("api_key").unwrap().expose()),
+        "the victim's key lives"
+    );
+    assert!(!harness
+        .service
+        .requests()
+        .iter()
+        .any(|r| r.ends_with(&format!("/keys/{}", id(&victim)))));
+
+    let mut other_admin = harness.fresh_account();
+    other_admin.set(
+        "adminarn",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:someone-elses-admin",
+    );
+    let arn = rotations.create("attacker", &other_admin).await;
+    let token = rotations.start(&arn).await;
+    let error = rotations
+        .step(&arn, &token, Step::CreateSecret)
+        .await
+        .expect_err("another admin");
+    assert!(
+        error_chain(&error).contains("HTTP_ADMIN_SECRET_ARN"),
+        "{}",
+        error_chain(&error)
+    );
+
+    let mut up = harness.fresh_account();
+    up.set("account", "..");
+    let arn = rotations.create("attacker", &up).await;
+    let token = rotations.start(&arn).await;
+    let requests = harness.service.requests().len();
+    let error = rotations
+        .step(&arn, &token, Step::CreateSecret)
+        .await
+        .expect_err("..");
+    assert!(
+        error_chain(&error).contains("change the request's path"),
+        "{}",
+        error_chain(&error)
+    );
+    assert_eq!(
+        harness.service.requests().len(),
+        requests,
+        "no request was sent"
+    );
+    rotations.assert_no_leaks(&admin(&harness)).await;
+}
