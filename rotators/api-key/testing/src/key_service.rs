@@ -7,7 +7,7 @@
 //! - `POST /v1/accounts/{account}/keys` `{"tag": ...}`: issues a key (201
 //!   `{"id", "key", "tag"}`), authenticated by the admin token or a live
 //!   key of the account;
-//! - `GET /v1/accounts/{account}/keys`: the live keys' ids and tags;
+//! - `GET /v1/accounts/{account}/keys`: the keys' ids, tags and status;
 //! - `DELETE /v1/accounts/{account}/keys/{id}`: revokes (204; 404 when the
 //!   key is unknown or already revoked);
 //! - `GET /v1/whoami`: 200 with the key's id and account when the bearer
@@ -237,11 +237,16 @@ impl KeyService {
                 answer(StatusCode::CREATED, body)
             }
             ("GET", ["v1", "accounts", account, "keys"]) if may(account) => {
+                // Revoked keys too, with their status, as many providers
+                // list them.
                 let keys: Vec<Value> = state
                     .keys
                     .iter()
-                    .filter(|k| k.account == *account && !k.revoked)
-                    .map(|k| json!({"id": k.id, "tag": k.tag}))
+                    .filter(|k| k.account == *account)
+                    .map(|k| {
+                        let status = if k.revoked { "revoked" } else { "active" };
+                        json!({"id": k.id, "tag": k.tag, "status": status})
+                    })
                     .collect();
                 answer(StatusCode::OK, json!({ "keys": keys }))
             }

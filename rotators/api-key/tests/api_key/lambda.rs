@@ -1,5 +1,6 @@
 //! `api-key-rotator`'s release bootstrap, run as Lambda runs it, for each
-//! provider: moto as Secrets Manager, and as IAM and STS for access keys.
+//! provider: moto as Secrets Manager, and as IAM and STS for access keys;
+//! a key service on a free port for keys over HTTP.
 
 use api_key_rotator::iam::PreviousKey;
 use rotation_tests::lambda_e2e;
@@ -14,8 +15,7 @@ use rotation_tests::function_checks::FunctionHarness;
 use rotation_tests::lambda_e2e::{rotation_event, start_function, start_rotation_of};
 use rotation_tests::runtime_api::Outcome;
 
-use api_key_rotator_testing::GeneratedHarness;
-use api_key_rotator_testing::IamHarness;
+use api_key_rotator_testing::{GeneratedHarness, HttpHarness, IamHarness};
 
 #[tokio::test]
 async fn iam_access_keys_rotate_through_the_runtime_api() {
@@ -38,20 +38,18 @@ async fn generated_keys_rotate_through_the_runtime_api() {
     assert_eq!(report.errors.len(), 3);
 }
 
-/// IAM accepts the connection and never answers: createSecret fails with
-/// `DeadlineExceeded` before Lambda would kill it, having changed nothing.
-#[tokio::test]
-async fn a_silent_iam_endpoint_fails_create_secret_before_the_deadline() {
-    let moto = MotoServer::start();
-    let harness = IamHarness::new(&moto, PreviousKey::KeptUntilNextRotation);
-    let silent = format!("http://127.0.0.1:{}", rotation_tests::silent_port());
-    let mut env = harness.function_env();
-    env.retain(|(name, _)| *name != "AWS_ENDPOINT_URL_IAM");
-    env.push(("AWS_ENDPOINT_URL_IAM", silent));
-    let (api, mut process, _) = start_function("api-key-rotator", &moto.endpoint(), &env).await;
+/// createSecret of a fresh secret from `harness`, with the function's
+/// `env`, fails with `DeadlineExceeded` before Lambda would kill it, and
+/// changes nothing in the store.
+async fn create_secret_hits_the_deadline<H: RotatorHarness>(
+    harness: &H,
+    moto: &MotoServer,
+    env: &[(&'static str, String)],
+) {
+    let (api, mut process, _) = start_function("api-key-rotator", &moto.endpoint(), env).await;
     let store = moto.admin_store();
     let secret = harness.fresh_secret(store.as_ref()).await;
-    let started = start_rotation_of(store.as_ref(), "silent-iam", &secret).await;
+    let started = start_rotation_of(store.as_ref(), "silent", &secret).await;
     let before = store.snapshot(&started.arn).await.unwrap();
 
     let budget = Duration::from_secs(4);
@@ -77,20 +75,55 @@ async fn a_silent_iam_endpoint_fails_create_secret_before_the_deadline() {
         store.snapshot(&started.arn).await.unwrap(),
         "nothing changed"
     );
-    assert_eq!(
-        harness
-            .key_ids(secret.required_str("UserName").unwrap())
-            .await
-            .len(),
-        1
-    );
     assert!(process.is_running());
 }
 
+/// IAM accepts the connection and never answers.
+#[tokio::test]
+async fn a_silent_iam_endpoint_fails_create_secret_before_the_deadline() {
+    let moto = MotoServer::start();
+    let harness = IamHarness::new(&moto, PreviousKey::KeptUntilNextRotation);
+    let silent = format!("http://127.0.0.1:{}", rotation_tests::silent_port());
+    let mut env = harness.function_env();
+    env.retain(|(name, _)| *name != "AWS_ENDPOINT_URL_IAM");
+    env.push(("AWS_ENDPOINT_URL_IAM", silent));
+    create_secret_hits_the_deadline(&harness, &moto, &env).await;
+}
+
+/// The key provider accepts the connection and never answers, and its
+/// timeout is longer than the invocation: only the deadline stops it.
+#[tokio::test]
+async fn a_silent_key_provider_fails_create_secret_before_the_deadline() {
+    let moto = MotoServer::start();
+    let mut harness = HttpHarness::admin(true).await;
+    let silent = format!("http://127.0.0.1:{}/v1", rotation_tests::silent_port());
+    harness.extra_settings = vec![
+        ("HTTP_BASE_URL", silent),
+        ("HTTP_TIMEOUT_SECONDS", "30".to_owned()),
+    ];
+    let env = harness.function_env();
+    create_secret_hits_the_deadline(&harness, &moto, &env).await;
+}
+
+#[tokio::test]
+async fn http_keys_rotate_through_the_runtime_api() {
+    let moto = MotoServer::start();
+    for harness in [
+        HttpHarness::admin(false).await,
+        HttpHarness::self_rotating().await,
+    ] {
+        let env = harness.function_env();
+        let report = lambda_e2e::run("api-key-rotator", &harness, &moto, &env).await;
+        println!("api-key-rotator (HTTP): {report:#?}");
+        assert_eq!(report.rotations, 3);
+        assert_eq!(report.errors.len(), 3);
+    }
+}
+
 /// The checks every built function runs, for each provider, but the
-/// silent backend's: IAM's address is a setting, not a field of the
-/// secret (a silent IAM endpoint is
-/// `a_silent_iam_endpoint_fails_create_secret_before_the_deadline`), and generated keys have no backend.
+/// silent backend's: IAM's and the key provider's addresses are settings,
+/// not fields of the secret (the `a_silent_..._before_the_deadline` tests
+/// above cover them), and generated keys have no backend.
 mod iam_function_checks {
     use super::*;
 
@@ -105,6 +138,22 @@ mod iam_function_checks {
     ] harness =>
         let moto = MotoServer::start();
         let harness = IamHarness::new(&moto, PreviousKey::KeptUntilNextRotation);
+    }
+}
+
+mod http_function_checks {
+    use super::*;
+
+    rotation_tests::function_check_tests! { checks [
+        malformed_events_are_refused_naming_the_field,
+        malformed_secrets_are_refused_naming_the_field,
+        bad_settings_stop_the_function_naming_the_variable,
+        a_slow_secrets_manager_fails_the_step_before_the_deadline,
+        one_failure_per_call_is_absorbed_by_retries,
+        a_call_that_keeps_failing_fails_the_step_cleanly_and_a_rerun_completes,
+        the_configuration_test_runs_test_secret_alone,
+    ] harness =>
+        let harness = HttpHarness::admin(true).await;
     }
 }
 
