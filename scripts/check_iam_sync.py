@@ -35,6 +35,7 @@ RESOURCES = {
     "RotatedSecretArns": "secret_arns",
     "ApiKeySecretArns": "secret_arns",
     "IamUserNames": "iam_user_names",
+    "HttpAdminSecretArn": "admin_secret_arn",
     "MasterSecretArn": "master_secret_arn",
     "KmsKeyArn": "kms_key_arn",
     "MasterKmsKeyArn": "master_kms_key_arn",

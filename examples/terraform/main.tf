@@ -85,6 +85,16 @@ data "aws_iam_policy_document" "rotate" {
     }
   }
 
+  # api-key-rotator's HTTP provider: the provider's admin key.
+  dynamic "statement" {
+    for_each = var.admin_secret_arn == "" ? [] : [var.admin_secret_arn]
+    content {
+      sid       = "ReadTheAdminSecret"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [statement.value]
+    }
+  }
+
   # api-key-rotator's IAM access keys: the named users only, at any path
   # (a user name is unique in an account whatever its path). STS
   # GetCallerIdentity, which proves a key, needs no permission.
@@ -175,6 +185,7 @@ resource "aws_lambda_function" "rotator" {
       var.master_secret_arn == "" ? {} : { MASTER_SECRET_ARNS = var.master_secret_arn },
       var.secrets_manager_endpoint == "" ? {} : { SECRETS_MANAGER_ENDPOINT = var.secrets_manager_endpoint },
       length(var.iam_user_names) == 0 ? {} : { IAM_USERS = join(",", var.iam_user_names) },
+      var.admin_secret_arn == "" ? {} : { HTTP_AUTH = "admin", HTTP_ADMIN_SECRET_ARN = var.admin_secret_arn },
       var.settings,
     )
   }

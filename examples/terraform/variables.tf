@@ -29,6 +29,12 @@ variable "master_secret_arn" {
   default     = ""
 }
 
+variable "admin_secret_arn" {
+  description = "For api-key-rotator with API_KEY_PROVIDER = http: the secret holding the key provider's admin key (HTTP_ADMIN_SECRET_ARN; read only). Empty: keys rotate themselves (HTTP_AUTH = self) or another provider."
+  type        = string
+  default     = ""
+}
+
 variable "iam_user_names" {
   description = "For api-key-rotator with API_KEY_PROVIDER = iam-access-key: the IAM users whose access keys it rotates (IAM_USERS); the role may manage these users' keys only. Empty for other rotators."
   type        = list(string)

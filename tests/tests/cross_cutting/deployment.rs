@@ -266,7 +266,7 @@ fn the_terraform_example_grants_what_the_template_grants() {
     let output = run(&venv_tool("python"), &["scripts/check_iam_sync.py"]);
     assert!(output.status.success(), "{}", text(&output));
     assert!(
-        text(&output).contains("8 statements in step"),
+        text(&output).contains("9 statements in step"),
         "{}",
         text(&output)
     );

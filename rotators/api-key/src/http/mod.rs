@@ -92,12 +92,74 @@ pub struct HttpKeys {
     revoke_at: RevokeAt,
 }
 
+/// The settings `HTTP_SETTINGS` may carry: the requests' shape, not where
+/// they go or with whose credential (`HTTP_BASE_URL`, `HTTP_AUTH` and
+/// `HTTP_ADMIN_SECRET_ARN` stay variables of their own).
+const BUNDLED: [&str; 17] = [
+    "HTTP_ISSUE",
+    "HTTP_ISSUE_BODY",
+    "HTTP_ISSUE_KEY_POINTER",
+    "HTTP_ISSUE_ID_POINTER",
+    "HTTP_LIST",
+    "HTTP_LIST_ITEMS_POINTER",
+    "HTTP_LIST_ID_POINTER",
+    "HTTP_LIST_TAG_POINTER",
+    "HTTP_VERIFY",
+    "HTTP_REVOKE",
+    "HTTP_REVOKE_AT",
+    "HTTP_AUTH_HEADER",
+    "HTTP_KEY_ID_FIELD",
+    "HTTP_ADMIN_KEY_FIELD",
+    "HTTP_TIMEOUT_SECONDS",
+    "HTTP_ATTEMPTS",
+    "HTTP_CA_BUNDLE",
+];
+
+/// `HTTP_SETTINGS`, a JSON object of [`BUNDLED`] settings (one template
+/// parameter instead of seventeen); a variable set on its own wins.
+fn bundled(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Vec<(String, String)>, SettingsError> {
+    let Some(text) = settings::optional(lookup, "HTTP_SETTINGS")? else {
+        return Ok(Vec::new());
+    };
+    let refuse = |reason: String| SettingsError {
+        name: "HTTP_SETTINGS",
+        reason,
+    };
+    let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&text) else {
+        return Err(refuse("it must be a JSON object of HTTP_* settings".into()));
+    };
+    map.into_iter()
+        .map(|(name, value)| {
+            if !BUNDLED.contains(&name.as_str()) {
+                return Err(refuse(format!("`{name}` is not a setting it may carry")));
+            }
+            match value {
+                Value::String(text) => Ok((name, text)),
+                Value::Number(n) => Ok((name, n.to_string())),
+                _ => Err(refuse(format!("`{name}` must be a string"))),
+            }
+        })
+        .collect()
+}
+
 impl HttpKeys {
     /// From the settings (see the README's "Keys over HTTP" for the
     /// layout and a worked example). A template naming an unknown value,
     /// a key field, or an admin set-up without `HTTP_LIST` stops the
     /// function at start-up.
     pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let bundled = bundled(lookup)?;
+        let lookup = |name: &str| {
+            lookup(name).filter(|v| !v.trim().is_empty()).or_else(|| {
+                bundled
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| v.clone())
+            })
+        };
+        let lookup = &lookup;
         let key_field = settings::optional(lookup, "API_KEY_FIELD")?.unwrap_or("api_key".into());
         let id_field = settings::optional(lookup, "HTTP_KEY_ID_FIELD")?.unwrap_or("key_id".into());
         let forbidden = [key_field.as_str()];
@@ -522,5 +584,84 @@ impl Rotator for HttpKeys {
         };
         self.retire(ctx, &current, &previous, "HTTP_REVOKE_AT=finish")
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<HttpKeys, SettingsError> {
+        let map: HashMap<&str, &str> = pairs.iter().copied().collect();
+        HttpKeys::from_lookup(&|name| map.get(name).map(|v| v.to_string()))
+    }
+
+    const BASE: [(&str, &str); 5] = [
+        ("HTTP_BASE_URL", "https://keys.example.com/v1"),
+        ("HTTP_AUTH", "self"),
+        ("HTTP_ISSUE", "POST /keys"),
+        ("HTTP_VERIFY", "GET /whoami"),
+        ("HTTP_REVOKE", "DELETE /keys/{{key_id}}"),
+    ];
+
+    #[test]
+    fn settings_may_come_bundled_and_a_variable_wins() {
+        let bundled = r#"{"HTTP_ISSUE": "POST /keys", "HTTP_VERIFY": "GET /whoami",
+            "HTTP_REVOKE": "DELETE /keys/{{key_id}}", "HTTP_ATTEMPTS": 5}"#;
+        let keys = from(&[
+            ("HTTP_BASE_URL", "https://keys.example.com/v1"),
+            ("HTTP_AUTH", "self"),
+            ("HTTP_SETTINGS", bundled),
+            ("HTTP_VERIFY", "GET /me"),
+        ])
+        .unwrap();
+        assert_eq!(keys.verify.method, http::Method::GET);
+        let secret = SecretJson::from_map(Default::default());
+        let values = Values {
+            token: "t",
+            tag: "g",
+            key_id: None,
+            secret: &secret,
+        };
+        assert_eq!(keys.verify.path(&values).unwrap(), "/me");
+        for (bundle, says) in [
+            ("[1]", "JSON object"),
+            (
+                r#"{"HTTP_BASE_URL": "https://evil.example"}"#,
+                "HTTP_BASE_URL",
+            ),
+            (r#"{"HTTP_ISSUE": ["POST /keys"]}"#, "must be a string"),
+        ] {
+            let err = from(&[("HTTP_SETTINGS", bundle)]).unwrap_err();
+            assert_eq!(err.name, "HTTP_SETTINGS");
+            assert!(err.reason.contains(says), "{bundle}: {}", err.reason);
+        }
+    }
+
+    #[test]
+    fn the_admin_needs_a_listing_and_revoke_names_the_key() {
+        let mut admin = BASE.to_vec();
+        admin.retain(|(n, _)| *n != "HTTP_AUTH");
+        admin.push((
+            "HTTP_ADMIN_SECRET_ARN",
+            "arn:aws:secretsmanager:eu-west-1:1:secret:admin",
+        ));
+        assert_eq!(from(&admin).unwrap_err().name, "HTTP_LIST");
+        admin.push(("HTTP_LIST", "GET /keys"));
+        assert!(from(&admin).is_ok());
+        let mut revoke = BASE.to_vec();
+        revoke.retain(|(n, _)| *n != "HTTP_REVOKE");
+        revoke.push(("HTTP_REVOKE", "DELETE /keys"));
+        assert_eq!(from(&revoke).unwrap_err().name, "HTTP_REVOKE");
+    }
+
+    #[test]
+    fn the_tag_names_the_secret_by_digest_then_the_token() {
+        let (tag, prefix) = HttpKeys::tag("arn:aws:secretsmanager:eu-west-1:1:secret:a", "tok");
+        assert!(tag.starts_with(&prefix) && tag.ends_with("-tok"), "{tag}");
+        assert_eq!(prefix.len(), "rot-".len() + 16 + 1);
+        let (_, other) = HttpKeys::tag("arn:aws:secretsmanager:eu-west-1:1:secret:b", "tok");
+        assert_ne!(prefix, other);
     }
 }
