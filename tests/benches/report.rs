@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use api_key_rotator::iam::PreviousKey;
-use api_key_rotator_testing::{GeneratedHarness, IamHarness};
+use api_key_rotator_testing::{GeneratedHarness, HttpHarness, IamHarness};
 use aws_sdk_secretsmanager::config::http::HttpResponse;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
@@ -491,10 +491,12 @@ fn main() {
         // API keys through the function.
         let api_key = x86.iter().find(|(n, _)| n == "api-key-rotator").map(|(_, p)| p.clone()).expect("api-key-rotator");
         let iam = IamHarness::new(&moto, PreviousKey::KeptUntilNextRotation);
-        let _ = writeln!(out, "\n## API key rotation through the Runtime API\n\n`api-key-rotator`, measured as above (warm: {rounds} rotations of one secret in one process; cold: a new process per rotation). IAM access keys against moto's IAM and STS, which answer at once (IAM's real propagation delay, which testSecret waits out, is not in these figures); generated keys have no backend. Secrets Manager calls counted at the proxy for one warm rotation after the first (the IAM provider's createSecret also reads AWSPREVIOUS once the secret has one).\n\n| provider | warm min | warm median | warm max | cold median | Secrets Manager calls | peak RSS |\n| --- | --- | --- | --- | --- | --- | --- |");
+        let http = HttpHarness::admin(true).await;
+        let _ = writeln!(out, "\n## API key rotation through the Runtime API\n\n`api-key-rotator`, measured as above (warm: {rounds} rotations of one secret in one process; cold: a new process per rotation). IAM access keys against moto's IAM and STS, which answer at once (IAM's real propagation delay, which testSecret waits out, is not in these figures); keys over HTTP against the tests' key service on 127.0.0.1 (plain HTTP, so no TLS handshake is counted), with an admin key; generated keys have no backend. Secrets Manager calls counted at the proxy for one warm rotation after the first (the IAM provider's createSecret also reads AWSPREVIOUS once the secret has one).\n\n| provider | warm min | warm median | warm max | cold median | Secrets Manager calls | peak RSS |\n| --- | --- | --- | --- | --- | --- | --- |");
         for (name, f) in [
             ("generated", through_function(&api_key, &GeneratedHarness, &moto, rounds, &GeneratedHarness.function_env()).await),
             ("iam-access-key", through_function(&api_key, &iam, &moto, rounds, &iam.function_env()).await),
+            ("http (admin key)", through_function(&api_key, &http, &moto, rounds, &http.function_env()).await),
         ] {
             let _ = writeln!(out, "| {name} | {} | {} | {} | {} | {} | {:.1} MB |", ms(f.warm.min), ms(f.warm.median), ms(f.warm.max), ms(f.cold.median), f.calls, f.peak_rss_mb);
         }
