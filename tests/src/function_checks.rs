@@ -51,9 +51,21 @@ macro_rules! function_check_tests {
             the_configuration_test_runs_test_secret_alone,
         );
     };
-    // The checks named, for a function some check does not fit (an API
-    // whose address is a setting, not a field of the secret, has no
-    // silent backend to point a secret at); its own tests cover the gap.
+    // Every check but the silent backend's, for a function whose backend
+    // address is a setting, not a field of the secret (an API): there is
+    // no secret to point at a silent port, and its own tests cover that.
+    (backend_address_in_settings $harness:ident => $($setup:tt)*) => {
+        $crate::function_check_tests!(@each [$harness] [$($setup)*]
+            malformed_events_are_refused_naming_the_field,
+            malformed_secrets_are_refused_naming_the_field,
+            bad_settings_stop_the_function_naming_the_variable,
+            a_slow_secrets_manager_fails_the_step_before_the_deadline,
+            one_failure_per_call_is_absorbed_by_retries,
+            a_call_that_keeps_failing_fails_the_step_cleanly_and_a_rerun_completes,
+            the_configuration_test_runs_test_secret_alone,
+        );
+    };
+    // The checks named.
     (checks [$($check:ident),* $(,)?] $harness:ident => $($setup:tt)*) => {
         $crate::function_check_tests!(@each [$harness] [$($setup)*] $($check),*);
     };

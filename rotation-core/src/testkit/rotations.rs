@@ -173,6 +173,12 @@ impl<R: Rotator> Rotations<R> {
         SecretJson::from_payload(&version.payload).expect("a JSON secret")
     }
 
+    /// The AWSCURRENT value.
+    pub async fn current(&self, arn: &str) -> SecretJson {
+        self.value(arn, VersionSelector::Stage(crate::store::AWSCURRENT))
+            .await
+    }
+
     /// The log lines captured so far (JSON lines).
     pub fn logs(&self) -> String {
         self.session.recorder.logs()

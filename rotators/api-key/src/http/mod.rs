@@ -290,14 +290,58 @@ impl HttpKeys {
         }
     }
 
-    fn auth(
+    /// Makes the request `line` describes, authenticated with `key`; the
+    /// answer of any final status. `issue` adds the idempotency key and
+    /// body of an issue request.
+    async fn request(
         &self,
+        line: &RequestLine,
+        values: &Values<'_>,
         key: &SecretString,
-    ) -> Result<Option<(http::HeaderName, http::HeaderValue)>, RotatorError> {
-        Ok(Some((
+        issue: Option<(&str, Option<Value>)>,
+        purpose: &str,
+    ) -> Result<client::Answer, RotatorError> {
+        let (idempotency_key, body) = match issue {
+            Some((idempotency_key, body)) => (Some(idempotency_key), body),
+            None => (None, None),
+        };
+        let header = (
             self.auth_header.name.clone(),
             self.auth_header.value(key.expose())?,
-        )))
+        );
+        self.client
+            .send(&Call {
+                method: line.method.clone(),
+                path: line.path(values)?,
+                auth: Some(header),
+                idempotency_key,
+                body,
+                redact: &[key.expose()],
+                purpose,
+            })
+            .await
+    }
+
+    /// [`request`](Self::request), where only a 2xx answer will do.
+    async fn request_ok(
+        &self,
+        line: &RequestLine,
+        values: &Values<'_>,
+        key: &SecretString,
+        issue: Option<(&str, Option<Value>)>,
+        purpose: &str,
+    ) -> Result<client::Answer, RotatorError> {
+        let answer = self.request(line, values, key, issue, purpose).await?;
+        if answer.status.is_success() {
+            Ok(answer)
+        } else {
+            Err(status_error(
+                purpose,
+                answer.status,
+                &answer.body,
+                &[key.expose()],
+            ))
+        }
     }
 
     /// The ids of the keys the provider lists with a tag starting with
@@ -313,25 +357,8 @@ impl HttpKeys {
         };
         let purpose = "list keys";
         let answer = self
-            .client
-            .send(&Call {
-                method: list.line.method.clone(),
-                path: list.line.path(values)?,
-                auth: self.auth(auth)?,
-                idempotency_key: None,
-                body: None,
-                redact: &[auth.expose()],
-                purpose,
-            })
+            .request_ok(&list.line, values, auth, None, purpose)
             .await?;
-        if !answer.status.is_success() {
-            return Err(status_error(
-                purpose,
-                answer.status,
-                &answer.body,
-                &[auth.expose()],
-            ));
-        }
         let json = answer.json(purpose)?;
         let items = json
             .pointer(&list.items)
@@ -362,16 +389,7 @@ impl HttpKeys {
         let purpose = "revoke a key";
         tracing::info!(key_id = values.key_id, why, "revoking a key");
         let answer = self
-            .client
-            .send(&Call {
-                method: self.revoke.method.clone(),
-                path: self.revoke.path(values)?,
-                auth: self.auth(auth)?,
-                idempotency_key: None,
-                body: None,
-                redact: &[auth.expose()],
-                purpose,
-            })
+            .request(&self.revoke, values, auth, None, purpose)
             .await?;
         match answer.status {
             s if s.is_success() => Ok(()),
@@ -461,30 +479,14 @@ impl Rotator for HttpKeys {
             secret: current,
         };
         let purpose = "issue a key";
+        let body = self
+            .issue_body
+            .as_ref()
+            .map(|b| b.render(&values))
+            .transpose()?;
         let answer = self
-            .client
-            .send(&Call {
-                method: self.issue.method.clone(),
-                path: self.issue.path(&values)?,
-                auth: self.auth(&auth)?,
-                idempotency_key: Some(&tag),
-                body: self
-                    .issue_body
-                    .as_ref()
-                    .map(|b| b.render(&values))
-                    .transpose()?,
-                redact: &[auth.expose()],
-                purpose,
-            })
+            .request_ok(&self.issue, &values, &auth, Some((&tag, body)), purpose)
             .await?;
-        if !answer.status.is_success() {
-            return Err(status_error(
-                purpose,
-                answer.status,
-                &answer.body,
-                &[auth.expose()],
-            ));
-        }
         let json = answer.json(purpose)?;
         let key = json
             .pointer(&self.issue_key)
@@ -550,29 +552,9 @@ impl Rotator for HttpKeys {
             key_id: pending.optional_str(&self.id_field)?,
             secret: pending,
         };
-        let purpose = "verify the new key";
-        let answer = self
-            .client
-            .send(&Call {
-                method: self.verify.method.clone(),
-                path: self.verify.path(&values)?,
-                auth: self.auth(&key)?,
-                idempotency_key: None,
-                body: None,
-                redact: &[key.expose()],
-                purpose,
-            })
-            .await?;
-        if answer.status.is_success() {
-            Ok(())
-        } else {
-            Err(status_error(
-                purpose,
-                answer.status,
-                &answer.body,
-                &[key.expose()],
-            ))
-        }
+        self.request_ok(&self.verify, &values, &key, None, "verify the new key")
+            .await
+            .map(drop)
     }
 
     async fn after_finish(&self, ctx: &RotationContext<'_>) -> Result<(), RotatorError> {

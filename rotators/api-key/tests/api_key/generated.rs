@@ -48,9 +48,7 @@ async fn a_consumer_accepts_the_replaced_key_for_one_rotation() {
     let store = rotations.store();
 
     rotations.rotate(&arn).await;
-    let second = rotations
-        .value(&arn, VersionSelector::Stage(AWSCURRENT))
-        .await;
+    let second = rotations.current(&arn).await;
     let second_key = second.required_secret("token").unwrap();
     assert!(second_key.expose().starts_with("sk_test_"));
     assert_eq!(second_key.len(), "sk_test_".len() + 48);

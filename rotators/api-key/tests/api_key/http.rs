@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use api_key_rotator::ApiKeyRotator;
 use api_key_rotator_testing::HttpHarness;
 use rotation_core::error::error_chain;
-use rotation_core::store::{VersionSelector, AWSCURRENT};
 use rotation_core::testkit::conformance::{self, run_all};
 use rotation_core::testkit::{FaultTiming, Rotations};
 use rotation_core::{SecretJson, SecretString, Step};
@@ -71,13 +70,9 @@ async fn the_replaced_key_works_for_one_rotation() {
     let first = harness.fresh_account();
     let arn = rotations.create("http", &first).await;
     rotations.rotate(&arn).await;
-    let second = rotations
-        .value(&arn, VersionSelector::Stage(AWSCURRENT))
-        .await;
+    let second = rotations.current(&arn).await;
     rotations.rotate(&arn).await;
-    let third = rotations
-        .value(&arn, VersionSelector::Stage(AWSCURRENT))
-        .await;
+    let third = rotations.current(&arn).await;
     let mut expected = vec![id(&first), id(&second), id(&third)];
     expected.sort();
     assert_eq!(
@@ -87,9 +82,7 @@ async fn the_replaced_key_works_for_one_rotation() {
     );
 
     rotations.rotate(&arn).await;
-    let fourth = rotations
-        .value(&arn, VersionSelector::Stage(AWSCURRENT))
-        .await;
+    let fourth = rotations.current(&arn).await;
     let mut expected = vec![id(&first), id(&third), id(&fourth)];
     expected.sort();
     assert_eq!(
@@ -128,9 +121,7 @@ async fn retried_create_secret(honours: bool) {
     );
 
     rotations.steps(&arn, &token, &Step::ALL).await;
-    let new = rotations
-        .value(&arn, VersionSelector::Stage(AWSCURRENT))
-        .await;
+    let new = rotations.current(&arn).await;
     let mut expected = vec![id(&first), id(&new)];
     expected.sort();
     assert_eq!(
@@ -240,16 +231,12 @@ async fn revoking_a_key_already_revoked_succeeds() {
     let first = harness.fresh_account();
     let arn = rotations.create("http", &first).await;
     rotations.rotate(&arn).await;
-    let second = rotations
-        .value(&arn, VersionSelector::Stage(AWSCURRENT))
-        .await;
+    let second = rotations.current(&arn).await;
     harness.service.revoke_directly(&id(&second));
     // Revoked behind the rotator's back: a new key is issued with the
     // admin's, and at finishSecret the replaced one is found gone.
     rotations.rotate(&arn).await;
-    let third = rotations
-        .value(&arn, VersionSelector::Stage(AWSCURRENT))
-        .await;
+    let third = rotations.current(&arn).await;
     let mut expected = vec![id(&first), id(&third)];
     expected.sort();
     assert_eq!(live_ids(&harness, &first), expected);
@@ -304,9 +291,7 @@ async fn an_edited_secret_cannot_aim_the_admin_elsewhere() {
     let account = victim_secret.required_str("account").unwrap().to_owned();
     let victim_arn = rotations.create("victim", &victim_secret).await;
     rotations.rotate(&victim_arn).await;
-    let victim = rotations
-        .value(&victim_arn, VersionSelector::Stage(AWSCURRENT))
-        .await;
+    let victim = rotations.current(&victim_arn).await;
 
     let mut edited = harness.fresh_account();
     edited.set("account", account.as_str());

@@ -5,7 +5,7 @@
 use api_key_rotator::iam::{PreviousKey, KEY_ID_FIELD, USER_FIELD};
 use api_key_rotator::ApiKeyRotator;
 use rotation_core::error::error_chain;
-use rotation_core::store::{VersionSelector, AWSCURRENT, AWSPREVIOUS};
+use rotation_core::store::{VersionSelector, AWSPREVIOUS};
 use rotation_core::testkit::conformance::{self, run_all};
 use rotation_core::testkit::{FaultTiming, Rotations};
 use rotation_core::{SecretJson, Step};
@@ -53,9 +53,7 @@ async fn the_previous_key_works_until_the_next_rotation_then_is_deleted() {
     let arn = rotations.create("iam", &first).await;
 
     rotations.rotate(&arn).await;
-    let second = rotations
-        .value(&arn, VersionSelector::Stage(AWSCURRENT))
-        .await;
+    let second = rotations.current(&arn).await;
     assert_ne!(key_id(&second), key_id(&first));
     assert!(harness.works(&second).await, "the new key works");
     assert!(harness.works(&first).await, "the replaced key still works");
@@ -69,9 +67,7 @@ async fn the_previous_key_works_until_the_next_rotation_then_is_deleted() {
     );
 
     rotations.rotate(&arn).await;
-    let third = rotations
-        .value(&arn, VersionSelector::Stage(AWSCURRENT))
-        .await;
+    let third = rotations.current(&arn).await;
     assert!(harness.works(&third).await);
     assert!(harness.works(&second).await, "the key consumers held works");
     assert!(
@@ -98,9 +94,7 @@ async fn a_create_secret_that_died_after_iam_made_the_key_leaves_only_stored_key
     let first = harness.new_key(&user).await;
     let arn = rotations.create("iam", &first).await;
     rotations.rotate(&arn).await;
-    let current = rotations
-        .value(&arn, VersionSelector::Stage(AWSCURRENT))
-        .await;
+    let current = rotations.current(&arn).await;
 
     // The user now holds AWSPREVIOUS's and AWSCURRENT's keys, IAM's limit.
     // createSecret retires the previous key, creates a new one, and dies
@@ -137,9 +131,7 @@ async fn a_create_secret_that_died_after_iam_made_the_key_leaves_only_stored_key
             ],
         )
         .await;
-    let new = rotations
-        .value(&arn, VersionSelector::Stage(AWSCURRENT))
-        .await;
+    let new = rotations.current(&arn).await;
     assert_eq!(
         harness.key_ids(&user).await,
         sorted(vec![key_id(&current), key_id(&new)]),
@@ -188,9 +180,7 @@ async fn retiring_the_previous_key_at_finish_leaves_only_the_current_one() {
     let first = harness.new_key(&user).await;
     let arn = rotations.create("iam", &first).await;
     rotations.rotate(&arn).await;
-    let current = rotations
-        .value(&arn, VersionSelector::Stage(AWSCURRENT))
-        .await;
+    let current = rotations.current(&arn).await;
     assert_eq!(harness.key_ids(&user).await, vec![key_id(&current)]);
     assert!(!harness.works(&first).await);
     // A retried finishSecret finds the key gone and succeeds.

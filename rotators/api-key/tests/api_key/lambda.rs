@@ -127,15 +127,7 @@ async fn http_keys_rotate_through_the_runtime_api() {
 mod iam_function_checks {
     use super::*;
 
-    rotation_tests::function_check_tests! { checks [
-        malformed_events_are_refused_naming_the_field,
-        malformed_secrets_are_refused_naming_the_field,
-        bad_settings_stop_the_function_naming_the_variable,
-        a_slow_secrets_manager_fails_the_step_before_the_deadline,
-        one_failure_per_call_is_absorbed_by_retries,
-        a_call_that_keeps_failing_fails_the_step_cleanly_and_a_rerun_completes,
-        the_configuration_test_runs_test_secret_alone,
-    ] harness =>
+    rotation_tests::function_check_tests! { backend_address_in_settings harness =>
         let moto = MotoServer::start();
         let harness = IamHarness::new(&moto, PreviousKey::KeptUntilNextRotation);
     }
@@ -144,15 +136,7 @@ mod iam_function_checks {
 mod http_function_checks {
     use super::*;
 
-    rotation_tests::function_check_tests! { checks [
-        malformed_events_are_refused_naming_the_field,
-        malformed_secrets_are_refused_naming_the_field,
-        bad_settings_stop_the_function_naming_the_variable,
-        a_slow_secrets_manager_fails_the_step_before_the_deadline,
-        one_failure_per_call_is_absorbed_by_retries,
-        a_call_that_keeps_failing_fails_the_step_cleanly_and_a_rerun_completes,
-        the_configuration_test_runs_test_secret_alone,
-    ] harness =>
+    rotation_tests::function_check_tests! { backend_address_in_settings harness =>
         let harness = HttpHarness::admin(true).await;
     }
 }
@@ -160,15 +144,7 @@ mod http_function_checks {
 mod generated_function_checks {
     use super::*;
 
-    rotation_tests::function_check_tests! { checks [
-        malformed_events_are_refused_naming_the_field,
-        malformed_secrets_are_refused_naming_the_field,
-        bad_settings_stop_the_function_naming_the_variable,
-        a_slow_secrets_manager_fails_the_step_before_the_deadline,
-        one_failure_per_call_is_absorbed_by_retries,
-        a_call_that_keeps_failing_fails_the_step_cleanly_and_a_rerun_completes,
-        the_configuration_test_runs_test_secret_alone,
-    ] harness =>
+    rotation_tests::function_check_tests! { backend_address_in_settings harness =>
         let harness = GeneratedHarness;
     }
 }
