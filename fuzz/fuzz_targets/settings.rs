@@ -1,14 +1,19 @@
 //! Any bytes as environment settings (`NAME=value` lines): reading the
-//! password policy, the connection settings, the strategy and the master
-//! allow-list never panics,
-//! and a policy that validates generates passwords that follow it.
+//! password policy, the connection settings, the strategy, the master
+//! allow-list and the API key rotator's settings (its HTTP request
+//! templates among them) never panics; a policy that validates generates
+//! passwords that follow it, generated keys have their format, and a
+//! request template filled with the input's `SECRET_*` values never gains
+//! a `.` or `..` path segment its text did not have.
 #![no_main]
 
 use std::collections::HashMap;
 
 use libfuzzer_sys::fuzz_target;
 use rotation_database::{ConnectSettings, MasterPolicy, Strategy};
-use rotation_core::PasswordPolicy;
+use api_key_rotator::http::template::{RequestLine, Values};
+use api_key_rotator::{rotator_from_lookup, ApiKeyRotator};
+use rotation_core::{PasswordPolicy, Rotator, SecretJson};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -19,6 +24,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = ConnectSettings::from_lookup(lookup);
     let _ = Strategy::parse_setting(env.get("ROTATION_STRATEGY").copied());
     let _ = MasterPolicy::from_lookup(lookup);
+    api_keys(&env, lookup);
     let Ok(policy) = PasswordPolicy::from_lookup(&PasswordPolicy::default().excluding(":/@\"'\\"), lookup) else {
         return;
     };
@@ -38,3 +44,36 @@ fuzz_target!(|data: &[u8]| {
         assert!(!password.expose().chars().any(|c| c.is_ascii_digit()));
     }
 });
+
+fn api_keys(env: &HashMap<&str, &str>, lookup: impl Fn(&str) -> Option<String>) {
+    if let Ok(ApiKeyRotator::Generated(keys)) = rotator_from_lookup(&lookup) {
+        if keys.format().length() <= 256 {
+            let generator = keys.credential().generator_from_lookup(|_| None).unwrap();
+            assert!(keys.format().matches(generator.generate().expose()));
+        }
+    }
+    let mut secret = SecretJson::from_map(Default::default());
+    for (name, value) in env {
+        if let Some(field) = name.strip_prefix("SECRET_") {
+            secret.set(field, *value);
+        }
+    }
+    for (name, text) in env.iter().filter(|(n, _)| n.starts_with("TEMPLATE")) {
+        let Ok(line) = RequestLine::parse(text, "TEMPLATE", &["api_key"]) else {
+            continue;
+        };
+        let values = Values {
+            token: env.get("TOKEN").copied().unwrap_or("t"),
+            tag: "rot-0-t",
+            key_id: env.get("KEY_ID").copied(),
+            secret: &secret,
+        };
+        if let Ok(path) = line.path(&values) {
+            for dots in [".", ".."] {
+                if !text.split(['/', '?']).any(|segment| segment == dots) {
+                    assert!(!path.split(['/', '?']).any(|segment| segment == dots), "{name}: {path}");
+                }
+            }
+        }
+    }
+}

@@ -33,7 +33,7 @@ use tokio::sync::OnceCell;
 use crate::settings;
 
 /// The provider's name in `API_KEY_PROVIDER` and a secret's `engine`.
-pub const ENGINE: &str = "iam-access-key";
+pub const ENGINE: &str = crate::IAM_ENGINE;
 /// The secret's field naming the IAM user.
 pub const USER_FIELD: &str = "UserName";
 /// The secret's field holding the access key id.

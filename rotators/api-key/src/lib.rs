@@ -27,6 +27,7 @@
 
 pub mod generated;
 pub mod http;
+#[cfg(feature = "iam")]
 pub mod iam;
 mod settings;
 
@@ -35,7 +36,12 @@ use rotation_core::{SecretFormatError, SecretJson, SettingsError};
 
 pub use generated::GeneratedKeys;
 pub use http::HttpKeys;
+#[cfg(feature = "iam")]
 pub use iam::IamAccessKeys;
+
+/// The IAM provider's name, known without the `iam` feature so that such a
+/// build says what it lacks.
+const IAM_ENGINE: &str = "iam-access-key";
 
 /// The function setting that chooses the provider.
 pub const PROVIDER_SETTING: &str = "API_KEY_PROVIDER";
@@ -47,6 +53,7 @@ pub enum ApiKeyRotator {
     Generated(GeneratedKeys),
     /// AWS IAM access keys ([`IamAccessKeys`]; boxed, as it holds the SDK
     /// clients).
+    #[cfg(feature = "iam")]
     Iam(Box<IamAccessKeys>),
     /// Keys a provider issues over HTTP ([`HttpKeys`]).
     Http(Box<HttpKeys>),
@@ -67,9 +74,15 @@ pub fn rotator_from_lookup(
         generated::ENGINE => Ok(ApiKeyRotator::Generated(GeneratedKeys::from_lookup(
             &lookup,
         )?)),
-        iam::ENGINE => Ok(ApiKeyRotator::Iam(Box::new(IamAccessKeys::from_lookup(
+        #[cfg(feature = "iam")]
+        IAM_ENGINE => Ok(ApiKeyRotator::Iam(Box::new(IamAccessKeys::from_lookup(
             &lookup,
         )?))),
+        #[cfg(not(feature = "iam"))]
+        IAM_ENGINE => Err(SettingsError {
+            name: PROVIDER_SETTING,
+            reason: "this build has no IAM provider (feature `iam`)".into(),
+        }),
         http::ENGINE => Ok(ApiKeyRotator::Http(Box::new(HttpKeys::from_lookup(
             &lookup,
         )?))),
@@ -78,7 +91,7 @@ pub fn rotator_from_lookup(
             reason: format!(
                 "`{other}` is not a provider; it must be `{}`, `{}` or `{}`",
                 generated::ENGINE,
-                iam::ENGINE,
+                IAM_ENGINE,
                 http::ENGINE
             ),
         }),
@@ -89,6 +102,7 @@ impl ApiKeyRotator {
     fn provider(&self) -> &dyn Rotator {
         match self {
             Self::Generated(generated) => generated,
+            #[cfg(feature = "iam")]
             Self::Iam(iam) => iam.as_ref(),
             Self::Http(http) => http.as_ref(),
         }
@@ -97,7 +111,8 @@ impl ApiKeyRotator {
     fn engine(&self) -> &'static str {
         match self {
             Self::Generated(_) => generated::ENGINE,
-            Self::Iam(_) => iam::ENGINE,
+            #[cfg(feature = "iam")]
+            Self::Iam(_) => IAM_ENGINE,
             Self::Http(_) => http::ENGINE,
         }
     }
@@ -177,9 +192,11 @@ mod tests {
         let iam = rotator_from_lookup(lookup(&[
             (PROVIDER_SETTING, "iam-access-key"),
             ("IAM_USERS", "app"),
-        ]))
-        .unwrap();
-        assert!(matches!(iam, ApiKeyRotator::Iam(_)));
+        ]));
+        #[cfg(feature = "iam")]
+        assert!(matches!(iam, Ok(ApiKeyRotator::Iam(_))));
+        #[cfg(not(feature = "iam"))]
+        assert!(iam.unwrap_err().reason.contains("feature `iam`"));
     }
 
     #[test]
