@@ -403,7 +403,7 @@ impl HttpKeys {
     async fn retire(
         &self,
         ctx: &RotationContext<'_>,
-        current: &SecretJson,
+        (current, auth): (&SecretJson, &SecretString),
         old: &SecretJson,
         why: &str,
     ) -> Result<(), RotatorError> {
@@ -413,7 +413,6 @@ impl HttpKeys {
         if Some(old_id) == current.optional_str(&self.id_field)? {
             return Ok(());
         }
-        let auth = self.credential(ctx, current).await?;
         let (tag, prefix) = Self::tag(ctx.secret_id(), ctx.token());
         let values = Values {
             token: ctx.token(),
@@ -422,7 +421,7 @@ impl HttpKeys {
             secret: current,
         };
         if matches!(self.auth, Auth::Admin { .. }) {
-            let ours = self.tagged(&values, &auth, &prefix).await?;
+            let ours = self.tagged(&values, auth, &prefix).await?;
             if !ours.iter().any(|(id, _)| id == old_id) {
                 tracing::warn!(
                     key_id = old_id,
@@ -432,7 +431,7 @@ impl HttpKeys {
                 return Ok(());
             }
         }
-        self.revoke(&values, &auth, why).await
+        self.revoke(&values, auth, why).await
     }
 }
 
@@ -463,14 +462,15 @@ impl Rotator for HttpKeys {
         ctx: &RotationContext<'_>,
         current: &SecretJson,
     ) -> Result<SecretJson, RotatorError> {
+        // One read of the admin's secret serves the retirement and the issue.
+        let auth = self.credential(ctx, current).await?;
         if self.revoke_at == RevokeAt::NextRotation {
             if let Some(previous) = ctx.secret(VersionLabel::Previous).await? {
                 let why = "AWSPREVIOUS, two generations older than the key about to be issued: its grace window \
                            ends as this rotation starts";
-                self.retire(ctx, current, &previous, why).await?;
+                self.retire(ctx, (current, &auth), &previous, why).await?;
             }
         }
-        let auth = self.credential(ctx, current).await?;
         let (tag, prefix) = Self::tag(ctx.secret_id(), ctx.token());
         let values = Values {
             token: ctx.token(),
@@ -564,7 +564,8 @@ impl Rotator for HttpKeys {
         let Some((previous, current)) = ctx.previous_and_current().await? else {
             return Ok(());
         };
-        self.retire(ctx, &current, &previous, "HTTP_REVOKE_AT=finish")
+        let auth = self.credential(ctx, &current).await?;
+        self.retire(ctx, (&current, &auth), &previous, "HTTP_REVOKE_AT=finish")
             .await
     }
 }
