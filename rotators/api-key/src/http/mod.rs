@@ -90,12 +90,16 @@ pub struct HttpKeys {
     verify: RequestLine,
     revoke: RequestLine,
     revoke_at: RevokeAt,
+    /// (JSON pointer in the verify answer, field of the secret) pairs that
+    /// must agree before the admin acts for the secret.
+    binds: Vec<(String, String)>,
 }
 
 /// The settings `HTTP_SETTINGS` may carry: the requests' shape, not where
 /// they go or with whose credential (`HTTP_BASE_URL`, `HTTP_AUTH` and
 /// `HTTP_ADMIN_SECRET_ARN` stay variables of their own).
-const BUNDLED: [&str; 17] = [
+const BUNDLED: [&str; 18] = [
+    "HTTP_VERIFY_BINDS",
     "HTTP_ISSUE",
     "HTTP_ISSUE_BODY",
     "HTTP_ISSUE_KEY_POINTER",
@@ -234,16 +238,38 @@ impl HttpKeys {
                 reason: "it must name the key to revoke with `{{key_id}}`".into(),
             });
         }
+        let binds = parse_binds(settings::optional(lookup, "HTTP_VERIFY_BINDS")?.as_deref())?;
+        let issue = line("HTTP_ISSUE")?;
+        let issue_body = settings::optional(lookup, "HTTP_ISSUE_BODY")?
+            .map(|text| Body::parse(&text, "HTTP_ISSUE_BODY", &forbidden))
+            .transpose()?;
+        if matches!(auth, Auth::Admin { .. }) {
+            // Every field that shapes an admin request must be proved to
+            // belong to the key the secret holds.
+            let mut used = issue.fields();
+            used.extend(issue_body.iter().flat_map(Body::fields));
+            used.extend(revoke.fields());
+            used.extend(list.iter().flat_map(|l| l.line.fields()));
+            if let Some(field) = used.iter().find(|f| !binds.iter().any(|(_, b)| b == *f)) {
+                return Err(SettingsError {
+                    name: "HTTP_VERIFY_BINDS",
+                    reason: format!(
+                        "the admin's requests name `{{{{secret.{field}}}}}`: bind it to the verify answer \
+                         (`/POINTER={field}`), so that only a holder of a key for that {field} can have \
+                         the admin act on it"
+                    ),
+                });
+            }
+        }
         let auth_header = settings::optional(lookup, "HTTP_AUTH_HEADER")?
             .unwrap_or("Authorization: Bearer {{auth}}".into());
         Ok(Self {
             client: ProviderClient::new(base, Duration::from_secs(timeout), attempts, roots),
             auth,
             auth_header: AuthHeader::parse(&auth_header, "HTTP_AUTH_HEADER")?,
-            issue: line("HTTP_ISSUE")?,
-            issue_body: settings::optional(lookup, "HTTP_ISSUE_BODY")?
-                .map(|text| Body::parse(&text, "HTTP_ISSUE_BODY", &forbidden))
-                .transpose()?,
+            issue,
+            issue_body,
+            binds,
             issue_key: pointer("HTTP_ISSUE_KEY_POINTER", "/key")?,
             issue_id: pointer("HTTP_ISSUE_ID_POINTER", "/id")?,
             list,
@@ -398,6 +424,41 @@ impl HttpKeys {
         }
     }
 
+    /// Before the admin acts for the secret: the key it holds works, and the
+    /// verify answer for that key agrees with every bound field. Whoever
+    /// edits the secret chooses those fields; without this, naming another
+    /// account would have the admin issue that account a key and store it
+    /// where the editor reads it.
+    async fn prove(
+        &self,
+        ctx: &RotationContext<'_>,
+        current: &SecretJson,
+    ) -> Result<(), RotatorError> {
+        let key = current.required_credential(&self.key_field)?;
+        let (tag, _) = Self::tag(ctx.secret_id(), ctx.token());
+        let values = Values {
+            token: ctx.token(),
+            tag: &tag,
+            key_id: current.optional_str(&self.id_field)?,
+            secret: current,
+        };
+        let purpose = "prove AWSCURRENT's key";
+        let answer = self
+            .request_ok(&self.verify, &values, &key, None, purpose)
+            .await?;
+        let json = answer.json(purpose)?;
+        for (pointer, field) in &self.binds {
+            let stored = current.get(field).and_then(text_of);
+            if stored.is_none() || text_at(&json, pointer) != stored {
+                return Err(RotatorError::Refused(format!(
+                    "the provider does not answer AWSCURRENT's key with the secret's `{field}` at `{pointer}`; \
+                     the admin acts only for a {field} whose key the secret holds"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Revokes the key `old` holds, the admin only when the provider lists
     /// it with this secret's tag.
     async fn retire(
@@ -435,9 +496,32 @@ impl HttpKeys {
     }
 }
 
+/// `HTTP_VERIFY_BINDS`: `/pointer=field` pairs, comma-separated.
+fn parse_binds(text: Option<&str>) -> Result<Vec<(String, String)>, SettingsError> {
+    let Some(text) = text else {
+        return Ok(Vec::new());
+    };
+    text.split(',')
+        .map(|pair| match pair.trim().split_once('=') {
+            Some((pointer, field)) if pointer.starts_with('/') && !field.trim().is_empty() => {
+                Ok((pointer.to_owned(), field.trim().to_owned()))
+            }
+            _ => Err(SettingsError {
+                name: "HTTP_VERIFY_BINDS",
+                reason: format!("`{}` is not `/POINTER=FIELD`", pair.trim()),
+            }),
+        })
+        .collect()
+}
+
 /// A string (or number) at `pointer` in `json`.
 fn text_at(json: &Value, pointer: &str) -> Option<String> {
-    match json.pointer(pointer)? {
+    json.pointer(pointer).and_then(text_of)
+}
+
+/// A string, or a number as text.
+fn text_of(value: &Value) -> Option<String> {
+    match value {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
@@ -462,6 +546,24 @@ impl Rotator for HttpKeys {
         ctx: &RotationContext<'_>,
         current: &SecretJson,
     ) -> Result<SecretJson, RotatorError> {
+        {
+            // A secret the issue request cannot be made from (a missing
+            // field, a `..`) fails before any request.
+            let (tag, _) = Self::tag(ctx.secret_id(), ctx.token());
+            let values = Values {
+                token: ctx.token(),
+                tag: &tag,
+                key_id: None,
+                secret: current,
+            };
+            self.issue.path(&values)?;
+            if let Some(body) = &self.issue_body {
+                body.render(&values)?;
+            }
+        }
+        if matches!(self.auth, Auth::Admin { .. }) {
+            self.prove(ctx, current).await?;
+        }
         // One read of the admin's secret serves the retirement and the issue.
         let auth = self.credential(ctx, current).await?;
         if self.revoke_at == RevokeAt::NextRotation {

@@ -149,6 +149,15 @@ impl Text {
     }
 }
 
+fn fields_of(text: &Text) -> Vec<String> {
+    text.vars()
+        .filter_map(|v| match v {
+            Var::Field(field) => Some(field.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Everything but RFC 3986's unreserved characters is encoded in a path
 /// segment, `/` included.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -208,6 +217,11 @@ impl RequestLine {
         })
     }
 
+    /// The secret's fields the path names.
+    pub fn fields(&self) -> Vec<String> {
+        fields_of(&self.path)
+    }
+
     /// Whether the path names `var`.
     pub fn uses(&self, var: &Var) -> bool {
         self.path.vars().any(|v| v == var)
@@ -246,6 +260,25 @@ impl Body {
         }
         check(&template, setting, forbidden)?;
         Ok(Self { template })
+    }
+
+    /// The secret's fields the body names.
+    pub fn fields(&self) -> Vec<String> {
+        fn walk(value: &Value, out: &mut Vec<String>) {
+            match value {
+                Value::String(s) => {
+                    if let Ok(text) = Text::parse(s, "body", &[]) {
+                        out.extend(fields_of(&text));
+                    }
+                }
+                Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+                Value::Object(map) => map.values().for_each(|v| walk(v, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.template, &mut out);
+        out
     }
 
     /// The body filled in.

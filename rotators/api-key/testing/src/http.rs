@@ -54,6 +54,8 @@ impl HttpHarness {
             ("HTTP_ISSUE_BODY", r#"{"tag": "{{tag}}"}"#.into()),
             ("HTTP_LIST", "GET /accounts/{{secret.account}}/keys".into()),
             ("HTTP_VERIFY", "GET /whoami".into()),
+            // The account the paths name is the one the key belongs to.
+            ("HTTP_VERIFY_BINDS", "/account=account".into()),
             (
                 "HTTP_REVOKE",
                 "DELETE /accounts/{{secret.account}}/keys/{{key_id}}".into(),
@@ -219,6 +221,11 @@ impl FunctionHarness for HttpHarness {
             ),
             ("an unknown auth", ("HTTP_AUTH", "oauth"), "HTTP_AUTH"),
             ("an admin without a list", ("HTTP_LIST", ""), "HTTP_LIST"),
+            (
+                "an admin path field left unbound",
+                ("HTTP_VERIFY_BINDS", ""),
+                "HTTP_VERIFY_BINDS",
+            ),
         ]
         .into_iter()
         .map(|(what, setting, names)| (what.to_owned(), vec![setting], names.to_owned()))

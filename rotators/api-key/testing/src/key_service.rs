@@ -44,7 +44,7 @@ pub struct IssuedKey {
 struct State {
     keys: Vec<IssuedKey>,
     answered: HashMap<String, (StatusCode, Value)>,
-    faults: VecDeque<(StatusCode, Option<u64>)>,
+    faults: VecDeque<(Option<String>, StatusCode, Option<u64>)>,
     requests: Vec<String>,
     next: u64,
 }
@@ -112,12 +112,19 @@ impl KeyService {
 
     /// Answers the next request with `status` (and `Retry-After` seconds).
     pub fn push_fault(&self, status: u16, retry_after: Option<u64>) {
+        self.queue_fault(None, status, retry_after);
+    }
+
+    /// Answers the next `method` request with `status` (and `Retry-After`
+    /// seconds); other requests pass.
+    pub fn push_fault_for(&self, method: &str, status: u16, retry_after: Option<u64>) {
+        self.queue_fault(Some(method.to_owned()), status, retry_after);
+    }
+
+    fn queue_fault(&self, method: Option<String>, status: u16, retry_after: Option<u64>) {
         let status = StatusCode::from_u16(status).unwrap();
-        self.state
-            .lock()
-            .unwrap()
-            .faults
-            .push_back((status, retry_after));
+        let mut state = self.state.lock().unwrap();
+        state.faults.push_back((method, status, retry_after));
     }
 
     /// The live keys of `account`.
@@ -181,7 +188,11 @@ impl KeyService {
         state
             .requests
             .push(format!("{} {}", parts.method, parts.uri.path()));
-        if let Some((status, retry_after)) = state.faults.pop_front() {
+        let fault = state
+            .faults
+            .iter()
+            .position(|(method, ..)| method.as_deref().is_none_or(|m| m == parts.method.as_str()));
+        if let Some((_, status, retry_after)) = fault.and_then(|i| state.faults.remove(i)) {
             let mut response = answer(status, json!({"error": "injected"}));
             if let Some(seconds) = retry_after {
                 response

@@ -172,7 +172,7 @@ async fn a_rate_limit_is_waited_out_as_retry_after_says() {
     let rotations = driver(&moto, &harness).await;
     let first = harness.fresh_account();
     let arn = rotations.create("http", &first).await;
-    harness.service.push_fault(429, Some(1));
+    harness.service.push_fault_for("POST", 429, Some(1));
     let started = Instant::now();
     rotations.rotate(&arn).await;
     assert!(
@@ -197,7 +197,7 @@ async fn three_server_errors_fail_create_secret_clearly_and_change_nothing() {
     let first = harness.fresh_account();
     let arn = rotations.create("http", &first).await;
     for _ in 0..3 {
-        harness.service.push_fault(500, None);
+        harness.service.push_fault_for("POST", 500, None);
     }
     let token = rotations.start(&arn).await;
     let before = rotations.store().snapshot(&arn).await.unwrap();
@@ -237,10 +237,18 @@ async fn revoking_a_key_already_revoked_succeeds() {
     let arn = rotations.create("http", &first).await;
     rotations.rotate(&arn).await;
     let second = rotations.current(&arn).await;
+    // Revoked behind the rotator's back once the new key is issued: at
+    // finishSecret the replaced one is found gone.
+    let token = rotations.start(&arn).await;
+    rotations.steps(&arn, &token, &[Step::CreateSecret]).await;
     harness.service.revoke_directly(&id(&second));
-    // Revoked behind the rotator's back: a new key is issued with the
-    // admin's, and at finishSecret the replaced one is found gone.
-    rotations.rotate(&arn).await;
+    rotations
+        .steps(
+            &arn,
+            &token,
+            &[Step::SetSecret, Step::TestSecret, Step::FinishSecret],
+        )
+        .await;
     let third = rotations.current(&arn).await;
     let mut expected = vec![id(&first), id(&third)];
     expected.sort();
@@ -260,6 +268,9 @@ async fn a_template_naming_a_field_the_secret_lacks_names_it_and_changes_nothing
         "HTTP_ISSUE_BODY",
         r#"{"tag": "{{tag}}", "owner": "{{secret.owner}}"}"#.into(),
     ));
+    harness
+        .extra_settings
+        .push(("HTTP_VERIFY_BINDS", "/account=account,/owner=owner".into()));
     let rotations = driver(&moto, &harness).await;
     let first = harness.fresh_account();
     let arn = rotations.create("http", &first).await;
@@ -283,8 +294,9 @@ async fn a_template_naming_a_field_the_secret_lacks_names_it_and_changes_nothing
 }
 
 /// The attacks: whoever edits a secret points its `key_id` at another
-/// secret's key (the admin must not revoke it), names another admin
-/// secret, or moves a path up with `..`.
+/// secret's key (the admin must not revoke it), names another account
+/// (the admin must not issue it a key), names another admin secret, or
+/// moves a path up with `..`.
 #[tokio::test]
 async fn an_edited_secret_cannot_aim_the_admin_elsewhere() {
     let moto = MotoServer::start();
@@ -298,9 +310,12 @@ async fn an_edited_secret_cannot_aim_the_admin_elsewhere() {
     rotations.rotate(&victim_arn).await;
     let victim = rotations.current(&victim_arn).await;
 
+    // The attacker's own key in that account, with the victim's key id.
     let mut edited = harness.fresh_account();
+    let own = harness.service.issue_directly(&account);
     edited.set("account", account.as_str());
     edited.set("key_id", id(&victim).as_str());
+    edited.set_secret("api_key", &SecretString::new(own.key));
     let arn = rotations.create("attacker", &edited).await;
     rotations.rotate(&arn).await;
     rotations.rotate(&arn).await;
@@ -315,6 +330,28 @@ async fn an_edited_secret_cannot_aim_the_admin_elsewhere() {
         .requests()
         .iter()
         .any(|r| r.ends_with(&format!("/keys/{}", id(&victim)))));
+
+    // Another account named while keeping a key of one's own account: the
+    // admin would issue that account a key into the editor's secret.
+    let mut elsewhere = harness.fresh_account();
+    elsewhere.set("account", account.as_str());
+    let arn = rotations.create("attacker", &elsewhere).await;
+    let token = rotations.start(&arn).await;
+    let live_before = live_ids(&harness, &victim);
+    let error = rotations
+        .step(&arn, &token, Step::CreateSecret)
+        .await
+        .expect_err("a key of another account");
+    assert!(
+        error_chain(&error).contains("`account`"),
+        "{}",
+        error_chain(&error)
+    );
+    assert_eq!(
+        live_ids(&harness, &victim),
+        live_before,
+        "no key issued for the victim's account"
+    );
 
     let mut other_admin = harness.fresh_account();
     other_admin.set(
