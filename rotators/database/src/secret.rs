@@ -25,6 +25,19 @@ pub struct EngineSpec {
     pub excluded_characters: &'static str,
 }
 
+impl EngineSpec {
+    /// PostgreSQL and Aurora PostgreSQL: port 5432, database `postgres`,
+    /// usernames of at most 63 bytes, and AWS's template's excluded
+    /// characters (those a connection string treats specially).
+    pub const POSTGRES: EngineSpec = EngineSpec {
+        engines: &["postgres", "aurora-postgresql"],
+        default_port: 5432,
+        default_dbname: Some("postgres"),
+        max_username_bytes: 63,
+        excluded_characters: ":/@\"'\\",
+    };
+}
+
 /// A database login read from a secret: `engine`, `host`, `port`,
 /// `username`, `password`, `dbname`, `ssl` and `masterarn`.
 #[derive(Clone)]

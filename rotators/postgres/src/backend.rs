@@ -206,13 +206,7 @@ fn is_certificate_error(error: &tokio_postgres::Error) -> bool {
 impl DatabaseBackend for PostgresBackend {
     type Connection = Session;
 
-    const SPEC: EngineSpec = EngineSpec {
-        engines: &["postgres", "aurora-postgresql"],
-        default_port: 5432,
-        default_dbname: Some("postgres"),
-        max_username_bytes: 63,
-        excluded_characters: ":/@\"'\\",
-    };
+    const SPEC: EngineSpec = EngineSpec::POSTGRES;
 
     async fn connect(&self, login: &DatabaseSecret) -> Result<Session, LoginError> {
         let client = self.open(self.config(login), login.uses_tls()).await?;

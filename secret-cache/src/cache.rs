@@ -1,0 +1,347 @@
+//! Cached reads: a time to live, one read at a time per value, a refresh
+//! ahead of expiry, stale values through an outage, and a bounded size.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rotation_core::store::{SecretStore, VersionSelector, AWSCURRENT};
+use rotation_core::StoreError;
+use tokio::time::Instant;
+
+use crate::config::CacheConfig;
+use crate::error::{CacheError, ConfigError};
+use crate::rejection::Rejections;
+use crate::value::CachedSecret;
+
+/// A cache of secret values in front of a [`SecretStore`]
+/// ([`AwsSecretStore`](rotation_core::store::AwsSecretStore) for Secrets
+/// Manager). Cloning is cheap and shares the cache; it must be used inside
+/// a tokio runtime, which runs its background refreshes.
+pub struct SecretCache<S> {
+    pub(crate) inner: Arc<Inner<S>>,
+}
+
+impl<S> Clone for SecretCache<S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<S> std::fmt::Debug for SecretCache<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretCache")
+            .field("config", &self.inner.config)
+            .field("entries", &lock(&self.inner.entries).len())
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct Inner<S> {
+    pub(crate) store: S,
+    pub(crate) config: CacheConfig,
+    entries: Mutex<HashMap<Key, Arc<Entry>>>,
+    pub(crate) rejections: Mutex<HashMap<String, Arc<Rejections>>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Key {
+    pub(crate) secret_id: String,
+    pub(crate) stage: String,
+}
+
+impl Key {
+    pub(crate) fn new(secret_id: &str, stage: &str) -> Self {
+        Self {
+            secret_id: secret_id.to_owned(),
+            stage: stage.to_owned(),
+        }
+    }
+}
+
+/// One (secret, label): its value and the lock that makes reads of it
+/// single flight.
+pub(crate) struct Entry {
+    flight: tokio::sync::Mutex<()>,
+    state: Mutex<EntryState>,
+}
+
+struct EntryState {
+    held: Option<Held>,
+    refreshing: bool,
+    last_used: Instant,
+    /// While a stale value is served after a failed read: the next read.
+    retry_at: Option<Instant>,
+}
+
+struct Held {
+    secret: Arc<CachedSecret>,
+    refresh_at: Instant,
+    expires_at: Instant,
+}
+
+/// The cache's maps stay consistent if a holder panicked: every update is
+/// a single assignment.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl<S: SecretStore + 'static> SecretCache<S> {
+    /// A cache over `store` with `config`; refuses a setting that would
+    /// make it useless or abusive, naming it.
+    pub fn new(store: S, config: CacheConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                config,
+                entries: Mutex::new(HashMap::new()),
+                rejections: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// The store the cache reads.
+    pub fn store(&self) -> &S {
+        &self.inner.store
+    }
+
+    /// The AWSCURRENT value of `secret_id` (a name or an ARN).
+    pub async fn get(&self, secret_id: &str) -> Result<Arc<CachedSecret>, CacheError> {
+        self.get_stage(secret_id, AWSCURRENT).await
+    }
+
+    /// The value labelled `stage` (AWSCURRENT, AWSPREVIOUS or a label of
+    /// your own). Concurrent callers for one value share one read.
+    pub async fn get_stage(
+        &self,
+        secret_id: &str,
+        stage: &str,
+    ) -> Result<Arc<CachedSecret>, CacheError> {
+        let key = Key::new(secret_id, stage);
+        let entry = self.inner.entry(&key);
+        if let Some(hit) = self.inner.hit(&key, &entry) {
+            return Ok(hit);
+        }
+        self.inner.read_through(&key, &entry).await
+    }
+
+    /// Drops every cached value of `secret_id`, for an application that
+    /// knows it changed.
+    pub fn invalidate(&self, secret_id: &str) {
+        lock(&self.inner.entries).retain(|key, _| key.secret_id != secret_id);
+    }
+
+    /// How many values the cache holds.
+    pub fn len(&self) -> usize {
+        lock(&self.inner.entries).len()
+    }
+
+    /// Whether the cache holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<S: SecretStore + 'static> Inner<S> {
+    /// The entry for `key`, made (and the least recently used one evicted
+    /// at capacity) when missing.
+    pub(crate) fn entry(&self, key: &Key) -> Arc<Entry> {
+        let mut entries = lock(&self.entries);
+        if let Some(entry) = entries.get(key) {
+            return Arc::clone(entry);
+        }
+        if entries.len() >= self.config.max_entries {
+            let oldest = entries
+                .iter()
+                .min_by_key(|(_, entry)| lock(&entry.state).last_used)
+                .map(|(key, _)| key.clone());
+            if let Some(oldest) = oldest {
+                entries.remove(&oldest);
+            }
+        }
+        let entry = Arc::new(Entry {
+            flight: tokio::sync::Mutex::new(()),
+            state: Mutex::new(EntryState {
+                held: None,
+                refreshing: false,
+                last_used: Instant::now(),
+                retry_at: None,
+            }),
+        });
+        entries.insert(key.clone(), Arc::clone(&entry));
+        entry
+    }
+
+    /// The held value when it may be served without a read: young, or stale
+    /// within bounds while the store is failing. Starts the background
+    /// refresh once the value is in its refresh window.
+    fn hit(self: &Arc<Self>, key: &Key, entry: &Arc<Entry>) -> Option<Arc<CachedSecret>> {
+        let now = Instant::now();
+        let mut state = lock(&entry.state);
+        state.last_used = now;
+        let held = state.held.as_ref()?;
+        if now < held.expires_at {
+            let secret = Arc::clone(&held.secret);
+            if now >= held.refresh_at && !state.refreshing {
+                state.refreshing = true;
+                drop(state);
+                self.refresh_in_background(key.clone(), Arc::clone(entry));
+            }
+            return Some(secret);
+        }
+        let serving_stale = state.retry_at.is_some_and(|retry| now < retry)
+            && now < held.expires_at + self.config.max_stale;
+        serving_stale.then(|| Arc::clone(&held.secret))
+    }
+
+    async fn read_through(
+        self: &Arc<Self>,
+        key: &Key,
+        entry: &Arc<Entry>,
+    ) -> Result<Arc<CachedSecret>, CacheError> {
+        let _flight = entry.flight.lock().await;
+        // Another caller may have read it while this one waited.
+        if let Some(hit) = self.hit(key, entry) {
+            return Ok(hit);
+        }
+        match self.read(key).await {
+            Ok(secret) => {
+                self.hold(entry, &secret);
+                Ok(secret)
+            }
+            Err(error) => self.stale_instead(key, entry, error),
+        }
+    }
+
+    /// On a transient store failure, the expired value if it is within
+    /// `max_stale`; the store is asked again after `stale_retry`.
+    fn stale_instead(
+        &self,
+        key: &Key,
+        entry: &Entry,
+        error: CacheError,
+    ) -> Result<Arc<CachedSecret>, CacheError> {
+        let transient = matches!(
+            error,
+            CacheError::Store {
+                source: StoreError::Service { .. },
+                ..
+            }
+        );
+        let now = Instant::now();
+        let mut state = lock(&entry.state);
+        match state.held.as_ref() {
+            Some(held) if transient && now < held.expires_at + self.config.max_stale => {
+                let secret = Arc::clone(&held.secret);
+                state.retry_at = Some(now + self.config.stale_retry);
+                tracing::warn!(
+                    secret_id = %key.secret_id,
+                    stage = %key.stage,
+                    error = %error,
+                    "serving an expired value while Secrets Manager fails"
+                );
+                Ok(secret)
+            }
+            _ => Err(error),
+        }
+    }
+
+    /// Reads the value from the store, bypassing what is held.
+    pub(crate) async fn read(&self, key: &Key) -> Result<Arc<CachedSecret>, CacheError> {
+        match self
+            .store
+            .get_value(&key.secret_id, VersionSelector::Stage(&key.stage))
+            .await
+        {
+            Ok(Some(version)) => Ok(Arc::new(CachedSecret::from_version(version))),
+            Ok(None) => Err(CacheError::NoValue {
+                secret_id: key.secret_id.clone(),
+                stage: key.stage.clone(),
+            }),
+            Err(source) => Err(CacheError::Store {
+                secret_id: key.secret_id.clone(),
+                stage: key.stage.clone(),
+                source,
+            }),
+        }
+    }
+
+    fn hold(&self, entry: &Entry, secret: &Arc<CachedSecret>) {
+        let now = Instant::now();
+        let ttl = self.config.ttl;
+        // Between the whole window and half of it before expiry, so the
+        // refresh has time to finish before readers would have to wait.
+        let window = self.config.refresh_window();
+        let early = window / 2 + (window / 2).mul_f64(random_fraction());
+        let mut state = lock(&entry.state);
+        state.held = Some(Held {
+            secret: Arc::clone(secret),
+            refresh_at: now + (ttl - early),
+            expires_at: now + ttl,
+        });
+        state.retry_at = None;
+    }
+
+    fn refresh_in_background(self: &Arc<Self>, key: Key, entry: Arc<Entry>) {
+        let inner = Arc::clone(self);
+        tokio::spawn(async move {
+            let _flight = entry.flight.lock().await;
+            let still_due = lock(&entry.state)
+                .held
+                .as_ref()
+                .is_none_or(|held| Instant::now() >= held.refresh_at);
+            if still_due {
+                match inner.read(&key).await {
+                    Ok(secret) => inner.hold(&entry, &secret),
+                    // The held value stays until it expires; the next read
+                    // after that tries again.
+                    Err(error) => tracing::warn!(
+                        secret_id = %key.secret_id,
+                        stage = %key.stage,
+                        error = %error,
+                        "refreshing a cached value failed"
+                    ),
+                }
+            }
+            lock(&entry.state).refreshing = false;
+        });
+    }
+
+    /// The value held for `key`, whatever its age, without a read.
+    pub(crate) fn peek(&self, key: &Key) -> Option<Arc<CachedSecret>> {
+        let entry = lock(&self.entries).get(key).cloned()?;
+        let state = lock(&entry.state);
+        state.held.as_ref().map(|held| Arc::clone(&held.secret))
+    }
+
+    /// Reads `key` now and holds the result, unless a concurrent reader
+    /// already replaced `known` (then that value, without a read).
+    pub(crate) async fn reread(
+        &self,
+        key: &Key,
+        known: Option<&str>,
+    ) -> Result<Arc<CachedSecret>, CacheError> {
+        let entry = self.entry(key);
+        let _flight = entry.flight.lock().await;
+        if let Some(held) = lock(&entry.state).held.as_ref() {
+            if known.is_some_and(|known| held.secret.version_id() != known) {
+                return Ok(Arc::clone(&held.secret));
+            }
+        }
+        let secret = self.read(key).await?;
+        self.hold(&entry, &secret);
+        Ok(secret)
+    }
+}
+
+/// A uniform fraction in [0, 1), for jitter.
+fn random_fraction() -> f64 {
+    let mut bytes = [0u8; 8];
+    // Jitter only spreads load; without randomness it is simply absent.
+    if getrandom::fill(&mut bytes).is_err() {
+        return 0.0;
+    }
+    (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
+}

@@ -1,0 +1,516 @@
+//! The cache on the in-memory store (Secrets Manager's semantics), behind a
+//! wrapper that counts reads and can fail or slow them. Time is tokio's
+//! paused clock, so a 300 s time to live takes no real time.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rotation_core::secret::SecretPayload;
+use rotation_core::store::{
+    InMemorySecretStore, MoveStage, PutValue, SecretDescription, SecretStore, SecretVersion,
+    VersionSelector, AWSCURRENT, AWSPENDING,
+};
+use rotation_core::{SecretString, StoreError};
+use secret_cache::{Attempt, CacheConfig, CacheError, KeyMatch, SecretCache, UseError};
+use tokio::time::{advance, Instant};
+
+/// The in-memory store, counting `GetSecretValue` calls.
+#[derive(Default)]
+struct CountingStore {
+    inner: InMemorySecretStore,
+    reads: AtomicUsize,
+    failing: AtomicBool,
+    delay: Option<Duration>,
+}
+
+impl CountingStore {
+    fn slow(delay: Duration) -> Self {
+        Self {
+            delay: Some(delay),
+            ..Self::default()
+        }
+    }
+
+    fn reads(&self) -> usize {
+        self.reads.load(Ordering::SeqCst)
+    }
+
+    fn fail(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    fn create(&self, name: &str, value: &str) -> String {
+        self.inner
+            .create_secret(name, payload(value))
+            .expect("create the secret")
+    }
+
+    /// A rotation's createSecret: `value` stored as AWSPENDING.
+    async fn stage_pending(&self, name: &str, token: &str, value: &str) {
+        self.inner.start_rotation(name, token).unwrap();
+        self.inner
+            .put_value(
+                name,
+                PutValue {
+                    version_id: token,
+                    value: &SecretString::new(value),
+                    stages: &[AWSPENDING],
+                    rotation_token: None,
+                },
+            )
+            .await
+            .unwrap();
+    }
+
+    /// A rotation's finishSecret.
+    async fn finish(&self, name: &str, token: &str) {
+        let described = self.inner.describe(name).await.unwrap();
+        let from = described.version_with_stage(AWSCURRENT).map(str::to_owned);
+        self.inner
+            .move_stage(
+                name,
+                MoveStage {
+                    stage: AWSCURRENT,
+                    to_version: token,
+                    from_version: from.as_deref(),
+                },
+            )
+            .await
+            .unwrap();
+    }
+
+    async fn rotate(&self, name: &str, token: &str, value: &str) {
+        self.stage_pending(name, token, value).await;
+        self.finish(name, token).await;
+    }
+}
+
+fn payload(value: &str) -> SecretPayload {
+    SecretPayload::String(SecretString::new(value))
+}
+
+#[async_trait]
+impl SecretStore for CountingStore {
+    async fn describe(&self, secret_id: &str) -> Result<SecretDescription, StoreError> {
+        self.inner.describe(secret_id).await
+    }
+
+    async fn get_value(
+        &self,
+        secret_id: &str,
+        version: VersionSelector<'_>,
+    ) -> Result<Option<SecretVersion>, StoreError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        if let Some(delay) = self.delay {
+            tokio::time::sleep(delay).await;
+        }
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(StoreError::Service {
+                operation: "GetSecretValue",
+                secret_id: secret_id.to_owned(),
+                source: "throttled (simulated)".into(),
+            });
+        }
+        self.inner.get_value(secret_id, version).await
+    }
+
+    async fn put_value(&self, secret_id: &str, put: PutValue<'_>) -> Result<(), StoreError> {
+        self.inner.put_value(secret_id, put).await
+    }
+
+    async fn move_stage(&self, secret_id: &str, change: MoveStage<'_>) -> Result<(), StoreError> {
+        self.inner.move_stage(secret_id, change).await
+    }
+}
+
+fn cache(store: &Arc<CountingStore>, config: CacheConfig) -> SecretCache<Arc<CountingStore>> {
+    SecretCache::new(Arc::clone(store), config).expect("a valid configuration")
+}
+
+fn text(secret: &secret_cache::CachedSecret) -> String {
+    secret
+        .string()
+        .expect("a string secret")
+        .expose()
+        .to_owned()
+}
+
+/// The application's connect: only `accepted` logs in.
+async fn connect(
+    secret: Arc<secret_cache::CachedSecret>,
+    accepted: &str,
+    attempts: &AtomicUsize,
+) -> Result<String, Attempt<&'static str>> {
+    attempts.fetch_add(1, Ordering::SeqCst);
+    let presented = text(&secret);
+    if presented == accepted {
+        Ok(presented)
+    } else {
+        Err(Attempt::Rejected("password authentication failed"))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_value_is_served_for_its_time_to_live_then_read_again() {
+    let store = Arc::new(CountingStore::default());
+    store.create("app", "v1");
+    let cache = cache(&store, CacheConfig::default().refresh_ahead(Duration::ZERO));
+    assert_eq!(text(&cache.get("app").await.unwrap()), "v1");
+    store.inner.put_by_hand("app", payload("v2")).unwrap();
+    advance(Duration::from_secs(299)).await;
+    assert_eq!(text(&cache.get("app").await.unwrap()), "v1");
+    assert_eq!(store.reads(), 1);
+    advance(Duration::from_secs(2)).await;
+    assert_eq!(text(&cache.get("app").await.unwrap()), "v2");
+    assert_eq!(store.reads(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hundred_concurrent_readers_share_one_read() {
+    let store = Arc::new(CountingStore::slow(Duration::from_millis(50)));
+    store.create("app", "v1");
+    let cache = cache(&store, CacheConfig::default());
+    let readers: Vec<_> = (0..100)
+        .map(|_| {
+            let cache = cache.clone();
+            tokio::spawn(async move { cache.get("app").await.map(|s| text(&s)) })
+        })
+        .collect();
+    for reader in readers {
+        assert_eq!(reader.await.unwrap().unwrap(), "v1");
+    }
+    assert_eq!(store.reads(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_value_is_refreshed_ahead_of_expiry_without_making_readers_wait() {
+    let store = Arc::new(CountingStore::slow(Duration::from_millis(200)));
+    store.create("app", "v1");
+    let config = CacheConfig::default()
+        .ttl(Duration::from_secs(10))
+        .refresh_ahead(Duration::from_secs(2));
+    let cache = cache(&store, config);
+    cache.get("app").await.unwrap();
+    store.inner.put_by_hand("app", payload("v2")).unwrap();
+    // Past the refresh moment (1 to 2 s before expiry), whatever the
+    // jitter.
+    advance(Duration::from_secs(9)).await;
+    let asked = Instant::now();
+    assert_eq!(text(&cache.get("app").await.unwrap()), "v1");
+    assert_eq!(asked.elapsed(), Duration::ZERO, "the reader waited");
+    // The background refresh reads once, however many readers come.
+    for _ in 0..10 {
+        cache.get("app").await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(store.reads(), 2);
+    assert_eq!(text(&cache.get("app").await.unwrap()), "v2");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_expired_value_is_served_through_an_outage_up_to_the_bound() {
+    let store = Arc::new(CountingStore::default());
+    store.create("app", "v1");
+    let config = CacheConfig::default()
+        .ttl(Duration::from_secs(60))
+        .refresh_ahead(Duration::ZERO)
+        .max_stale(Duration::from_secs(120))
+        .stale_retry(Duration::from_secs(5));
+    let cache = cache(&store, config);
+    cache.get("app").await.unwrap();
+    store.fail(true);
+    advance(Duration::from_secs(61)).await;
+    assert_eq!(text(&cache.get("app").await.unwrap()), "v1");
+    assert_eq!(store.reads(), 2);
+    // No read per request during the outage: one per stale_retry.
+    for _ in 0..20 {
+        cache.get("app").await.unwrap();
+    }
+    assert_eq!(store.reads(), 2);
+    advance(Duration::from_secs(6)).await;
+    cache.get("app").await.unwrap();
+    assert_eq!(store.reads(), 3);
+    // 60 s of life and 120 s of staleness, then the error.
+    advance(Duration::from_secs(120)).await;
+    let error = cache.get("app").await.unwrap_err();
+    assert!(
+        matches!(error, CacheError::Store { ref source, .. } if matches!(source, StoreError::Service { .. })),
+        "{error:?}"
+    );
+    store.fail(false);
+    assert_eq!(text(&cache.get("app").await.unwrap()), "v1");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_deleted_secret_is_not_served_stale() {
+    let store = Arc::new(CountingStore::default());
+    store.create("app", "v1");
+    let cache = cache(&store, CacheConfig::default().refresh_ahead(Duration::ZERO));
+    cache.get("app").await.unwrap();
+    advance(Duration::from_secs(301)).await;
+    let error = cache.get("other").await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            CacheError::Store {
+                source: StoreError::SecretNotFound { .. },
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    let error = cache.get_stage("app", "AWSPREVIOUS").await.unwrap_err();
+    assert!(matches!(error, CacheError::NoValue { .. }), "{error:?}");
+    assert!(error.to_string().contains("AWSPREVIOUS"), "{error}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_least_recently_used_value_leaves_a_full_cache() {
+    let store = Arc::new(CountingStore::default());
+    for name in ["a", "b", "c"] {
+        store.create(name, name);
+    }
+    let cache = cache(&store, CacheConfig::default().max_entries(2));
+    for name in ["a", "b"] {
+        cache.get(name).await.unwrap();
+        advance(Duration::from_millis(1)).await;
+    }
+    cache.get("a").await.unwrap();
+    advance(Duration::from_millis(1)).await;
+    cache.get("c").await.unwrap();
+    assert_eq!(cache.len(), 2);
+    assert_eq!(store.reads(), 3);
+    cache.get("a").await.unwrap();
+    assert_eq!(store.reads(), 3, "a was used recently and stayed");
+    cache.get("b").await.unwrap();
+    assert_eq!(store.reads(), 4, "b was evicted");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_password_is_retried_once_with_the_rotated_value() {
+    let store = Arc::new(CountingStore::default());
+    store.create("app", "v1");
+    let cache = cache(&store, CacheConfig::default());
+    let attempts = AtomicUsize::new(0);
+    cache
+        .with_current("app", |s| connect(s, "v1", &attempts))
+        .await
+        .unwrap();
+    store.rotate("app", "token-2", "v2").await;
+    let logged_in = cache
+        .with_current("app", |s| connect(s, "v2", &attempts))
+        .await
+        .unwrap();
+    assert_eq!(logged_in, "v2");
+    assert_eq!(attempts.load(Ordering::SeqCst), 3);
+    assert_eq!(store.reads(), 2, "one read to find the rotated value");
+    // The fresh value is cached: no further read, no failed attempt.
+    cache
+        .with_current("app", |s| connect(s, "v2", &attempts))
+        .await
+        .unwrap();
+    assert_eq!((attempts.load(Ordering::SeqCst), store.reads()), (4, 2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn tasks_refused_together_share_one_look() {
+    let store = Arc::new(CountingStore::slow(Duration::from_millis(20)));
+    store.create("app", "v1");
+    let cache = cache(&store, CacheConfig::default());
+    cache.get("app").await.unwrap();
+    store.rotate("app", "token-2", "v2").await;
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let (cache, attempts) = (cache.clone(), Arc::clone(&attempts));
+            tokio::spawn(async move {
+                cache
+                    .with_current("app", |s| connect(s, "v2", &attempts))
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap(), "v2");
+    }
+    assert_eq!(store.reads(), 2);
+    assert_eq!(attempts.load(Ordering::SeqCst), 100);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wrong_password_backs_off_instead_of_storming() {
+    let store = Arc::new(CountingStore::default());
+    store.create("app", "wrong");
+    let config = CacheConfig::default()
+        .ttl(Duration::from_secs(300))
+        .rejection_backoff(Duration::from_millis(500));
+    let cache = cache(&store, config);
+    let attempts = AtomicUsize::new(0);
+    let mut refused = 0;
+    // Ten seconds of an application retrying every 10 ms.
+    for _ in 0..1000 {
+        let result = cache
+            .with_current("app", |s| connect(s, "right", &attempts))
+            .await;
+        if matches!(result, Err(UseError::Rejected(_))) {
+            refused += 1;
+        }
+        advance(Duration::from_millis(10)).await;
+    }
+    assert_eq!(refused, 1000);
+    // The first read, then looks at 0, 0.5, 1.5, 3.5 and 7.5 s: each reads
+    // AWSCURRENT and AWSPENDING.
+    assert_eq!(store.reads(), 1 + 5 * 2);
+    // The correct value stored by hand is found at the next look.
+    store.inner.put_by_hand("app", payload("right")).unwrap();
+    advance(Duration::from_secs(10)).await;
+    cache
+        .with_current("app", |s| connect(s, "right", &attempts))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn between_set_secret_and_finish_secret_the_pending_value_logs_in() {
+    let store = Arc::new(CountingStore::default());
+    store.create("app", "v1");
+    let cache = cache(&store, CacheConfig::default().refresh_ahead(Duration::ZERO));
+    let attempts = AtomicUsize::new(0);
+    cache
+        .with_current("app", |s| connect(s, "v1", &attempts))
+        .await
+        .unwrap();
+    // createSecret and setSecret ran: the database takes only v2, and
+    // AWSCURRENT is still v1.
+    store.stage_pending("app", "token-2", "v2").await;
+    let logged_in = cache
+        .with_current("app", |s| connect(s, "v2", &attempts))
+        .await
+        .unwrap();
+    assert_eq!(logged_in, "v2");
+    assert_eq!(store.reads(), 3, "AWSCURRENT again, then AWSPENDING");
+    // Later connects go straight to the pending value.
+    for _ in 0..10 {
+        cache
+            .with_current("app", |s| connect(s, "v2", &attempts))
+            .await
+            .unwrap();
+    }
+    assert_eq!((attempts.load(Ordering::SeqCst), store.reads()), (13, 3));
+    // finishSecret; once the cache reads AWSCURRENT again it is v2 itself.
+    store.finish("app", "token-2").await;
+    advance(Duration::from_secs(301)).await;
+    cache
+        .with_current("app", |s| connect(s, "v2", &attempts))
+        .await
+        .unwrap();
+    assert_eq!((attempts.load(Ordering::SeqCst), store.reads()), (14, 4));
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_try_pending_the_rotation_window_fails_until_finish_secret() {
+    let store = Arc::new(CountingStore::default());
+    store.create("app", "v1");
+    let cache = cache(&store, CacheConfig::default().try_pending(false));
+    cache.get("app").await.unwrap();
+    store.stage_pending("app", "token-2", "v2").await;
+    let attempts = AtomicUsize::new(0);
+    let result = cache
+        .with_current("app", |s| connect(s, "v2", &attempts))
+        .await;
+    assert!(matches!(result, Err(UseError::Rejected(_))));
+    assert_eq!(store.reads(), 2, "AWSCURRENT only");
+    store.finish("app", "token-2").await;
+    advance(Duration::from_millis(600)).await;
+    cache
+        .with_current("app", |s| connect(s, "v2", &attempts))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failure_other_than_a_refusal_reads_nothing() {
+    let store = Arc::new(CountingStore::default());
+    store.create("app", "v1");
+    let cache = cache(&store, CacheConfig::default());
+    let result: Result<(), _> = cache
+        .with_current("app", |_| async {
+            Err(Attempt::Failed("connection reset"))
+        })
+        .await;
+    assert!(matches!(result, Err(UseError::Failed("connection reset"))));
+    assert_eq!(store.reads(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn keys_are_checked_against_current_and_previous() {
+    let store = Arc::new(CountingStore::default());
+    store.create("svc", r#"{"api_key": "k1", "owner": "team"}"#);
+    let cache = cache(&store, CacheConfig::default());
+    let check = |key: &'static str| {
+        let cache = cache.clone();
+        async move { cache.check_key("svc", Some("api_key"), key).await.unwrap() }
+    };
+    assert_eq!(check("k1").await, KeyMatch::Current);
+    store
+        .rotate("svc", "token-2", r#"{"api_key": "k2", "owner": "team"}"#)
+        .await;
+    // A client already holds k2: the cache re-reads AWSCURRENT and
+    // AWSPREVIOUS once.
+    assert_eq!(check("k2").await, KeyMatch::Current);
+    assert_eq!(check("k1").await, KeyMatch::Previous);
+    let reads = store.reads();
+    // Unknown keys do not make a request each.
+    for _ in 0..100 {
+        assert_eq!(check("forged").await, KeyMatch::Unknown);
+        assert!(!KeyMatch::Unknown.accepted());
+    }
+    assert!(
+        store.reads() <= reads + 1,
+        "{} reads",
+        store.reads() - reads
+    );
+    // A field the secret lacks is an error naming it.
+    let error = cache
+        .check_key("svc", Some("token"), "k2")
+        .await
+        .unwrap_err();
+    let message = format!("{error} {:?}", std::error::Error::source(&error));
+    assert!(message.contains("token"), "{message}");
+    assert!(!message.contains("k2"), "{message}");
+}
+
+#[tokio::test]
+async fn settings_that_would_misbehave_are_refused_by_name() {
+    let store = Arc::new(CountingStore::default());
+    for (config, setting) in [
+        (CacheConfig::default().ttl(Duration::ZERO), "ttl"),
+        (CacheConfig::default().max_entries(0), "max_entries"),
+        (
+            CacheConfig::default().rejection_backoff(Duration::ZERO),
+            "rejection_backoff",
+        ),
+        (
+            CacheConfig::default().stale_retry(Duration::ZERO),
+            "stale_retry",
+        ),
+    ] {
+        let error = SecretCache::new(Arc::clone(&store), config).unwrap_err();
+        assert_eq!(error.setting, setting);
+        assert!(error.to_string().contains(setting));
+    }
+}
+
+#[tokio::test]
+async fn nothing_the_cache_prints_holds_a_value() {
+    let store = Arc::new(CountingStore::default());
+    store.create("app", r#"{"password": "sekret-pw-1"}"#);
+    let cache = cache(&store, CacheConfig::default());
+    let secret = cache.get("app").await.unwrap();
+    let printed = format!("{secret:?} {cache:?}");
+    assert!(!printed.contains("sekret-pw-1"), "{printed}");
+    assert!(printed.contains(secret.version_id()), "{printed}");
+}
