@@ -255,7 +255,7 @@ impl<S: SecretStore + 'static> Inner<S> {
             .get_value(&key.secret_id, VersionSelector::Stage(&key.stage))
             .await
         {
-            Ok(Some(version)) => Ok(Arc::new(CachedSecret::from_version(version))),
+            Ok(Some(version)) => Ok(Arc::new(CachedSecret::from(version))),
             Ok(None) => Err(CacheError::NoValue {
                 secret_id: key.secret_id.clone(),
                 stage: key.stage.clone(),

@@ -126,7 +126,7 @@ mod tests {
     use super::*;
 
     fn login(value: serde_json::Value) -> Result<PostgresLogin, SecretFormatError> {
-        PostgresLogin::from_secret(&CachedSecret::from_version(SecretVersion {
+        PostgresLogin::from_secret(&CachedSecret::from(SecretVersion {
             version_id: "v1".into(),
             stages: vec!["AWSCURRENT".into()],
             payload: SecretPayload::String(SecretString::new(value.to_string())),

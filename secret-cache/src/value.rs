@@ -14,14 +14,6 @@ pub struct CachedSecret {
 }
 
 impl CachedSecret {
-    pub(crate) fn from_version(version: SecretVersion) -> Self {
-        Self {
-            version_id: version.version_id,
-            stages: version.stages,
-            payload: version.payload,
-        }
-    }
-
     /// The version id: two reads returned the same value when their ids
     /// are equal.
     pub fn version_id(&self) -> &str {
@@ -50,5 +42,17 @@ impl CachedSecret {
     /// wrong and quotes nothing.
     pub fn json(&self) -> Result<SecretJson, SecretFormatError> {
         SecretJson::from_payload(&self.payload)
+    }
+}
+
+impl From<SecretVersion> for CachedSecret {
+    /// A version read from a store directly, for code that reads some
+    /// secrets around the cache.
+    fn from(version: SecretVersion) -> Self {
+        Self {
+            version_id: version.version_id,
+            stages: version.stages,
+            payload: version.payload,
+        }
     }
 }
