@@ -22,6 +22,7 @@ use aws_sdk_secretsmanager::operation::get_secret_value::{
     GetSecretValueError, GetSecretValueOutput,
 };
 use aws_sdk_secretsmanager::Client;
+use database_app::comparison::{run as run_comparison, Comparison, Scenario, Strategy};
 use postgres_rotator::sql::{alter_password, quote_identifier, quote_literal};
 use postgres_rotator_testing::PostgresRotatorHarness;
 use postgres_rotator_testing::PostgresServer;
@@ -514,6 +515,17 @@ fn main() {
         for concurrency in [1, 32] {
             let (rate, failures, mean) = scale(&single, Arc::clone(&memory), &arns, concurrency).await;
             let _ = writeln!(out, "| in-memory | {concurrency} | {rate:.1} | {failures} | {} |", ms(mean));
+        }
+
+        // Applications through rotations.
+        let scenario = Scenario::default();
+        let (single_run, alternating_run) = tokio::join!(
+            run_comparison(Strategy::SingleUser, &scenario),
+            run_comparison(Strategy::AlternatingUsers, &scenario)
+        );
+        let _ = writeln!(out, "\n## Applications through rotations\n\n`examples/database-app`: {workers} workers per way of getting the login open a PostgreSQL connection, run `SELECT 1` and close it, every {pause} ms, while the PostgreSQL rotator (in-process, {gap} ms between steps for the gap between Secrets Manager's invocations) rotates the secret {rotations} times, one rotation every {interval} s, against moto and a throwaway PostgreSQL. The three ways run side by side in the same run: `secret-cache`'s `with_current` (refresh ahead within the last tenth of the time to live; a refused login looks once for AWSCURRENT, then AWSPENDING), the same cache used as a plain time-to-live cache (as Powertools' `max_age` is), and a `GetSecretValue` per connection. Time is compressed 300 times: both caches' time to live is {ttl} s, standing for Powertools' 300 s, so rotations come every {ratio} times to live. A failed connection is one the application saw fail; an outage is one worker's run of failures, from the first to the next success; refused logins include those the cache retried with a newer value (which the application never saw). Targets: alternating users, no failed connection; single user, no outage longer than one refresh; calls per minute within 2x of the plain cache. The two strategies ran at the same time, each on its own PostgreSQL and moto.\n\n{header}", workers = scenario.workers, pause = scenario.pause.as_millis(), gap = scenario.step_gap.as_millis(), rotations = scenario.rotations, interval = scenario.interval.as_secs(), ttl = scenario.ttl.as_secs(), ratio = scenario.interval.as_secs() / scenario.ttl.as_secs().max(1), header = Comparison::HEADER);
+        for row in single_run.rows().into_iter().chain(alternating_run.rows()) {
+            let _ = writeln!(out, "{row}");
         }
         out
     });
