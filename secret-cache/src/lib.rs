@@ -18,7 +18,7 @@
 //! storm. A service that verifies keys a rotation issues calls
 //! [`SecretCache::check_key`], which accepts AWSCURRENT and AWSPREVIOUS.
 //! The `postgres` feature turns a database secret into a
-//! `tokio_postgres::Config` or a connection URL ([`postgres`]). It reads
+//! `tokio_postgres::Config` or a connection URL (the `postgres` module). It reads
 //! through rotation-core's [`SecretStore`], so it works on Secrets Manager
 //! ([`AwsSecretStore`]) and on any store with its semantics. Values stay in
 //! redacting types: they are never printed.
