@@ -131,6 +131,7 @@ impl<S: SecretStore + 'static> SecretCache<S> {
     /// knows it changed.
     pub fn invalidate(&self, secret_id: &str) {
         lock(&self.inner.entries).retain(|key, _| key.secret_id != secret_id);
+        lock(&self.inner.rejections).remove(secret_id);
     }
 
     /// How many values the cache holds.
@@ -201,7 +202,17 @@ impl<S: SecretStore + 'static> Inner<S> {
         key: &Key,
         entry: &Arc<Entry>,
     ) -> Result<Arc<CachedSecret>, CacheError> {
-        let _flight = entry.flight.lock().await;
+        let _flight = match entry.flight.try_lock() {
+            Ok(flight) => flight,
+            Err(_) => {
+                // During an outage, one caller retries the store and the
+                // others are served the stale value instead of waiting.
+                if let Some(stale) = self.stale_while_retrying(entry) {
+                    return Ok(stale);
+                }
+                entry.flight.lock().await
+            }
+        };
         // Another caller may have read it while this one waited.
         if let Some(hit) = self.hit(key, entry) {
             return Ok(hit);
@@ -213,6 +224,16 @@ impl<S: SecretStore + 'static> Inner<S> {
             }
             Err(error) => self.stale_instead(key, entry, error),
         }
+    }
+
+    /// The held value, if a read already failed transiently and the value
+    /// is within `max_stale`.
+    fn stale_while_retrying(&self, entry: &Entry) -> Option<Arc<CachedSecret>> {
+        let state = lock(&entry.state);
+        let held = state.held.as_ref()?;
+        let in_outage = state.retry_at.is_some();
+        (in_outage && Instant::now() < held.expires_at + self.config.max_stale)
+            .then(|| Arc::clone(&held.secret))
     }
 
     /// On a transient store failure, the expired value if it is within

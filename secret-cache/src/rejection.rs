@@ -179,8 +179,15 @@ impl<S: SecretStore + 'static> SecretCache<S> {
         presented: &str,
     ) -> Result<bool, CacheError> {
         match self.get_stage(secret_id, AWSPREVIOUS).await {
-            Ok(previous) => Ok(key_of(secret_id, &previous, field)?
-                .is_some_and(|k| same_key(k.expose().as_bytes(), presented))),
+            Ok(previous) => match key_of(secret_id, &previous, field) {
+                Ok(key) => Ok(key.is_some_and(|k| same_key(k.expose().as_bytes(), presented))),
+                // An old value of another shape grants nothing, and must
+                // not stop the current key from being checked.
+                Err(error) => {
+                    tracing::warn!(%secret_id, %error, "AWSPREVIOUS holds no key");
+                    Ok(false)
+                }
+            },
             // Before the first rotation there is no previous value.
             Err(CacheError::NoValue { .. }) => Ok(false),
             Err(error) => Err(error),

@@ -244,6 +244,38 @@ async fn an_expired_value_is_served_through_an_outage_up_to_the_bound() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn during_an_outage_one_reader_retries_and_the_others_do_not_wait() {
+    let store = Arc::new(CountingStore::slow(Duration::from_millis(100)));
+    store.create("app", "v1");
+    let config = CacheConfig::default()
+        .ttl(Duration::from_secs(60))
+        .refresh_ahead(Duration::ZERO)
+        .stale_retry(Duration::from_secs(5));
+    let cache = cache(&store, config);
+    cache.get("app").await.unwrap();
+    store.fail(true);
+    advance(Duration::from_secs(61)).await;
+    cache.get("app").await.unwrap();
+    advance(Duration::from_secs(6)).await;
+    let retrying = {
+        let cache = cache.clone();
+        tokio::spawn(async move { cache.get("app").await.map(|s| text(&s)) })
+    };
+    tokio::task::yield_now().await;
+    let asked = Instant::now();
+    for _ in 0..10 {
+        assert_eq!(text(&cache.get("app").await.unwrap()), "v1");
+    }
+    assert_eq!(
+        asked.elapsed(),
+        Duration::ZERO,
+        "a reader waited for the retry"
+    );
+    assert_eq!(retrying.await.unwrap().unwrap(), "v1");
+    assert_eq!(store.reads(), 3);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_deleted_secret_is_not_served_stale() {
     let store = Arc::new(CountingStore::default());
     store.create("app", "v1");
@@ -473,6 +505,17 @@ async fn keys_are_checked_against_current_and_previous() {
         "{} reads",
         store.reads() - reads
     );
+    // An AWSPREVIOUS of another shape matches nothing and stops nothing.
+    store.rotate("svc", "token-3", r#"{"api_key": "k3"}"#).await;
+    store
+        .inner
+        .put_by_hand("svc", payload(r#"{"api_key": "k4"}"#))
+        .unwrap();
+    store.rotate("svc", "token-5", "not json").await;
+    store.rotate("svc", "token-6", r#"{"api_key": "k6"}"#).await;
+    advance(Duration::from_secs(301)).await;
+    assert_eq!(check("k6").await, KeyMatch::Current);
+    assert_eq!(check("k4").await, KeyMatch::Unknown);
     // A field the secret lacks is an error naming it.
     let error = cache
         .check_key("svc", Some("token"), "k2")
