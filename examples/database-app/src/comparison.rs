@@ -8,18 +8,13 @@
 //! the run measures: failures per rotation, the longest outage against the
 //! time to live, and calls per minute against the plain cache's.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use postgres_rotator_testing::{PostgresRotatorHarness, PostgresServer};
-use rotation_core::store::{
-    AwsSecretStore, MoveStage, PutValue, SecretDescription, SecretStore, SecretVersion,
-    VersionSelector,
-};
-use rotation_core::testkit::{Rotations, RotatorHarness};
-use rotation_core::{Step, StoreError};
+use rotation_core::testkit::{FaultyStore, Rotations, RotatorHarness};
+use rotation_core::Step;
 use rotation_tests::moto::MotoServer;
 use secret_cache::{CacheConfig, SecretCache};
 use tokio::time::Instant;
@@ -148,37 +143,6 @@ fn format_outage(outage: Duration) -> String {
     }
 }
 
-/// Counts the Secrets Manager calls one way of getting the login makes.
-struct CountingStore {
-    inner: AwsSecretStore,
-    calls: AtomicUsize,
-}
-
-#[async_trait]
-impl SecretStore for CountingStore {
-    async fn describe(&self, secret_id: &str) -> Result<SecretDescription, StoreError> {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        self.inner.describe(secret_id).await
-    }
-
-    async fn get_value(
-        &self,
-        secret_id: &str,
-        version: VersionSelector<'_>,
-    ) -> Result<Option<SecretVersion>, StoreError> {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        self.inner.get_value(secret_id, version).await
-    }
-
-    async fn put_value(&self, secret_id: &str, put: PutValue<'_>) -> Result<(), StoreError> {
-        self.inner.put_value(secret_id, put).await
-    }
-
-    async fn move_stage(&self, secret_id: &str, change: MoveStage<'_>) -> Result<(), StoreError> {
-        self.inner.move_stage(secret_id, change).await
-    }
-}
-
 /// Runs the three ways side by side through `scenario.rotations`
 /// rotations of one secret with `strategy`. Panics (with the step's error)
 /// if a rotation fails, and if the final AWSCURRENT does not log in.
@@ -193,12 +157,8 @@ pub async fn run(strategy: Strategy, scenario: &Scenario) -> Comparison {
     let secret = harness.new_user(rotations.store(), "app").await;
     let arn = rotations.create("app", &secret).await;
 
-    let counting = || {
-        Arc::new(CountingStore {
-            inner: moto.store(),
-            calls: AtomicUsize::new(0),
-        })
-    };
+    // Unarmed, it only records each call.
+    let counting = || Arc::new(FaultyStore::new(moto.store()));
     let aware_config = CacheConfig::default()
         .ttl(scenario.ttl)
         .refresh_ahead(scenario.ttl / 10);
@@ -269,7 +229,7 @@ pub async fn run(strategy: Strategy, scenario: &Scenario) -> Comparison {
     let outcomes = tallies
         .into_iter()
         .map(|(credentials, store, tally)| {
-            let calls = store.calls.load(Ordering::Relaxed);
+            let calls = store.take_log().len();
             Outcome {
                 credentials,
                 connections: tally.connections.load(Ordering::Relaxed),
