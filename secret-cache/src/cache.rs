@@ -160,6 +160,11 @@ impl<S: SecretStore + 'static> Inner<S> {
                 .map(|(key, _)| key.clone());
             if let Some(oldest) = oldest {
                 entries.remove(&oldest);
+                // The refusal state of a secret goes with its last value,
+                // so the bound holds for it too.
+                if !entries.keys().any(|k| k.secret_id == oldest.secret_id) {
+                    lock(&self.rejections).remove(&oldest.secret_id);
+                }
             }
         }
         let entry = Arc::new(Entry {
@@ -365,4 +370,32 @@ fn random_fraction() -> f64 {
         return 0.0;
     }
     (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use rotation_core::secret::SecretPayload;
+    use rotation_core::store::InMemorySecretStore;
+    use rotation_core::SecretString;
+
+    use super::*;
+    use crate::error::Attempt;
+
+    #[tokio::test]
+    async fn a_secret_evicted_takes_its_refusal_state_with_it() {
+        let store = InMemorySecretStore::new();
+        for name in ["a", "b"] {
+            store
+                .create_secret(name, SecretPayload::String(SecretString::new("pw")))
+                .unwrap();
+        }
+        let cache = SecretCache::new(store, CacheConfig::default().max_entries(1)).unwrap();
+        let refused = |_| async { Err::<(), _>(Attempt::Rejected(())) };
+        let _ = cache.with_current("a", refused).await;
+        assert!(lock(&cache.inner.rejections).contains_key("a"));
+        let _ = cache.with_current("b", refused).await;
+        let rejections = lock(&cache.inner.rejections);
+        assert!(!rejections.contains_key("a"));
+        assert!(rejections.contains_key("b"));
+    }
 }
