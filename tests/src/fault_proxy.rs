@@ -117,7 +117,7 @@ fn decide(state: &Mutex<State>, request: &Message) -> Option<Fault> {
     state.requests += 1;
     let fault = match state.plan {
         FaultPlan::Pass => None,
-        FaultPlan::FirstAttempts(fault) => (index % 2 == 0).then_some(fault),
+        FaultPlan::FirstAttempts(fault) => index.is_multiple_of(2).then_some(fault),
         FaultPlan::Always(fault) => Some(fault),
     }?;
     let target = request.header("x-amz-target").unwrap_or("?").to_owned();
