@@ -1,11 +1,15 @@
 //! The Secrets Manager operations the rotation protocol needs, as a trait.
 //!
-//! Two implementations: [`AwsSecretStore`] over the AWS SDK, and
+//! Three implementations: [`AwsSecretStore`] over the AWS SDK;
 //! `InMemorySecretStore` with the service's semantics, for fast tests (the
-//! `testkit` feature).
-//! Both pass the same contract suite (`testkit::store_contract`).
+//! `testkit` feature); and `embedded::EmbeddedSecretStore`, the same
+//! semantics in an SQLite file, for rotating without an AWS account (the
+//! `embedded` feature). All pass the same contract suite
+//! (`testkit::store_contract`).
 
 mod aws;
+#[cfg(feature = "embedded")]
+pub mod embedded;
 #[cfg(feature = "testkit")]
 mod memory;
 

@@ -68,6 +68,30 @@ impl SecretAdmin for InMemorySecretStore {
     }
 }
 
+#[cfg(feature = "embedded")]
+#[async_trait]
+impl SecretAdmin for crate::store::embedded::EmbeddedSecretStore {
+    async fn create_secret(
+        &self,
+        name: &str,
+        payload: SecretPayload,
+    ) -> Result<String, StoreError> {
+        crate::store::embedded::EmbeddedSecretStore::create_secret(self, name, payload).await
+    }
+
+    async fn start_rotation(&self, secret_id: &str, token: &str) -> Result<(), StoreError> {
+        crate::store::embedded::EmbeddedSecretStore::start_rotation(self, secret_id, token).await
+    }
+
+    async fn snapshot(&self, secret_id: &str) -> Result<Snapshot, StoreError> {
+        crate::store::embedded::EmbeddedSecretStore::snapshot(self, secret_id).await
+    }
+
+    async fn tag_secret(&self, secret_id: &str, key: &str, value: &str) -> Result<(), StoreError> {
+        crate::store::embedded::EmbeddedSecretStore::tag_secret(self, secret_id, key, value).await
+    }
+}
+
 /// A Lambda ARN no test deploys: moto's `RotateSecret` stages the pending
 /// version and enables rotation, then fails to find the function, which
 /// [`SecretAdmin::start_rotation`] expects.
