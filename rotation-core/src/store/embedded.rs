@@ -135,6 +135,20 @@ pub struct SecretSummary {
     pub created: SystemTime,
 }
 
+/// One version as [`EmbeddedSecretStore::versions`] shows it: no value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionInfo {
+    /// The version id.
+    pub version_id: String,
+    /// Its stages, in the order they were attached.
+    pub stages: Vec<String>,
+    /// When it was created.
+    pub created: SystemTime,
+    /// Whether it holds a value (a rotation's placeholder does not, until
+    /// createSecret).
+    pub has_value: bool,
+}
+
 /// A secret store in an SQLite file.
 #[derive(Clone)]
 pub struct EmbeddedSecretStore {
@@ -520,6 +534,44 @@ impl EmbeddedSecretStore {
                 operation: "DescribeSecret",
                 secret_id: secret_id.to_owned(),
             })
+    }
+
+    /// Every version, oldest first, with its stages and creation time but
+    /// not its value.
+    pub async fn versions(&self, secret_id: &str) -> Result<Vec<VersionInfo>, StoreError> {
+        const OP: &str = "ListSecretVersionIds";
+        let id = secret_id.to_owned();
+        self.transaction(OP, secret_id, false, move |tx| {
+            let arn = find(tx, OP, &id)?;
+            let mut statement = tx
+                .prepare(
+                    "SELECT version_id, created_at, kind IS NOT NULL FROM versions
+                     WHERE arn = ?1 ORDER BY created_at, rowid",
+                )
+                .map_err(|e| service(OP, &id, e))?;
+            let rows = statement
+                .query_map([&arn], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, i64>(1)?,
+                        row.get::<_, bool>(2)?,
+                    ))
+                })
+                .map_err(|e| service(OP, &id, e))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| service(OP, &id, e))?;
+            rows.into_iter()
+                .map(|(version_id, created, has_value)| {
+                    Ok(VersionInfo {
+                        stages: stages_of(tx, OP, &arn, &version_id)?,
+                        version_id,
+                        created: from_seconds(created),
+                        has_value,
+                    })
+                })
+                .collect()
+        })
+        .await
     }
 
     /// Every version with its stages (sorted) and value, including

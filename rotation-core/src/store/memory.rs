@@ -14,7 +14,7 @@ use async_trait::async_trait;
 
 use super::{
     MoveStage, PutValue, SecretDescription, SecretStore, SecretVersion, VersionSelector,
-    AWSCURRENT, AWSPENDING, AWSPREVIOUS,
+    VersionSnapshot, AWSCURRENT, AWSPENDING, AWSPREVIOUS,
 };
 use crate::error::StoreError;
 use crate::secret::SecretPayload;
@@ -109,15 +109,6 @@ impl State {
 #[derive(Debug, Default)]
 pub struct InMemorySecretStore {
     state: Mutex<State>,
-}
-
-/// A snapshot of one version, for tests comparing store states.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VersionSnapshot {
-    /// Its stages, sorted.
-    pub stages: Vec<String>,
-    /// Its value; `None` for RotateSecret's placeholder.
-    pub payload: Option<SecretPayload>,
 }
 
 fn refused(operation: &'static str, secret_id: &str, message: impl Into<String>) -> StoreError {

@@ -21,7 +21,7 @@ use async_trait::async_trait;
 pub(crate) use aws::map_error;
 pub use aws::{sdk_config_loader, AwsSecretStore};
 #[cfg(feature = "testkit")]
-pub use memory::{InMemorySecretStore, VersionSnapshot};
+pub use memory::InMemorySecretStore;
 
 use crate::error::StoreError;
 use crate::secret::{SecretPayload, SecretString};
@@ -112,6 +112,16 @@ pub struct SecretVersion {
     pub stages: Vec<String>,
     /// Its value.
     pub payload: SecretPayload,
+}
+
+/// A snapshot of one version (its value included), for comparing store
+/// states.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionSnapshot {
+    /// Its stages, sorted.
+    pub stages: Vec<String>,
+    /// Its value; `None` for RotateSecret's placeholder.
+    pub payload: Option<SecretPayload>,
 }
 
 /// A `PutSecretValue` request: `value` stored as version `version_id` with

@@ -33,8 +33,9 @@ pub use logs::{assert_no_secret_in, CapturedLogs, StepRecorder};
 pub use rotations::Rotations;
 
 /// The engine [`lambda::run`](crate::lambda::run) serves, for tests that
-/// drive the steps themselves: production code reaches it only through
-/// `lambda::run`.
+/// drive the steps themselves (the `rotate` tool, which plays Secrets
+/// Manager's part in-process, uses [`Rotation`](crate::Rotation) from the
+/// crate root).
 pub mod engine {
     pub use crate::rotation::{Rotation, StepOutcome, DEADLINE_MARGIN};
 

@@ -1,0 +1,139 @@
+//! The command line: what `rotate --help` shows.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Run and inspect Secrets Manager rotations from a terminal.
+///
+/// Secrets live in an embedded store, a file given by --store or
+/// ROTATE_STORE (created if missing, readable by you only). Rotators read
+/// the settings their Lambda functions read (PASSWORD_LENGTH, API_KEY_*,
+/// DB_CA_BUNDLE...) from the environment.
+#[derive(Debug, Parser)]
+#[command(name = "rotate", version)]
+pub struct Cli {
+    /// The embedded store's file.
+    #[arg(long, env = "ROTATE_STORE", global = true, value_name = "PATH")]
+    pub store: Option<PathBuf>,
+    /// Print JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Rotate a secret now: start a rotation (or resume an unfinished one)
+    /// and run its four steps in this process, as Secrets Manager would
+    /// invoke the function, retrying a failed step.
+    Run(RunArgs),
+    /// Show secrets' versions, labels and rotation settings, and what is
+    /// wrong with a stuck rotation, with the command that clears it.
+    Status {
+        /// Names or ARNs.
+        #[arg(required = true)]
+        secrets: Vec<String>,
+    },
+    /// Create, change, read, list and delete secrets in the store.
+    #[command(subcommand)]
+    Secret(SecretCommand),
+}
+
+/// `rotate run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The secret's name or ARN.
+    pub secret: String,
+    /// The rotator, when the secret's `engine` does not say (`postgres`,
+    /// `aurora-postgresql`: PostgreSQL; `generated`, `iam-access-key`,
+    /// `http`: API keys).
+    #[arg(long, value_enum)]
+    pub rotator: Option<RotatorKind>,
+    /// Tries per step before the rotation is left, resumable.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub attempts: u32,
+    /// Also print the values of the versions before and after.
+    #[arg(long)]
+    pub show_values: bool,
+}
+
+/// The rotators linked into the tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RotatorKind {
+    /// PostgreSQL and Aurora PostgreSQL logins (single user or alternating
+    /// users, by the secret's `masterarn`).
+    Postgres,
+    /// API keys; the provider is API_KEY_PROVIDER or the secret's `engine`.
+    ApiKey,
+}
+
+/// `rotate secret ...`.
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Create a secret; its value becomes AWSCURRENT.
+    Create {
+        /// The new secret's name.
+        name: String,
+        /// Where the value comes from.
+        #[command(flatten)]
+        value: ValueArgs,
+    },
+    /// Store a new AWSCURRENT value by hand (abandons a rotation in
+    /// progress, as Secrets Manager does).
+    Put {
+        /// The secret's name or ARN.
+        secret: String,
+        /// Where the value comes from.
+        #[command(flatten)]
+        value: ValueArgs,
+    },
+    /// Show one version: its id, labels and field names; the value only
+    /// with --show-value.
+    Get {
+        /// The secret's name or ARN.
+        secret: String,
+        /// The label of the version.
+        #[arg(long, default_value = "AWSCURRENT")]
+        stage: String,
+        /// Print the value itself.
+        #[arg(long)]
+        show_value: bool,
+    },
+    /// List the store's secrets.
+    List,
+    /// Delete a secret and all its versions, at once.
+    Delete {
+        /// The secret's name or ARN.
+        secret: String,
+    },
+    /// Turn rotation on, with an interval in days.
+    EnableRotation {
+        /// The secret's name or ARN.
+        secret: String,
+        /// Days between rotations (`status` reports a rotation overdue).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        days: Option<u32>,
+    },
+    /// Turn rotation off.
+    DisableRotation {
+        /// The secret's name or ARN.
+        secret: String,
+    },
+}
+
+/// A secret value: from a file (`-` for standard input), or on the command
+/// line, where other users of the machine can read it in the process list.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct ValueArgs {
+    /// The value, as text (visible in the process list).
+    #[arg(long)]
+    pub value: Option<String>,
+    /// A file holding the value; `-` reads standard input.
+    #[arg(long, value_name = "PATH")]
+    pub value_file: Option<PathBuf>,
+}

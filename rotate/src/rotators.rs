@@ -1,0 +1,60 @@
+//! Which linked-in rotator rotates a secret: the `--rotator` flag, or the
+//! secret's `engine`, as the deployed functions are chosen.
+
+use rotation_core::store::embedded::EmbeddedSecretStore;
+use rotation_core::store::VersionSelector;
+use rotation_core::{SecretJson, SecretStore, AWSCURRENT};
+
+use crate::cli::RotatorKind;
+use crate::error::CliError;
+
+const POSTGRES_ENGINES: &[&str] = &["postgres", "aurora-postgresql"];
+const API_KEY_ENGINES: &[&str] = &["generated", "iam-access-key", "http"];
+
+/// The rotator for `secret`, and the API key provider its `engine` names.
+pub async fn choose(
+    store: &EmbeddedSecretStore,
+    secret: &str,
+    flag: Option<RotatorKind>,
+) -> Result<(RotatorKind, Option<String>), CliError> {
+    let current = store
+        .get_value(secret, VersionSelector::Stage(AWSCURRENT))
+        .await?
+        .ok_or_else(|| CliError::Usage(format!("{secret} has no AWSCURRENT value")))?;
+    let engine = SecretJson::from_payload(&current.payload)
+        .ok()
+        .and_then(|json| {
+            json.get("engine")
+                .and_then(|e| e.as_str())
+                .map(str::to_owned)
+        });
+    let from_engine = engine.as_deref().and_then(|engine| {
+        if POSTGRES_ENGINES.contains(&engine) {
+            Some(RotatorKind::Postgres)
+        } else if API_KEY_ENGINES.contains(&engine) {
+            Some(RotatorKind::ApiKey)
+        } else {
+            None
+        }
+    });
+    let kind = flag.or(from_engine).ok_or_else(|| {
+        CliError::Usage(format!(
+            "no rotator for {secret}: its `engine` field is {}; choose one with --rotator postgres|api-key",
+            engine.as_deref().map_or("missing".to_owned(), |e| format!("`{e}`, which no linked rotator rotates"))
+        ))
+    })?;
+    let provider = engine.filter(|e| API_KEY_ENGINES.contains(&e.as_str()));
+    Ok((kind, provider))
+}
+
+/// The API key rotator's settings: the environment, with the provider
+/// taken from the secret's `engine` when API_KEY_PROVIDER is unset.
+pub fn api_key_settings(provider: Option<String>) -> impl Fn(&str) -> Option<String> {
+    move |name| {
+        std::env::var(name).ok().or_else(|| {
+            (name == api_key_rotator::PROVIDER_SETTING)
+                .then(|| provider.clone())
+                .flatten()
+        })
+    }
+}

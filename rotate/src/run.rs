@@ -1,0 +1,240 @@
+//! `rotate run`: Secrets Manager's part, played in this process.
+//!
+//! Like `RotateSecret`, it stages a value-less AWSPENDING version under a
+//! new token, or takes the token of an unfinished rotation and resumes it
+//! (where the service would refuse a new one); then it runs the four steps
+//! in order, each up to `--attempts` times, as the service retries a
+//! failed invocation. A rotation that still fails, or a Ctrl-C, leaves the
+//! secret as the service would: AWSPENDING on the new version, which the
+//! next `rotate run` resumes.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rotation_core::store::embedded::{EmbeddedSecretStore, VersionInfo};
+use rotation_core::{Rotation, RotationEvent, Rotator, SecretStore, Step, AWSCURRENT, AWSPENDING};
+use serde_json::{json, Value};
+
+use crate::cli::RunArgs;
+use crate::error::CliError;
+use crate::output;
+
+/// Pause before a failed step's next attempt, doubled each time.
+const FIRST_RETRY_DELAY: Duration = Duration::from_millis(500);
+
+/// One step as it ran.
+#[derive(Debug, Clone)]
+pub struct StepReport {
+    step: Step,
+    outcome: String,
+    attempts: u32,
+    duration: Duration,
+}
+
+/// What `rotate run` did.
+#[derive(Debug)]
+pub struct RunReport {
+    arn: String,
+    token: String,
+    resumed: bool,
+    steps: Vec<StepReport>,
+    before: Vec<VersionInfo>,
+    after: Vec<VersionInfo>,
+    values: Option<(Value, Value)>,
+}
+
+/// The token to run: an unfinished rotation's, or a new one.
+async fn token_for(store: &EmbeddedSecretStore, secret: &str) -> Result<(String, bool), CliError> {
+    let described = store.describe(secret).await?;
+    let current = described.version_with_stage(AWSCURRENT);
+    match described.version_with_stage(AWSPENDING) {
+        Some(pending) if Some(pending) != current => Ok((pending.to_owned(), true)),
+        _ => Ok((new_token(), false)),
+    }
+}
+
+fn new_token() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the OS random source is available");
+    // A version 4 UUID, as Secrets Manager's tokens are.
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    // The shape of the UUIDs Secrets Manager makes.
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
+/// The labelled versions' values, for `--show-values`.
+async fn labelled_values(store: &EmbeddedSecretStore, arn: &str) -> Result<Value, CliError> {
+    let mut values = serde_json::Map::new();
+    for stage in [AWSCURRENT, "AWSPREVIOUS", AWSPENDING] {
+        let version = store
+            .get_value(arn, rotation_core::store::VersionSelector::Stage(stage))
+            .await?;
+        if let Some(version) = version {
+            let shown = match &version.payload {
+                rotation_core::SecretPayload::String(s) => Value::String(s.expose().to_owned()),
+                rotation_core::SecretPayload::Binary(b) => {
+                    Value::String(format!("<{} bytes of binary>", b.expose().len()))
+                }
+            };
+            values.insert(stage.to_owned(), shown);
+        }
+    }
+    Ok(Value::Object(values))
+}
+
+/// Runs a rotation of `args.secret` with `rotator`.
+pub async fn run<R: Rotator>(
+    store: &EmbeddedSecretStore,
+    rotator: R,
+    args: &RunArgs,
+    interrupted: Arc<AtomicBool>,
+) -> Result<RunReport, CliError> {
+    let values = rotator.credential().generator_from_env()?;
+    let arn = store.describe(&args.secret).await?.arn;
+    let before = store.versions(&arn).await?;
+    let values_before = if args.show_values {
+        Some(labelled_values(store, &arn).await?)
+    } else {
+        None
+    };
+    let (mut token, mut resumed) = token_for(store, &arn).await?;
+    if let Err(error) = store.start_rotation(&arn, &token).await {
+        // Another process started a rotation between the two calls: join
+        // it, as a retried invocation would (every step is idempotent).
+        (token, resumed) = token_for(store, &arn).await?;
+        if !resumed {
+            return Err(error.into());
+        }
+    }
+    let rotation = Rotation::new(store.clone(), rotator, values);
+    let mut steps = Vec::new();
+    for step in Step::ALL {
+        let event = RotationEvent {
+            step,
+            secret_id: arn.clone(),
+            token: token.clone(),
+            rotation_token: None,
+        };
+        let started = Instant::now();
+        let mut attempt = 1;
+        let outcome = loop {
+            match rotation.run_step(&event, None).await {
+                Ok(outcome) => break outcome,
+                Err(error) if attempt >= args.attempts => {
+                    return Err(CliError::rotation(
+                        &args.secret,
+                        &step.to_string(),
+                        attempt,
+                        &error,
+                    ));
+                }
+                Err(_) if interrupted.load(Ordering::SeqCst) => {
+                    return Err(CliError::Interrupted {
+                        secret: args.secret.clone(),
+                        step: format!("a failed attempt at {step}"),
+                    });
+                }
+                Err(_) => {
+                    tokio::time::sleep(FIRST_RETRY_DELAY * 2u32.pow(attempt - 1)).await;
+                    attempt += 1;
+                }
+            }
+        };
+        steps.push(StepReport {
+            step,
+            outcome: outcome.as_str().to_owned(),
+            attempts: attempt,
+            duration: started.elapsed(),
+        });
+        if step != Step::FinishSecret && interrupted.load(Ordering::SeqCst) {
+            return Err(CliError::Interrupted {
+                secret: args.secret.clone(),
+                step: step.to_string(),
+            });
+        }
+    }
+    let after = store.versions(&arn).await?;
+    let values = match values_before {
+        Some(before) => Some((before, labelled_values(store, &arn).await?)),
+        None => None,
+    };
+    Ok(RunReport {
+        arn,
+        token,
+        resumed,
+        steps,
+        before,
+        after,
+        values,
+    })
+}
+
+impl RunReport {
+    /// For a person.
+    pub fn text(&self) -> String {
+        let mut out = format!(
+            "{} rotation of {}\ntoken {}\n\n",
+            if self.resumed { "Resumed the" } else { "Ran a" },
+            self.arn,
+            self.token
+        );
+        let rows: Vec<Vec<String>> = self
+            .steps
+            .iter()
+            .map(|s| {
+                vec![
+                    s.step.to_string(),
+                    s.outcome.clone(),
+                    s.attempts.to_string(),
+                    format!("{:.1} ms", s.duration.as_secs_f64() * 1000.0),
+                ]
+            })
+            .collect();
+        out.push_str(&output::table(
+            &["STEP", "OUTCOME", "ATTEMPTS", "TIME"],
+            &rows,
+        ));
+        out.push_str("\n\nBefore:\n");
+        out.push_str(&output::versions_table(&self.before));
+        out.push_str("\n\nAfter:\n");
+        out.push_str(&output::versions_table(&self.after));
+        if let Some((before, after)) = &self.values {
+            out.push_str(&format!(
+                "\n\nValues before: {before}\nValues after: {after}"
+            ));
+        }
+        out
+    }
+
+    /// For a program.
+    pub fn json(&self) -> Value {
+        let mut report = json!({
+            "arn": self.arn,
+            "token": self.token,
+            "resumed": self.resumed,
+            "steps": self.steps.iter().map(|s| json!({
+                "step": s.step.to_string(),
+                "outcome": s.outcome,
+                "attempts": s.attempts,
+                "duration_ms": s.duration.as_secs_f64() * 1000.0,
+            })).collect::<Vec<_>>(),
+            "before": output::versions_json(&self.before),
+            "after": output::versions_json(&self.after),
+        });
+        if let Some((before, after)) = &self.values {
+            report["values_before"] = before.clone();
+            report["values_after"] = after.clone();
+        }
+        report
+    }
+}
