@@ -3,7 +3,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rotation_core::store::embedded::VersionInfo;
+use rotation_core::store::embedded::{SecretSummary, VersionInfo};
 use serde_json::{json, Value};
 
 /// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
@@ -28,6 +28,26 @@ pub fn timestamp(time: SystemTime) -> String {
         rest % 3600 / 60,
         rest % 60
     )
+}
+
+/// A secret's rotation setting in words.
+pub fn rotation_text(summary: &SecretSummary) -> String {
+    match (summary.rotation_enabled, summary.rotation_days) {
+        (true, Some(days)) => format!("enabled, every {days} days"),
+        (true, None) => "enabled, no schedule".into(),
+        (false, _) => "disabled".into(),
+    }
+}
+
+/// A secret's name, ARN and rotation settings as JSON.
+pub fn summary_json(summary: &SecretSummary) -> Value {
+    json!({
+        "name": summary.name,
+        "arn": summary.arn,
+        "rotation_enabled": summary.rotation_enabled,
+        "rotation_days": summary.rotation_days,
+        "last_rotated": summary.last_rotated.map(timestamp),
+    })
 }
 
 /// Rows aligned under their header, two spaces apart.

@@ -118,28 +118,13 @@ pub async fn run(
                 .map(|s| {
                     vec![
                         s.name.clone(),
-                        match (s.rotation_enabled, s.rotation_days) {
-                            (true, Some(days)) => format!("every {days} days"),
-                            (true, None) => "enabled".into(),
-                            (false, _) => "disabled".into(),
-                        },
+                        output::rotation_text(s),
                         s.last_rotated.map_or("never".into(), output::timestamp),
                         s.arn.clone(),
                     ]
                 })
                 .collect();
-            let listed = secrets
-                .iter()
-                .map(|s| {
-                    json!({
-                        "name": s.name,
-                        "arn": s.arn,
-                        "rotation_enabled": s.rotation_enabled,
-                        "rotation_days": s.rotation_days,
-                        "last_rotated": s.last_rotated.map(output::timestamp),
-                    })
-                })
-                .collect();
+            let listed = secrets.iter().map(output::summary_json).collect();
             Ok(print(
                 Value::Array(listed),
                 output::table(&["NAME", "ROTATION", "LAST ROTATED", "ARN"], &rows),

@@ -130,11 +130,7 @@ impl Status {
             "{}\n  arn:           {}\n  rotation:      {}\n  last rotation: {}\n  next rotation: {}\n\n",
             s.name,
             s.arn,
-            match (s.rotation_enabled, s.rotation_days) {
-                (true, Some(days)) => format!("enabled, every {days} days"),
-                (true, None) => "enabled, no schedule".into(),
-                (false, _) => "disabled".into(),
-            },
+            output::rotation_text(s),
             s.last_rotated.map_or("never".into(), output::timestamp),
             self.next_rotation().map_or("-".into(), output::timestamp),
         );
@@ -153,19 +149,15 @@ impl Status {
 
     /// For a program.
     pub fn json(&self) -> Value {
-        let s = &self.summary;
-        json!({
-            "name": s.name,
-            "arn": s.arn,
-            "rotation_enabled": s.rotation_enabled,
-            "rotation_days": s.rotation_days,
-            "last_rotated": s.last_rotated.map(output::timestamp),
-            "next_rotation": self.next_rotation().map(output::timestamp),
-            "versions": output::versions_json(&self.versions),
-            "problems": self.findings.iter().map(|f| json!({
-                "code": f.code, "problem": f.problem, "fix": f.fix,
-            })).collect::<Vec<_>>(),
-        })
+        let mut status = output::summary_json(&self.summary);
+        status["next_rotation"] = json!(self.next_rotation().map(output::timestamp));
+        status["versions"] = output::versions_json(&self.versions);
+        status["problems"] = self
+            .findings
+            .iter()
+            .map(|f| json!({ "code": f.code, "problem": f.problem, "fix": f.fix }))
+            .collect();
+        status
     }
 }
 
