@@ -70,7 +70,9 @@ impl PostgresLogin {
     /// `postgresql://user:password@host:port/dbname?sslmode=...`, every
     /// part percent-encoded, so a password holding `@`, `/`, `:` or `%`
     /// means itself. TLS is `verify-full` (libpq checks the certificate and
-    /// the host name), never a mode that falls back to plaintext.
+    /// the host name), never a mode that falls back to plaintext: for
+    /// libpq, `psql` or sqlx (tokio-postgres parses no `verify-full`; take
+    /// [`config`](Self::config) there).
     pub fn url(&self) -> SecretString {
         let mut url = String::from("postgresql://");
         encode_into(&mut url, &self.secret.username);
@@ -144,6 +146,22 @@ mod tests {
             login.url().expose(),
             "postgresql://app%20user:p%40ss%2Fw%3Ard%25%3F%23%26%3D@db.example:6432/my%2Fdb?sslmode=verify-full"
         );
+    }
+
+    #[test]
+    fn the_url_parses_back_to_the_same_login() {
+        let password = "p@ss/w:rd%?#&= \\'\"x";
+        let login = login(json!({
+            "engine": "postgres", "host": "db.example", "username": "app@corp",
+            "password": password, "dbname": "my db", "ssl": false
+        }))
+        .unwrap();
+        let parsed: tokio_postgres::Config = login.url().expose().parse().unwrap();
+        assert_eq!(parsed.get_password(), Some(password.as_bytes()));
+        assert_eq!(parsed.get_user(), Some("app@corp"));
+        assert_eq!(parsed.get_dbname(), Some("my db"));
+        assert_eq!(parsed.get_ports(), &[5432]);
+        assert_eq!(parsed.get_ssl_mode(), SslMode::Disable);
     }
 
     #[test]
