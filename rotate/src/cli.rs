@@ -31,6 +31,9 @@ pub enum Command {
     /// and run its four steps in this process, as Secrets Manager would
     /// invoke the function, retrying a failed step.
     Run(RunArgs),
+    /// Run one step of a rotation once, with its token, to reproduce a
+    /// failure (no retry, no new rotation).
+    Step(StepArgs),
     /// Show secrets' versions, labels and rotation settings, and what is
     /// wrong with a stuck rotation, with the command that clears it.
     Status {
@@ -59,6 +62,23 @@ pub struct RunArgs {
     /// Also print the values of the versions before and after.
     #[arg(long)]
     pub show_values: bool,
+}
+
+/// `rotate step`.
+#[derive(Debug, Args)]
+pub struct StepArgs {
+    /// The secret's name or ARN.
+    pub secret: String,
+    /// createSecret, setSecret, testSecret or finishSecret.
+    #[arg(value_parser = clap::value_parser!(rotation_core::Step))]
+    pub step: rotation_core::Step,
+    /// The rotation's token (its AWSPENDING version; `rotate status` shows
+    /// it).
+    #[arg(long)]
+    pub token: String,
+    /// The rotator, when the secret's `engine` does not say.
+    #[arg(long, value_enum)]
+    pub rotator: Option<RotatorKind>,
 }
 
 /// The rotators linked into the tool.

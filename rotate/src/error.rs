@@ -38,7 +38,7 @@ pub enum CliError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A step failed every attempt.
-    #[error("{step} failed after {attempts} attempt(s): {chain}; `rotate run {secret}` resumes the rotation")]
+    #[error("{step} failed after {attempts} attempt(s): {chain}; `rotate run {secret}` resumes the rotation, `rotate status {secret}` shows it")]
     Rotation {
         /// The secret, as given.
         secret: String,

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use clap::Parser;
 use rotation_core::store::embedded::EmbeddedSecretStore;
 
-use crate::cli::{Cli, Command, RotatorKind};
+use crate::cli::{Cli, Command};
 use crate::error::{exit, CliError};
 
 fn open_store(cli: &Cli) -> Result<EmbeddedSecretStore, CliError> {
@@ -53,6 +53,29 @@ async fn execute(cli: &Cli) -> Result<String, CliError> {
                     .join("\n\n")
             })
         }
+        Command::Step(args) => {
+            let report = rotators::dispatch(
+                &store,
+                &args.secret,
+                args.rotator,
+                run::OneStep {
+                    store: &store,
+                    args,
+                },
+            )
+            .await?;
+            Ok(if cli.json {
+                serde_json::to_string_pretty(&report).expect("JSON values print")
+            } else {
+                format!(
+                    "{} of {}: {} in {:.1} ms",
+                    report["step"].as_str().unwrap_or_default(),
+                    report["arn"].as_str().unwrap_or_default(),
+                    report["outcome"].as_str().unwrap_or_default(),
+                    report["duration_ms"].as_f64().unwrap_or_default()
+                )
+            })
+        }
         Command::Run(args) => {
             // Ctrl-C lets the running step finish, then stops between steps.
             let interrupted = Arc::new(AtomicBool::new(false));
@@ -62,18 +85,12 @@ async fn execute(cli: &Cli) -> Result<String, CliError> {
                     flag.store(true, Ordering::SeqCst);
                 }
             });
-            let (kind, provider) = rotators::choose(&store, &args.secret, args.rotator).await?;
-            let report = match kind {
-                RotatorKind::Postgres => {
-                    let rotator = postgres_rotator::rotator_from_env()?;
-                    run::run(&store, rotator, args, interrupted).await?
-                }
-                RotatorKind::ApiKey => {
-                    let rotator =
-                        api_key_rotator::rotator_from_lookup(rotators::api_key_settings(provider))?;
-                    run::run(&store, rotator, args, interrupted).await?
-                }
+            let work = run::WholeRotation {
+                store: &store,
+                args,
+                interrupted,
             };
+            let report = rotators::dispatch(&store, &args.secret, args.rotator, work).await?;
             Ok(if cli.json {
                 serde_json::to_string_pretty(&report.json()).expect("JSON values print")
             } else {

@@ -3,7 +3,7 @@
 
 use rotation_core::store::embedded::EmbeddedSecretStore;
 use rotation_core::store::VersionSelector;
-use rotation_core::{SecretJson, SecretStore, AWSCURRENT};
+use rotation_core::{Rotator, SecretJson, SecretStore, AWSCURRENT};
 
 use crate::cli::RotatorKind;
 use crate::error::CliError;
@@ -12,7 +12,7 @@ const POSTGRES_ENGINES: &[&str] = &["postgres", "aurora-postgresql"];
 const API_KEY_ENGINES: &[&str] = &["generated", "iam-access-key", "http"];
 
 /// The rotator for `secret`, and the API key provider its `engine` names.
-pub async fn choose(
+async fn choose(
     store: &EmbeddedSecretStore,
     secret: &str,
     flag: Option<RotatorKind>,
@@ -49,12 +49,40 @@ pub async fn choose(
 
 /// The API key rotator's settings: the environment, with the provider
 /// taken from the secret's `engine` when API_KEY_PROVIDER is unset.
-pub fn api_key_settings(provider: Option<String>) -> impl Fn(&str) -> Option<String> {
+fn api_key_settings(provider: Option<String>) -> impl Fn(&str) -> Option<String> {
     move |name| {
         std::env::var(name).ok().or_else(|| {
             (name == api_key_rotator::PROVIDER_SETTING)
                 .then(|| provider.clone())
                 .flatten()
         })
+    }
+}
+
+/// Work that needs the secret's rotator, whichever type it is.
+pub trait WithRotator {
+    /// What the work returns.
+    type Output;
+
+    /// Does the work with `rotator`.
+    async fn with<R: Rotator>(self, rotator: R) -> Result<Self::Output, CliError>;
+}
+
+/// Chooses the rotator for `secret` and hands it to `work`.
+pub async fn dispatch<W: WithRotator>(
+    store: &EmbeddedSecretStore,
+    secret: &str,
+    flag: Option<RotatorKind>,
+    work: W,
+) -> Result<W::Output, CliError> {
+    let (kind, provider) = choose(store, secret, flag).await?;
+    match kind {
+        RotatorKind::Postgres => work.with(postgres_rotator::rotator_from_env()?).await,
+        RotatorKind::ApiKey => {
+            work.with(api_key_rotator::rotator_from_lookup(api_key_settings(
+                provider,
+            ))?)
+            .await
+        }
     }
 }

@@ -16,9 +16,10 @@ use rotation_core::store::embedded::{EmbeddedSecretStore, VersionInfo};
 use rotation_core::{Rotation, RotationEvent, Rotator, SecretStore, Step, AWSCURRENT, AWSPENDING};
 use serde_json::{json, Value};
 
-use crate::cli::RunArgs;
+use crate::cli::{RunArgs, StepArgs};
 use crate::error::CliError;
 use crate::output;
+use crate::rotators::WithRotator;
 
 /// Pause before a failed step's next attempt, doubled each time.
 const FIRST_RETRY_DELAY: Duration = Duration::from_millis(500);
@@ -177,6 +178,70 @@ pub async fn run<R: Rotator>(
         after,
         values,
     })
+}
+
+/// `rotate run`'s work, for [`dispatch`](crate::rotators::dispatch).
+pub struct WholeRotation<'a> {
+    /// The store.
+    pub store: &'a EmbeddedSecretStore,
+    /// The command's arguments.
+    pub args: &'a RunArgs,
+    /// Set by Ctrl-C.
+    pub interrupted: Arc<AtomicBool>,
+}
+
+impl WithRotator for WholeRotation<'_> {
+    type Output = RunReport;
+
+    async fn with<R: Rotator>(self, rotator: R) -> Result<RunReport, CliError> {
+        run(self.store, rotator, self.args, self.interrupted).await
+    }
+}
+
+/// `rotate step`'s work, for [`dispatch`](crate::rotators::dispatch).
+pub struct OneStep<'a> {
+    /// The store.
+    pub store: &'a EmbeddedSecretStore,
+    /// The command's arguments.
+    pub args: &'a StepArgs,
+}
+
+impl WithRotator for OneStep<'_> {
+    type Output = Value;
+
+    async fn with<R: Rotator>(self, rotator: R) -> Result<Value, CliError> {
+        step(self.store, rotator, self.args).await
+    }
+}
+
+/// Runs one step of the rotation `args.token`, once.
+pub async fn step<R: Rotator>(
+    store: &EmbeddedSecretStore,
+    rotator: R,
+    args: &StepArgs,
+) -> Result<Value, CliError> {
+    let values = rotator.credential().generator_from_env()?;
+    let arn = store.describe(&args.secret).await?.arn;
+    let rotation = Rotation::new(store.clone(), rotator, values);
+    let event = RotationEvent {
+        step: args.step,
+        secret_id: arn.clone(),
+        token: args.token.clone(),
+        rotation_token: None,
+    };
+    let started = Instant::now();
+    let outcome = rotation
+        .run_step(&event, None)
+        .await
+        .map_err(|error| CliError::rotation(&args.secret, &args.step.to_string(), 1, &error))?;
+    Ok(json!({
+        "arn": arn,
+        "token": args.token,
+        "step": args.step.to_string(),
+        "outcome": outcome.as_str(),
+        "duration_ms": started.elapsed().as_secs_f64() * 1000.0,
+        "versions": output::versions_json(&store.versions(&arn).await?),
+    }))
 }
 
 impl RunReport {

@@ -324,6 +324,41 @@ async fn status_names_each_stuck_state_and_its_fix() {
     assert_eq!(statuses[0]["problems"], serde_json::json!([]));
 }
 
+#[tokio::test]
+async fn step_reproduces_one_step_of_a_stuck_rotation() {
+    let server = PostgresServer::start();
+    let store = StoreFile::new();
+    let (user, secret) = postgres_secret(&server).await;
+    store.json(&["secret", "create", "db", "--value", &secret]);
+    server.stop();
+    let output = store.rotate(&["run", "db", "--attempts", "1"]);
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let status = store.json(&["status", "db"]);
+    let token = holder(&status[0]["versions"], AWSPENDING).unwrap();
+
+    // The same failure, once, on demand.
+    let output = store.rotate(&["step", "db", "setSecret", "--token", &token]);
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("setSecret failed after 1"));
+    server.start_again();
+    for step in ["setSecret", "testSecret", "finishSecret"] {
+        let report = store.json(&["step", "db", step, "--token", &token]);
+        assert_eq!(report["outcome"], "done", "{report}");
+    }
+    let status = store.json(&["status", "db"]);
+    assert_eq!(holder(&status[0]["versions"], AWSCURRENT), Some(token));
+    let current = store.json(&["secret", "get", "db", "--show-value"]);
+    let value: Value = serde_json::from_str(current["value"].as_str().unwrap()).unwrap();
+    assert!(
+        server
+            .can_log_in(&user, value["password"].as_str().unwrap())
+            .await
+    );
+    // A step name it does not know is bad usage.
+    let output = store.rotate(&["step", "db", "rollback", "--token", "t"]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+}
+
 #[test]
 fn each_failure_has_its_exit_code() {
     let store = StoreFile::new();
