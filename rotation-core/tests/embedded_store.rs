@@ -146,15 +146,20 @@ async fn values_put_from_two_handles_at_once_all_land() {
 }
 
 #[cfg(unix)]
-#[test]
-fn a_new_store_is_readable_by_its_owner_only() {
+#[tokio::test]
+async fn a_new_store_and_its_log_are_readable_by_their_owner_only() {
     use std::os::unix::fs::PermissionsExt;
-    let (dir, _store) = temporary_store();
-    let mode = std::fs::metadata(dir.path().join("secrets.db"))
-        .unwrap()
-        .permissions()
-        .mode();
-    assert_eq!(mode & 0o777, 0o600, "mode {:o}", mode & 0o777);
+    let (dir, store) = temporary_store();
+    // With the store open after a write, SQLite's write-ahead log and
+    // shared-memory files exist too, and hold values as well.
+    store.create_secret("app", text("v1")).await.unwrap();
+    for file in ["secrets.db", "secrets.db-wal", "secrets.db-shm"] {
+        let mode = std::fs::metadata(dir.path().join(file))
+            .unwrap_or_else(|e| panic!("{file}: {e}"))
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file}: mode {:o}", mode & 0o777);
+    }
 }
 
 #[test]
