@@ -7,7 +7,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Run and inspect Secrets Manager rotations from a terminal.
 ///
 /// Secrets live in an embedded store, a file given by --store or
-/// ROTATE_STORE (created if missing, readable by you only). Rotators read
+/// ROTATE_STORE (created if missing, readable by you only), or in Secrets
+/// Manager with --aws (`status` only, in this version). Rotators read
 /// the settings their Lambda functions read (PASSWORD_LENGTH, API_KEY_*,
 /// DB_CA_BUNDLE...) from the environment.
 #[derive(Debug, Parser)]
@@ -16,6 +17,11 @@ pub struct Cli {
     /// The embedded store's file.
     #[arg(long, env = "ROTATE_STORE", global = true, value_name = "PATH")]
     pub store: Option<PathBuf>,
+    /// Use Secrets Manager, with the environment's AWS configuration
+    /// (AWS_ENDPOINT_URL for moto or LocalStack). This version reads
+    /// `status` there; the other commands need the embedded store.
+    #[arg(long, global = true, conflicts_with = "store")]
+    pub aws: bool,
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,

@@ -11,6 +11,7 @@ mod output;
 mod rotators;
 mod run;
 mod secret;
+mod secrets_manager;
 mod status;
 
 use std::process::ExitCode;
@@ -19,41 +20,54 @@ use std::sync::Arc;
 
 use clap::Parser;
 use rotation_core::store::embedded::EmbeddedSecretStore;
+use rotation_core::store::AwsSecretStore;
 
 use crate::cli::{Cli, Command};
 use crate::error::{exit, CliError};
+use crate::status::{SecretState, Status};
 
 fn open_store(cli: &Cli) -> Result<EmbeddedSecretStore, CliError> {
     let path = cli.store.as_ref().ok_or_else(|| {
-        CliError::Usage(
-            "no store: give --store PATH or set ROTATE_STORE (this version rotates on an embedded store only)"
-                .into(),
-        )
+        CliError::Usage(if cli.aws {
+            "on Secrets Manager (--aws) this version runs `status` only; give --store PATH or set ROTATE_STORE for the other commands".into()
+        } else {
+            "no store: give --store PATH or set ROTATE_STORE, or --aws for Secrets Manager".into()
+        })
     })?;
     Ok(EmbeddedSecretStore::open(path)?)
 }
 
-async fn execute(cli: &Cli) -> Result<String, CliError> {
-    let store = open_store(cli)?;
-    match &cli.command {
-        Command::Secret(command) => secret::run(&store, command, cli.json).await,
-        Command::Status { secrets } => {
-            let mut statuses = Vec::new();
-            for name in secrets {
-                statuses.push(status::status(&store, name).await?);
-            }
-            Ok(if cli.json {
-                let all: Vec<_> = statuses.iter().map(status::Status::json).collect();
-                serde_json::to_string_pretty(&all).expect("JSON values print")
-            } else {
-                statuses
-                    .iter()
-                    .map(status::Status::text)
-                    .collect::<Vec<_>>()
-                    .join("\n\n")
-            })
+async fn statuses(cli: &Cli, secrets: &[String]) -> Result<String, CliError> {
+    let mut statuses = Vec::new();
+    if cli.aws {
+        let store = AwsSecretStore::from_env().await;
+        for secret in secrets {
+            statuses.push(Status::of(secrets_manager::state(&store, secret).await?));
         }
+    } else {
+        let store = open_store(cli)?;
+        for secret in secrets {
+            statuses.push(Status::of(SecretState::embedded(&store, secret).await?));
+        }
+    }
+    Ok(if cli.json {
+        let all: Vec<_> = statuses.iter().map(Status::json).collect();
+        serde_json::to_string_pretty(&all).expect("JSON values print")
+    } else {
+        statuses
+            .iter()
+            .map(Status::text)
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    })
+}
+
+async fn execute(cli: &Cli) -> Result<String, CliError> {
+    match &cli.command {
+        Command::Status { secrets } => statuses(cli, secrets).await,
+        Command::Secret(command) => secret::run(&open_store(cli)?, command, cli.json).await,
         Command::Step(args) => {
+            let store = open_store(cli)?;
             let report = rotators::dispatch(
                 &store,
                 &args.secret,
@@ -77,6 +91,7 @@ async fn execute(cli: &Cli) -> Result<String, CliError> {
             })
         }
         Command::Run(args) => {
+            let store = open_store(cli)?;
             // Ctrl-C lets the running step finish, then stops between steps.
             let interrupted = Arc::new(AtomicBool::new(false));
             let flag = Arc::clone(&interrupted);

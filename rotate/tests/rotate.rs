@@ -1,7 +1,7 @@
 //! The built `rotate` binary, end to end, on the embedded store: the quick
-//! start, a PostgreSQL rotation that fails mid-way and is resumed, two
-//! processes racing, `status` on each stuck state, `--json` parsed back,
-//! and every exit code.
+//! start, a PostgreSQL rotation that fails mid-way and is resumed, `step`,
+//! two processes racing, `status` on each stuck state (and on moto's
+//! Secrets Manager), `--json` parsed back, and every exit code.
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -13,8 +13,9 @@ use rotation_core::store::embedded::EmbeddedSecretStore;
 use rotation_core::store::{
     PutValue, SecretStore, VersionSelector, AWSCURRENT, AWSPENDING, AWSPREVIOUS,
 };
-use rotation_core::testkit::unique_name;
-use rotation_core::SecretString;
+use rotation_core::testkit::{unique_name, SecretAdmin};
+use rotation_core::{SecretJson, SecretString};
+use rotation_tests::moto::MotoServer;
 use serde_json::Value;
 
 /// A store file in a directory of its own, removed when dropped.
@@ -357,6 +358,67 @@ async fn step_reproduces_one_step_of_a_stuck_rotation() {
     // A step name it does not know is bad usage.
     let output = store.rotate(&["step", "db", "rollback", "--token", "t"]);
     assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+}
+
+#[tokio::test]
+async fn status_reads_a_stuck_rotation_from_secrets_manager() {
+    let moto = MotoServer::start();
+    let admin = moto.store();
+    let arn = admin
+        .create_json(
+            "cli-status",
+            &SecretJson::parse(&SecretString::new(r#"{"api_key": "k"}"#)).unwrap(),
+        )
+        .await
+        .unwrap();
+    let token = "0b7e5d1c-6a57-4d1b-9d3e-2f4c8a9e1b20";
+    admin.start_rotation(&arn, token).await.unwrap();
+    let store = StoreFile::new();
+    let on_moto = |args: &[&str]| {
+        store
+            .command(args)
+            .env_remove("ROTATE_STORE")
+            .env("AWS_ENDPOINT_URL", moto.endpoint())
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .output()
+            .unwrap()
+    };
+    let output = on_moto(&["--aws", "--json", "status", &arn]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let status: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let status = &status[0];
+    assert_eq!(status["arn"], arn.as_str());
+    assert_eq!(status["rotation_enabled"], true, "{status}");
+    assert_eq!(status["schedule"], "every 30 days", "{status}");
+    assert!(status["function"]
+        .as_str()
+        .unwrap()
+        .contains("rotation-under-test"));
+    assert_eq!(
+        holder(&status["versions"], AWSPENDING).as_deref(),
+        Some(token)
+    );
+    let problem = &status["problems"][0];
+    assert_eq!(problem["code"], "pending-without-value", "{status}");
+    let fix = problem["fix"].as_str().unwrap();
+    assert!(
+        fix.contains(&format!("--client-request-token {token}")),
+        "{fix}"
+    );
+
+    let text = String::from_utf8_lossy(&on_moto(&["--aws", "status", &arn]).stdout).into_owned();
+    assert!(text.contains("Problem (pending-without-value)"), "{text}");
+    // A secret Secrets Manager does not have is bad usage; commands this
+    // version runs on the embedded store only say so.
+    assert_eq!(
+        on_moto(&["--aws", "status", "absent-secret"]).status.code(),
+        Some(2)
+    );
+    let output = on_moto(&["--aws", "run", &arn]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("`status` only"));
 }
 
 #[test]
