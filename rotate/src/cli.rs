@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 ///
 /// Secrets live in an embedded store, a file given by --store or
 /// ROTATE_STORE (created if missing, readable by you only), or in Secrets
-/// Manager with --aws (`status` only, in this version). Rotators read
+/// Manager with --aws. Rotators read
 /// the settings their Lambda functions read (PASSWORD_LENGTH, API_KEY_*,
 /// DB_CA_BUNDLE...) from the environment.
 #[derive(Debug, Parser)]
@@ -18,8 +18,8 @@ pub struct Cli {
     #[arg(long, env = "ROTATE_STORE", global = true, value_name = "PATH")]
     pub store: Option<PathBuf>,
     /// Use Secrets Manager, with the environment's AWS configuration
-    /// (AWS_ENDPOINT_URL for moto or LocalStack). This version reads
-    /// `status` there; the other commands need the embedded store.
+    /// (AWS_ENDPOINT_URL for moto or LocalStack), for `run`, `step` and
+    /// `status`; `secret` manages the embedded store only.
     #[arg(long, global = true, conflicts_with = "store")]
     pub aws: bool,
     /// Print JSON instead of tables.

@@ -13,6 +13,7 @@ mod run;
 mod secret;
 mod secrets_manager;
 mod status;
+mod target;
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,16 +26,25 @@ use rotation_core::store::AwsSecretStore;
 use crate::cli::{Cli, Command};
 use crate::error::{exit, CliError};
 use crate::status::{SecretState, Status};
+use crate::target::Target;
 
 fn open_store(cli: &Cli) -> Result<EmbeddedSecretStore, CliError> {
     let path = cli.store.as_ref().ok_or_else(|| {
         CliError::Usage(if cli.aws {
-            "on Secrets Manager (--aws) this version runs `status` only; give --store PATH or set ROTATE_STORE for the other commands".into()
+            "`rotate secret` manages the embedded store: give --store PATH or set ROTATE_STORE (on Secrets Manager, use the AWS CLI)".into()
         } else {
             "no store: give --store PATH or set ROTATE_STORE, or --aws for Secrets Manager".into()
         })
     })?;
     Ok(EmbeddedSecretStore::open(path)?)
+}
+
+async fn open_target(cli: &Cli) -> Result<Target, CliError> {
+    if cli.aws {
+        Ok(Target::SecretsManager(AwsSecretStore::from_env().await))
+    } else {
+        Ok(Target::Embedded(open_store(cli)?))
+    }
 }
 
 async fn statuses(cli: &Cli, secrets: &[String]) -> Result<String, CliError> {
@@ -67,17 +77,13 @@ async fn execute(cli: &Cli) -> Result<String, CliError> {
         Command::Status { secrets } => statuses(cli, secrets).await,
         Command::Secret(command) => secret::run(&open_store(cli)?, command, cli.json).await,
         Command::Step(args) => {
-            let store = open_store(cli)?;
-            let report = rotators::dispatch(
-                &store,
-                &args.secret,
-                args.rotator,
-                run::OneStep {
-                    store: &store,
-                    args,
-                },
-            )
-            .await?;
+            let target = open_target(cli).await?;
+            let work = run::OneStep {
+                target: &target,
+                args,
+            };
+            let report =
+                rotators::dispatch(target.store(), &args.secret, args.rotator, work).await?;
             Ok(if cli.json {
                 serde_json::to_string_pretty(&report).expect("JSON values print")
             } else {
@@ -91,7 +97,7 @@ async fn execute(cli: &Cli) -> Result<String, CliError> {
             })
         }
         Command::Run(args) => {
-            let store = open_store(cli)?;
+            let target = open_target(cli).await?;
             // Ctrl-C lets the running step finish, then stops between steps.
             let interrupted = Arc::new(AtomicBool::new(false));
             let flag = Arc::clone(&interrupted);
@@ -101,11 +107,12 @@ async fn execute(cli: &Cli) -> Result<String, CliError> {
                 }
             });
             let work = run::WholeRotation {
-                store: &store,
+                target: &target,
                 args,
                 interrupted,
             };
-            let report = rotators::dispatch(&store, &args.secret, args.rotator, work).await?;
+            let report =
+                rotators::dispatch(target.store(), &args.secret, args.rotator, work).await?;
             Ok(if cli.json {
                 serde_json::to_string_pretty(&report.json()).expect("JSON values print")
             } else {

@@ -1,7 +1,6 @@
 //! Which linked-in rotator rotates a secret: the `--rotator` flag, or the
 //! secret's `engine`, as the deployed functions are chosen.
 
-use rotation_core::store::embedded::EmbeddedSecretStore;
 use rotation_core::store::VersionSelector;
 use rotation_core::{Rotator, SecretJson, SecretStore, AWSCURRENT};
 
@@ -13,7 +12,7 @@ const API_KEY_ENGINES: &[&str] = &["generated", "iam-access-key", "http"];
 
 /// The rotator for `secret`, and the API key provider its `engine` names.
 async fn choose(
-    store: &EmbeddedSecretStore,
+    store: &dyn SecretStore,
     secret: &str,
     flag: Option<RotatorKind>,
 ) -> Result<(RotatorKind, Option<String>), CliError> {
@@ -70,7 +69,7 @@ pub trait WithRotator {
 
 /// Chooses the rotator for `secret` and hands it to `work`.
 pub async fn dispatch<W: WithRotator>(
-    store: &EmbeddedSecretStore,
+    store: &dyn SecretStore,
     secret: &str,
     flag: Option<RotatorKind>,
     work: W,

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rotation_core::store::embedded::{EmbeddedSecretStore, VersionInfo};
+use rotation_core::store::embedded::VersionInfo;
 use rotation_core::{Rotation, RotationEvent, Rotator, SecretStore, Step, AWSCURRENT, AWSPENDING};
 use serde_json::{json, Value};
 
@@ -20,6 +20,7 @@ use crate::cli::{RunArgs, StepArgs};
 use crate::error::CliError;
 use crate::output;
 use crate::rotators::WithRotator;
+use crate::target::{Begun, Target};
 
 /// Pause before a failed step's next attempt, doubled each time.
 const FIRST_RETRY_DELAY: Duration = Duration::from_millis(500);
@@ -45,36 +46,8 @@ pub struct RunReport {
     values: Option<(Value, Value)>,
 }
 
-/// The token to run: an unfinished rotation's, or a new one.
-async fn token_for(store: &EmbeddedSecretStore, secret: &str) -> Result<(String, bool), CliError> {
-    let described = store.describe(secret).await?;
-    let current = described.version_with_stage(AWSCURRENT);
-    match described.version_with_stage(AWSPENDING) {
-        Some(pending) if Some(pending) != current => Ok((pending.to_owned(), true)),
-        _ => Ok((new_token(), false)),
-    }
-}
-
-fn new_token() -> String {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).expect("the OS random source is available");
-    // A version 4 UUID, as Secrets Manager's tokens are.
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    // The shape of the UUIDs Secrets Manager makes.
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
-}
-
 /// The labelled versions' values, for `--show-values`.
-async fn labelled_values(store: &EmbeddedSecretStore, arn: &str) -> Result<Value, CliError> {
+async fn labelled_values(store: &dyn SecretStore, arn: &str) -> Result<Value, CliError> {
     let mut values = serde_json::Map::new();
     for stage in [AWSCURRENT, "AWSPREVIOUS", AWSPENDING] {
         let version = store
@@ -95,29 +68,21 @@ async fn labelled_values(store: &EmbeddedSecretStore, arn: &str) -> Result<Value
 
 /// Runs a rotation of `args.secret` with `rotator`.
 pub async fn run<R: Rotator>(
-    store: &EmbeddedSecretStore,
+    target: &Target,
     rotator: R,
     args: &RunArgs,
     interrupted: Arc<AtomicBool>,
 ) -> Result<RunReport, CliError> {
     let values = rotator.credential().generator_from_env()?;
-    let arn = store.describe(&args.secret).await?.arn;
-    let before = store.versions(&arn).await?;
+    let arn = target.store().describe(&args.secret).await?.arn;
+    let before = target.versions(&arn).await?;
     let values_before = if args.show_values {
-        Some(labelled_values(store, &arn).await?)
+        Some(labelled_values(target.store(), &arn).await?)
     } else {
         None
     };
-    let (mut token, mut resumed) = token_for(store, &arn).await?;
-    if let Err(error) = store.start_rotation(&arn, &token).await {
-        // Another process started a rotation between the two calls: join
-        // it, as a retried invocation would (every step is idempotent).
-        (token, resumed) = token_for(store, &arn).await?;
-        if !resumed {
-            return Err(error.into());
-        }
-    }
-    let rotation = Rotation::new(store.clone(), rotator, values);
+    let Begun { token, resumed } = target.begin(&arn).await?;
+    let rotation = Rotation::new(target.for_rotation(&token), rotator, values);
     let mut steps = Vec::new();
     for step in Step::ALL {
         let event = RotationEvent {
@@ -164,9 +129,9 @@ pub async fn run<R: Rotator>(
             });
         }
     }
-    let after = store.versions(&arn).await?;
+    let after = target.versions(&arn).await?;
     let values = match values_before {
-        Some(before) => Some((before, labelled_values(store, &arn).await?)),
+        Some(before) => Some((before, labelled_values(target.store(), &arn).await?)),
         None => None,
     };
     Ok(RunReport {
@@ -183,7 +148,7 @@ pub async fn run<R: Rotator>(
 /// `rotate run`'s work, for [`dispatch`](crate::rotators::dispatch).
 pub struct WholeRotation<'a> {
     /// The store.
-    pub store: &'a EmbeddedSecretStore,
+    pub target: &'a Target,
     /// The command's arguments.
     pub args: &'a RunArgs,
     /// Set by Ctrl-C.
@@ -194,14 +159,14 @@ impl WithRotator for WholeRotation<'_> {
     type Output = RunReport;
 
     async fn with<R: Rotator>(self, rotator: R) -> Result<RunReport, CliError> {
-        run(self.store, rotator, self.args, self.interrupted).await
+        run(self.target, rotator, self.args, self.interrupted).await
     }
 }
 
 /// `rotate step`'s work, for [`dispatch`](crate::rotators::dispatch).
 pub struct OneStep<'a> {
     /// The store.
-    pub store: &'a EmbeddedSecretStore,
+    pub target: &'a Target,
     /// The command's arguments.
     pub args: &'a StepArgs,
 }
@@ -210,19 +175,19 @@ impl WithRotator for OneStep<'_> {
     type Output = Value;
 
     async fn with<R: Rotator>(self, rotator: R) -> Result<Value, CliError> {
-        step(self.store, rotator, self.args).await
+        step(self.target, rotator, self.args).await
     }
 }
 
 /// Runs one step of the rotation `args.token`, once.
 pub async fn step<R: Rotator>(
-    store: &EmbeddedSecretStore,
+    target: &Target,
     rotator: R,
     args: &StepArgs,
 ) -> Result<Value, CliError> {
     let values = rotator.credential().generator_from_env()?;
-    let arn = store.describe(&args.secret).await?.arn;
-    let rotation = Rotation::new(store.clone(), rotator, values);
+    let arn = target.store().describe(&args.secret).await?.arn;
+    let rotation = Rotation::new(target.for_rotation(&args.token), rotator, values);
     let event = RotationEvent {
         step: args.step,
         secret_id: arn.clone(),
@@ -240,7 +205,7 @@ pub async fn step<R: Rotator>(
         "step": args.step.to_string(),
         "outcome": outcome.as_str(),
         "duration_ms": started.elapsed().as_secs_f64() * 1000.0,
-        "versions": output::versions_json(&store.versions(&arn).await?),
+        "versions": output::versions_json(&target.versions(&arn).await?),
     }))
 }
 

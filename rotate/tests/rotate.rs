@@ -361,7 +361,7 @@ async fn step_reproduces_one_step_of_a_stuck_rotation() {
 }
 
 #[tokio::test]
-async fn status_reads_a_stuck_rotation_from_secrets_manager() {
+async fn a_stuck_rotation_in_secrets_manager_is_diagnosed_and_resumed() {
     let moto = MotoServer::start();
     let admin = moto.store();
     let arn = admin
@@ -410,15 +410,109 @@ async fn status_reads_a_stuck_rotation_from_secrets_manager() {
 
     let text = String::from_utf8_lossy(&on_moto(&["--aws", "status", &arn]).stdout).into_owned();
     assert!(text.contains("Problem (pending-without-value)"), "{text}");
-    // A secret Secrets Manager does not have is bad usage; commands this
-    // version runs on the embedded store only say so.
+    // A secret Secrets Manager does not have is bad usage; `secret`
+    // manages the embedded store only, and says so.
     assert_eq!(
         on_moto(&["--aws", "status", "absent-secret"]).status.code(),
         Some(2)
     );
-    let output = on_moto(&["--aws", "run", &arn]);
+    let output = on_moto(&["--aws", "secret", "list"]);
     assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("`status` only"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("AWS CLI"));
+
+    // `run` resumes the stuck rotation with its token, in this process.
+    let output = on_moto(&["--aws", "--json", "run", &arn, "--rotator", "api-key"]);
+    let output = {
+        assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+        // The secret has no `engine`: the provider comes from the setting.
+        store
+            .command(&["--aws", "--json", "run", &arn, "--rotator", "api-key"])
+            .env_remove("ROTATE_STORE")
+            .env("API_KEY_PROVIDER", "generated")
+            .env("AWS_ENDPOINT_URL", moto.endpoint())
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .output()
+            .unwrap()
+    };
+    assert!(output.status.success(), "{}", describe(&output));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["resumed"], true, "{report}");
+    assert_eq!(report["token"], token);
+    assert_eq!(holder(&report["after"], AWSCURRENT).as_deref(), Some(token));
+    let current = current_json(&admin, &arn).await;
+    assert_eq!(current.required_str("api_key").unwrap().len(), 40);
+}
+
+#[tokio::test]
+async fn run_rotates_a_secret_in_secrets_manager_without_invoking_a_function() {
+    let moto = MotoServer::start();
+    let admin = moto.store();
+    let initial = r#"{"engine": "generated", "api_key": "sk_on_moto"}"#;
+    let arn = admin
+        .create_json(
+            "cli-run",
+            &SecretJson::parse(&SecretString::new(initial)).unwrap(),
+        )
+        .await
+        .unwrap();
+    let store = StoreFile::new();
+    let on_moto = |args: &[&str]| {
+        store
+            .command(args)
+            .env_remove("ROTATE_STORE")
+            .env("AWS_ENDPOINT_URL", moto.endpoint())
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .output()
+            .unwrap()
+    };
+    let mut previous = None;
+    for round in 0..2 {
+        let output = on_moto(&["--aws", "--json", "run", &arn]);
+        assert!(
+            output.status.success(),
+            "round {round}: {}",
+            describe(&output)
+        );
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(report["resumed"], false, "{report}");
+        let token = report["token"].as_str().unwrap().to_owned();
+        let old = holder(&report["before"], AWSCURRENT).unwrap();
+        assert_eq!(
+            holder(&report["after"], AWSCURRENT).as_deref(),
+            Some(token.as_str())
+        );
+        assert_eq!(holder(&report["after"], AWSPREVIOUS), Some(old.clone()));
+        if let Some(previous) = &previous {
+            assert_eq!(&old, previous);
+        }
+        previous = Some(token);
+    }
+    let current = current_json(&admin, &arn).await;
+    assert_ne!(current.required_str("api_key").unwrap(), "sk_on_moto");
+    // Nothing is stuck; the secret never had a rotation function, which
+    // an in-process run leaves as it is.
+    let status = on_moto(&["--aws", "--json", "status", &arn]);
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    let codes: Vec<_> = status[0]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, vec!["rotation-disabled"], "{status}");
+}
+
+async fn current_json(store: &dyn SecretStore, arn: &str) -> SecretJson {
+    let current = store
+        .get_value(arn, VersionSelector::Stage(AWSCURRENT))
+        .await
+        .unwrap()
+        .expect("an AWSCURRENT value");
+    SecretJson::from_payload(&current.payload).unwrap()
 }
 
 #[test]
