@@ -72,6 +72,18 @@ impl Drop for StoreFile {
     }
 }
 
+/// `rotate --aws` against `moto`, with no store file.
+fn on_moto(store: &StoreFile, moto: &MotoServer, args: &[&str]) -> Command {
+    let mut command = store.command(&[&["--aws"], args].concat());
+    command
+        .env_remove("ROTATE_STORE")
+        .env("AWS_ENDPOINT_URL", moto.endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test");
+    command
+}
+
 fn describe(output: &Output) -> String {
     format!(
         "exit {:?}\nstdout:\n{}\nstderr:\n{}",
@@ -183,18 +195,23 @@ async fn postgres_secret(server: &PostgresServer) -> (String, String) {
     (user, secret.to_string())
 }
 
+/// Secret `db` for a new role, whose rotation failed at setSecret (the
+/// server stopped after createSecret stored the pending value); returns
+/// the role and `rotate`'s output.
+async fn stuck_postgres_rotation(server: &PostgresServer, store: &StoreFile) -> (String, Output) {
+    let (user, secret) = postgres_secret(server).await;
+    store.json(&["secret", "create", "db", "--value", &secret]);
+    server.stop();
+    let output = store.rotate(&["run", "db", "--attempts", "1"]);
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    (user, output)
+}
+
 #[tokio::test]
 async fn a_postgres_rotation_that_fails_mid_way_is_resumed() {
     let server = PostgresServer::start();
     let store = StoreFile::new();
-    let (user, secret) = postgres_secret(&server).await;
-    store.json(&["secret", "create", "db", "--value", &secret]);
-
-    // The server goes away: createSecret stores the pending value, then
-    // setSecret cannot log in.
-    server.stop();
-    let output = store.rotate(&["run", "db", "--attempts", "1"]);
-    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let (user, output) = stuck_postgres_rotation(&server, &store).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("setSecret failed"), "{stderr}");
     assert!(stderr.contains("rotate run db"), "{stderr}");
@@ -329,11 +346,7 @@ async fn status_names_each_stuck_state_and_its_fix() {
 async fn step_reproduces_one_step_of_a_stuck_rotation() {
     let server = PostgresServer::start();
     let store = StoreFile::new();
-    let (user, secret) = postgres_secret(&server).await;
-    store.json(&["secret", "create", "db", "--value", &secret]);
-    server.stop();
-    let output = store.rotate(&["run", "db", "--attempts", "1"]);
-    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let (user, _) = stuck_postgres_rotation(&server, &store).await;
     let status = store.json(&["status", "db"]);
     let token = holder(&status[0]["versions"], AWSPENDING).unwrap();
 
@@ -374,18 +387,8 @@ async fn a_stuck_rotation_in_secrets_manager_is_diagnosed_and_resumed() {
     let token = "0b7e5d1c-6a57-4d1b-9d3e-2f4c8a9e1b20";
     admin.start_rotation(&arn, token).await.unwrap();
     let store = StoreFile::new();
-    let on_moto = |args: &[&str]| {
-        store
-            .command(args)
-            .env_remove("ROTATE_STORE")
-            .env("AWS_ENDPOINT_URL", moto.endpoint())
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .output()
-            .unwrap()
-    };
-    let output = on_moto(&["--aws", "--json", "status", &arn]);
+    let aws = |args: &[&str]| on_moto(&store, &moto, args).output().unwrap();
+    let output = aws(&["--json", "status", &arn]);
     assert!(output.status.success(), "{}", describe(&output));
     let status: Value = serde_json::from_slice(&output.stdout).unwrap();
     let status = &status[0];
@@ -408,34 +411,27 @@ async fn a_stuck_rotation_in_secrets_manager_is_diagnosed_and_resumed() {
         "{fix}"
     );
 
-    let text = String::from_utf8_lossy(&on_moto(&["--aws", "status", &arn]).stdout).into_owned();
+    let text = String::from_utf8_lossy(&aws(&["status", &arn]).stdout).into_owned();
     assert!(text.contains("Problem (pending-without-value)"), "{text}");
     // A secret Secrets Manager does not have is bad usage; `secret`
     // manages the embedded store only, and says so.
-    assert_eq!(
-        on_moto(&["--aws", "status", "absent-secret"]).status.code(),
-        Some(2)
-    );
-    let output = on_moto(&["--aws", "secret", "list"]);
+    assert_eq!(aws(&["status", "absent-secret"]).status.code(), Some(2));
+    let output = aws(&["secret", "list"]);
     assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
     assert!(String::from_utf8_lossy(&output.stderr).contains("AWS CLI"));
 
     // `run` resumes the stuck rotation with its token, in this process.
-    let output = on_moto(&["--aws", "--json", "run", &arn, "--rotator", "api-key"]);
-    let output = {
-        assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
-        // The secret has no `engine`: the provider comes from the setting.
-        store
-            .command(&["--aws", "--json", "run", &arn, "--rotator", "api-key"])
-            .env_remove("ROTATE_STORE")
-            .env("API_KEY_PROVIDER", "generated")
-            .env("AWS_ENDPOINT_URL", moto.endpoint())
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .output()
-            .unwrap()
-    };
+    let output = aws(&["--json", "run", &arn, "--rotator", "api-key"]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    // The secret has no `engine`: the provider comes from the setting.
+    let output = on_moto(
+        &store,
+        &moto,
+        &["--json", "run", &arn, "--rotator", "api-key"],
+    )
+    .env("API_KEY_PROVIDER", "generated")
+    .output()
+    .unwrap();
     assert!(output.status.success(), "{}", describe(&output));
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["resumed"], true, "{report}");
@@ -458,20 +454,10 @@ async fn run_rotates_a_secret_in_secrets_manager_without_invoking_a_function() {
         .await
         .unwrap();
     let store = StoreFile::new();
-    let on_moto = |args: &[&str]| {
-        store
-            .command(args)
-            .env_remove("ROTATE_STORE")
-            .env("AWS_ENDPOINT_URL", moto.endpoint())
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .output()
-            .unwrap()
-    };
+    let aws = |args: &[&str]| on_moto(&store, &moto, args).output().unwrap();
     let mut previous = None;
     for round in 0..2 {
-        let output = on_moto(&["--aws", "--json", "run", &arn]);
+        let output = aws(&["--json", "run", &arn]);
         assert!(
             output.status.success(),
             "round {round}: {}",
@@ -495,7 +481,7 @@ async fn run_rotates_a_secret_in_secrets_manager_without_invoking_a_function() {
     assert_ne!(current.required_str("api_key").unwrap(), "sk_on_moto");
     // Nothing is stuck; the secret never had a rotation function, which
     // an in-process run leaves as it is.
-    let status = on_moto(&["--aws", "--json", "status", &arn]);
+    let status = aws(&["--json", "status", &arn]);
     let status: Value = serde_json::from_slice(&status.stdout).unwrap();
     let codes: Vec<_> = status[0]["problems"]
         .as_array()
