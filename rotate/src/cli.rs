@@ -47,6 +47,10 @@ pub enum Command {
         #[arg(required = true)]
         secrets: Vec<String>,
     },
+    /// On Secrets Manager (--aws): ask it to rotate every matching secret
+    /// now (`RotateSecret`, so the deployed functions do the work), a few
+    /// at a time, and wait for each to finish or fail.
+    Trigger(TriggerArgs),
     /// Create, change, read, list and delete secrets in the store.
     #[command(subcommand)]
     Secret(SecretCommand),
@@ -85,6 +89,29 @@ pub struct StepArgs {
     /// The rotator, when the secret's `engine` does not say.
     #[arg(long, value_enum)]
     pub rotator: Option<RotatorKind>,
+}
+
+/// `rotate trigger`.
+#[derive(Debug, Clone, Args)]
+pub struct TriggerArgs {
+    /// Names or ARNs of secrets to rotate.
+    pub secrets: Vec<String>,
+    /// Also every secret whose name starts with this.
+    #[arg(long)]
+    pub prefix: Option<String>,
+    /// Only secrets with this tag (KEY=VALUE; repeat for several, all
+    /// required). With no name and no --prefix, every secret so tagged.
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
+    /// Rotations running at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// Seconds to wait for each rotation before calling it failed.
+    #[arg(long, default_value_t = 600)]
+    pub timeout: u64,
+    /// Milliseconds between two looks at a rotation.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(50..))]
+    pub poll_ms: u64,
 }
 
 /// The rotators linked into the tool.

@@ -14,6 +14,7 @@ mod secret;
 mod secrets_manager;
 mod status;
 mod target;
+mod trigger;
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -72,8 +73,49 @@ async fn statuses(cli: &Cli, secrets: &[String]) -> Result<String, CliError> {
     })
 }
 
-async fn execute(cli: &Cli) -> Result<String, CliError> {
+/// What a command prints, and the exit code it ends with.
+struct Printed {
+    text: String,
+    code: u8,
+}
+
+impl From<String> for Printed {
+    fn from(text: String) -> Self {
+        Self {
+            text,
+            code: exit::OK,
+        }
+    }
+}
+
+async fn execute(cli: &Cli) -> Result<Printed, CliError> {
+    if let Command::Trigger(args) = &cli.command {
+        if !cli.aws {
+            return Err(CliError::Usage(
+                "trigger asks Secrets Manager to run the deployed functions: add --aws (on the embedded store, `rotate run` rotates)".into(),
+            ));
+        }
+        let store = AwsSecretStore::from_env().await;
+        let results = trigger::trigger(&store, args.clone()).await?;
+        return Ok(Printed {
+            text: if cli.json {
+                serde_json::to_string_pretty(&trigger::json(&results)).expect("JSON values print")
+            } else {
+                trigger::text(&results)
+            },
+            code: if trigger::all_finished(&results) {
+                exit::OK
+            } else {
+                exit::ROTATION_FAILED
+            },
+        });
+    }
+    execute_one(cli).await.map(Printed::from)
+}
+
+async fn execute_one(cli: &Cli) -> Result<String, CliError> {
     match &cli.command {
+        Command::Trigger(_) => unreachable!("handled by execute"),
         Command::Status { secrets } => statuses(cli, secrets).await,
         Command::Secret(command) => secret::run(&open_store(cli)?, command, cli.json).await,
         Command::Step(args) => {
@@ -135,9 +177,9 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(execute(&cli)) {
-        Ok(out) => {
-            println!("{out}");
-            ExitCode::from(exit::OK)
+        Ok(printed) => {
+            println!("{}", printed.text);
+            ExitCode::from(printed.code)
         }
         Err(error) => {
             if cli.json {

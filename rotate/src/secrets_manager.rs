@@ -21,7 +21,7 @@ fn time(date: &DateTime) -> SystemTime {
 
 /// A failed call: a secret that is not there is the caller's mistake,
 /// anything else (network, permissions, throttling) the tool's.
-fn service<E, R>(operation: &'static str, secret: &str, error: SdkError<E, R>) -> CliError
+pub fn sdk_error<E, R>(operation: &'static str, secret: &str, error: SdkError<E, R>) -> CliError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
@@ -47,7 +47,7 @@ pub async fn state(store: &AwsSecretStore, secret: &str) -> Result<SecretState, 
         .secret_id(secret)
         .send()
         .await
-        .map_err(|e| service("DescribeSecret", secret, e))?;
+        .map_err(|e| sdk_error("DescribeSecret", secret, e))?;
     let arn = described.arn().unwrap_or(secret).to_owned();
     let mut versions = Vec::new();
     let mut next_token = None;
@@ -58,7 +58,7 @@ pub async fn state(store: &AwsSecretStore, secret: &str) -> Result<SecretState, 
             .set_next_token(next_token)
             .send()
             .await
-            .map_err(|e| service("ListSecretVersionIds", secret, e))?;
+            .map_err(|e| sdk_error("ListSecretVersionIds", secret, e))?;
         for version in page.versions() {
             versions.push(VersionInfo {
                 version_id: version.version_id().unwrap_or_default().to_owned(),

@@ -14,6 +14,7 @@ pub mod lambda_e2e;
 pub mod lambda_function;
 pub mod measure;
 pub mod moto;
+pub mod rotating_service;
 pub mod runtime_api;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -1,125 +1,21 @@
-//! The built `rotate` binary, end to end, on the embedded store: the quick
-//! start, a PostgreSQL rotation that fails mid-way and is resumed, `step`,
-//! two processes racing, `status` on each stuck state (and on moto's
-//! Secrets Manager), `--json` parsed back, and every exit code.
+//! `rotate` on the embedded store: the quick start, values shown only when
+//! asked, a PostgreSQL rotation failed mid-way and resumed, `step`, two
+//! processes racing, `status` on each stuck state, every exit code and
+//! Ctrl-C.
 
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use postgres_rotator::sql::{quote_identifier, quote_literal};
 use postgres_rotator_testing::PostgresServer;
-use rotation_core::store::embedded::EmbeddedSecretStore;
 use rotation_core::store::{
     PutValue, SecretStore, VersionSelector, AWSCURRENT, AWSPENDING, AWSPREVIOUS,
 };
-use rotation_core::testkit::{unique_name, SecretAdmin};
-use rotation_core::{SecretJson, SecretString};
-use rotation_tests::moto::MotoServer;
+use rotation_core::SecretString;
 use serde_json::Value;
 
-/// A store file in a directory of its own, removed when dropped.
-struct StoreFile {
-    dir: PathBuf,
-}
-
-impl StoreFile {
-    fn new() -> Self {
-        let dir = std::env::temp_dir().join(unique_name("rotate-cli"));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self { dir }
-    }
-
-    fn path(&self) -> PathBuf {
-        self.dir.join("secrets.db")
-    }
-
-    fn open(&self) -> EmbeddedSecretStore {
-        EmbeddedSecretStore::open(self.path()).unwrap()
-    }
-
-    /// `rotate` with this store, and no setting from the caller's
-    /// environment.
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_rotate"));
-        command
-            .args(args)
-            .env("ROTATE_STORE", self.path())
-            .env_remove("API_KEY_PROVIDER")
-            .env_remove("API_KEY_LENGTH")
-            .env_remove("API_KEY_PREFIX")
-            .stdin(Stdio::null());
-        command
-    }
-
-    fn rotate(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("run rotate")
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut with_json = vec!["--json"];
-        with_json.extend_from_slice(args);
-        let output = self.rotate(&with_json);
-        assert!(output.status.success(), "{}", describe(&output));
-        serde_json::from_slice(&output.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", describe(&output)))
-    }
-}
-
-impl Drop for StoreFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// `rotate --aws` against `moto`, with no store file.
-fn on_moto(store: &StoreFile, moto: &MotoServer, args: &[&str]) -> Command {
-    let mut command = store.command(&[&["--aws"], args].concat());
-    command
-        .env_remove("ROTATE_STORE")
-        .env("AWS_ENDPOINT_URL", moto.endpoint())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test");
-    command
-}
-
-fn describe(output: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn labels_of(versions: &Value, id: &str) -> Vec<String> {
-    versions
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["version_id"] == id)
-        .map(|v| {
-            v["labels"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|l| l.as_str().unwrap().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn holder(versions: &Value, label: &str) -> Option<String> {
-    versions.as_array().unwrap().iter().find_map(|v| {
-        v["labels"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|l| l == label)
-            .then(|| v["version_id"].as_str().unwrap().to_owned())
-    })
-}
+use crate::support::{
+    describe, holder, labels_of, postgres_secret, stuck_postgres_rotation, StoreFile,
+};
 
 #[test]
 fn the_quick_start_rotates_a_generated_key_and_moves_the_labels() {
@@ -175,36 +71,6 @@ fn values_are_shown_only_when_asked() {
     let got = store.json(&["secret", "get", "k", "--stage", "AWSPREVIOUS"]);
     assert!(got.get("value").is_none(), "{got}");
     assert_eq!(got["fields"], serde_json::json!(["engine", "api_key"]));
-}
-
-/// A PostgreSQL role and its secret (plaintext on 127.0.0.1).
-async fn postgres_secret(server: &PostgresServer) -> (String, String) {
-    let user = unique_name("cli").replace('-', "_");
-    let password = format!("pw'{}", unique_name("x"));
-    server
-        .execute(&format!(
-            "CREATE ROLE {} LOGIN PASSWORD {}",
-            quote_identifier(&user),
-            quote_literal(&password)
-        ))
-        .await;
-    let secret = serde_json::json!({
-        "engine": "postgres", "host": "127.0.0.1", "port": server.port(),
-        "username": user, "password": password, "dbname": "postgres", "ssl": false,
-    });
-    (user, secret.to_string())
-}
-
-/// Secret `db` for a new role, whose rotation failed at setSecret (the
-/// server stopped after createSecret stored the pending value); returns
-/// the role and `rotate`'s output.
-async fn stuck_postgres_rotation(server: &PostgresServer, store: &StoreFile) -> (String, Output) {
-    let (user, secret) = postgres_secret(server).await;
-    store.json(&["secret", "create", "db", "--value", &secret]);
-    server.stop();
-    let output = store.rotate(&["run", "db", "--attempts", "1"]);
-    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
-    (user, output)
 }
 
 #[tokio::test]
@@ -371,134 +237,6 @@ async fn step_reproduces_one_step_of_a_stuck_rotation() {
     // A step name it does not know is bad usage.
     let output = store.rotate(&["step", "db", "rollback", "--token", "t"]);
     assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
-}
-
-#[tokio::test]
-async fn a_stuck_rotation_in_secrets_manager_is_diagnosed_and_resumed() {
-    let moto = MotoServer::start();
-    let admin = moto.store();
-    let arn = admin
-        .create_json(
-            "cli-status",
-            &SecretJson::parse(&SecretString::new(r#"{"api_key": "k"}"#)).unwrap(),
-        )
-        .await
-        .unwrap();
-    let token = "0b7e5d1c-6a57-4d1b-9d3e-2f4c8a9e1b20";
-    admin.start_rotation(&arn, token).await.unwrap();
-    let store = StoreFile::new();
-    let aws = |args: &[&str]| on_moto(&store, &moto, args).output().unwrap();
-    let output = aws(&["--json", "status", &arn]);
-    assert!(output.status.success(), "{}", describe(&output));
-    let status: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let status = &status[0];
-    assert_eq!(status["arn"], arn.as_str());
-    assert_eq!(status["rotation_enabled"], true, "{status}");
-    assert_eq!(status["schedule"], "every 30 days", "{status}");
-    assert!(status["function"]
-        .as_str()
-        .unwrap()
-        .contains("rotation-under-test"));
-    assert_eq!(
-        holder(&status["versions"], AWSPENDING).as_deref(),
-        Some(token)
-    );
-    let problem = &status["problems"][0];
-    assert_eq!(problem["code"], "pending-without-value", "{status}");
-    let fix = problem["fix"].as_str().unwrap();
-    assert!(
-        fix.contains(&format!("--client-request-token {token}")),
-        "{fix}"
-    );
-
-    let text = String::from_utf8_lossy(&aws(&["status", &arn]).stdout).into_owned();
-    assert!(text.contains("Problem (pending-without-value)"), "{text}");
-    // A secret Secrets Manager does not have is bad usage; `secret`
-    // manages the embedded store only, and says so.
-    assert_eq!(aws(&["status", "absent-secret"]).status.code(), Some(2));
-    let output = aws(&["secret", "list"]);
-    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("AWS CLI"));
-
-    // `run` resumes the stuck rotation with its token, in this process.
-    let output = aws(&["--json", "run", &arn, "--rotator", "api-key"]);
-    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
-    // The secret has no `engine`: the provider comes from the setting.
-    let output = on_moto(
-        &store,
-        &moto,
-        &["--json", "run", &arn, "--rotator", "api-key"],
-    )
-    .env("API_KEY_PROVIDER", "generated")
-    .output()
-    .unwrap();
-    assert!(output.status.success(), "{}", describe(&output));
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(report["resumed"], true, "{report}");
-    assert_eq!(report["token"], token);
-    assert_eq!(holder(&report["after"], AWSCURRENT).as_deref(), Some(token));
-    let current = current_json(&admin, &arn).await;
-    assert_eq!(current.required_str("api_key").unwrap().len(), 40);
-}
-
-#[tokio::test]
-async fn run_rotates_a_secret_in_secrets_manager_without_invoking_a_function() {
-    let moto = MotoServer::start();
-    let admin = moto.store();
-    let initial = r#"{"engine": "generated", "api_key": "sk_on_moto"}"#;
-    let arn = admin
-        .create_json(
-            "cli-run",
-            &SecretJson::parse(&SecretString::new(initial)).unwrap(),
-        )
-        .await
-        .unwrap();
-    let store = StoreFile::new();
-    let aws = |args: &[&str]| on_moto(&store, &moto, args).output().unwrap();
-    let mut previous = None;
-    for round in 0..2 {
-        let output = aws(&["--json", "run", &arn]);
-        assert!(
-            output.status.success(),
-            "round {round}: {}",
-            describe(&output)
-        );
-        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-        assert_eq!(report["resumed"], false, "{report}");
-        let token = report["token"].as_str().unwrap().to_owned();
-        let old = holder(&report["before"], AWSCURRENT).unwrap();
-        assert_eq!(
-            holder(&report["after"], AWSCURRENT).as_deref(),
-            Some(token.as_str())
-        );
-        assert_eq!(holder(&report["after"], AWSPREVIOUS), Some(old.clone()));
-        if let Some(previous) = &previous {
-            assert_eq!(&old, previous);
-        }
-        previous = Some(token);
-    }
-    let current = current_json(&admin, &arn).await;
-    assert_ne!(current.required_str("api_key").unwrap(), "sk_on_moto");
-    // Nothing is stuck; the secret never had a rotation function, which
-    // an in-process run leaves as it is.
-    let status = aws(&["--json", "status", &arn]);
-    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
-    let codes: Vec<_> = status[0]["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["code"].as_str().unwrap())
-        .collect();
-    assert_eq!(codes, vec!["rotation-disabled"], "{status}");
-}
-
-async fn current_json(store: &dyn SecretStore, arn: &str) -> SecretJson {
-    let current = store
-        .get_value(arn, VersionSelector::Stage(AWSCURRENT))
-        .await
-        .unwrap()
-        .expect("an AWSCURRENT value");
-    SecretJson::from_payload(&current.payload).unwrap()
 }
 
 #[test]

@@ -1,0 +1,129 @@
+//! `rotate --aws` on moto's Secrets Manager: `status` of a stuck rotation
+//! and its resumption, and new rotations run in-process.
+
+use rotation_core::store::{AWSCURRENT, AWSPENDING, AWSPREVIOUS};
+use rotation_core::testkit::SecretAdmin;
+use rotation_core::{SecretJson, SecretString};
+use rotation_tests::moto::MotoServer;
+use serde_json::Value;
+
+use crate::support::{current_json, describe, holder, on_moto, StoreFile};
+
+#[tokio::test]
+async fn a_stuck_rotation_in_secrets_manager_is_diagnosed_and_resumed() {
+    let moto = MotoServer::start();
+    let admin = moto.store();
+    let arn = admin
+        .create_json(
+            "cli-status",
+            &SecretJson::parse(&SecretString::new(r#"{"api_key": "k"}"#)).unwrap(),
+        )
+        .await
+        .unwrap();
+    let token = "0b7e5d1c-6a57-4d1b-9d3e-2f4c8a9e1b20";
+    admin.start_rotation(&arn, token).await.unwrap();
+    let store = StoreFile::new();
+    let aws = |args: &[&str]| on_moto(&store, &moto, args).output().unwrap();
+    let output = aws(&["--json", "status", &arn]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let status: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let status = &status[0];
+    assert_eq!(status["arn"], arn.as_str());
+    assert_eq!(status["rotation_enabled"], true, "{status}");
+    assert_eq!(status["schedule"], "every 30 days", "{status}");
+    assert!(status["function"]
+        .as_str()
+        .unwrap()
+        .contains("rotation-under-test"));
+    assert_eq!(
+        holder(&status["versions"], AWSPENDING).as_deref(),
+        Some(token)
+    );
+    let problem = &status["problems"][0];
+    assert_eq!(problem["code"], "pending-without-value", "{status}");
+    let fix = problem["fix"].as_str().unwrap();
+    assert!(
+        fix.contains(&format!("--client-request-token {token}")),
+        "{fix}"
+    );
+
+    let text = String::from_utf8_lossy(&aws(&["status", &arn]).stdout).into_owned();
+    assert!(text.contains("Problem (pending-without-value)"), "{text}");
+    // A secret Secrets Manager does not have is bad usage; `secret`
+    // manages the embedded store only, and says so.
+    assert_eq!(aws(&["status", "absent-secret"]).status.code(), Some(2));
+    let output = aws(&["secret", "list"]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("AWS CLI"));
+
+    // `run` resumes the stuck rotation with its token, in this process.
+    let output = aws(&["--json", "run", &arn, "--rotator", "api-key"]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    // The secret has no `engine`: the provider comes from the setting.
+    let output = on_moto(
+        &store,
+        &moto,
+        &["--json", "run", &arn, "--rotator", "api-key"],
+    )
+    .env("API_KEY_PROVIDER", "generated")
+    .output()
+    .unwrap();
+    assert!(output.status.success(), "{}", describe(&output));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["resumed"], true, "{report}");
+    assert_eq!(report["token"], token);
+    assert_eq!(holder(&report["after"], AWSCURRENT).as_deref(), Some(token));
+    let current = current_json(&admin, &arn).await;
+    assert_eq!(current.required_str("api_key").unwrap().len(), 40);
+}
+
+#[tokio::test]
+async fn run_rotates_a_secret_in_secrets_manager_without_invoking_a_function() {
+    let moto = MotoServer::start();
+    let admin = moto.store();
+    let initial = r#"{"engine": "generated", "api_key": "sk_on_moto"}"#;
+    let arn = admin
+        .create_json(
+            "cli-run",
+            &SecretJson::parse(&SecretString::new(initial)).unwrap(),
+        )
+        .await
+        .unwrap();
+    let store = StoreFile::new();
+    let aws = |args: &[&str]| on_moto(&store, &moto, args).output().unwrap();
+    let mut previous = None;
+    for round in 0..2 {
+        let output = aws(&["--json", "run", &arn]);
+        assert!(
+            output.status.success(),
+            "round {round}: {}",
+            describe(&output)
+        );
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(report["resumed"], false, "{report}");
+        let token = report["token"].as_str().unwrap().to_owned();
+        let old = holder(&report["before"], AWSCURRENT).unwrap();
+        assert_eq!(
+            holder(&report["after"], AWSCURRENT).as_deref(),
+            Some(token.as_str())
+        );
+        assert_eq!(holder(&report["after"], AWSPREVIOUS), Some(old.clone()));
+        if let Some(previous) = &previous {
+            assert_eq!(&old, previous);
+        }
+        previous = Some(token);
+    }
+    let current = current_json(&admin, &arn).await;
+    assert_ne!(current.required_str("api_key").unwrap(), "sk_on_moto");
+    // Nothing is stuck; the secret never had a rotation function, which
+    // an in-process run leaves as it is.
+    let status = aws(&["--json", "status", &arn]);
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    let codes: Vec<_> = status[0]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, vec!["rotation-disabled"], "{status}");
+}
