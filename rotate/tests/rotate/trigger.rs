@@ -164,7 +164,16 @@ async fn trigger_rotates_every_matching_secret_and_reports_the_one_that_fails() 
 
     // The table, for a person.
     let output = store
-        .command(&["--aws", "trigger", "orders-x", "--poll-ms", "100"])
+        .command(&[
+            "--aws",
+            "trigger",
+            "--prefix",
+            "billing-",
+            "--timeout",
+            "3",
+            "--poll-ms",
+            "100",
+        ])
         .env_remove("ROTATE_STORE")
         .env("AWS_ENDPOINT_URL", service.endpoint())
         .env("AWS_REGION", "us-east-1")
@@ -172,13 +181,11 @@ async fn trigger_rotates_every_matching_secret_and_reports_the_one_that_fails() 
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", describe(&output));
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
     let text = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        text.contains("orders-x") && text.contains("rotated"),
-        "{text}"
-    );
-    assert!(text.contains("1 rotated, 0 failed"), "{text}");
+    println!("$ rotate --aws trigger --prefix billing- --timeout 3\n{text}");
+    assert!(text.contains("billing-broken  FAILED"), "{text}");
+    assert!(text.contains("3 rotated, 1 failed"), "{text}");
 
     // Nothing matched, and trigger without --aws, are usage errors.
     assert_eq!(trigger(&["--prefix", "nothing-"]).status.code(), Some(2));
