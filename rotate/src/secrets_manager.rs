@@ -67,11 +67,7 @@ pub async fn state(store: &AwsSecretStore, secret: &str) -> Result<SecretState, 
                 has_value: true,
             });
         }
-        // moto answers an empty token on the last page.
-        next_token = page
-            .next_token()
-            .filter(|token| !token.is_empty())
-            .map(str::to_owned);
+        next_token = next_page(page.next_token());
         if next_token.is_none() {
             break;
         }
@@ -109,4 +105,10 @@ pub async fn state(store: &AwsSecretStore, secret: &str) -> Result<SecretState, 
         next_rotation: described.next_rotation_date().map(time),
         versions,
     })
+}
+
+/// The token of the next page of a list, if there is one (moto answers an
+/// empty token on the last page).
+pub fn next_page(token: Option<&str>) -> Option<String> {
+    token.filter(|token| !token.is_empty()).map(str::to_owned)
 }

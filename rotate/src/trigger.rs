@@ -24,7 +24,7 @@ use tokio::task::JoinSet;
 use crate::cli::TriggerArgs;
 use crate::error::CliError;
 use crate::output;
-use crate::secrets_manager::sdk_error;
+use crate::secrets_manager::{next_page, sdk_error};
 
 /// How one secret's rotation ended.
 #[derive(Debug, Clone)]
@@ -95,10 +95,7 @@ async fn select(store: &AwsSecretStore, args: &TriggerArgs) -> Result<Vec<String
                 selected.push(name.to_owned());
             }
         }
-        next_token = page
-            .next_token()
-            .filter(|token| !token.is_empty())
-            .map(str::to_owned);
+        next_token = next_page(page.next_token());
         if next_token.is_none() {
             break;
         }

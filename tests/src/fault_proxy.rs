@@ -11,7 +11,7 @@ use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
-use crate::http::{read_message, response, Message};
+use crate::http::{exchange, read_message, response, Message};
 
 /// One injected failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,16 +174,7 @@ async fn serve(client: TcpStream, upstream_port: u16, state: Arc<Mutex<State>>) 
 /// Sends `request` to the upstream on a new connection and returns its
 /// answer, rewritten and re-framed with a Content-Length.
 async fn forward(request: &Message, upstream_port: u16, state: &Mutex<State>) -> Option<Vec<u8>> {
-    let upstream = TcpStream::connect(("127.0.0.1", upstream_port))
-        .await
-        .ok()?;
-    let mut upstream = BufReader::new(upstream);
-    upstream
-        .get_mut()
-        .write_all(&request.to_bytes())
-        .await
-        .ok()?;
-    let mut answer = read_message(&mut upstream).await?;
+    let mut answer = exchange(request, upstream_port).await?;
     let rewrites = state.lock().unwrap().rewrites.clone();
     if !rewrites.is_empty() {
         let mut body = String::from_utf8_lossy(&answer.body).into_owned();

@@ -105,3 +105,16 @@ pub fn response(status: &str, headers: &[(&str, String)], body: &[u8]) -> Vec<u8
     }
     .to_bytes()
 }
+
+/// Sends `request` to `127.0.0.1:port` on a new connection and reads the
+/// answer; `None` when the upstream cannot be reached or answers badly.
+pub async fn exchange(request: &Message, port: u16) -> Option<Message> {
+    let upstream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .ok()?;
+    let mut upstream = tokio::io::BufReader::new(upstream);
+    tokio::io::AsyncWriteExt::write_all(upstream.get_mut(), &request.to_bytes())
+        .await
+        .ok()?;
+    read_message(&mut upstream).await
+}

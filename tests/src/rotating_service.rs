@@ -17,7 +17,7 @@ use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
-use crate::http::{read_message, response, Message};
+use crate::http::{exchange, read_message, response, Message};
 use crate::moto::MotoServer;
 
 /// The function the service invokes: given the secret's ARN and the
@@ -102,8 +102,8 @@ impl Service {
             let answer = if request.header("x-amz-target") == Some("secretsmanager.RotateSecret") {
                 self.rotate(&request).await
             } else {
-                match self.forward(&request).await {
-                    Some(answer) => answer,
+                match exchange(&request, self.upstream).await {
+                    Some(answer) => answer.to_bytes(),
                     None => return,
                 }
             };
@@ -140,19 +140,5 @@ impl Service {
             "200 OK",
             &json!({"ARN": arn, "Name": secret_id, "VersionId": token}),
         )
-    }
-
-    async fn forward(&self, request: &Message) -> Option<Vec<u8>> {
-        let upstream = TcpStream::connect(("127.0.0.1", self.upstream))
-            .await
-            .ok()?;
-        let mut upstream = BufReader::new(upstream);
-        upstream
-            .get_mut()
-            .write_all(&request.to_bytes())
-            .await
-            .ok()?;
-        let answer = read_message(&mut upstream).await?;
-        Some(answer.to_bytes())
     }
 }

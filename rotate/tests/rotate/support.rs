@@ -69,10 +69,15 @@ impl Drop for StoreFile {
 
 /// `rotate --aws` against `moto`, with no store file.
 pub fn on_moto(store: &StoreFile, moto: &MotoServer, args: &[&str]) -> Command {
+    on_endpoint(store, &moto.endpoint(), args)
+}
+
+/// `rotate --aws` against the Secrets Manager API at `endpoint`.
+pub fn on_endpoint(store: &StoreFile, endpoint: &str, args: &[&str]) -> Command {
     let mut command = store.command(&[&["--aws"], args].concat());
     command
         .env_remove("ROTATE_STORE")
-        .env("AWS_ENDPOINT_URL", moto.endpoint())
+        .env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test");

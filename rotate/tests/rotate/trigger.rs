@@ -12,7 +12,7 @@ use rotation_tests::moto::MotoServer;
 use rotation_tests::rotating_service::{Function, RotatingService};
 use serde_json::Value;
 
-use crate::support::{current_json, describe, StoreFile};
+use crate::support::{current_json, describe, on_endpoint, StoreFile};
 
 /// The deployed function, as the stand-in invokes it: the four steps of
 /// the generated-key rotator, a little apart; nothing for a "broken" one.
@@ -87,14 +87,13 @@ async fn trigger_rotates_every_matching_secret_and_reports_the_one_that_fails() 
     let service = RotatingService::start(&moto, function(&moto)).await;
     let store = StoreFile::new();
     let trigger = |args: &[&str]| {
-        let mut command = store.command(&[&["--aws", "--json", "trigger"], args].concat());
-        command
-            .env_remove("ROTATE_STORE")
-            .env("AWS_ENDPOINT_URL", service.endpoint())
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test");
-        command.output().unwrap()
+        on_endpoint(
+            &store,
+            &service.endpoint(),
+            &[&["--json", "trigger"], args].concat(),
+        )
+        .output()
+        .unwrap()
     };
 
     let output = trigger(&[
@@ -163,9 +162,10 @@ async fn trigger_rotates_every_matching_secret_and_reports_the_one_that_fails() 
     assert_eq!(names, vec!["billing-c", "orders-x"], "{results}");
 
     // The table, for a person.
-    let output = store
-        .command(&[
-            "--aws",
+    let output = on_endpoint(
+        &store,
+        &service.endpoint(),
+        &[
             "trigger",
             "--prefix",
             "billing-",
@@ -173,14 +173,10 @@ async fn trigger_rotates_every_matching_secret_and_reports_the_one_that_fails() 
             "3",
             "--poll-ms",
             "100",
-        ])
-        .env_remove("ROTATE_STORE")
-        .env("AWS_ENDPOINT_URL", service.endpoint())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .output()
-        .unwrap();
+        ],
+    )
+    .output()
+    .unwrap();
     assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
     let text = String::from_utf8_lossy(&output.stdout);
     println!("$ rotate --aws trigger --prefix billing- --timeout 3\n{text}");
