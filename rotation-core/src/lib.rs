@@ -4,9 +4,11 @@
 //! one token: createSecret stores a new value as AWSPENDING, setSecret makes
 //! the backend accept it, testSecret proves it works, finishSecret moves
 //! AWSCURRENT to it. This crate runs those steps over a [`SecretStore`]
-//! (Secrets Manager through the AWS SDK, or an in-memory store with the
-//! service's semantics) and a [`Rotator`], the small trait a backend
-//! implements. The steps validate the event as AWS's templates do, are
+//! (Secrets Manager through the AWS SDK; an in-memory store with the
+//! service's semantics, for tests; or the same semantics in an SQLite file,
+//! feature `embedded`, for the `rotate` tool) and a [`Rotator`], the small
+//! trait a backend implements. The steps validate the event as AWS's
+//! templates do, are
 //! idempotent, and resume after a crash at any point; secret values live in
 //! redacting types ([`SecretString`], [`SecretJson`]) so they never reach a
 //! log or an error. Database rotators build on the `rotation-database`
