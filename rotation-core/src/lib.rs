@@ -8,12 +8,11 @@
 //! service's semantics, for tests; or the same semantics in an SQLite file,
 //! feature `embedded`, for the `rotate` tool) and a [`Rotator`], the small
 //! trait a backend implements. The steps validate the event as AWS's
-//! templates do, are
-//! idempotent, and resume after a crash at any point; secret values live in
-//! redacting types ([`SecretString`], [`SecretJson`]) so they never reach a
-//! log or an error. Database rotators build on the `rotation-database`
-//! crate, which holds AWS's database secret schema and the single-user and
-//! alternating-users strategies.
+//! templates do, are idempotent, and resume after a crash at any point;
+//! secret values live in redacting types ([`SecretString`],
+//! [`SecretJson`]) so they never reach a log or an error. Database rotators
+//! build on the `rotation-database` crate, which holds AWS's database
+//! secret schema and the single-user and alternating-users strategies.
 //!
 //! # Writing a rotator
 //!
