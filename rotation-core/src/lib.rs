@@ -80,7 +80,7 @@ pub use error::{
 };
 pub use event::{RotationEvent, Step};
 pub use password::{PasswordGenerator, PasswordPolicy};
-pub use rotation::{Rotation, StepOutcome};
+pub use rotation::{Rotation, StepOutcome, DEADLINE_MARGIN};
 pub use rotator::{RotationContext, Rotator};
 pub use secret::{SecretJson, SecretPayload, SecretString};
 pub use store::{SecretStore, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
