@@ -24,7 +24,7 @@ use clap::Parser;
 use rotation_core::store::embedded::EmbeddedSecretStore;
 use rotation_core::store::AwsSecretStore;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, RunArgs, StepArgs, TriggerArgs};
 use crate::error::{exit, CliError};
 use crate::status::{SecretState, Status};
 use crate::target::Target;
@@ -89,79 +89,80 @@ impl From<String> for Printed {
 }
 
 async fn execute(cli: &Cli) -> Result<Printed, CliError> {
-    if let Command::Trigger(args) = &cli.command {
-        if !cli.aws {
-            return Err(CliError::Usage(
-                "trigger asks Secrets Manager to run the deployed functions: add --aws (on the embedded store, `rotate run` rotates)".into(),
-            ));
-        }
-        let store = AwsSecretStore::from_env().await;
-        let results = trigger::trigger(&store, args.clone()).await?;
-        return Ok(Printed {
-            text: if cli.json {
-                serde_json::to_string_pretty(&trigger::json(&results)).expect("JSON values print")
-            } else {
-                trigger::text(&results)
-            },
-            code: if trigger::all_finished(&results) {
-                exit::OK
-            } else {
-                exit::ROTATION_FAILED
-            },
-        });
+    match &cli.command {
+        Command::Run(args) => whole_rotation(cli, args).await.map(Printed::from),
+        Command::Step(args) => one_step(cli, args).await.map(Printed::from),
+        Command::Status { secrets } => statuses(cli, secrets).await.map(Printed::from),
+        Command::Trigger(args) => trigger_all(cli, args).await,
+        Command::Secret(command) => secret::run(&open_store(cli)?, command, cli.json)
+            .await
+            .map(Printed::from),
     }
-    execute_one(cli).await.map(Printed::from)
 }
 
-async fn execute_one(cli: &Cli) -> Result<String, CliError> {
-    match &cli.command {
-        Command::Trigger(_) => unreachable!("handled by execute"),
-        Command::Status { secrets } => statuses(cli, secrets).await,
-        Command::Secret(command) => secret::run(&open_store(cli)?, command, cli.json).await,
-        Command::Step(args) => {
-            let target = open_target(cli).await?;
-            let work = run::OneStep {
-                target: &target,
-                args,
-            };
-            let report =
-                rotators::dispatch(target.store(), &args.secret, args.rotator, work).await?;
-            Ok(if cli.json {
-                serde_json::to_string_pretty(&report).expect("JSON values print")
-            } else {
-                format!(
-                    "{} of {}: {} in {:.1} ms",
-                    report["step"].as_str().unwrap_or_default(),
-                    report["arn"].as_str().unwrap_or_default(),
-                    report["outcome"].as_str().unwrap_or_default(),
-                    report["duration_ms"].as_f64().unwrap_or_default()
-                )
-            })
+async fn whole_rotation(cli: &Cli, args: &RunArgs) -> Result<String, CliError> {
+    let target = open_target(cli).await?;
+    // Ctrl-C lets the running step finish, then stops between steps.
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&interrupted);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            flag.store(true, Ordering::SeqCst);
         }
-        Command::Run(args) => {
-            let target = open_target(cli).await?;
-            // Ctrl-C lets the running step finish, then stops between steps.
-            let interrupted = Arc::new(AtomicBool::new(false));
-            let flag = Arc::clone(&interrupted);
-            tokio::spawn(async move {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    flag.store(true, Ordering::SeqCst);
-                }
-            });
-            let work = run::WholeRotation {
-                target: &target,
-                args,
-                interrupted,
-            };
-            let report =
-                rotators::dispatch(target.store(), &args.secret, args.rotator, work).await?;
-            Ok(if cli.json {
-                serde_json::to_string_pretty(&report.json()).expect("JSON values print")
-            } else {
-                report.text()
-            })
-        }
+    });
+    let work = run::WholeRotation {
+        target: &target,
+        args,
+        interrupted,
+    };
+    let report = rotators::dispatch(target.store(), &args.secret, args.rotator, work).await?;
+    Ok(if cli.json {
+        serde_json::to_string_pretty(&report.json()).expect("JSON values print")
+    } else {
+        report.text()
+    })
+}
+
+async fn one_step(cli: &Cli, args: &StepArgs) -> Result<String, CliError> {
+    let target = open_target(cli).await?;
+    let work = run::OneStep {
+        target: &target,
+        args,
+    };
+    let report = rotators::dispatch(target.store(), &args.secret, args.rotator, work).await?;
+    Ok(if cli.json {
+        serde_json::to_string_pretty(&report).expect("JSON values print")
+    } else {
+        format!(
+            "{} of {}: {} in {:.1} ms",
+            report["step"].as_str().unwrap_or_default(),
+            report["arn"].as_str().unwrap_or_default(),
+            report["outcome"].as_str().unwrap_or_default(),
+            report["duration_ms"].as_f64().unwrap_or_default()
+        )
+    })
+}
+
+async fn trigger_all(cli: &Cli, args: &TriggerArgs) -> Result<Printed, CliError> {
+    if !cli.aws {
+        return Err(CliError::Usage(
+            "trigger asks Secrets Manager to run the deployed functions: add --aws (on the embedded store, `rotate run` rotates)".into(),
+        ));
     }
+    let store = AwsSecretStore::from_env().await;
+    let results = trigger::trigger(&store, args.clone()).await?;
+    Ok(Printed {
+        text: if cli.json {
+            serde_json::to_string_pretty(&trigger::json(&results)).expect("JSON values print")
+        } else {
+            trigger::text(&results)
+        },
+        code: if trigger::all_finished(&results) {
+            exit::OK
+        } else {
+            exit::ROTATION_FAILED
+        },
+    })
 }
 
 fn main() -> ExitCode {
