@@ -9,8 +9,8 @@ use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_secretsmanager::primitives::DateTime;
 use aws_sdk_secretsmanager::Client;
 use rotation_core::store::embedded::VersionInfo;
-use rotation_core::store::{AwsSecretStore, VersionSelector};
-use rotation_core::{SecretStore, StoreError, AWSCURRENT, AWSPENDING};
+use rotation_core::store::{map_error, AwsSecretStore, VersionSelector};
+use rotation_core::{SecretStore, AWSCURRENT, AWSPENDING};
 
 use crate::error::CliError;
 use crate::status::{Place, SecretState};
@@ -19,24 +19,15 @@ fn time(date: &DateTime) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(date.secs().max(0) as u64)
 }
 
-/// A failed call: a secret that is not there is the caller's mistake,
-/// anything else (network, permissions, throttling) the tool's.
+/// A failed call, as the store's error kinds (a secret that is not there
+/// is the caller's mistake; the rest the tool's). The core's mapping keeps
+/// only the SDK error's message: its `Debug` holds the raw response.
 pub fn sdk_error<E, R>(operation: &'static str, secret: &str, error: SdkError<E, R>) -> CliError
 where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
 {
-    if error.code() == Some("ResourceNotFoundException") {
-        return CliError::Store(StoreError::SecretNotFound {
-            operation,
-            secret_id: secret.to_owned(),
-        });
-    }
-    CliError::Store(StoreError::Service {
-        operation,
-        secret_id: secret.to_owned(),
-        source: Box::new(error),
-    })
+    CliError::Store(map_error(operation, secret, None, error))
 }
 
 /// The state of `secret` (a name or an ARN) in Secrets Manager.

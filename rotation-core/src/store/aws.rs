@@ -171,8 +171,10 @@ fn retry_config() -> RetryConfig {
 }
 
 /// Maps an SDK error to the store's error kinds by the service's error
-/// code, so the mapping holds for every operation alike.
-pub(crate) fn map_error<E, R>(
+/// code, so the mapping holds for every operation alike, including those
+/// outside [`SecretStore`] that tools call on [`AwsSecretStore::client`].
+/// The SDK error itself is not kept (see [`StoreError::Service`]).
+pub fn map_error<E, R>(
     operation: &'static str,
     secret_id: &str,
     version_id: Option<&str>,

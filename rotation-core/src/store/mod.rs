@@ -17,9 +17,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
-#[cfg(feature = "testkit")]
-pub(crate) use aws::map_error;
-pub use aws::{sdk_config_loader, AwsSecretStore};
+pub use aws::{map_error, sdk_config_loader, AwsSecretStore};
 #[cfg(feature = "testkit")]
 pub use memory::InMemorySecretStore;
 
