@@ -33,6 +33,7 @@ mod single_user;
 mod strategy;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+mod tls_roots;
 
 pub use backend::{DatabaseBackend, LoginError, UserStanding};
 pub use master::{MasterPolicy, MASTER_SECRET_ARNS_VARIABLE};
@@ -45,6 +46,7 @@ pub use settings::{
 pub use strategy::{
     alternate_name, clone_name, original_name, Strategy, CLONE_SUFFIX, STRATEGY_VARIABLE,
 };
+pub use tls_roots::{read_ca_bundle, system_and_rds_roots};
 
 use rotation_core::{RotatorError, VersionLabel};
 

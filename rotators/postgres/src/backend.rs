@@ -62,7 +62,7 @@ impl PostgresBackend {
     /// is a settings error naming `DB_CA_BUNDLE`.
     pub fn new(settings: ConnectSettings) -> Result<Self, SettingsError> {
         let extra_roots = match &settings.ca_bundle {
-            Some(path) => tls::read_ca_bundle(path)?,
+            Some(path) => rotation_database::read_ca_bundle(path)?,
             None => Vec::new(),
         };
         Ok(Self {
