@@ -36,6 +36,19 @@ impl EngineSpec {
         max_username_bytes: 63,
         excluded_characters: ":/@\"'\\",
     };
+
+    /// MySQL, Aurora MySQL and MariaDB: port 3306, no default database,
+    /// and AWS's template's excluded characters. Usernames are checked
+    /// here only against the longest any of them accepts (MariaDB's 80
+    /// characters of up to 4 bytes); the backend checks the server's own
+    /// limit (MySQL 32 characters) where it names a clone.
+    pub const MYSQL: EngineSpec = EngineSpec {
+        engines: &["mysql", "aurora-mysql", "mariadb"],
+        default_port: 3306,
+        default_dbname: None,
+        max_username_bytes: 320,
+        excluded_characters: "/@\"'\\",
+    };
 }
 
 /// A database login read from a secret: `engine`, `host`, `port`,

@@ -1,0 +1,389 @@
+//! [`MysqlBackend`]: logins through `mysql_async`, and the statements that
+//! change accounts.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, OptsBuilder, SslOpts};
+use rotation_core::error::{BoxError, SettingsError};
+use rotation_core::SecretString;
+use rotation_database::{
+    ConnectSettings, DatabaseBackend, DatabaseSecret, EngineSpec, LoginError, UserStanding,
+};
+use rustls::pki_types::CertificateDer;
+
+use crate::accounts;
+use crate::clone_sync;
+use crate::grants::GrantSet;
+use crate::server::{ServerVersion, SqlMode};
+use crate::settings::MysqlSettings;
+use crate::sql::{self, Plugin};
+
+/// MySQL, Aurora MySQL and MariaDB, through `mysql_async`.
+pub struct MysqlBackend {
+    settings: MysqlSettings,
+    extra_roots: Vec<CertificateDer<'static>>,
+    roots: OnceLock<Vec<CertificateDer<'static>>>,
+}
+
+/// An open session, with what the server said about itself at login.
+pub struct Session {
+    pub(crate) conn: Conn,
+    pub(crate) server: ServerVersion,
+    pub(crate) mode: SqlMode,
+}
+
+impl Session {
+    /// The server's family and version.
+    pub fn server(&self) -> &ServerVersion {
+        &self.server
+    }
+}
+
+/// A login that did not finish within `DB_CONNECT_TIMEOUT`.
+#[derive(Debug, thiserror::Error)]
+#[error("no answer within {0:?} (DB_CONNECT_TIMEOUT)")]
+pub struct TimedOut(pub Duration);
+
+/// The server's certificate failed verification.
+#[derive(Debug, thiserror::Error)]
+#[error("the server's certificate was not accepted (trusted: the system's roots, Amazon RDS's authorities compiled in, and DB_CA_BUNDLE; for an RDS region the compiled-in set lacks, or a private authority, set DB_CA_BUNDLE)")]
+pub struct CertificateRejected(#[source] mysql_async::Error);
+
+/// The secret asks for TLS and the server offers none.
+#[derive(Debug, thiserror::Error)]
+#[error("the server does not accept TLS, and this function never falls back to plaintext; if an unencrypted connection is really wanted, set \"ssl\": false in the secret")]
+pub struct ServerWithoutTls(#[source] mysql_async::Error);
+
+/// A statement that carried a password or a hash failed. The server's
+/// message is left out: a syntax error quotes the statement.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} failed: server error {code} (SQLSTATE {state})")]
+pub struct SecretStatementFailed {
+    /// What the statement did.
+    pub what: String,
+    /// The server's error code.
+    pub code: u16,
+    /// The SQLSTATE.
+    pub state: String,
+}
+
+/// A clone name longer than the server accepts.
+#[derive(Debug, thiserror::Error)]
+#[error("the clone user `{clone}` is {length} characters long and {server} accepts at most {limit} (USERNAME_CHARACTER_LIMIT overrides the limit); shorten `username`")]
+pub struct CloneNameTooLong {
+    /// The clone's name.
+    pub clone: String,
+    /// Its length in characters.
+    pub length: usize,
+    /// The limit in force.
+    pub limit: usize,
+    /// The server, for the message.
+    pub server: String,
+}
+
+/// The ER_ACCESS_DENIED_ERROR family: the server refused the user or the
+/// password (1045), or the account has none set (1698).
+const ACCESS_DENIED: [u16; 2] = [1045, 1698];
+
+impl MysqlBackend {
+    /// A backend with `settings`; reads the CA bundle now, so a bad one
+    /// is a settings error naming `DB_CA_BUNDLE`.
+    pub fn new(settings: MysqlSettings) -> Result<Self, SettingsError> {
+        let extra_roots = match &settings.connect.ca_bundle {
+            Some(path) => rotation_database::read_ca_bundle(path)?,
+            None => Vec::new(),
+        };
+        // mysql_async builds its TLS client with rustls's process-wide
+        // provider; the function has one, aws-lc-rs.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        Ok(Self {
+            settings,
+            extra_roots,
+            roots: OnceLock::new(),
+        })
+    }
+
+    /// A backend with the settings from the environment.
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::new(MysqlSettings::from_env()?)
+    }
+
+    /// A backend with `connect` settings and the server's own username
+    /// limit.
+    pub fn with_connect_settings(connect: ConnectSettings) -> Result<Self, SettingsError> {
+        Self::new(MysqlSettings {
+            connect,
+            username_limit: None,
+        })
+    }
+
+    fn ssl_opts(&self) -> SslOpts {
+        let roots = self.roots.get_or_init(|| {
+            let mut roots = rotation_database::system_and_rds_roots();
+            roots.extend(self.extra_roots.iter().cloned());
+            roots
+        });
+        SslOpts::default()
+            .with_disable_built_in_roots(true)
+            .with_root_certs(roots.iter().map(|c| c.to_vec().into()).collect())
+    }
+
+    fn opts(&self, login: &DatabaseSecret) -> OptsBuilder {
+        let builder = OptsBuilder::default()
+            .ip_or_hostname(login.host.clone())
+            .tcp_port(login.port)
+            .user(Some(login.username.clone()))
+            .pass(Some(login.password.expose().to_owned()))
+            .db_name(login.dbname.clone())
+            .prefer_socket(false)
+            // Known up front, so the driver does not ask the server.
+            .max_allowed_packet(Some(16 * 1024 * 1024))
+            .wait_timeout(Some(60));
+        if login.uses_tls() {
+            builder.ssl_opts(self.ssl_opts())
+        } else {
+            builder
+        }
+    }
+
+    async fn open(&self, login: &DatabaseSecret) -> Result<Session, LoginError> {
+        let limit = self.settings.connect.connect_timeout;
+        let connecting = async {
+            let mut conn = Conn::new(self.opts(login)).await.map_err(classify)?;
+            let (version, mode): (String, String) = conn
+                .query_first("SELECT VERSION(), @@SESSION.sql_mode")
+                .await
+                .map_err(|e| LoginError::Connection(e.into()))?
+                .ok_or_else(|| LoginError::Connection("SELECT VERSION() returned no row".into()))?;
+            let server =
+                ServerVersion::parse(&version).map_err(|e| LoginError::Connection(e.into()))?;
+            server
+                .check_supported()
+                .map_err(|e| LoginError::Connection(e.into()))?;
+            Ok(Session {
+                conn,
+                server,
+                mode: SqlMode::parse(&mode),
+            })
+        };
+        tokio::time::timeout(limit, connecting)
+            .await
+            .unwrap_or_else(|_| Err(LoginError::Connection(TimedOut(limit).into())))
+    }
+
+    /// The clone-name limit in force: `USERNAME_CHARACTER_LIMIT`, else the
+    /// server's.
+    pub(crate) fn check_clone_name(
+        &self,
+        server: &ServerVersion,
+        clone: &str,
+    ) -> Result<(), CloneNameTooLong> {
+        let limit = self
+            .settings
+            .username_limit
+            .unwrap_or_else(|| server.username_limit());
+        let length = clone.chars().count();
+        if length > limit {
+            return Err(CloneNameTooLong {
+                clone: clone.to_owned(),
+                length,
+                limit,
+                server: server.to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Rejected credentials are told apart so the strategies can fall back to
+/// an older password; everything else ends the step.
+fn classify(error: mysql_async::Error) -> LoginError {
+    match &error {
+        mysql_async::Error::Server(server) if ACCESS_DENIED.contains(&server.code) => {
+            LoginError::Rejected(error.into())
+        }
+        mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer) => {
+            LoginError::Connection(ServerWithoutTls(error).into())
+        }
+        _ if is_certificate_error(&error) => {
+            LoginError::Connection(CertificateRejected(error).into())
+        }
+        _ => LoginError::Connection(error.into()),
+    }
+}
+
+fn is_certificate_error(error: &mysql_async::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        let tls = e.downcast_ref::<rustls::Error>().or_else(|| {
+            e.downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        });
+        if matches!(tls, Some(rustls::Error::InvalidCertificate(_))) {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+/// Runs a statement that holds a password or a hash; a failure keeps the
+/// server's code and SQLSTATE and drops its message.
+pub(crate) async fn execute_secret(
+    session: &mut Session,
+    what: &str,
+    statement: String,
+) -> Result<(), BoxError> {
+    match session.conn.query_drop(statement).await {
+        Ok(()) => Ok(()),
+        Err(mysql_async::Error::Server(e)) => Err(SecretStatementFailed {
+            what: what.to_owned(),
+            code: e.code,
+            state: e.state,
+        }
+        .into()),
+        // Driver and I/O errors do not quote the statement.
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[async_trait]
+impl DatabaseBackend for MysqlBackend {
+    type Connection = Session;
+
+    const SPEC: EngineSpec = EngineSpec::MYSQL;
+
+    async fn connect(&self, login: &DatabaseSecret) -> Result<Session, LoginError> {
+        self.open(login).await
+    }
+
+    async fn connect_admin(&self, login: &DatabaseSecret) -> Result<Session, LoginError> {
+        let mut session = self.open(login).await?;
+        // An account statement waiting on a lock another session holds
+        // fails, naming the statement, well before the step's deadline;
+        // MariaDB also bounds every statement's time.
+        let seconds = self
+            .settings
+            .connect
+            .connect_timeout
+            .as_secs_f64()
+            .ceil()
+            .max(1.0);
+        let limits = match session.server.flavor {
+            crate::server::Flavor::MariaDb => {
+                format!("SET SESSION lock_wait_timeout = {seconds}, max_statement_time = {seconds}")
+            }
+            crate::server::Flavor::MySql => format!(
+                "SET SESSION lock_wait_timeout = {seconds}, max_execution_time = {}",
+                seconds * 1000.0
+            ),
+        };
+        session
+            .conn
+            .query_drop(limits)
+            .await
+            .map_err(|e| LoginError::Connection(e.into()))?;
+        Ok(session)
+    }
+
+    async fn check(&self, session: &mut Session) -> Result<(), BoxError> {
+        let one: Option<i64> = session.conn.query_first("SELECT 1").await?;
+        match one {
+            Some(1) => Ok(()),
+            other => Err(format!("SELECT 1 returned {other:?}").into()),
+        }
+    }
+
+    async fn set_own_password(
+        &self,
+        session: &mut Session,
+        login: &DatabaseSecret,
+        password: &SecretString,
+    ) -> Result<(), BoxError> {
+        let plugin = match session.server.flavor {
+            crate::server::Flavor::MariaDb => accounts::own_plugin(session).await?,
+            // MySQL's statement keeps the account's plugin.
+            crate::server::Flavor::MySql => Plugin::CachingSha2,
+        };
+        let statement = sql::set_own_password(&session.server, &plugin, password, session.mode)?;
+        execute_secret(
+            session,
+            &format!("setting the password of {}", login.username),
+            statement,
+        )
+        .await
+    }
+
+    async fn set_password(
+        &self,
+        admin: &mut Session,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<(), BoxError> {
+        let accounts = accounts::accounts(admin, username).await?;
+        if accounts.is_empty() {
+            return Err(format!("user {username} does not exist").into());
+        }
+        // One statement for every host, so the hosts never disagree.
+        let mut clauses = Vec::with_capacity(accounts.len());
+        for account in &accounts {
+            clauses.push(format!(
+                "{} {}",
+                sql::account(username, &account.host),
+                sql::identified(&admin.server, &account.plugin, password, admin.mode)?
+            ));
+        }
+        let statement = format!("ALTER USER {}", clauses.join(", "));
+        execute_secret(
+            admin,
+            &format!("setting the password of {username}"),
+            statement,
+        )
+        .await
+    }
+
+    async fn match_clone(
+        &self,
+        admin: &mut Session,
+        original: &str,
+        clone: &str,
+    ) -> Result<(), BoxError> {
+        self.check_clone_name(&admin.server, clone)?;
+        clone_sync::match_clone(admin, original, clone).await
+    }
+
+    async fn user_standing(
+        &self,
+        admin: &mut Session,
+        username: &str,
+    ) -> Result<UserStanding, BoxError> {
+        let accounts = accounts::accounts(admin, username).await?;
+        if accounts.is_empty() {
+            return Ok(UserStanding::Missing);
+        }
+        for account in &accounts {
+            let grants: GrantSet =
+                accounts::effective_grants(admin, username, &account.host).await?;
+            if let Some(right) = grants.administers_users() {
+                return Ok(UserStanding::Administrator(format!(
+                    "{right} (as {})",
+                    sql::account(username, &account.host)
+                )));
+            }
+        }
+        Ok(UserStanding::Ordinary)
+    }
+
+    async fn is_clone_of(
+        &self,
+        admin: &mut Session,
+        original: &str,
+        clone: &str,
+    ) -> Result<bool, BoxError> {
+        clone_sync::is_clone_of(admin, original, clone).await
+    }
+}
