@@ -156,11 +156,30 @@ pub async fn default_roles(
     }
 }
 
-/// The hosts at which `clone@host` carries the clone mark: a proxy grant
-/// on `original@host`, which this function gives every clone it creates.
-/// (A proxy grant lets an account authenticated by a proxying plugin act
-/// as the proxied one; the clone holds the original's privileges anyway,
-/// and its plugin is the original's password plugin, which never proxies.)
+/// The database named in the clone mark of `original`'s clones:
+/// `rotation-clone-of-` and 16 hex digits of SHA-256 of the original's
+/// name. No such database exists; a grant on it (which the master's
+/// `CREATE` and `GRANT OPTION` on `*.*` allow, as RDS gives them) marks the
+/// clone, and its letters, digits and dashes are no wildcards in a grant.
+pub fn mark_database(original: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(original.as_bytes());
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("rotation-clone-of-{hex}")
+}
+
+/// The mark's grant: `SELECT` on the mark database, as an object and
+/// privilege of [`GrantSet::privileges`].
+pub fn mark_grant(original: &str) -> (String, String, Option<String>) {
+    (
+        format!("{}.*", sql::quote_identifier(&mark_database(original))),
+        "SELECT".to_owned(),
+        None,
+    )
+}
+
+/// The hosts at which `clone@host` carries the clone mark of `original`,
+/// which this function gives every clone it creates.
 pub async fn marked_hosts(
     session: &mut Session,
     original: &str,
@@ -169,9 +188,9 @@ pub async fn marked_hosts(
     let hosts: Vec<String> = session
         .conn
         .query(format!(
-            "SELECT Host FROM mysql.proxies_priv WHERE User = {} AND Proxied_user = {} AND Proxied_host = Host",
+            "SELECT Host FROM mysql.db WHERE User = {} AND Db = {} AND Select_priv = 'Y'",
             quote_literal(clone, session.mode),
-            quote_literal(original, session.mode)
+            quote_literal(&mark_database(original), session.mode)
         ))
         .await?;
     Ok(hosts.into_iter().collect())
@@ -208,6 +227,19 @@ fn plugin_in_grants(lines: &[String]) -> Plugin {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_mark_database_is_no_pattern() {
+        let name = mark_database("app_%'`x");
+        assert!(
+            name.starts_with("rotation-clone-of-") && name.len() == 34,
+            "{name}"
+        );
+        assert!(name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
+        assert_ne!(mark_database("app"), mark_database("app2"));
+    }
 
     #[test]
     fn the_own_plugin_is_read_from_show_grants() {

@@ -37,8 +37,7 @@ pub async fn match_clone(
         create(session, original, clone, account).await?;
     }
     for host in clone_hosts.difference(&original_hosts) {
-        let statement = format!("DROP USER {}", sql::account(clone, host));
-        session.conn.query_drop(statement).await?;
+        run(session, format!("DROP USER {}", sql::account(clone, host))).await?;
         tracing::info!(
             clone,
             host,
@@ -50,17 +49,20 @@ pub async fn match_clone(
         let clone_account = sql::account(clone, &account.host);
         let current = clones.iter().find(|c| c.host == account.host);
         if current.is_none_or(|c| c.limits != account.limits) {
-            let statement = sql::alter_limits(&clone_account, &account.limits, session.mode);
-            session.conn.query_drop(statement).await?;
+            run(
+                session,
+                sql::alter_limits(&clone_account, &account.limits, session.mode),
+            )
+            .await?;
         }
 
         let wanted = accounts::grants(session, original, &account.host).await?;
         let mut held = accounts::grants(session, clone, &account.host).await?;
         // The mark is the clone's own, not a grant to copy.
-        held.proxies.remove(&sql::account(original, &account.host));
+        held.privileges.remove(&accounts::mark_grant(original));
         let statements = held.statements_to_match(&wanted, &clone_account);
         for statement in &statements {
-            session.conn.query_drop(statement.as_str()).await?;
+            run(session, statement.clone()).await?;
         }
         if !statements.is_empty() {
             tracing::info!(
@@ -75,11 +77,32 @@ pub async fn match_clone(
         if session.server.has_roles()
             && accounts::default_roles(session, clone, &account.host).await? != roles
         {
-            let statement = sql::set_default_roles(&session.server, &clone_account, &roles);
-            session.conn.query_drop(statement).await?;
+            run(
+                session,
+                sql::set_default_roles(&session.server, &clone_account, &roles),
+            )
+            .await?;
         }
     }
     Ok(())
+}
+
+/// A statement failed; it names accounts and objects, never a password.
+#[derive(Debug, thiserror::Error)]
+#[error("`{statement}` failed")]
+pub struct StatementFailed {
+    /// The statement.
+    pub statement: String,
+    #[source]
+    source: mysql_async::Error,
+}
+
+/// Runs an account statement that holds no password or hash.
+async fn run(session: &mut Session, statement: String) -> Result<(), StatementFailed> {
+    match session.conn.query_drop(statement.as_str()).await {
+        Ok(()) => Ok(()),
+        Err(source) => Err(StatementFailed { statement, source }),
+    }
 }
 
 /// Creates `clone` at `account`'s host with the original's plugin and a
@@ -110,10 +133,10 @@ async fn create(
         Err(e) => return Err(e),
     }
     let mark = format!(
-        "GRANT PROXY ON {} TO {clone_account}",
-        sql::account(original, &account.host)
+        "GRANT SELECT ON {}.* TO {clone_account}",
+        sql::quote_identifier(&accounts::mark_database(original))
     );
-    session.conn.query_drop(mark).await?;
+    run(session, mark).await?;
     tracing::info!(
         clone,
         host = account.host.as_str(),
@@ -123,7 +146,7 @@ async fn create(
 }
 
 /// Whether every account of `clone` carries the mark [`match_clone`]'s
-/// accounts get: a proxy grant on `original` at the same host.
+/// accounts get: a grant on `original`'s mark database.
 pub async fn is_clone_of(
     session: &mut Session,
     original: &str,

@@ -30,6 +30,7 @@ pub use backend::{
     CertificateRejected, CloneNameTooLong, MysqlBackend, SecretStatementFailed, ServerWithoutTls,
     Session, TimedOut,
 };
+pub use clone_sync::StatementFailed;
 pub use settings::{MysqlSettings, USERNAME_LIMIT_VARIABLE};
 
 use rotation_core::error::SettingsError;

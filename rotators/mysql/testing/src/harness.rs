@@ -1,0 +1,341 @@
+//! The MySQL rotator's side of the conformance kit: fresh accounts on a
+//! test server, logins checked with a client of their own.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use mysql_rotator::sql::{account, quote_literal, Plugin};
+use mysql_rotator::{MysqlBackend, MysqlRotator, MysqlSettings};
+use rotation_core::secret::SecretPayload;
+use rotation_core::testkit::{unique_name, RotatorHarness, SecretAdmin};
+use rotation_core::{SecretJson, SecretString};
+use rotation_database::{ConnectSettings, DatabaseRotator, Strategy};
+use serde_json::{json, Value};
+
+use crate::server::MariaDbServer;
+use mysql_rotator::server::SqlMode;
+use rotation_tests::function_checks::{FunctionHarness, NamedCase};
+
+/// The master user of alternating-users tests, with the privileges RDS
+/// gives its master user (no `SUPER`, no `PROXY`).
+pub const MASTER_USER: &str = "rotation_master";
+
+/// RDS for MariaDB's master privileges, all `WITH GRANT OPTION`.
+const RDS_MASTER_PRIVILEGES: &str = "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, RELOAD, PROCESS, REFERENCES, INDEX, ALTER, SHOW DATABASES, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, REPLICATION CLIENT, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, CREATE USER, EVENT, TRIGGER, REPLICATION SLAVE";
+
+/// The schema the test users are granted on.
+pub const APP_SCHEMA: &str = "rotation_app";
+
+/// Creates fresh accounts on a server and checks logins, for one strategy
+/// and one authentication plugin.
+pub struct MysqlRotatorHarness<'a> {
+    server: &'a MariaDbServer,
+    alternating: bool,
+    plugin: Plugin,
+    master_password: SecretString,
+    settings: ConnectSettings,
+}
+
+/// Literal quoting for the test's own statements (the server's default
+/// `sql_mode`).
+fn literal(value: &str) -> String {
+    quote_literal(value, SqlMode::default())
+}
+
+impl<'a> MysqlRotatorHarness<'a> {
+    /// Single user: secrets without `masterarn`, native passwords.
+    pub async fn single_user(server: &'a MariaDbServer) -> Self {
+        Self::new(server, false, Plugin::Native).await
+    }
+
+    /// Alternating users: every secret names a master secret, whose user
+    /// this creates (once per server).
+    pub async fn alternating_users(server: &'a MariaDbServer) -> Self {
+        Self::new(server, true, Plugin::Native).await
+    }
+
+    /// The same harness with accounts created with `plugin` (native or
+    /// ed25519).
+    pub fn with_plugin(self, plugin: Plugin) -> Self {
+        Self { plugin, ..self }
+    }
+
+    async fn new(server: &'a MariaDbServer, alternating: bool, plugin: Plugin) -> Self {
+        let master_password = SecretString::new(format!("m'a\\s$ter-{}", unique_name("pw")));
+        server
+            .execute(&format!("CREATE DATABASE IF NOT EXISTS `{APP_SCHEMA}`"))
+            .await;
+        if alternating {
+            let master = account(MASTER_USER, "%");
+            server
+                .execute(&format!(
+                    "DROP USER IF EXISTS {master}; CREATE USER {master} IDENTIFIED BY {}; GRANT {RDS_MASTER_PRIVILEGES} ON *.* TO {master} WITH GRANT OPTION",
+                    literal(master_password.expose())
+                ))
+                .await;
+        }
+        Self {
+            server,
+            alternating,
+            plugin,
+            master_password,
+            settings: ConnectSettings {
+                connect_timeout: Duration::from_secs(5),
+                ca_bundle: None,
+            },
+        }
+    }
+
+    /// The rotator, with `settings` and the strategy left to each secret
+    /// unless given.
+    pub fn rotator_with(
+        &self,
+        settings: MysqlSettings,
+        strategy: Option<Strategy>,
+    ) -> MysqlRotator {
+        DatabaseRotator::new(
+            MysqlBackend::new(settings).expect("valid settings"),
+            strategy,
+        )
+    }
+
+    /// Creates `username` at `host` with `password` and the harness's
+    /// plugin, and `SELECT` on the app schema.
+    pub async fn create_user_at(&self, username: &str, host: &str, password: &str) {
+        let acct = account(username, host);
+        let identified = match self.plugin {
+            Plugin::Ed25519 => format!(
+                "IDENTIFIED VIA ed25519 USING PASSWORD({})",
+                literal(password)
+            ),
+            _ => format!("IDENTIFIED BY {}", literal(password)),
+        };
+        self.server
+            .execute(&format!(
+                "CREATE USER {acct} {identified}; GRANT SELECT ON `{APP_SCHEMA}`.* TO {acct}"
+            ))
+            .await;
+    }
+
+    /// Creates `username` at host `%`.
+    pub async fn create_user(&self, username: &str, password: &str) {
+        self.create_user_at(username, "%", password).await;
+    }
+
+    /// The secret an operator would store for `username`: AWS's fields,
+    /// plaintext (`ssl: false`) on 127.0.0.1.
+    pub fn secret_for(&self, username: &str, password: &str) -> SecretJson {
+        let value = json!({
+            "engine": "mariadb",
+            "host": "127.0.0.1",
+            "port": self.server.port(),
+            "username": username,
+            "password": password,
+            "ssl": false,
+        });
+        let Value::Object(map) = value else {
+            unreachable!("json! of an object")
+        };
+        SecretJson::from_map(map)
+    }
+
+    /// A master secret for [`MASTER_USER`] in `store`; returns its ARN.
+    pub async fn master_secret(&self, store: &dyn SecretAdmin) -> String {
+        let secret = self.secret_for(MASTER_USER, self.master_password.expose());
+        store
+            .create_json("mysql-master", &secret)
+            .await
+            .expect("create the master secret")
+    }
+
+    /// A username that is new on this server, short enough for a clone.
+    pub fn new_username(prefix: &str) -> String {
+        unique_name(prefix)
+    }
+
+    /// A new account and its secret (with `masterarn` for alternating
+    /// users). Passwords hold quotes, a backslash, `%` and `_`.
+    pub async fn new_user(&self, store: &dyn SecretAdmin, prefix: &str) -> SecretJson {
+        let username = Self::new_username(prefix);
+        let password = format!("pw'\\%_{}", unique_name("x"));
+        self.create_user(&username, &password).await;
+        let mut secret = self.secret_for(&username, &password);
+        if self.alternating {
+            secret.set("masterarn", self.master_secret(store).await);
+        }
+        secret
+    }
+
+    /// Whether the login in `secret` works, checked with a plain client.
+    pub async fn logs_in(&self, secret: &SecretJson) -> bool {
+        let (Ok(user), Ok(password)) = (
+            secret.required_str("username"),
+            secret.required_secret("password"),
+        ) else {
+            return false;
+        };
+        self.server.can_log_in(user, password.expose()).await
+    }
+
+    /// The master's password, for tests that log in as the master.
+    pub fn master_password(&self) -> &SecretString {
+        &self.master_password
+    }
+}
+
+impl MysqlRotatorHarness<'_> {
+    /// Database secrets createSecret must refuse, each with the field its
+    /// error names: one table for the conformance kit and the function
+    /// checks.
+    fn invalid_database_secrets(&self, valid: &SecretJson) -> Vec<NamedCase<SecretPayload>> {
+        let with = |field: &str, value: Value| {
+            let mut secret = valid.clone();
+            secret.set(field, value);
+            SecretPayload::String(secret.to_secret_string())
+        };
+        let without = |field: &str| {
+            let mut map = valid.as_map().clone();
+            map.remove(field);
+            SecretPayload::String(SecretJson::from_map(map).to_secret_string())
+        };
+        let cases = vec![
+            ("no username", without("username"), "username"),
+            ("a numeric username", with("username", json!(7)), "username"),
+            (
+                "a 400-byte username",
+                with("username", json!("u".repeat(400))),
+                "username",
+            ),
+            ("no host", without("host"), "host"),
+            ("a numeric host", with("host", json!(10)), "host"),
+            ("an empty host", with("host", json!(" ")), "host"),
+            (
+                "a huge host",
+                with("host", json!("h".repeat(60_000))),
+                "host",
+            ),
+            ("no engine", without("engine"), "engine"),
+            (
+                "an unknown engine",
+                with("engine", json!("oracle")),
+                "engine",
+            ),
+            (
+                "a PostgreSQL engine",
+                with("engine", json!("postgres")),
+                "engine",
+            ),
+            (
+                "a port that is no number",
+                with("port", json!("fifty")),
+                "port",
+            ),
+            ("port 0", with("port", json!(0)), "port"),
+            ("port 70000", with("port", json!(70000)), "port"),
+            ("a fractional port", with("port", json!(3306.5)), "port"),
+            ("ssl that is no boolean", with("ssl", json!("maybe")), "ssl"),
+            (
+                "an ssl mode that falls back to plaintext",
+                with("ssl", json!("prefer")),
+                "ssl",
+            ),
+            ("a numeric ssl", with("ssl", json!(1)), "ssl"),
+            ("a numeric dbname", with("dbname", json!(5)), "dbname"),
+            (
+                "an object masterarn",
+                with("masterarn", json!({"arn": "x"})),
+                "masterarn",
+            ),
+        ];
+        cases
+            .into_iter()
+            .map(|(what, payload, field)| (what.to_owned(), payload, format!("`{field}`")))
+            .collect()
+    }
+}
+
+#[async_trait]
+impl RotatorHarness for MysqlRotatorHarness<'_> {
+    type Rotator = MysqlRotator;
+
+    fn rotator(&self) -> MysqlRotator {
+        self.rotator_with(
+            MysqlSettings {
+                connect: self.settings.clone(),
+                username_limit: None,
+            },
+            None,
+        )
+    }
+
+    async fn fresh_secret(&self, store: &dyn SecretAdmin) -> SecretJson {
+        self.new_user(store, "kit").await
+    }
+
+    async fn can_log_in(&self, secret: &SecretJson) -> bool {
+        self.logs_in(secret).await
+    }
+
+    fn recovers_through_previous(&self) -> bool {
+        // Alternating users refuse a rejected AWSCURRENT by design.
+        !self.alternating
+    }
+
+    fn malformed_secrets(&self, valid: &SecretJson) -> Vec<(String, SecretPayload)> {
+        self.invalid_database_secrets(valid)
+            .into_iter()
+            .map(|(what, payload, _)| (what, payload))
+            .collect()
+    }
+
+    fn other_secret_values(&self) -> Vec<SecretString> {
+        vec![self.master_password.clone()]
+    }
+}
+
+#[async_trait]
+impl FunctionHarness for MysqlRotatorHarness<'_> {
+    fn binary(&self) -> &'static str {
+        "mysql-rotator"
+    }
+
+    fn pointed_at(&self, secret: &SecretJson, port: u16) -> Option<SecretJson> {
+        let mut secret = secret.clone();
+        secret.set("port", port);
+        Some(secret)
+    }
+
+    fn slow_connect_env(&self) -> Vec<(&'static str, String)> {
+        vec![("DB_CONNECT_TIMEOUT", "30".to_owned())]
+    }
+
+    fn invalid_secrets(&self, valid: &SecretJson) -> Vec<NamedCase<SecretPayload>> {
+        self.invalid_database_secrets(valid)
+    }
+
+    fn invalid_settings(&self) -> Vec<NamedCase<Vec<(&'static str, &'static str)>>> {
+        [
+            ("an unknown strategy", ("ROTATION_STRATEGY", "round-robin")),
+            (
+                "a timeout that is no number",
+                ("DB_CONNECT_TIMEOUT", "soon"),
+            ),
+            ("a zero timeout", ("DB_CONNECT_TIMEOUT", "0")),
+            (
+                "a missing CA bundle",
+                ("DB_CA_BUNDLE", "/nonexistent/ca.pem"),
+            ),
+            (
+                "a username limit that is no number",
+                ("USERNAME_CHARACTER_LIMIT", "many"),
+            ),
+            (
+                "a username limit above 80",
+                ("USERNAME_CHARACTER_LIMIT", "200"),
+            ),
+        ]
+        .into_iter()
+        .map(|(what, setting)| (what.to_owned(), vec![setting], setting.0.to_owned()))
+        .collect()
+    }
+}

@@ -1,0 +1,10 @@
+//! The MySQL rotator's tests, as one binary: against real throwaway
+//! MariaDB servers, moto as Secrets Manager, and the release bootstrap run
+//! through a Lambda Runtime API. The services come from the shared test
+//! support crate (`rotation-tests`).
+
+mod conformance;
+mod function_checks;
+mod lambda;
+mod rotator;
+mod trust_boundary;

@@ -1,0 +1,494 @@
+//! The MySQL rotator against a real MariaDB, beyond the conformance kit:
+//! what each strategy does to accounts (hosts, grants, roles, limits),
+//! awkward names, the general query log, an outage mid-rotation, TLS, and
+//! the clone-name limit.
+
+use std::time::Duration;
+
+use mysql_async::prelude::Queryable;
+use mysql_rotator::sql::{account, Plugin};
+use mysql_rotator::MysqlSettings;
+use mysql_rotator_testing::harness::APP_SCHEMA;
+use mysql_rotator_testing::{MariaDbServer, MysqlRotatorHarness};
+use rotation_core::error::error_chain;
+use rotation_core::store::VersionSelector;
+use rotation_core::testkit::{unique_name, Rotations, RotatorHarness};
+use rotation_core::{RotationError, Rotator, SecretJson, Step, AWSCURRENT, AWSPREVIOUS};
+use rotation_database::ConnectSettings;
+use rotation_tests::moto::MotoServer;
+use serde_json::json;
+
+fn settings() -> MysqlSettings {
+    MysqlSettings {
+        connect: ConnectSettings {
+            connect_timeout: Duration::from_secs(5),
+            ca_bundle: None,
+        },
+        username_limit: None,
+    }
+}
+
+fn password_of(secret: &SecretJson) -> String {
+    secret
+        .required_secret("password")
+        .unwrap()
+        .expose()
+        .to_owned()
+}
+
+fn username_of(secret: &SecretJson) -> String {
+    secret.required_str("username").unwrap().to_owned()
+}
+
+async fn stage<R: Rotator>(rotations: &Rotations<R>, arn: &str, label: &str) -> SecretJson {
+    rotations.value(arn, VersionSelector::Stage(label)).await
+}
+
+/// `SHOW GRANTS` of `user@host`, as root, without the first (USAGE and
+/// password) line, sorted, with the user's name replaced by `U`.
+async fn grants_of(server: &MariaDbServer, user: &str, host: &str) -> Vec<String> {
+    let quoted = format!("`{}`@`{}`", user.replace('`', "``"), host);
+    let mut lines: Vec<String> = server
+        .rows(&format!("SHOW GRANTS FOR {}", account(user, host)))
+        .await
+        .into_iter()
+        .map(|row| row[0].replace(&quoted, "U"))
+        .filter(|line| !line.starts_with("GRANT USAGE ON *.*"))
+        .filter(|line| !line.contains("rotation-clone-of-"))
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// Reads `SELECT amount FROM rotation_app.ledger` as `secret`'s user.
+async fn ledger_as(server: &MariaDbServer, secret: &SecretJson) -> Result<i64, String> {
+    let opts = mysql_async::OptsBuilder::default()
+        .ip_or_hostname("127.0.0.1")
+        .tcp_port(server.port())
+        .user(Some(username_of(secret)))
+        .pass(Some(password_of(secret)))
+        .prefer_socket(false);
+    let mut conn = mysql_async::Conn::new(opts)
+        .await
+        .map_err(|e| e.to_string())?;
+    let amount: Option<i64> = conn
+        .query_first(format!("SELECT amount FROM `{APP_SCHEMA}`.ledger"))
+        .await
+        .map_err(|e| e.to_string())?;
+    let _ = conn.disconnect().await;
+    amount.ok_or_else(|| "no row".into())
+}
+
+#[tokio::test]
+async fn single_user_replaces_the_password_and_keeps_the_rest() {
+    let moto = MotoServer::start();
+    let server = MariaDbServer::start();
+    for plugin in [Plugin::Native, Plugin::Ed25519] {
+        let harness = MysqlRotatorHarness::single_user(&server)
+            .await
+            .with_plugin(plugin.clone());
+        let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(settings(), None));
+        let mut secret = harness.new_user(rotations.store(), "single").await;
+        secret.set("team", json!({"owner": "payments", "tags": ["a", 1, 2.50]}));
+        let arn = rotations.create("my-single", &secret).await;
+
+        rotations.rotate(&arn).await;
+
+        let new = stage(&rotations, &arn, AWSCURRENT).await;
+        let old = stage(&rotations, &arn, AWSPREVIOUS).await;
+        assert_eq!(old, secret, "AWSPREVIOUS holds the old value, unchanged");
+        assert_eq!(username_of(&new), username_of(&secret));
+        assert_ne!(password_of(&new), password_of(&secret));
+        assert_eq!(
+            new.get("team"),
+            secret.get("team"),
+            "unknown keys survive, exactly"
+        );
+        let user = username_of(&new);
+        assert!(
+            server.can_log_in(&user, &password_of(&new)).await,
+            "{plugin}"
+        );
+        assert!(
+            !server.can_log_in(&user, &password_of(&secret)).await,
+            "{plugin}: the old password is refused"
+        );
+        let stored = server
+            .rows(&format!(
+                "SELECT plugin FROM mysql.user WHERE User = '{user}'"
+            ))
+            .await;
+        assert_eq!(stored, [[plugin.name().to_owned()]], "the plugin is kept");
+        rotations.assert_no_leaks(&[]).await;
+    }
+}
+
+#[tokio::test]
+async fn alternating_users_keep_the_clones_grants_in_step_both_ways() {
+    let moto = MotoServer::start();
+    let server = MariaDbServer::start();
+    let harness = MysqlRotatorHarness::alternating_users(&server).await;
+    let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(settings(), None));
+    let secret = harness.new_user(rotations.store(), "orig").await;
+    let original = username_of(&secret);
+    let clone = format!("{original}_clone");
+    let role = unique_name("reader").replace([' ', '-'], "_");
+    server
+        .execute(&format!(
+            "CREATE TABLE IF NOT EXISTS `{APP_SCHEMA}`.ledger (amount int); \
+             DELETE FROM `{APP_SCHEMA}`.ledger; INSERT INTO `{APP_SCHEMA}`.ledger VALUES (42); \
+             CREATE TABLE IF NOT EXISTS `{APP_SCHEMA}`.audit (id int, note text); \
+             CREATE ROLE `{role}`; GRANT `{role}` TO {m} WITH ADMIN OPTION; GRANT SELECT ON `{APP_SCHEMA}`.audit TO `{role}`; \
+             GRANT `{role}` TO {o}; SET DEFAULT ROLE `{role}` FOR {o}; \
+             GRANT INSERT ON `{APP_SCHEMA}`.* TO {o} WITH GRANT OPTION; \
+             ALTER USER {o} WITH MAX_USER_CONNECTIONS 7",
+            o = account(&original, "%"),
+            m = account(mysql_rotator_testing::MASTER_USER, "%")
+        ))
+        .await;
+    let arn = rotations.create("my-alternating", &secret).await;
+
+    // First rotation: the clone is created and becomes current.
+    rotations.rotate(&arn).await;
+    let first = stage(&rotations, &arn, AWSCURRENT).await;
+    assert_eq!(username_of(&first), clone);
+    assert_eq!(
+        ledger_as(&server, &first).await,
+        Ok(42),
+        "the clone reads what the original reads"
+    );
+    assert_eq!(
+        grants_of(&server, &clone, "%").await,
+        grants_of(&server, &original, "%").await
+    );
+    assert!(grants_of(&server, &clone, "%")
+        .await
+        .iter()
+        .any(|g| g.contains("WITH GRANT OPTION")));
+    let limits = server
+        .rows(&format!(
+            "SELECT max_user_connections, default_role FROM mysql.user WHERE User = '{clone}'"
+        ))
+        .await;
+    assert_eq!(
+        limits,
+        [["7".to_owned(), role.clone()]],
+        "limits and default role copied"
+    );
+    assert!(
+        harness.logs_in(&secret).await,
+        "the original's password still works"
+    );
+
+    // The original gains one privilege and loses others; the clone gains
+    // one the original lacks.
+    server
+        .execute(&format!(
+            "GRANT UPDATE ON `{APP_SCHEMA}`.ledger TO {o}; \
+             REVOKE INSERT, GRANT OPTION ON `{APP_SCHEMA}`.* FROM {o}; \
+             REVOKE `{role}` FROM {o}; \
+             GRANT DELETE ON `{APP_SCHEMA}`.* TO {c}",
+            o = account(&original, "%"),
+            c = account(&clone, "%")
+        ))
+        .await;
+
+    // Second rotation: back to the original, whose password changes; the
+    // clone (now AWSPREVIOUS) is brought in line and keeps working.
+    rotations.rotate(&arn).await;
+    let second = stage(&rotations, &arn, AWSCURRENT).await;
+    assert_eq!(
+        username_of(&second),
+        original,
+        "a second rotation switches back"
+    );
+    assert!(harness.logs_in(&second).await);
+    assert!(
+        harness.logs_in(&first).await,
+        "the clone's password still works"
+    );
+    let clone_grants = grants_of(&server, &clone, "%").await;
+    assert_eq!(clone_grants, grants_of(&server, &original, "%").await);
+    assert!(
+        clone_grants.iter().any(|g| g.contains("UPDATE")),
+        "{clone_grants:?}"
+    );
+    assert!(
+        !clone_grants
+            .iter()
+            .any(|g| g.contains("INSERT") || g.contains("DELETE") || g.contains(&role)),
+        "what the original lost and the clone's extra are revoked: {clone_grants:?}"
+    );
+    let default_role = server
+        .rows(&format!(
+            "SELECT default_role FROM mysql.user WHERE User = '{clone}'"
+        ))
+        .await;
+    assert_eq!(default_role, [[String::new()]]);
+    rotations
+        .assert_no_leaks(&harness.other_secret_values())
+        .await;
+}
+
+#[tokio::test]
+async fn the_clone_lives_at_the_originals_hosts() {
+    let moto = MotoServer::start();
+    let server = MariaDbServer::start();
+    let harness = MysqlRotatorHarness::alternating_users(&server).await;
+    let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(settings(), None));
+    let master_arn = harness.master_secret(rotations.store()).await;
+
+    // A user at 127.0.0.1 only, and one at two hosts.
+    let local = unique_name("local");
+    harness.create_user_at(&local, "127.0.0.1", "pw one").await;
+    let twice = unique_name("twice");
+    harness.create_user_at(&twice, "127.0.0.1", "pw two").await;
+    harness.create_user_at(&twice, "10.0.0.%", "pw two").await;
+    server
+        .execute(&format!(
+            "GRANT UPDATE ON `{APP_SCHEMA}`.* TO {}",
+            account(&twice, "10.0.0.%")
+        ))
+        .await;
+
+    for (user, password, hosts) in [
+        (&local, "pw one", vec!["127.0.0.1"]),
+        (&twice, "pw two", vec!["10.0.0.%", "127.0.0.1"]),
+    ] {
+        let mut secret = harness.secret_for(user, password);
+        secret.set("masterarn", master_arn.clone());
+        let arn = rotations.create("my-hosts", &secret).await;
+        rotations.rotate(&arn).await;
+        let clone = format!("{user}_clone");
+        assert_eq!(server.hosts_of(&clone).await, hosts, "never '%'");
+        for host in &hosts {
+            assert_eq!(
+                grants_of(&server, &clone, host).await,
+                grants_of(&server, user, host).await
+            );
+        }
+        assert!(
+            harness
+                .logs_in(&stage(&rotations, &arn, AWSCURRENT).await)
+                .await
+        );
+        // Back to the original, at every host at once.
+        rotations.rotate(&arn).await;
+        let back = stage(&rotations, &arn, AWSCURRENT).await;
+        assert_eq!(&username_of(&back), user);
+        let hashes = server
+            .rows(&format!(
+                "SELECT DISTINCT authentication_string FROM mysql.user WHERE User = '{user}'"
+            ))
+            .await;
+        assert_eq!(hashes.len(), 1, "every host of {user} has the new password");
+        assert!(harness.logs_in(&back).await);
+    }
+}
+
+#[tokio::test]
+async fn awkward_usernames_and_passwords_rotate_and_never_reach_the_general_log() {
+    let moto = MotoServer::start();
+    let server = MariaDbServer::start_with(&["--general-log=1"]);
+    // The log path is the server's own file (set after start).
+    let log = server.general_log_path();
+    server
+        .execute(&format!(
+            "SET GLOBAL general_log_file = '{}'",
+            log.display()
+        ))
+        .await;
+    for alternating in [false, true] {
+        for plugin in [Plugin::Native, Plugin::Ed25519] {
+            let harness = if alternating {
+                MysqlRotatorHarness::alternating_users(&server).await
+            } else {
+                MysqlRotatorHarness::single_user(&server).await
+            }
+            .with_plugin(plugin.clone());
+            let rotations =
+                Rotations::new(moto.admin_store(), harness.rotator_with(settings(), None));
+            let username = format!("we'ird`u\\s%e_r {}", unique_name("x"));
+            let password = "it's a \\back'slash %_ pass";
+            harness.create_user(&username, password).await;
+            let mut secret = harness.secret_for(&username, password);
+            secret.set("port", json!(server.port().to_string()));
+            if alternating {
+                secret.set("masterarn", harness.master_secret(rotations.store()).await);
+            }
+            let arn = rotations.create("my-awkward", &secret).await;
+            for round in 0..2 {
+                rotations.rotate(&arn).await;
+                let new = stage(&rotations, &arn, AWSCURRENT).await;
+                let expected = if alternating && round == 0 {
+                    format!("{username}_clone")
+                } else {
+                    username.clone()
+                };
+                assert_eq!(username_of(&new), expected);
+                assert!(
+                    harness.logs_in(&new).await,
+                    "{plugin}, round {round}, alternating {alternating}"
+                );
+                assert_eq!(new.get("port"), secret.get("port"), "port stays a string");
+                let general = std::fs::read_to_string(&log).expect("read the general log");
+                assert!(
+                    general.contains("ALTER USER") || general.contains("SET PASSWORD"),
+                    "the general log records the statements"
+                );
+                assert!(
+                    !general.contains(&password_of(&new)),
+                    "{plugin}: the new password is not in the general log"
+                );
+            }
+            rotations
+                .assert_no_leaks(&harness.other_secret_values())
+                .await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_database_outage_mid_rotation_is_survived() {
+    let moto = MotoServer::start();
+    let server = MariaDbServer::start();
+    for alternating in [false, true] {
+        let harness = if alternating {
+            MysqlRotatorHarness::alternating_users(&server).await
+        } else {
+            MysqlRotatorHarness::single_user(&server).await
+        };
+        let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(settings(), None));
+        let secret = harness.new_user(rotations.store(), "outage").await;
+        let arn = rotations.create("my-outage", &secret).await;
+        let token = rotations.start(&arn).await;
+        rotations.steps(&arn, &token, &[Step::CreateSecret]).await;
+
+        server.stop();
+        let failed = rotations.step(&arn, &token, Step::SetSecret).await;
+        let message = failed.as_ref().map_err(|e| error_chain(e)).unwrap_err();
+        assert!(
+            matches!(failed, Err(RotationError::Rotator { .. })),
+            "{message}"
+        );
+        assert!(message.contains("log in to 127.0.0.1"), "{message}");
+        server.start_again();
+        assert!(
+            harness.logs_in(&secret).await,
+            "AWSCURRENT still logs in after the outage"
+        );
+
+        rotations
+            .steps(
+                &arn,
+                &token,
+                &[Step::SetSecret, Step::TestSecret, Step::FinishSecret],
+            )
+            .await;
+        let new = stage(&rotations, &arn, AWSCURRENT).await;
+        assert!(harness.logs_in(&new).await, "alternating: {alternating}");
+    }
+}
+
+#[tokio::test]
+async fn tls_is_verified_and_never_downgraded() {
+    let moto = MotoServer::start();
+    let tls_server = MariaDbServer::start_with_tls();
+    let ca = tls_server.certificates().expect("a TLS server").ca.clone();
+    let harness = MysqlRotatorHarness::single_user(&tls_server).await;
+    let verified = MysqlSettings {
+        connect: ConnectSettings {
+            connect_timeout: Duration::from_secs(5),
+            ca_bundle: Some(ca),
+        },
+        username_limit: None,
+    };
+
+    // ssl: true with the authority in DB_CA_BUNDLE: rotates.
+    let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(verified, None));
+    let mut secret = harness.new_user(rotations.store(), "tls").await;
+    secret.set("ssl", json!(true));
+    let arn = rotations.create("my-tls", &secret).await;
+    rotations.rotate(&arn).await;
+    assert!(
+        harness
+            .logs_in(&stage(&rotations, &arn, AWSCURRENT).await)
+            .await
+    );
+
+    // ssl absent (verified TLS by default) without the authority: the
+    // certificate is refused, by name, and nothing changes.
+    let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(settings(), None));
+    let secret = harness.new_user(rotations.store(), "untrusted").await;
+    let mut map = secret.as_map().clone();
+    map.remove("ssl");
+    let secret = SecretJson::from_map(map);
+    let arn = rotations.create("my-untrusted", &secret).await;
+    let token = rotations.start(&arn).await;
+    rotations.steps(&arn, &token, &[Step::CreateSecret]).await;
+    let message = error_chain(
+        &rotations
+            .step(&arn, &token, Step::SetSecret)
+            .await
+            .unwrap_err(),
+    );
+    assert!(
+        message.contains("certificate was not accepted"),
+        "{message}"
+    );
+    assert!(harness.logs_in(&secret).await);
+
+    // A server without TLS and ssl: true: refused, never plaintext.
+    let plain_server = MariaDbServer::start();
+    let plain = MysqlRotatorHarness::single_user(&plain_server).await;
+    let mut secret = plain.new_user(rotations.store(), "notls").await;
+    secret.set("ssl", json!("true"));
+    let arn = rotations.create("my-notls", &secret).await;
+    let token = rotations.start(&arn).await;
+    rotations.steps(&arn, &token, &[Step::CreateSecret]).await;
+    let message = error_chain(
+        &rotations
+            .step(&arn, &token, Step::SetSecret)
+            .await
+            .unwrap_err(),
+    );
+    assert!(
+        message.contains("never falls back to plaintext"),
+        "{message}"
+    );
+    assert!(plain.logs_in(&secret).await);
+}
+
+#[tokio::test]
+async fn a_clone_name_beyond_the_limit_is_refused_by_name() {
+    let moto = MotoServer::start();
+    let server = MariaDbServer::start();
+    let harness = MysqlRotatorHarness::alternating_users(&server).await;
+    let limited = MysqlSettings {
+        username_limit: Some(16),
+        ..settings()
+    };
+    let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(limited, None));
+    let secret = harness.new_user(rotations.store(), "long-name").await;
+    let original = username_of(&secret);
+    let arn = rotations.create("my-limit", &secret).await;
+    let token = rotations.start(&arn).await;
+    rotations.steps(&arn, &token, &[Step::CreateSecret]).await;
+    let message = error_chain(
+        &rotations
+            .step(&arn, &token, Step::SetSecret)
+            .await
+            .unwrap_err(),
+    );
+    assert!(
+        message.contains(&format!("{original}_clone"))
+            && message.contains("at most 16")
+            && message.contains("USERNAME_CHARACTER_LIMIT"),
+        "{message}"
+    );
+    assert!(server
+        .hosts_of(&format!("{original}_clone"))
+        .await
+        .is_empty());
+    let _ = harness.other_secret_values();
+}

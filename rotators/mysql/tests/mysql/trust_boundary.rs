@@ -1,0 +1,267 @@
+//! Alternating users as an attacker who may edit one rotated secret would
+//! try them, on MariaDB: each attack must be refused before anything
+//! changes, the master must never log in anywhere the rotated secret
+//! chose, and no user may gain rights. A second throwaway server plays the
+//! server such an editor runs.
+
+use std::sync::Arc;
+
+use mysql_rotator::sql::account;
+use mysql_rotator_testing::{MariaDbServer, MysqlRotatorHarness, MASTER_USER};
+use rotation_core::error::error_chain;
+use rotation_core::testkit::{unique_name, Rotations, RotatorHarness};
+use rotation_core::{RotationError, Rotator, SecretJson, Step};
+use rotation_database::rds::{RdsApi, PRIMARY_INSTANCE_TAG};
+use rotation_database::MasterPolicy;
+use rotation_tests::moto::MotoServer;
+
+/// Runs createSecret, then expects setSecret to be refused with the store
+/// unchanged; returns the error chain.
+async fn refused<R: Rotator>(rotations: &Rotations<R>, arn: &str) -> String {
+    let token = rotations.start(arn).await;
+    rotations.steps(arn, &token, &[Step::CreateSecret]).await;
+    let before = rotations.store().snapshot(arn).await.unwrap();
+    let result = rotations.step(arn, &token, Step::SetSecret).await;
+    assert!(
+        matches!(result, Err(RotationError::Rotator { .. })),
+        "setSecret must be refused: {:?}",
+        result.as_ref().map_err(|e| error_chain(e))
+    );
+    assert_eq!(before, rotations.store().snapshot(arn).await.unwrap());
+    error_chain(&result.unwrap_err())
+}
+
+/// A server whose general log records every connection attempt.
+fn logged_server() -> MariaDbServer {
+    let server = MariaDbServer::start_with(&["--general-log=1"]);
+    server
+}
+
+async fn log_to_file(server: &MariaDbServer) {
+    server
+        .execute(&format!(
+            "SET GLOBAL general_log_file = '{}'",
+            server.general_log_path().display()
+        ))
+        .await;
+}
+
+/// Every line of `server`'s general log that names the master user: a
+/// login attempt as the master shows up as a `Connect` or an
+/// `Access denied`.
+fn master_traces(server: &MariaDbServer) -> Vec<String> {
+    std::fs::read_to_string(server.general_log_path())
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(MASTER_USER) && (l.contains("Connect") || l.contains("denied")))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn secret_on(
+    harness: &MysqlRotatorHarness<'_>,
+    username: &str,
+    password: &str,
+    master_arn: &str,
+) -> SecretJson {
+    let mut secret = harness.secret_for(username, password);
+    secret.set("masterarn", master_arn);
+    secret
+}
+
+/// The master secret as RDS manages it: `username` and `password` only.
+fn rds_managed(harness: &MysqlRotatorHarness<'_>) -> SecretJson {
+    let full = harness.secret_for(MASTER_USER, harness.master_password().expose());
+    let mut map = serde_json::Map::new();
+    for field in ["username", "password"] {
+        map.insert(field.into(), full.get(field).unwrap().clone());
+    }
+    SecretJson::from_map(map)
+}
+
+async fn master_still_logs_in(server: &MariaDbServer, harness: &MysqlRotatorHarness<'_>) {
+    assert!(
+        server
+            .can_log_in(MASTER_USER, harness.master_password().expose())
+            .await,
+        "the master's own secret still logs in"
+    );
+}
+
+#[tokio::test]
+async fn an_rds_managed_master_is_never_sent_where_the_rotated_secret_points() {
+    let moto = MotoServer::start();
+    let server = logged_server();
+    let attackers = logged_server();
+    log_to_file(&attackers).await;
+    let harness = MysqlRotatorHarness::alternating_users(&server).await;
+    let attacker = MysqlRotatorHarness::single_user(&attackers).await;
+    let rotations = Rotations::new(moto.admin_store(), harness.rotator());
+
+    let master_arn = rotations
+        .create("my-rds-master", &rds_managed(&harness))
+        .await;
+    attacker
+        .create_user("lure", "the attacker's password")
+        .await;
+    let secret = secret_on(&attacker, "lure", "the attacker's password", &master_arn);
+    let arn = rotations.create("my-lure", &secret).await;
+    let message = refused(&rotations, &arn).await;
+    assert!(
+        message.contains("no `host`") && message.contains(PRIMARY_INSTANCE_TAG),
+        "{message}"
+    );
+    assert!(
+        master_traces(&attackers).is_empty(),
+        "the master never tried to log in to the attacker's server: {:?}",
+        master_traces(&attackers)
+    );
+    assert!(attackers.hosts_of("lure_clone").await.is_empty());
+    master_still_logs_in(&server, &harness).await;
+    rotations
+        .assert_no_leaks(&harness.other_secret_values())
+        .await;
+}
+
+#[tokio::test]
+async fn a_master_with_an_address_logs_in_only_there() {
+    let moto = MotoServer::start();
+    let server = logged_server();
+    log_to_file(&server).await;
+    let attackers = logged_server();
+    log_to_file(&attackers).await;
+    let harness = MysqlRotatorHarness::alternating_users(&server).await;
+    let attacker = MysqlRotatorHarness::single_user(&attackers).await;
+    let rotations = Rotations::new(moto.admin_store(), harness.rotator());
+    let master_arn = harness.master_secret(rotations.store()).await;
+
+    attacker
+        .create_user("lure", "the attacker's password")
+        .await;
+    let secret = secret_on(&attacker, "lure", "the attacker's password", &master_arn);
+    let arn = rotations.create("my-lure", &secret).await;
+    let message = refused(&rotations, &arn).await;
+    assert!(
+        message.contains("not shown to be one database"),
+        "{message}"
+    );
+    assert!(master_traces(&attackers).is_empty());
+    assert!(
+        master_traces(&server).is_empty(),
+        "the master did not even log in to its own server: {:?}",
+        master_traces(&server)
+    );
+    for each in [&server, &attackers] {
+        assert!(each.hosts_of("lure_clone").await.is_empty());
+    }
+    master_still_logs_in(&server, &harness).await;
+}
+
+#[tokio::test]
+async fn the_pair_is_proved_not_guessed_from_a_name() {
+    let moto = MotoServer::start();
+    let server = MariaDbServer::start();
+    let harness = MysqlRotatorHarness::alternating_users(&server).await;
+    let rotations = Rotations::new(moto.admin_store(), harness.rotator());
+    let master_arn = harness.master_secret(rotations.store()).await;
+    let lure = "the attacker's password";
+
+    // A login named <master>_clone takes the master for its pair.
+    let named_after_master = format!("{MASTER_USER}_clone");
+    harness.create_user(&named_after_master, lure).await;
+    let secret = secret_on(&harness, &named_after_master, lure, &master_arn);
+    let arn = rotations.create("my-master-clone", &secret).await;
+    let message = refused(&rotations, &arn).await;
+    assert!(
+        message.contains(MASTER_USER) && message.contains("master secret's user"),
+        "{message}"
+    );
+    master_still_logs_in(&server, &harness).await;
+
+    // Any user x for which the attacker holds a login x_clone that is not
+    // x's clone: x's password is not reset.
+    let victim = unique_name("victim");
+    harness
+        .create_user(&victim, "the victim's own password")
+        .await;
+    harness.create_user(&format!("{victim}_clone"), lure).await;
+    let secret = secret_on(&harness, &format!("{victim}_clone"), lure, &master_arn);
+    let arn = rotations.create("my-victim-clone", &secret).await;
+    let message = refused(&rotations, &arn).await;
+    assert!(message.contains("is not the clone of"), "{message}");
+    assert!(
+        server
+            .can_log_in(&victim, "the victim's own password")
+            .await
+    );
+
+    // Going from x to x_clone, an x_clone that is someone else's is not
+    // taken over.
+    let app = unique_name("app");
+    harness.create_user(&app, lure).await;
+    let squatter = format!("{app}_clone");
+    harness
+        .create_user(&squatter, "the squatter's password")
+        .await;
+    let secret = secret_on(&harness, &app, lure, &master_arn);
+    let arn = rotations.create("my-squatted", &secret).await;
+    let message = refused(&rotations, &arn).await;
+    assert!(
+        message.contains(&squatter) && message.contains("not taken over"),
+        "{message}"
+    );
+    assert!(
+        server
+            .can_log_in(&squatter, "the squatter's password")
+            .await
+    );
+
+    // A user that administers users (directly, or through a role) is
+    // never rotated by the master, nor cloned with its rights.
+    for (how, grant) in [
+        ("CREATE USER on *.*", "GRANT CREATE USER ON *.* TO {u}".to_owned()),
+        ("UPDATE on `mysql`.*", "GRANT UPDATE ON `mysql`.* TO {u}".to_owned()),
+        ("via a role", "CREATE ROLE IF NOT EXISTS `admins`; GRANT CREATE USER ON *.* TO `admins`; GRANT `admins` TO {u}".to_owned()),
+    ] {
+        let boss = unique_name("boss");
+        harness.create_user(&boss, lure).await;
+        server.execute(&grant.replace("{u}", &account(&boss, "%"))).await;
+        let secret = secret_on(&harness, &boss, lure, &master_arn);
+        let arn = rotations.create("my-boss", &secret).await;
+        let message = refused(&rotations, &arn).await;
+        assert!(message.contains("CREATE USER") || message.contains("UPDATE on `mysql`"), "{how}: {message}");
+        assert!(server.hosts_of(&format!("{boss}_clone")).await.is_empty(), "{how}");
+    }
+    rotations
+        .assert_no_leaks(&harness.other_secret_values())
+        .await;
+}
+
+#[tokio::test]
+async fn a_master_outside_the_allow_list_is_refused() {
+    let moto = MotoServer::start();
+    let server = logged_server();
+    log_to_file(&server).await;
+    let harness = MysqlRotatorHarness::alternating_users(&server).await;
+    let allowed = "arn:aws:secretsmanager:us-east-1:123456789012:secret:the-only-master";
+    let rotations = Rotations::new(
+        moto.admin_store(),
+        harness.rotator().with_master_policy(MasterPolicy::new(
+            Some(vec![allowed.into()]),
+            Arc::new(RdsApi::from_env()),
+        )),
+    );
+    let secret = harness.new_user(rotations.store(), "allow").await;
+    let username = secret.required_str("username").unwrap().to_owned();
+    let arn = rotations.create("my-allow", &secret).await;
+    let message = refused(&rotations, &arn).await;
+    assert!(
+        message.contains("MASTER_SECRET_ARNS") && message.contains("the-only-master"),
+        "{message}"
+    );
+    assert!(server
+        .hosts_of(&format!("{username}_clone"))
+        .await
+        .is_empty());
+    assert!(master_traces(&server).is_empty(), "the master was not used");
+}
