@@ -54,10 +54,25 @@ def refs(value):
     return []
 
 
+def is_log_group(resource):
+    """A function's log group (`!GetAtt XLogGroup.Arn`), also when only a
+    condition deploys that function (`!If [C, !GetAtt ..., NoValue]`)."""
+    if isinstance(resource, dict) and "Fn::If" in resource:
+        _, when, _ = resource["Fn::If"]
+        return is_log_group(when)
+    return (
+        isinstance(resource, dict)
+        and "Fn::GetAtt" in resource
+        and resource["Fn::GetAtt"][0].endswith("LogGroup")
+    )
+
+
 def sam_resource(resource):
     """A parameter's resource by its Terraform variable (also when built
     from the parameter, as the IAM users' ARNs are), the function's log
     group by name, a literal ("*") as written."""
+    if isinstance(resource, list) and resource and all(map(is_log_group, resource)):
+        return OWN_LOG_GROUP
     if isinstance(resource, list) and len(resource) == 1:
         resource = resource[0]
     if isinstance(resource, dict) and "Ref" in resource:

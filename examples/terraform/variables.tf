@@ -72,7 +72,7 @@ variable "secrets_manager_endpoint" {
 }
 
 variable "settings" {
-  description = "Further function settings, by variable name: PASSWORD_LENGTH, EXCLUDE_CHARACTERS, ROTATION_STRATEGY, DB_CONNECT_TIMEOUT, DB_CA_BUNDLE for the database rotators; API_KEY_PROVIDER, IAM_PREVIOUS_KEY, API_KEY_LENGTH... for api-key-rotator (see the README)."
+  description = "Further function settings, by variable name: PASSWORD_LENGTH, EXCLUDE_CHARACTERS, ROTATION_STRATEGY, DB_CONNECT_TIMEOUT, DB_CA_BUNDLE for the database rotators, USERNAME_CHARACTER_LIMIT for mysql-rotator; API_KEY_PROVIDER, IAM_PREVIOUS_KEY, API_KEY_LENGTH... for api-key-rotator (see the README)."
   type        = map(string)
   default     = {}
 }

@@ -254,7 +254,11 @@ fn sam_build_builds_every_function_with_cargo_lambda() {
     assert!(output.status.success(), "sam build: {}", text(&output));
     // The template's default architecture is arm64. sam build builds the
     // functions a condition leaves out too.
-    for function in ["PostgresRotatorFunction", "ApiKeyRotatorFunction"] {
+    for function in [
+        "PostgresRotatorFunction",
+        "MysqlRotatorFunction",
+        "ApiKeyRotatorFunction",
+    ] {
         let bootstrap = build_dir.join(function).join("bootstrap");
         assert_eq!(elf_machine(&bootstrap), 0xb7, "{}", bootstrap.display());
     }
