@@ -6,7 +6,8 @@
 #
 # Installs (only what is missing):
 #   - Debian packages: python3-venv (for moto's virtualenv), postgresql,
-#     redis-server (the Redis example's tests), openssl (the TLS tests'
+#     mariadb-server (the MySQL rotator's tests), redis-server (the Redis
+#     example's tests), openssl (the TLS tests'
 #     throwaway certificate authority), binutils (readelf, to check what
 #     the bootstraps link), g++ (libFuzzer)
 #     (the tests run their own throwaway clusters; the packaged one is left
@@ -59,6 +60,8 @@ install_system_packages() {
     command -v readelf >/dev/null || missing+=(binutils)
     command -v g++ >/dev/null || missing+=(g++)
     command -v redis-server >/dev/null || missing+=(redis-server)
+    # Installing it starts no server here; the tests run their own.
+    [ -x /usr/sbin/mariadbd ] || command -v mariadbd >/dev/null || missing+=(mariadb-server)
     [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 }
 

@@ -1,5 +1,5 @@
-//! Any bytes as a secret value, read as a PostgreSQL secret under both
-//! strategies: parsing never panics, and what it reports (an error's
+//! Any bytes as a secret value, read as a PostgreSQL and as a MySQL
+//! secret under both strategies: parsing never panics, and what it reports (an error's
 //! message, a parsed login's `Debug`) does not depend on the password: the
 //! same secret with another password of the same shape reads the same.
 //! (Not "the message does not contain the password": a password can equal
@@ -8,25 +8,33 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use mysql_rotator::MysqlBackend;
 use postgres_rotator::PostgresBackend;
 use rotation_database::{DatabaseBackend, DatabaseSecret, EngineSpec, Strategy};
 use rotation_core::secret::{SecretBytes, SecretPayload};
 use rotation_core::{SecretJson, SecretString};
 
-/// The PostgreSQL rotator's own schema and limits.
-const POSTGRES: EngineSpec = <PostgresBackend as DatabaseBackend>::SPEC;
+/// The PostgreSQL and MySQL rotators' own schemas and limits.
+const ENGINES: [EngineSpec; 2] = [
+    <PostgresBackend as DatabaseBackend>::SPEC,
+    <MysqlBackend as DatabaseBackend>::SPEC,
+];
 
-/// What reading `secret` reports: the error's message, or the login's
-/// `Debug` and the strategies' verdicts.
+/// What reading `secret` reports for each engine: the error's message, or
+/// the login's `Debug` and the strategies' verdicts.
 fn report(secret: &SecretJson) -> String {
-    match DatabaseSecret::parse(secret, &POSTGRES) {
-        Err(error) => format!("error: {error}"),
-        Ok(login) => {
-            let automatic = Strategy::for_secret(None, &login, &POSTGRES);
-            let forced = Strategy::for_secret(Some(Strategy::AlternatingUsers), &login, &POSTGRES);
-            format!("{login:?} {automatic:?} {forced:?}")
-        }
+    let mut out = String::new();
+    for spec in &ENGINES {
+        out.push_str(&match DatabaseSecret::parse(secret, spec) {
+            Err(error) => format!("error: {error}\n"),
+            Ok(login) => {
+                let automatic = Strategy::for_secret(None, &login, spec);
+                let forced = Strategy::for_secret(Some(Strategy::AlternatingUsers), &login, spec);
+                format!("{login:?} {automatic:?} {forced:?}\n")
+            }
+        });
     }
+    out
 }
 
 fuzz_target!(|data: &[u8]| {
