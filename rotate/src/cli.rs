@@ -120,6 +120,9 @@ pub enum RotatorKind {
     /// PostgreSQL and Aurora PostgreSQL logins (single user or alternating
     /// users, by the secret's `masterarn`).
     Postgres,
+    /// MySQL, Aurora MySQL and MariaDB logins (single user or alternating
+    /// users, by the secret's `masterarn`).
+    Mysql,
     /// API keys; the provider is API_KEY_PROVIDER or the secret's `engine`.
     ApiKey,
 }

@@ -8,6 +8,7 @@ use crate::cli::RotatorKind;
 use crate::error::CliError;
 
 const POSTGRES_ENGINES: &[&str] = &["postgres", "aurora-postgresql"];
+const MYSQL_ENGINES: &[&str] = &["mysql", "aurora-mysql", "mariadb"];
 const API_KEY_ENGINES: &[&str] = &["generated", "iam-access-key", "http"];
 
 /// The rotator for `secret`, and the API key provider its `engine` names.
@@ -30,6 +31,8 @@ async fn choose(
     let from_engine = engine.as_deref().and_then(|engine| {
         if POSTGRES_ENGINES.contains(&engine) {
             Some(RotatorKind::Postgres)
+        } else if MYSQL_ENGINES.contains(&engine) {
+            Some(RotatorKind::Mysql)
         } else if API_KEY_ENGINES.contains(&engine) {
             Some(RotatorKind::ApiKey)
         } else {
@@ -38,7 +41,7 @@ async fn choose(
     });
     let kind = flag.or(from_engine).ok_or_else(|| {
         CliError::Usage(format!(
-            "no rotator for {secret}: its `engine` field is {}; choose one with --rotator postgres|api-key",
+            "no rotator for {secret}: its `engine` field is {}; choose one with --rotator postgres|mysql|api-key",
             engine.as_deref().map_or("missing".to_owned(), |e| format!("`{e}`, which no linked rotator rotates"))
         ))
     })?;
@@ -77,6 +80,7 @@ pub async fn dispatch<W: WithRotator>(
     let (kind, provider) = choose(store, secret, flag).await?;
     match kind {
         RotatorKind::Postgres => work.with(postgres_rotator::rotator_from_env()?).await,
+        RotatorKind::Mysql => work.with(mysql_rotator::rotator_from_env()?).await,
         RotatorKind::ApiKey => {
             work.with(api_key_rotator::rotator_from_lookup(api_key_settings(
                 provider,
