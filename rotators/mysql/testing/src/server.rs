@@ -53,17 +53,23 @@ impl MariaDbServer {
     /// Creates and starts a server with extra `mariadbd` options (e.g.
     /// `--general-log=1`).
     pub fn start_with(extra: &[&str]) -> Self {
-        Self::start_configured(extra, false)
+        Self::start_configured(extra, false, false)
+    }
+
+    /// A server whose general query log records every connection and
+    /// statement in [`general_log_path`](Self::general_log_path).
+    pub fn start_with_general_log() -> Self {
+        Self::start_configured(&[], false, true)
     }
 
     /// A server that also accepts TLS, with a certificate for 127.0.0.1
     /// from a throwaway authority ([`certificates`](Self::certificates)).
     /// Plaintext logins still work, so tests check the client.
     pub fn start_with_tls() -> Self {
-        Self::start_configured(&[], true)
+        Self::start_configured(&[], true, false)
     }
 
-    fn start_configured(extra: &[&str], tls: bool) -> Self {
+    fn start_configured(extra: &[&str], tls: bool, general_log: bool) -> Self {
         let dir = std::env::temp_dir().join(unique_name("rotation-mariadb"));
         std::fs::create_dir_all(&dir).expect("create the server directory");
         let data = dir.join("data");
@@ -107,6 +113,13 @@ impl MariaDbServer {
             args.push(format!("--ssl-ca={}", c.ca.display()));
             args.push(format!("--ssl-cert={}", c.server_certificate.display()));
             args.push(format!("--ssl-key={}", c.server_key.display()));
+        }
+        if general_log {
+            args.push("--general-log=1".to_owned());
+            args.push(format!(
+                "--general-log-file={}",
+                dir.join("general.log").display()
+            ));
         }
         args.extend(extra.iter().map(|a| (*a).to_owned()));
         let server = Self {
@@ -170,7 +183,7 @@ impl MariaDbServer {
     }
 
     /// The general query log's path, for a server started with
-    /// `--general-log=1 --general-log-file=<this>`.
+    /// [`start_with_general_log`](Self::start_with_general_log).
     pub fn general_log_path(&self) -> PathBuf {
         self.dir.join("general.log")
     }

@@ -292,15 +292,8 @@ async fn the_clone_lives_at_the_originals_hosts() {
 #[tokio::test]
 async fn awkward_usernames_and_passwords_rotate_and_never_reach_the_general_log() {
     let moto = MotoServer::start();
-    let server = MariaDbServer::start_with(&["--general-log=1"]);
-    // The log path is the server's own file (set after start).
+    let server = MariaDbServer::start_with_general_log();
     let log = server.general_log_path();
-    server
-        .execute(&format!(
-            "SET GLOBAL general_log_file = '{}'",
-            log.display()
-        ))
-        .await;
     for alternating in [false, true] {
         for plugin in [Plugin::Native, Plugin::Ed25519] {
             let harness = if alternating {

@@ -33,17 +33,7 @@ async fn refused<R: Rotator>(rotations: &Rotations<R>, arn: &str) -> String {
 
 /// A server whose general log records every connection attempt.
 fn logged_server() -> MariaDbServer {
-    let server = MariaDbServer::start_with(&["--general-log=1"]);
-    server
-}
-
-async fn log_to_file(server: &MariaDbServer) {
-    server
-        .execute(&format!(
-            "SET GLOBAL general_log_file = '{}'",
-            server.general_log_path().display()
-        ))
-        .await;
+    MariaDbServer::start_with_general_log()
 }
 
 /// Every line of `server`'s general log that names the master user: a
@@ -93,7 +83,6 @@ async fn an_rds_managed_master_is_never_sent_where_the_rotated_secret_points() {
     let moto = MotoServer::start();
     let server = logged_server();
     let attackers = logged_server();
-    log_to_file(&attackers).await;
     let harness = MysqlRotatorHarness::alternating_users(&server).await;
     let attacker = MysqlRotatorHarness::single_user(&attackers).await;
     let rotations = Rotations::new(moto.admin_store(), harness.rotator());
@@ -127,9 +116,7 @@ async fn an_rds_managed_master_is_never_sent_where_the_rotated_secret_points() {
 async fn a_master_with_an_address_logs_in_only_there() {
     let moto = MotoServer::start();
     let server = logged_server();
-    log_to_file(&server).await;
     let attackers = logged_server();
-    log_to_file(&attackers).await;
     let harness = MysqlRotatorHarness::alternating_users(&server).await;
     let attacker = MysqlRotatorHarness::single_user(&attackers).await;
     let rotations = Rotations::new(moto.admin_store(), harness.rotator());
@@ -241,7 +228,6 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
 async fn a_master_outside_the_allow_list_is_refused() {
     let moto = MotoServer::start();
     let server = logged_server();
-    log_to_file(&server).await;
     let harness = MysqlRotatorHarness::alternating_users(&server).await;
     let allowed = "arn:aws:secretsmanager:us-east-1:123456789012:secret:the-only-master";
     let rotations = Rotations::new(
