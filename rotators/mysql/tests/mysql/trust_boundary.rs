@@ -40,9 +40,13 @@ fn logged_server() -> MariaDbServer {
 /// login attempt as the master shows up as a `Connect` or an
 /// `Access denied`.
 fn master_traces(server: &MariaDbServer) -> Vec<String> {
-    std::fs::read_to_string(server.general_log_path())
-        .unwrap_or_default()
-        .lines()
+    let log = std::fs::read_to_string(server.general_log_path()).expect("read the general log");
+    // The harness's own root sessions are there: the log is on.
+    assert!(
+        log.contains("Connect\troot@"),
+        "the general log records connections"
+    );
+    log.lines()
         .filter(|l| l.contains(MASTER_USER) && (l.contains("Connect") || l.contains("denied")))
         .map(str::to_owned)
         .collect()
