@@ -4,7 +4,7 @@
 //! `cargo bench -p rotation-tests --bench report [-- --quick]`
 //!
 //! Needs the bootstraps from the README's test command (target/lambda/),
-//! moto in .venv and PostgreSQL, as the tests do. `--quick` runs fewer
+//! moto in .venv, PostgreSQL and MariaDB, as the tests do. `--quick` runs fewer
 //! rounds and 100 secrets instead of 1,000 for the scale test.
 
 use std::fmt::Write as _;
@@ -23,13 +23,18 @@ use aws_sdk_secretsmanager::operation::get_secret_value::{
 };
 use aws_sdk_secretsmanager::Client;
 use database_app::comparison::{run as run_comparison, Comparison, Scenario, Strategy};
+use mysql_rotator::server::SqlMode;
+use mysql_rotator::sql::{account as mysql_account, quote_literal as quote_mysql_literal};
+use mysql_rotator_testing::{MariaDbServer, MysqlRotatorHarness};
 use postgres_rotator::sql::{alter_password, quote_identifier, quote_literal};
 use postgres_rotator_testing::PostgresRotatorHarness;
 use postgres_rotator_testing::PostgresServer;
 use rotation_core::store::InMemorySecretStore;
 use rotation_core::testkit::engine::Rotation;
 use rotation_core::testkit::{new_token, unique_name, RotatorHarness, SecretAdmin};
-use rotation_core::{PasswordPolicy, RotationEvent, Rotator, Step, AWSCURRENT, AWSPENDING};
+use rotation_core::{
+    PasswordPolicy, RotationEvent, Rotator, SecretString, Step, AWSCURRENT, AWSPENDING,
+};
 use rotation_tests::fault_proxy::{FaultPlan, FaultProxy};
 use rotation_tests::function_checks::FunctionHarness;
 use rotation_tests::lambda_e2e::invoke_steps;
@@ -214,6 +219,97 @@ async fn get_value(
         .await
 }
 
+/// The database side of the floor: the least a rotation must do with the
+/// engine's own driver.
+#[async_trait::async_trait]
+trait FloorDatabase: Sync {
+    /// The `engine` of its secrets.
+    fn engine(&self) -> &'static str;
+    /// Its port on 127.0.0.1.
+    fn port(&self) -> u16;
+    /// Creates `user` with `password`.
+    async fn create_user(&self, user: &str, password: &str);
+    /// Logs in as `user` with `old` and sets its password to `new`.
+    async fn change_password(&self, user: &str, old: &str, new: &SecretString);
+    /// Logs in as `user` with `password` and runs `SELECT 1`.
+    async fn check(&self, user: &str, password: &str);
+}
+
+#[async_trait::async_trait]
+impl FloorDatabase for PostgresServer {
+    fn engine(&self) -> &'static str {
+        "postgres"
+    }
+    fn port(&self) -> u16 {
+        PostgresServer::port(self)
+    }
+    async fn create_user(&self, user: &str, password: &str) {
+        let create = format!(
+            "CREATE ROLE {} LOGIN PASSWORD {}",
+            quote_identifier(user),
+            quote_literal(password)
+        );
+        self.superuser().await.batch_execute(&create).await.unwrap();
+    }
+    async fn change_password(&self, user: &str, old: &str, new: &SecretString) {
+        let db = log_in(self, user, old).await;
+        db.batch_execute(&alter_password(user, new)).await.unwrap();
+    }
+    async fn check(&self, user: &str, password: &str) {
+        let db = log_in(self, user, password).await;
+        db.query_one("SELECT 1", &[]).await.unwrap();
+    }
+}
+
+fn mariadb_login(server: &MariaDbServer, user: &str, password: &str) -> mysql_async::OptsBuilder {
+    mysql_async::OptsBuilder::default()
+        .ip_or_hostname("127.0.0.1")
+        .tcp_port(server.port())
+        .user(Some(user))
+        .pass(Some(password))
+        .prefer_socket(false)
+}
+
+#[async_trait::async_trait]
+impl FloorDatabase for MariaDbServer {
+    fn engine(&self) -> &'static str {
+        "mariadb"
+    }
+    fn port(&self) -> u16 {
+        MariaDbServer::port(self)
+    }
+    async fn create_user(&self, user: &str, password: &str) {
+        let literal = |v: &str| quote_mysql_literal(v, SqlMode::default());
+        self.execute(&format!(
+            "CREATE USER {} IDENTIFIED BY {}",
+            mysql_account(user, "%"),
+            literal(password)
+        ))
+        .await;
+    }
+    async fn change_password(&self, user: &str, old: &str, new: &SecretString) {
+        use mysql_async::prelude::Queryable;
+        let mut db = mysql_async::Conn::new(mariadb_login(self, user, old))
+            .await
+            .expect("log in");
+        let statement = format!(
+            "SET PASSWORD = '{}'",
+            mysql_rotator::hash::native_password(new)
+        );
+        db.query_drop(statement).await.unwrap();
+        let _ = db.disconnect().await;
+    }
+    async fn check(&self, user: &str, password: &str) {
+        use mysql_async::prelude::Queryable;
+        let mut db = mysql_async::Conn::new(mariadb_login(self, user, password))
+            .await
+            .expect("log in");
+        let one: Option<i64> = db.query_first("SELECT 1").await.unwrap();
+        assert_eq!(one, Some(1));
+        let _ = db.disconnect().await;
+    }
+}
+
 async fn log_in(server: &PostgresServer, user: &str, password: &str) -> tokio_postgres::Client {
     let config = server.config(user, password, "postgres");
     let (db, connection) = config.connect(tokio_postgres::NoTls).await.expect("log in");
@@ -226,7 +322,7 @@ async fn log_in(server: &PostgresServer, user: &str, password: &str) -> tokio_po
 /// tokio-postgres, nothing else.
 async fn floor_rotation(
     client: &Client,
-    server: &PostgresServer,
+    server: &dyn FloorDatabase,
     store: &dyn SecretAdmin,
     arn: &str,
     user: &str,
@@ -266,18 +362,14 @@ async fn floor_rotation(
         "GetSecretValue",
         get_value(client, arn, Some(&token), AWSPENDING).await,
     );
-    let db = log_in(server, user, password).await;
-    db.batch_execute(&alter_password(user, &new_password))
-        .await
-        .unwrap();
+    server.change_password(user, password, &new_password).await;
     // testSecret
     describe(client, arn).await;
     sdk(
         "GetSecretValue",
         get_value(client, arn, Some(&token), AWSPENDING).await,
     );
-    let db = log_in(server, user, new_password.expose()).await;
-    db.query_one("SELECT 1", &[]).await.unwrap();
+    server.check(user, new_password.expose()).await;
     // finishSecret
     let description = describe(client, arn).await;
     let old = description
@@ -302,7 +394,7 @@ async fn floor_rotation(
     took
 }
 
-async fn floor(server: &PostgresServer, moto: &MotoServer, rounds: usize) -> Stats {
+async fn floor(server: &dyn FloorDatabase, moto: &MotoServer, rounds: usize) -> Stats {
     // Through the same kind of proxy as the function's calls, so both pay
     // the same extra hop.
     let proxy = FaultProxy::start(moto.port()).await;
@@ -316,18 +408,8 @@ async fn floor(server: &PostgresServer, moto: &MotoServer, rounds: usize) -> Sta
     let store = moto.admin_store();
     let user = unique_name("floor");
     let mut password = unique_name("pw");
-    let create = format!(
-        "CREATE ROLE {} LOGIN PASSWORD {}",
-        quote_identifier(&user),
-        quote_literal(&password)
-    );
-    server
-        .superuser()
-        .await
-        .batch_execute(&create)
-        .await
-        .unwrap();
-    let secret = serde_json::json!({"engine": "postgres", "host": "127.0.0.1", "port": server.port(), "username": user, "password": password, "ssl": false});
+    server.create_user(&user, &password).await;
+    let secret = serde_json::json!({"engine": server.engine(), "host": "127.0.0.1", "port": server.port(), "username": user, "password": password, "ssl": false});
     let arn = client
         .create_secret()
         .name(unique_name("floor"))
@@ -488,6 +570,20 @@ fn main() {
             let _ = writeln!(out, "| {name} | {} | {} | {} | {} | {:.2} | {} | {:.1} MB |", ms(f.warm.min), ms(f.warm.median), ms(f.warm.max), ms(f.cold.median), f.warm.median.as_secs_f64() / floor_rot.median.as_secs_f64(), f.calls, f.peak_rss_mb);
         }
         let _ = writeln!(out, "| floor (single user) | {} | — | 1.00 | 11 | — |", Stats::row(&floor_rot));
+
+        // MySQL rotations through the function.
+        let mysql_bootstrap = x86.iter().find(|(n, _)| n == "mysql-rotator").map(|(_, p)| p.clone()).expect("mysql-rotator");
+        let mariadb = MariaDbServer::start();
+        let mysql_floor = floor(&mariadb, &moto, rounds).await;
+        let _ = writeln!(out, "\n## MySQL rotation through the Runtime API\n\n`mysql-rotator`, measured as above, against MariaDB 10.11 on 127.0.0.1 (`mysql_native_password` accounts). Floor: the same 11 Secrets Manager calls and 2 database logins made directly with the AWS SDK and `mysql_async`, in this process. Targets as PostgreSQL's.\n\n| strategy | warm min | warm median | warm max | cold median | warm median / floor | Secrets Manager calls | peak RSS |\n| --- | --- | --- | --- | --- | --- | --- | --- |");
+        for (name, harness) in [
+            ("single user", MysqlRotatorHarness::single_user(&mariadb).await),
+            ("alternating users", MysqlRotatorHarness::alternating_users(&mariadb).await),
+        ] {
+            let f = through_function(&mysql_bootstrap, &harness, &moto, rounds, &[]).await;
+            let _ = writeln!(out, "| {name} | {} | {} | {} | {} | {:.2} | {} | {:.1} MB |", ms(f.warm.min), ms(f.warm.median), ms(f.warm.max), ms(f.cold.median), f.warm.median.as_secs_f64() / mysql_floor.median.as_secs_f64(), f.calls, f.peak_rss_mb);
+        }
+        let _ = writeln!(out, "| floor (single user) | {} | — | 1.00 | 11 | — |", Stats::row(&mysql_floor));
 
         // API keys through the function.
         let api_key = x86.iter().find(|(n, _)| n == "api-key-rotator").map(|(_, p)| p.clone()).expect("api-key-rotator");
