@@ -44,6 +44,49 @@ fn program(name: &str) -> PathBuf {
     found.unwrap_or_else(|| panic!("MariaDB's {name} was not found; {INSTALL_HINT}"))
 }
 
+/// Options for every `mariadbd` this starts, the bootstrap one included:
+/// small (the tests hold a few accounts) and without Linux native AIO,
+/// whose per-process contexts (`fs.aio-max-nr`) many servers at once can
+/// run out of.
+const SMALL_SERVER: [&str; 4] = [
+    "--innodb-buffer-pool-size=16M",
+    "--innodb-log-file-size=8M",
+    "--innodb-flush-log-at-trx-commit=0",
+    "--innodb-use-native-aio=0",
+];
+
+/// `mariadb-install-db` into `data`. Tried up to three times: once, with
+/// many servers starting at once, a bootstrap failed without a word of
+/// why; the last failure's output is in the panic.
+fn install(data: &Path) {
+    let mut last = String::new();
+    for _ in 0..3 {
+        let _ = std::fs::remove_dir_all(data);
+        let output = Command::new(program("mariadb-install-db"))
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", data.display()))
+            .args([
+                "--user=root",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ])
+            .args(SMALL_SERVER)
+            .output()
+            .unwrap_or_else(|e| panic!("run mariadb-install-db: {e}; {INSTALL_HINT}"));
+        if output.status.success() {
+            return;
+        }
+        last = format!(
+            "{}: {}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("mariadb-install-db failed three times; the last ({last})");
+}
+
 impl MariaDbServer {
     /// Creates and starts a server with the default configuration.
     pub fn start() -> Self {
@@ -73,23 +116,7 @@ impl MariaDbServer {
         let dir = std::env::temp_dir().join(unique_name("rotation-mariadb"));
         std::fs::create_dir_all(&dir).expect("create the server directory");
         let data = dir.join("data");
-        let output = Command::new(program("mariadb-install-db"))
-            .arg("--no-defaults")
-            .arg(format!("--datadir={}", data.display()))
-            .args([
-                "--user=root",
-                "--auth-root-authentication-method=normal",
-                "--skip-test-db",
-            ])
-            .output()
-            .unwrap_or_else(|e| panic!("run mariadb-install-db: {e}; {INSTALL_HINT}"));
-        assert!(
-            output.status.success(),
-            "mariadb-install-db failed ({}): {}{}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        install(&data);
         let certificates = tls.then(|| TestCertificates::issue(&dir.join("tls"), "IP:127.0.0.1"));
         let port = free_port();
         let mut args = vec![
@@ -103,12 +130,9 @@ impl MariaDbServer {
             "--skip-log-bin".to_owned(),
             "--skip-name-resolve".to_owned(),
             format!("--log-error={}", dir.join("error.log").display()),
-            // Small and quick: the tests hold a few accounts.
-            "--innodb-buffer-pool-size=16M".to_owned(),
-            "--innodb-log-file-size=8M".to_owned(),
-            "--innodb-flush-log-at-trx-commit=0".to_owned(),
             "--plugin-load-add=auth_ed25519".to_owned(),
         ];
+        args.extend(SMALL_SERVER.iter().map(|a| (*a).to_owned()));
         if let Some(c) = &certificates {
             args.push(format!("--ssl-ca={}", c.ca.display()));
             args.push(format!("--ssl-cert={}", c.server_certificate.display()));
