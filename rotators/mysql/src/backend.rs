@@ -152,7 +152,18 @@ impl MysqlBackend {
     async fn open(&self, login: &DatabaseSecret) -> Result<Session, LoginError> {
         let limit = self.settings.connect.connect_timeout;
         let connecting = async {
-            let mut conn = Conn::new(self.opts(login)).await.map_err(classify)?;
+            let mut conn = match Conn::new(self.opts(login)).await.map_err(classify) {
+                // mysql_async drops a trailing zero byte from the nonce of
+                // an authentication switch, and MariaDB's ed25519 nonce is
+                // 32 random bytes with no terminator: one login in 256 to
+                // an ed25519 account signs the wrong message and is
+                // refused. A second try gets a new nonce. A password that
+                // is really wrong costs one more refused login.
+                Err(LoginError::Rejected(_)) => {
+                    Conn::new(self.opts(login)).await.map_err(classify)?
+                }
+                other => other?,
+            };
             let (version, mode): (String, String) = conn
                 .query_first("SELECT VERSION(), @@SESSION.sql_mode")
                 .await

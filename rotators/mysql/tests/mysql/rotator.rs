@@ -488,3 +488,31 @@ async fn a_clone_name_beyond_the_limit_is_refused_by_name() {
         .is_empty());
     let _ = harness.other_secret_values();
 }
+
+/// mysql_async drops a trailing zero from the nonce MariaDB's ed25519
+/// plugin sends, so one login in 256 signed the wrong message; the backend
+/// tries a refused login once more. 600 logins would show about two
+/// failures without that.
+#[tokio::test]
+async fn ed25519_logins_do_not_fail_at_random() {
+    use rotation_database::{DatabaseBackend, DatabaseSecret, EngineSpec};
+    let server = MariaDbServer::start();
+    let harness = MysqlRotatorHarness::single_user(&server)
+        .await
+        .with_plugin(Plugin::Ed25519);
+    let user = unique_name("nonce");
+    harness.create_user(&user, "an ed25519 password").await;
+    let login = DatabaseSecret::parse(
+        &harness.secret_for(&user, "an ed25519 password"),
+        &EngineSpec::MYSQL,
+    )
+    .unwrap();
+    let backend = mysql_rotator::MysqlBackend::new(settings()).unwrap();
+    let mut failures = 0;
+    for _ in 0..600 {
+        if backend.connect(&login).await.is_err() {
+            failures += 1;
+        }
+    }
+    assert_eq!(failures, 0, "of 600 logins");
+}
