@@ -46,7 +46,7 @@ pub use settings::{
 pub use strategy::{
     alternate_name, clone_name, original_name, Strategy, CLONE_SUFFIX, STRATEGY_VARIABLE,
 };
-pub use tls_roots::{read_ca_bundle, system_and_rds_roots};
+pub use tls_roots::{is_certificate_error, read_ca_bundle, system_and_rds_roots};
 
 use rotation_core::{RotatorError, VersionLabel};
 

@@ -42,3 +42,22 @@ pub fn system_and_rds_roots() -> Vec<CertificateDer<'static>> {
     roots.extend(CertificateDer::pem_slice_iter(RDS_ROOTS_PEM.as_bytes()).filter_map(Result::ok));
     roots
 }
+
+/// Whether `error`, or an error in its chain (directly or inside an
+/// `io::Error`), is rustls refusing the server's certificate: the case a
+/// backend names, with the trusted sources, instead of a bare TLS error.
+pub fn is_certificate_error(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(error);
+    while let Some(e) = source {
+        let tls = e.downcast_ref::<rustls::Error>().or_else(|| {
+            e.downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        });
+        if matches!(tls, Some(rustls::Error::InvalidCertificate(_))) {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}

@@ -219,27 +219,11 @@ fn classify(error: mysql_async::Error) -> LoginError {
         mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer) => {
             LoginError::Connection(ServerWithoutTls(error).into())
         }
-        _ if is_certificate_error(&error) => {
+        _ if rotation_database::is_certificate_error(&error) => {
             LoginError::Connection(CertificateRejected(error).into())
         }
         _ => LoginError::Connection(error.into()),
     }
-}
-
-fn is_certificate_error(error: &mysql_async::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = source {
-        let tls = e.downcast_ref::<rustls::Error>().or_else(|| {
-            e.downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        });
-        if matches!(tls, Some(rustls::Error::InvalidCertificate(_))) {
-            return true;
-        }
-        source = e.source();
-    }
-    false
 }
 
 /// Runs a statement that holds a password or a hash; a failure keeps the

@@ -179,27 +179,11 @@ fn classify(error: tokio_postgres::Error) -> LoginError {
         LoginError::Rejected(error.into())
     } else if rotation_core::error::error_chain(&error).contains("server does not support TLS") {
         LoginError::Connection(ServerWithoutTls(error).into())
-    } else if is_certificate_error(&error) {
+    } else if rotation_database::is_certificate_error(&error) {
         LoginError::Connection(CertificateRejected(error).into())
     } else {
         LoginError::Connection(error.into())
     }
-}
-
-fn is_certificate_error(error: &tokio_postgres::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = source {
-        let tls = e.downcast_ref::<rustls::Error>().or_else(|| {
-            e.downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        });
-        if matches!(tls, Some(rustls::Error::InvalidCertificate(_))) {
-            return true;
-        }
-        source = e.source();
-    }
-    false
 }
 
 #[async_trait]

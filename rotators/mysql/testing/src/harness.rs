@@ -5,11 +5,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use mysql_rotator::sql::{account, quote_literal, Plugin};
-use mysql_rotator::{MysqlBackend, MysqlRotator, MysqlSettings};
+use mysql_rotator::{MysqlBackend, MysqlRotator, MysqlSettings, USERNAME_LIMIT_VARIABLE};
 use rotation_core::secret::SecretPayload;
 use rotation_core::testkit::{unique_name, RotatorHarness, SecretAdmin};
 use rotation_core::{SecretJson, SecretString};
-use rotation_database::{ConnectSettings, DatabaseRotator, Strategy};
+use rotation_database::testkit::{invalid_settings, malformed_secrets};
+use rotation_database::{ConnectSettings, DatabaseRotator, EngineSpec, Strategy};
 use serde_json::{json, Value};
 
 use crate::server::MariaDbServer;
@@ -183,77 +184,6 @@ impl<'a> MysqlRotatorHarness<'a> {
     }
 }
 
-impl MysqlRotatorHarness<'_> {
-    /// Database secrets createSecret must refuse, each with the field its
-    /// error names: one table for the conformance kit and the function
-    /// checks.
-    fn invalid_database_secrets(&self, valid: &SecretJson) -> Vec<NamedCase<SecretPayload>> {
-        let with = |field: &str, value: Value| {
-            let mut secret = valid.clone();
-            secret.set(field, value);
-            SecretPayload::String(secret.to_secret_string())
-        };
-        let without = |field: &str| {
-            let mut map = valid.as_map().clone();
-            map.remove(field);
-            SecretPayload::String(SecretJson::from_map(map).to_secret_string())
-        };
-        let cases = vec![
-            ("no username", without("username"), "username"),
-            ("a numeric username", with("username", json!(7)), "username"),
-            (
-                "a 400-byte username",
-                with("username", json!("u".repeat(400))),
-                "username",
-            ),
-            ("no host", without("host"), "host"),
-            ("a numeric host", with("host", json!(10)), "host"),
-            ("an empty host", with("host", json!(" ")), "host"),
-            (
-                "a huge host",
-                with("host", json!("h".repeat(60_000))),
-                "host",
-            ),
-            ("no engine", without("engine"), "engine"),
-            (
-                "an unknown engine",
-                with("engine", json!("oracle")),
-                "engine",
-            ),
-            (
-                "a PostgreSQL engine",
-                with("engine", json!("postgres")),
-                "engine",
-            ),
-            (
-                "a port that is no number",
-                with("port", json!("fifty")),
-                "port",
-            ),
-            ("port 0", with("port", json!(0)), "port"),
-            ("port 70000", with("port", json!(70000)), "port"),
-            ("a fractional port", with("port", json!(3306.5)), "port"),
-            ("ssl that is no boolean", with("ssl", json!("maybe")), "ssl"),
-            (
-                "an ssl mode that falls back to plaintext",
-                with("ssl", json!("prefer")),
-                "ssl",
-            ),
-            ("a numeric ssl", with("ssl", json!(1)), "ssl"),
-            ("a numeric dbname", with("dbname", json!(5)), "dbname"),
-            (
-                "an object masterarn",
-                with("masterarn", json!({"arn": "x"})),
-                "masterarn",
-            ),
-        ];
-        cases
-            .into_iter()
-            .map(|(what, payload, field)| (what.to_owned(), payload, format!("`{field}`")))
-            .collect()
-    }
-}
-
 #[async_trait]
 impl RotatorHarness for MysqlRotatorHarness<'_> {
     type Rotator = MysqlRotator;
@@ -282,7 +212,7 @@ impl RotatorHarness for MysqlRotatorHarness<'_> {
     }
 
     fn malformed_secrets(&self, valid: &SecretJson) -> Vec<(String, SecretPayload)> {
-        self.invalid_database_secrets(valid)
+        malformed_secrets(valid, &EngineSpec::MYSQL, self.alternating)
             .into_iter()
             .map(|(what, payload, _)| (what, payload))
             .collect()
@@ -310,32 +240,21 @@ impl FunctionHarness for MysqlRotatorHarness<'_> {
     }
 
     fn invalid_secrets(&self, valid: &SecretJson) -> Vec<NamedCase<SecretPayload>> {
-        self.invalid_database_secrets(valid)
+        malformed_secrets(valid, &EngineSpec::MYSQL, self.alternating)
     }
 
     fn invalid_settings(&self) -> Vec<NamedCase<Vec<(&'static str, &'static str)>>> {
-        [
-            ("an unknown strategy", ("ROTATION_STRATEGY", "round-robin")),
-            (
-                "a timeout that is no number",
-                ("DB_CONNECT_TIMEOUT", "soon"),
-            ),
-            ("a zero timeout", ("DB_CONNECT_TIMEOUT", "0")),
-            (
-                "a missing CA bundle",
-                ("DB_CA_BUNDLE", "/nonexistent/ca.pem"),
-            ),
-            (
-                "a username limit that is no number",
-                ("USERNAME_CHARACTER_LIMIT", "many"),
-            ),
-            (
-                "a username limit above 80",
-                ("USERNAME_CHARACTER_LIMIT", "200"),
-            ),
-        ]
-        .into_iter()
-        .map(|(what, setting)| (what.to_owned(), vec![setting], setting.0.to_owned()))
-        .collect()
+        let mut cases = invalid_settings();
+        for (what, value) in [
+            ("a username limit that is no number", "many"),
+            ("a username limit above 80", "200"),
+        ] {
+            cases.push((
+                what.to_owned(),
+                vec![(USERNAME_LIMIT_VARIABLE, value)],
+                USERNAME_LIMIT_VARIABLE.to_owned(),
+            ));
+        }
+        cases
     }
 }

@@ -9,8 +9,9 @@ use postgres_rotator::{PostgresBackend, PostgresRotator};
 use rotation_core::secret::SecretPayload;
 use rotation_core::testkit::{unique_name, RotatorHarness, SecretAdmin};
 use rotation_core::{SecretJson, SecretString};
-use rotation_database::{ConnectSettings, DatabaseRotator, Strategy};
-use serde_json::{json, Value};
+use rotation_database::testkit::{invalid_settings, malformed_secrets};
+use rotation_database::{ConnectSettings, DatabaseRotator, EngineSpec, Strategy};
+use serde_json::json;
 
 use crate::server::PostgresServer;
 use rotation_tests::function_checks::{FunctionHarness, NamedCase};
@@ -142,80 +143,6 @@ impl<'a> PostgresRotatorHarness<'a> {
     }
 }
 
-impl PostgresRotatorHarness<'_> {
-    /// Database secrets createSecret must refuse, each with the field its
-    /// error names: one table for the conformance kit and the function
-    /// checks.
-    fn invalid_database_secrets(&self, valid: &SecretJson) -> Vec<NamedCase<SecretPayload>> {
-        let with = |field: &str, value: Value| {
-            let mut secret = valid.clone();
-            secret.set(field, value);
-            SecretPayload::String(secret.to_secret_string())
-        };
-        let without = |field: &str| {
-            let mut map = valid.as_map().clone();
-            map.remove(field);
-            SecretPayload::String(SecretJson::from_map(map).to_secret_string())
-        };
-        let mut cases = vec![
-            ("no username", without("username"), "username"),
-            ("a numeric username", with("username", json!(7)), "username"),
-            (
-                "a 64-byte username",
-                with("username", json!("u".repeat(64))),
-                "username",
-            ),
-            ("no host", without("host"), "host"),
-            ("a numeric host", with("host", json!(10)), "host"),
-            ("an empty host", with("host", json!(" ")), "host"),
-            (
-                "a huge host",
-                with("host", json!("h".repeat(60_000))),
-                "host",
-            ),
-            ("no engine", without("engine"), "engine"),
-            (
-                "an unknown engine",
-                with("engine", json!("oracle")),
-                "engine",
-            ),
-            ("a MySQL engine", with("engine", json!("mysql")), "engine"),
-            (
-                "a port that is no number",
-                with("port", json!("fifty")),
-                "port",
-            ),
-            ("port 0", with("port", json!(0)), "port"),
-            ("port 70000", with("port", json!(70000)), "port"),
-            ("a fractional port", with("port", json!(5432.5)), "port"),
-            ("ssl that is no boolean", with("ssl", json!("maybe")), "ssl"),
-            (
-                "an ssl mode that falls back to plaintext",
-                with("ssl", json!("prefer")),
-                "ssl",
-            ),
-            ("a numeric ssl", with("ssl", json!(1)), "ssl"),
-            ("a numeric dbname", with("dbname", json!(5)), "dbname"),
-            (
-                "an object masterarn",
-                with("masterarn", json!({"arn": "x"})),
-                "masterarn",
-            ),
-        ];
-        if self.alternating {
-            cases.push((
-                "a username whose clone exceeds 63 bytes",
-                with("username", json!("u".repeat(60))),
-                "username",
-            ));
-        }
-        cases
-            .into_iter()
-            .map(|(what, payload, field)| (what.to_owned(), payload, format!("`{field}`")))
-            .collect()
-    }
-}
-
 #[async_trait]
 impl RotatorHarness for PostgresRotatorHarness<'_> {
     type Rotator = PostgresRotator;
@@ -238,7 +165,7 @@ impl RotatorHarness for PostgresRotatorHarness<'_> {
     }
 
     fn malformed_secrets(&self, valid: &SecretJson) -> Vec<(String, SecretPayload)> {
-        self.invalid_database_secrets(valid)
+        malformed_secrets(valid, &EngineSpec::POSTGRES, self.alternating)
             .into_iter()
             .map(|(what, payload, _)| (what, payload))
             .collect()
@@ -266,24 +193,10 @@ impl FunctionHarness for PostgresRotatorHarness<'_> {
     }
 
     fn invalid_secrets(&self, valid: &SecretJson) -> Vec<NamedCase<SecretPayload>> {
-        self.invalid_database_secrets(valid)
+        malformed_secrets(valid, &EngineSpec::POSTGRES, self.alternating)
     }
 
     fn invalid_settings(&self) -> Vec<NamedCase<Vec<(&'static str, &'static str)>>> {
-        [
-            ("an unknown strategy", ("ROTATION_STRATEGY", "round-robin")),
-            (
-                "a timeout that is no number",
-                ("DB_CONNECT_TIMEOUT", "soon"),
-            ),
-            ("a zero timeout", ("DB_CONNECT_TIMEOUT", "0")),
-            (
-                "a missing CA bundle",
-                ("DB_CA_BUNDLE", "/nonexistent/ca.pem"),
-            ),
-        ]
-        .into_iter()
-        .map(|(what, setting)| (what.to_owned(), vec![setting], setting.0.to_owned()))
-        .collect()
+        invalid_settings()
     }
 }
