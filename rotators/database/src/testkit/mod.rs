@@ -1,10 +1,13 @@
 //! What every database rotator's tests share: [`FaultyBackend`], which
-//! fails one backend call at a time for an engine's fault matrix, and the
-//! tables of malformed secrets and settings each engine's function must
+//! fails one backend call at a time, and the fault matrix run with it
+//! ([`fail_every_database_call`], [`a_database_that_hangs_mid_step_fails_it_in_time`]);
+//! and the tables of malformed secrets and settings each engine's function must
 //! refuse ([`malformed_secrets`], [`invalid_settings`]).
 
 mod cases;
+mod fault_matrix;
 mod faulty;
 
 pub use cases::{invalid_settings, malformed_secrets};
+pub use fault_matrix::{a_database_that_hangs_mid_step_fails_it_in_time, fail_every_database_call};
 pub use faulty::{BackendFault, FaultSwitch, FaultyBackend};

@@ -3,6 +3,7 @@
 //! through a Lambda Runtime API. The services come from the shared test
 //! support crate (`rotation-tests`).
 
+mod backend_faults;
 mod conformance;
 mod function_checks;
 mod lambda;

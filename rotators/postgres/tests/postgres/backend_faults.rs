@@ -1,236 +1,54 @@
-//! A failure at every database call of setSecret and testSecret, before
-//! and after the call takes effect, in a first rotation and in a second
-//! (for alternating users: when the clone is made to match its original,
-//! at the master login, and back from the clone to the original; a crash
-//! between the clone's creation and its grants is in `rotator.rs`),
-//! then the rotation resumed from the failed step; and a database that
-//! hangs mid-step. At every point a stored login works, and the resumed
-//! rotation ends with a working AWSCURRENT.
+//! The database fault matrix of `rotation_database::testkit` against a
+//! real PostgreSQL: a failure before and after every database call of
+//! setSecret and testSecret, in a first and a second rotation, then the
+//! rotation resumed; and a database that hangs mid-step. (A crash between
+//! the clone's creation and its grants is in `rotator.rs`.)
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use postgres_rotator::PostgresBackend;
-use postgres_rotator_testing::PostgresRotatorHarness;
-use postgres_rotator_testing::PostgresServer;
-use rotation_core::error::error_chain;
-use rotation_core::store::VersionSelector;
-use rotation_core::testkit::Rotations;
-use rotation_core::testkit::RotatorHarness;
-use rotation_core::{RotationError, SecretJson, Step, AWSCURRENT, AWSPENDING};
-use rotation_database::testkit::{BackendFault, FaultSwitch, FaultyBackend};
-use rotation_database::{ConnectSettings, DatabaseRotator};
+use postgres_rotator_testing::{PostgresRotatorHarness, PostgresServer};
+use rotation_database::testkit::{self, fail_every_database_call};
+use rotation_database::ConnectSettings;
 use rotation_tests::moto::MotoServer;
 
-type FaultyRotations = Rotations<DatabaseRotator<FaultyBackend<PostgresBackend>>>;
-
-fn faulty_rotations(moto: &MotoServer) -> (FaultyRotations, FaultSwitch) {
-    let settings = ConnectSettings {
+fn backend() -> PostgresBackend {
+    PostgresBackend::new(ConnectSettings {
         connect_timeout: Duration::from_secs(5),
         ca_bundle: None,
-    };
-    let (backend, switch) = FaultyBackend::new(PostgresBackend::new(settings).unwrap());
-    (
-        Rotations::new(moto.admin_store(), DatabaseRotator::new(backend, None)),
-        switch,
-    )
-}
-
-/// A fresh user's secret, rotated `times` times; returns its ARN.
-async fn subject(
-    rotations: &FaultyRotations,
-    harness: &PostgresRotatorHarness<'_>,
-    times: usize,
-) -> String {
-    let secret = harness.new_user(rotations.store(), "db-fault").await;
-    let arn = rotations.create("pg-db-fault", &secret).await;
-    for _ in 0..times {
-        rotations.rotate(&arn).await;
-    }
-    arn
-}
-
-async fn logs_in(
-    rotations: &FaultyRotations,
-    harness: &PostgresRotatorHarness<'_>,
-    arn: &str,
-    selector: VersionSelector<'_>,
-) -> bool {
-    let value: Option<SecretJson> = rotations
-        .store()
-        .get_value(arn, selector)
-        .await
-        .expect("read the secret")
-        .map(|v| SecretJson::from_payload(&v.payload).unwrap());
-    match value {
-        Some(secret) => harness.logs_in(&secret).await,
-        None => false,
-    }
-}
-
-/// The database calls of setSecret and testSecret in a clean rotation
-/// after `times` earlier ones.
-async fn calls(
-    rotations: &FaultyRotations,
-    switch: &FaultSwitch,
-    harness: &PostgresRotatorHarness<'_>,
-    times: usize,
-) -> Vec<(Step, Vec<&'static str>)> {
-    let arn = subject(rotations, harness, times).await;
-    let token = rotations.start(&arn).await;
-    rotations.steps(&arn, &token, &[Step::CreateSecret]).await;
-    let mut calls = Vec::new();
-    for step in [Step::SetSecret, Step::TestSecret] {
-        switch.disarm();
-        rotations.steps(&arn, &token, &[step]).await;
-        calls.push((step, switch.take_log()));
-    }
-    rotations.steps(&arn, &token, &[Step::FinishSecret]).await;
-    calls
-}
-
-async fn matrix(alternating: bool) -> usize {
-    let moto = MotoServer::start();
-    let server = PostgresServer::start();
-    let harness = if alternating {
-        PostgresRotatorHarness::alternating_users(&server).await
-    } else {
-        PostgresRotatorHarness::single_user(&server).await
-    };
-    let (rotations, switch) = faulty_rotations(&moto);
-    let mut points = 0;
-    for times in [0, 1] {
-        let calls = calls(&rotations, &switch, &harness, times).await;
-        for (step, operations) in &calls {
-            for (at, operation) in operations.iter().enumerate() {
-                for fault in [BackendFault::Before, BackendFault::After] {
-                    let when = format!(
-                        "{fault:?} call {at} ({operation}) of {step} in rotation {}",
-                        times + 1
-                    );
-                    let arn = subject(&rotations, &harness, times).await;
-                    let token = rotations.start(&arn).await;
-                    let done: &[Step] = match step {
-                        Step::SetSecret => &[Step::CreateSecret],
-                        _ => &[Step::CreateSecret, Step::SetSecret],
-                    };
-                    rotations.steps(&arn, &token, done).await;
-                    switch.arm(at, fault);
-                    let failed = rotations.step(&arn, &token, *step).await;
-                    assert!(switch.fired(), "{when}: the fault did not fire");
-                    assert!(failed.is_err(), "{when}: the step must fail");
-                    switch.disarm();
-                    let current = logs_in(
-                        &rotations,
-                        &harness,
-                        &arn,
-                        VersionSelector::Stage(AWSCURRENT),
-                    )
-                    .await;
-                    let pending = logs_in(
-                        &rotations,
-                        &harness,
-                        &arn,
-                        VersionSelector::IdAndStage(&token, AWSPENDING),
-                    )
-                    .await;
-                    assert!(current || pending, "{when}: no stored login works");
-                    if alternating {
-                        assert!(current, "{when}: alternating users keep AWSCURRENT working");
-                    }
-                    let from = Step::ALL.iter().position(|s| s == step).unwrap();
-                    rotations.steps(&arn, &token, &Step::ALL[from..]).await;
-                    assert!(
-                        logs_in(
-                            &rotations,
-                            &harness,
-                            &arn,
-                            VersionSelector::Stage(AWSCURRENT)
-                        )
-                        .await,
-                        "{when}: the resumed rotation must end with a working AWSCURRENT"
-                    );
-                    points += 1;
-                }
-            }
-        }
-    }
-    rotations
-        .assert_no_leaks(&harness.other_secret_values())
-        .await;
-    points
+    })
+    .unwrap()
 }
 
 #[tokio::test]
 async fn single_user_survives_a_failure_at_every_database_call() {
-    let points = matrix(false).await;
+    let moto = MotoServer::start();
+    let server = PostgresServer::start();
+    let harness = PostgresRotatorHarness::single_user(&server).await;
+    let points = fail_every_database_call(backend(), &harness, moto.admin_store(), false).await;
     println!("{points} fault points");
     assert!(points >= 8, "{points}");
 }
 
 #[tokio::test]
 async fn alternating_users_survive_a_failure_at_every_database_call() {
-    let points = matrix(true).await;
+    let moto = MotoServer::start();
+    let server = PostgresServer::start();
+    let harness = PostgresRotatorHarness::alternating_users(&server).await;
+    let points = fail_every_database_call(backend(), &harness, moto.admin_store(), true).await;
     println!("{points} fault points");
     assert!(points >= 24, "{points}");
 }
 
-/// The database stops answering after the clone was created: the step
-/// fails with DeadlineExceeded before the Lambda deadline, AWSCURRENT still
-/// works, and the next try completes.
 #[tokio::test]
 async fn a_database_that_hangs_mid_step_fails_it_in_time() {
     let moto = MotoServer::start();
     let server = PostgresServer::start();
     let harness = PostgresRotatorHarness::alternating_users(&server).await;
-    let (rotations, switch) = faulty_rotations(&moto);
-    let calls = calls(&rotations, &switch, &harness, 0).await;
-    let set_calls = &calls[0].1;
-    let made = set_calls
-        .iter()
-        .position(|c| *c == "match_clone")
-        .expect("setSecret makes the clone match its original");
-    let after_clone = made + 1;
-    assert_eq!(set_calls[after_clone], "set_password", "{set_calls:?}");
-
-    let arn = subject(&rotations, &harness, 0).await;
-    let token = rotations.start(&arn).await;
-    rotations.steps(&arn, &token, &[Step::CreateSecret]).await;
-    switch.arm(after_clone, BackendFault::Hang(Duration::from_secs(30)));
-    let started = Instant::now();
-    // A 4 s Lambda deadline: the step must stop DEADLINE_MARGIN before it.
-    let result = rotations
-        .step_within(
-            &arn,
-            &token,
-            Step::SetSecret,
-            started + Duration::from_secs(4),
-        )
-        .await;
-    let elapsed = started.elapsed();
-    assert!(
-        matches!(result, Err(RotationError::DeadlineExceeded { .. })),
-        "{:?}",
-        result.as_ref().map_err(|e| error_chain(e))
-    );
-    assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
-    switch.disarm();
-    assert!(
-        logs_in(
-            &rotations,
-            &harness,
-            &arn,
-            VersionSelector::Stage(AWSCURRENT)
-        )
-        .await
-    );
-    rotations.steps(&arn, &token, &Step::ALL[1..]).await;
-    assert!(
-        logs_in(
-            &rotations,
-            &harness,
-            &arn,
-            VersionSelector::Stage(AWSCURRENT)
-        )
-        .await
-    );
+    testkit::a_database_that_hangs_mid_step_fails_it_in_time(
+        backend(),
+        &harness,
+        moto.admin_store(),
+    )
+    .await;
 }
