@@ -237,7 +237,11 @@ impl GrantSet {
                 self.privileges.insert((object.to_owned(), name, None));
             }
             Some(open) => {
-                let columns = &tokens[open + 1..tokens.len().saturating_sub(1)];
+                let closed = tokens.len() > open + 1 && tokens.last() == Some(&Token::Punct(')'));
+                if !closed {
+                    return Err("a column list that is not closed");
+                }
+                let columns = &tokens[open + 1..tokens.len() - 1];
                 for column in split_top_level(columns) {
                     match column {
                         [Token::Identifier(c) | Token::Text(c) | Token::Word(c)] => {
@@ -454,6 +458,20 @@ mod tests {
         assert!(quoted
             .privileges
             .contains(&("`app`.*".into(), "SELECT".into(), None)));
+    }
+
+    #[test]
+    fn broken_column_lists_are_refused() {
+        // Found by fuzzing: a privilege ending in `(` once sliced past its
+        // end.
+        for line in [
+            "GRANT SELECT (`usmr`), INSERT(ON `mysql`.`db` TO `n`@`h`",
+            "GRANT INSERT( ON `d`.* TO `n`@`h`",
+            "GRANT SELECT (`a` ON `d`.`t` TO `n`@`h`",
+            "GRANT SELECT () ON `d`.`t` TO `n`@`h`",
+        ] {
+            assert!(GrantSet::parse([line], MODE).is_err(), "{line}");
+        }
     }
 
     #[test]
