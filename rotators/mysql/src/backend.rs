@@ -25,7 +25,7 @@ use crate::sql::{self, Plugin};
 pub struct MysqlBackend {
     settings: MysqlSettings,
     extra_roots: Vec<CertificateDer<'static>>,
-    roots: OnceLock<Vec<CertificateDer<'static>>>,
+    tls: OnceLock<SslOpts>,
 }
 
 /// An open session, with what the server said about itself at login.
@@ -96,13 +96,10 @@ impl MysqlBackend {
             Some(path) => rotation_database::read_ca_bundle(path)?,
             None => Vec::new(),
         };
-        // mysql_async builds its TLS client with rustls's process-wide
-        // provider; the function has one, aws-lc-rs.
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         Ok(Self {
             settings,
             extra_roots,
-            roots: OnceLock::new(),
+            tls: OnceLock::new(),
         })
     }
 
@@ -120,15 +117,22 @@ impl MysqlBackend {
         })
     }
 
+    /// The TLS options, built on the first TLS login: reading the system
+    /// store and parsing the RDS roots cost start-up time that `ssl: false`
+    /// rotations never need.
     fn ssl_opts(&self) -> SslOpts {
-        let roots = self.roots.get_or_init(|| {
-            let mut roots = rotation_database::system_and_rds_roots();
-            roots.extend(self.extra_roots.iter().cloned());
-            roots
-        });
-        SslOpts::default()
-            .with_disable_built_in_roots(true)
-            .with_root_certs(roots.iter().map(|c| c.to_vec().into()).collect())
+        self.tls
+            .get_or_init(|| {
+                // mysql_async builds its TLS client with rustls's
+                // process-wide provider; the function has one, aws-lc-rs.
+                let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+                let mut roots = rotation_database::system_and_rds_roots();
+                roots.extend(self.extra_roots.iter().cloned());
+                SslOpts::default()
+                    .with_disable_built_in_roots(true)
+                    .with_root_certs(roots.iter().map(|c| c.to_vec().into()).collect())
+            })
+            .clone()
     }
 
     fn opts(&self, login: &DatabaseSecret) -> OptsBuilder {
