@@ -23,6 +23,23 @@ pub enum LoginError {
     Connection(#[source] BoxError),
 }
 
+/// A login that did not finish within `DB_CONNECT_TIMEOUT`.
+#[derive(Debug, thiserror::Error)]
+#[error("no answer within {0:?} (DB_CONNECT_TIMEOUT)")]
+pub struct TimedOut(pub std::time::Duration);
+
+/// The server's certificate failed verification; the source is the
+/// driver's error.
+#[derive(Debug, thiserror::Error)]
+#[error("the server's certificate was not accepted (trusted: the system's roots, Amazon RDS's authorities compiled in, and DB_CA_BUNDLE; for an RDS region the compiled-in set lacks, or a private authority, set DB_CA_BUNDLE)")]
+pub struct CertificateRejected(#[source] pub BoxError);
+
+/// The secret asks for TLS and the server offers none; the source is the
+/// driver's error.
+#[derive(Debug, thiserror::Error)]
+#[error("the server does not accept TLS, and this function never falls back to plaintext; if an unencrypted connection is really wanted, set \"ssl\": false in the secret")]
+pub struct ServerWithoutTls(#[source] pub BoxError);
+
 /// A database engine, as the single-user and alternating-users strategies
 /// need it. Implementations hold the engine's settings (TLS roots, connect
 /// timeout); every method must be safe to call again after it succeeded,

@@ -13,9 +13,11 @@
 //!
 //! The alternating-users strategy trusts nothing the rotated secret says
 //! about where the master logs in: the address comes from the master secret
-//! or, for an RDS-managed one, from the RDS API ([`rds`]). The `testkit`
-//! feature adds [`testkit::FaultyBackend`], which fails one backend call at
-//! a time for an engine's fault matrix.
+//! or, for an RDS-managed one, from the RDS API ([`rds`]). What every
+//! engine's TLS trusts is here too ([`system_and_rds_roots`],
+//! [`read_ca_bundle`]). The `testkit` feature adds what every engine's
+//! tests share: `testkit::FaultyBackend` and the fault matrix run with it,
+//! and the tables of malformed secrets and settings.
 
 #![warn(missing_docs)]
 
@@ -35,7 +37,9 @@ mod strategy;
 pub mod testkit;
 mod tls_roots;
 
-pub use backend::{DatabaseBackend, LoginError, UserStanding};
+pub use backend::{
+    CertificateRejected, DatabaseBackend, LoginError, ServerWithoutTls, TimedOut, UserStanding,
+};
 pub use master::{MasterPolicy, MASTER_SECRET_ARNS_VARIABLE};
 pub use rds_roots::{RDS_REGIONS_NOT_COVERED, RDS_ROOTS_PEM};
 pub use rotator::DatabaseRotator;

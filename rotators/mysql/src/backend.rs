@@ -2,7 +2,6 @@
 //! change accounts.
 
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
@@ -10,7 +9,8 @@ use mysql_async::{Conn, OptsBuilder, SslOpts};
 use rotation_core::error::{BoxError, SettingsError};
 use rotation_core::SecretString;
 use rotation_database::{
-    ConnectSettings, DatabaseBackend, DatabaseSecret, EngineSpec, LoginError, UserStanding,
+    CertificateRejected, ConnectSettings, DatabaseBackend, DatabaseSecret, EngineSpec, LoginError,
+    ServerWithoutTls, TimedOut, UserStanding,
 };
 use rustls::pki_types::CertificateDer;
 
@@ -41,21 +41,6 @@ impl Session {
         &self.server
     }
 }
-
-/// A login that did not finish within `DB_CONNECT_TIMEOUT`.
-#[derive(Debug, thiserror::Error)]
-#[error("no answer within {0:?} (DB_CONNECT_TIMEOUT)")]
-pub struct TimedOut(pub Duration);
-
-/// The server's certificate failed verification.
-#[derive(Debug, thiserror::Error)]
-#[error("the server's certificate was not accepted (trusted: the system's roots, Amazon RDS's authorities compiled in, and DB_CA_BUNDLE; for an RDS region the compiled-in set lacks, or a private authority, set DB_CA_BUNDLE)")]
-pub struct CertificateRejected(#[source] mysql_async::Error);
-
-/// The secret asks for TLS and the server offers none.
-#[derive(Debug, thiserror::Error)]
-#[error("the server does not accept TLS, and this function never falls back to plaintext; if an unencrypted connection is really wanted, set \"ssl\": false in the secret")]
-pub struct ServerWithoutTls(#[source] mysql_async::Error);
 
 /// A statement that carried a password or a hash failed. The server's
 /// message is left out: a syntax error quotes the statement.
@@ -221,10 +206,10 @@ fn classify(error: mysql_async::Error) -> LoginError {
             LoginError::Rejected(error.into())
         }
         mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer) => {
-            LoginError::Connection(ServerWithoutTls(error).into())
+            LoginError::Connection(ServerWithoutTls(error.into()).into())
         }
         _ if rotation_database::is_certificate_error(&error) => {
-            LoginError::Connection(CertificateRejected(error).into())
+            LoginError::Connection(CertificateRejected(error.into()).into())
         }
         _ => LoginError::Connection(error.into()),
     }

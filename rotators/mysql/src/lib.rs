@@ -26,11 +26,9 @@ mod settings;
 pub mod sql;
 
 pub use accounts::Account;
-pub use backend::{
-    CertificateRejected, CloneNameTooLong, MysqlBackend, SecretStatementFailed, ServerWithoutTls,
-    Session, TimedOut,
-};
+pub use backend::{CloneNameTooLong, MysqlBackend, SecretStatementFailed, Session};
 pub use clone_sync::StatementFailed;
+pub use rotation_database::{CertificateRejected, ServerWithoutTls, TimedOut};
 pub use settings::{MysqlSettings, USERNAME_LIMIT_VARIABLE};
 
 use rotation_core::error::SettingsError;

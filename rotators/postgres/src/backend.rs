@@ -1,13 +1,13 @@
 //! [`PostgresBackend`]: logins and the statements that change roles.
 
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use rotation_core::error::{BoxError, SettingsError};
 use rotation_core::SecretString;
 use rotation_database::{
-    ConnectSettings, DatabaseBackend, DatabaseSecret, EngineSpec, LoginError, UserStanding,
+    CertificateRejected, ConnectSettings, DatabaseBackend, DatabaseSecret, EngineSpec, LoginError,
+    ServerWithoutTls, TimedOut, UserStanding,
 };
 use rustls::pki_types::CertificateDer;
 use tokio::net::TcpStream;
@@ -36,21 +36,6 @@ pub struct PostgresBackend {
 pub struct Session {
     client: Client,
 }
-
-/// A login that did not finish within `DB_CONNECT_TIMEOUT`.
-#[derive(Debug, thiserror::Error)]
-#[error("no answer within {0:?} (DB_CONNECT_TIMEOUT)")]
-pub struct TimedOut(Duration);
-
-/// The server's certificate failed verification.
-#[derive(Debug, thiserror::Error)]
-#[error("the server's certificate was not accepted (trusted: the system's roots, Amazon RDS's authorities compiled in, and DB_CA_BUNDLE; for an RDS region the compiled-in set lacks, or a private authority, set DB_CA_BUNDLE)")]
-pub struct CertificateRejected(#[source] tokio_postgres::Error);
-
-/// The secret asks for TLS and the server offers none.
-#[derive(Debug, thiserror::Error)]
-#[error("the server does not accept TLS, and this function never falls back to plaintext; if an unencrypted connection is really wanted, set \"ssl\": false in the secret")]
-pub struct ServerWithoutTls(#[source] tokio_postgres::Error);
 
 /// A role the statements need does not exist.
 #[derive(Debug, thiserror::Error)]
@@ -178,9 +163,9 @@ fn classify(error: tokio_postgres::Error) -> LoginError {
     if rejected {
         LoginError::Rejected(error.into())
     } else if rotation_core::error::error_chain(&error).contains("server does not support TLS") {
-        LoginError::Connection(ServerWithoutTls(error).into())
+        LoginError::Connection(ServerWithoutTls(error.into()).into())
     } else if rotation_database::is_certificate_error(&error) {
-        LoginError::Connection(CertificateRejected(error).into())
+        LoginError::Connection(CertificateRejected(error.into()).into())
     } else {
         LoginError::Connection(error.into())
     }

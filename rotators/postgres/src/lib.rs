@@ -21,10 +21,9 @@ mod clone_sync;
 pub mod sql;
 mod tls;
 
-pub use backend::{
-    CertificateRejected, PostgresBackend, RoleMissing, ServerWithoutTls, Session, TimedOut,
-};
+pub use backend::{PostgresBackend, RoleMissing, Session};
 pub use clone_sync::SyncIncomplete;
+pub use rotation_database::{CertificateRejected, ServerWithoutTls, TimedOut};
 
 use rotation_core::error::SettingsError;
 use rotation_database::DatabaseRotator;
