@@ -70,7 +70,9 @@ fn api_keys(env: &HashMap<&str, &str>, lookup: impl Fn(&str) -> Option<String>) 
         };
         if let Ok(path) = line.path(&values) {
             for dots in [".", ".."] {
-                if !text.split(['/', '?']).any(|segment| segment == dots) {
+                // The request line is read trimmed: a template ending in
+                // `/. ` writes the dot segment itself (found by fuzzing).
+                if !text.trim().split(['/', '?']).any(|segment| segment == dots) {
                     assert!(!path.split(['/', '?']).any(|segment| segment == dots), "{name}: {path}");
                 }
             }
