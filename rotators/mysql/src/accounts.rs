@@ -139,7 +139,6 @@ pub async fn default_roles(
                 .into_iter()
                 .collect())
         }
-        Flavor::MySql if !session.server.has_roles() => Ok(Vec::new()),
         Flavor::MySql => {
             let rows: Vec<(String, String)> = session
                 .conn

@@ -73,10 +73,11 @@ pub async fn match_clone(
             );
         }
 
+        if !session.server.has_roles() {
+            continue;
+        }
         let roles = accounts::default_roles(session, original, &account.host).await?;
-        if session.server.has_roles()
-            && accounts::default_roles(session, clone, &account.host).await? != roles
-        {
+        if accounts::default_roles(session, clone, &account.host).await? != roles {
             run(
                 session,
                 sql::set_default_roles(&session.server, &clone_account, &roles),

@@ -97,14 +97,6 @@ impl ServerVersion {
         }
     }
 
-    /// Whether `ALTER USER` exists (MySQL 5.7.6, MariaDB 10.2).
-    pub fn has_alter_user(&self) -> bool {
-        match self.flavor {
-            Flavor::MySql => self.at_least(5, 7, 6),
-            Flavor::MariaDb => self.at_least(10, 2, 0),
-        }
-    }
-
     /// Whether roles exist (MySQL 8.0, MariaDB 10.0.5).
     pub fn has_roles(&self) -> bool {
         match self.flavor {

@@ -73,12 +73,6 @@ impl Plugin {
             Self::Other(name) => name,
         }
     }
-
-    /// Whether the server accepts this plugin's hash in place of the
-    /// password, so that the statement carries no password.
-    pub fn takes_a_hash(&self) -> bool {
-        matches!(self, Self::Native | Self::CachingSha2 | Self::Ed25519)
-    }
 }
 
 impl fmt::Display for Plugin {
