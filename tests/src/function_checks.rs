@@ -27,7 +27,9 @@ use crate::moto::MotoServer;
 use crate::runtime_api::{Outcome, RuntimeApi};
 
 /// Declares one `#[tokio::test]` per check of this module in a rotator's
-/// test binary, so that a new check reaches every rotator from here. The
+/// test binary, so that a new check reaches every rotator from here. They
+/// are the function tier: ignored by plain `cargo test`, and declared
+/// under a `function` module so that `function::` selects them. The
 /// statements set up the backend and bind the harness to the name given
 /// before `=>`:
 ///
@@ -72,6 +74,7 @@ macro_rules! function_check_tests {
     // One check at a time: the setup repeats once per check.
     (@each [$harness:ident] [$($setup:tt)*] $check:ident $(, $rest:ident)* $(,)?) => {
         #[tokio::test]
+        #[ignore = "function tier: cargo test -- --include-ignored function:: (CONTRIBUTING.md)"]
         async fn $check() {
             $($setup)*
             $crate::function_checks::$check(&$harness).await;

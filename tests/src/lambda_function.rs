@@ -4,80 +4,53 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use rotation_core::testkit::unique_name;
 
 use crate::runtime_api::RuntimeApi;
 use crate::workspace_root;
 
-/// Where `cargo lambda build --release --x86-64 --lambda-dir target/lambda/x86_64`
-/// (the README's test command) puts the binaries the end-to-end tests run.
+/// Where the release check (`scripts/release-check.sh`) unpacks the
+/// shipped x86_64 artifacts; the benchmarks measure these.
 pub const LAMBDA_DIR: &str = "target/lambda/x86_64";
 
-/// How the README's test command builds `bin` for [`LAMBDA_DIR`].
-fn build_command(bin: &str) -> String {
-    format!("cargo lambda build --release --package {bin} --x86-64 --lambda-dir {LAMBDA_DIR}")
-}
+/// Set to a directory holding `<bin>/bootstrap` to run those binaries
+/// instead of the ones cargo built for the test run: the release check
+/// points it at the shipped artifacts.
+pub const LAMBDA_DIR_VARIABLE: &str = "ROTATION_LAMBDA_DIR";
 
-/// What the shipped binaries are built from, for the staleness check: the
-/// workspace manifests, and every source, compiled-in file and manifest of
-/// `rotation-core/` and `rotators/`, but not their tests, test-support
-/// crates or benchmarks. A new rotator under `rotators/` is covered as is.
-const SOURCE_ROOTS: &[&str] = &["rotation-core", "rotators", "Cargo.toml", "Cargo.lock"];
-
-/// Directories that hold no shipped code (documents are skipped too).
-const NOT_SHIPPED: &[&str] = &["tests", "testing", "benches", "target", "fuzz"];
-
-fn newest_change(path: &Path) -> SystemTime {
-    let own = std::fs::metadata(path)
-        .and_then(|m| m.modified())
-        .unwrap_or(SystemTime::UNIX_EPOCH);
-    match std::fs::read_dir(path) {
-        Ok(entries) => entries
-            .flatten()
-            .filter(|e| !NOT_SHIPPED.iter().any(|n| e.file_name() == *n))
-            .filter(|e| !e.file_name().to_string_lossy().ends_with(".md"))
-            .map(|e| newest_change(&e.path()))
-            .fold(own, SystemTime::max),
-        Err(_) => own,
-    }
-}
-
-/// The newest change to the shipped sources, walked once per test process:
-/// they do not change while the tests run.
-fn sources_changed() -> SystemTime {
-    static NEWEST: OnceLock<SystemTime> = OnceLock::new();
-    *NEWEST.get_or_init(|| {
-        let root = workspace_root();
-        SOURCE_ROOTS
-            .iter()
-            .map(|s| newest_change(&root.join(s)))
-            .fold(SystemTime::UNIX_EPOCH, SystemTime::max)
-    })
-}
-
-/// The `bootstrap` of rotator binary `bin` for this machine's architecture.
-/// Panics, with the command to run, when it is missing or older than the
-/// sources: an end-to-end test never runs a stale binary.
+/// The `bootstrap` of rotator binary `bin` the test runs.
+///
+/// By default the binary cargo built for this test run: cargo builds a
+/// package's binaries before running its integration tests and names them
+/// in `CARGO_BIN_EXE_<bin>`, so the binary is never missing nor older than
+/// its sources, and nobody has to build it first. With
+/// [`LAMBDA_DIR_VARIABLE`] set, `<dir>/<bin>/bootstrap` instead (the
+/// release artifact). Panics when neither names an existing file.
 pub fn bootstrap(bin: &str) -> PathBuf {
-    let root = workspace_root();
-    let path = root.join(LAMBDA_DIR).join(bin).join("bootstrap");
-    let built = std::fs::metadata(&path)
-        .and_then(|m| m.modified())
-        .unwrap_or_else(|_| {
+    if let Some(dir) = std::env::var_os(LAMBDA_DIR_VARIABLE) {
+        let path = workspace_root().join(dir).join(bin).join("bootstrap");
+        assert!(
+            path.is_file(),
+            "{LAMBDA_DIR_VARIABLE} is set but {} is missing; `scripts/release-check.sh` builds and unpacks it",
+            path.display()
+        );
+        return path;
+    }
+    let variable = format!("CARGO_BIN_EXE_{bin}");
+    let path = std::env::var_os(&variable)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
             panic!(
-                "{} is missing; build it with `{}` (the README's test command does)",
-                path.display(),
-                build_command(bin)
-            )
+            "{variable} is not set: run this test with `cargo test` (or nextest) in the package \
+             that builds `{bin}`, which builds it first"
+        )
         });
     assert!(
-        built >= sources_changed(),
-        "{} is older than the sources; rebuild it with `{}`",
-        path.display(),
-        build_command(bin)
+        path.is_file(),
+        "{variable} names {}, which is missing",
+        path.display()
     );
     path
 }

@@ -1,11 +1,10 @@
 //! The MySQL rotator's tests, as one binary: against real throwaway
-//! MariaDB servers, moto as Secrets Manager, and the release bootstrap run
+//! MariaDB servers, moto as Secrets Manager, and the Lambda binary run
 //! through a Lambda Runtime API. The services come from the shared test
 //! support crate (`rotation-tests`).
 
 mod backend_faults;
 mod conformance;
-mod function_checks;
-mod lambda;
+mod function;
 mod rotator;
 mod trust_boundary;

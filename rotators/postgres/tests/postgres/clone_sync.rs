@@ -46,6 +46,7 @@ async fn show(client: &tokio_postgres::Client, setting: &str) -> String {
 }
 
 #[tokio::test]
+#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn the_clone_acts_as_its_original_with_its_settings() {
     let moto = MotoServer::start();
     let server = PostgresServer::start();
@@ -170,6 +171,7 @@ async fn the_clone_acts_as_its_original_with_its_settings() {
 }
 
 #[tokio::test]
+#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_statement_stuck_on_a_lock_fails_naming_it() {
     let moto = MotoServer::start();
     let server = PostgresServer::start();

@@ -16,6 +16,7 @@ use rotation_database::{
 use rotation_tests::moto::MotoServer;
 
 #[tokio::test]
+#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn single_user_passes_the_conformance_kit() {
     let moto = MotoServer::start();
     let server = PostgresServer::start();
@@ -29,6 +30,7 @@ async fn single_user_passes_the_conformance_kit() {
 }
 
 #[tokio::test]
+#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn alternating_users_passes_the_conformance_kit() {
     let moto = MotoServer::start();
     let server = PostgresServer::start();
@@ -120,6 +122,7 @@ impl RotatorHarness for SwapsTheUsersHarness<'_> {
 }
 
 #[tokio::test]
+#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn the_kit_fails_an_alternating_rotator_that_changes_the_current_user() {
     // The kit's first case is enough; it must panic. The servers live in
     // the task, so unwinding stops them.

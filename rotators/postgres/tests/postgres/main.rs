@@ -1,14 +1,13 @@
 //! The PostgreSQL rotator's tests, as one binary: against real throwaway
-//! PostgreSQL clusters, moto as Secrets Manager (and RDS), and the release
-//! bootstrap run through a Lambda Runtime API. The services come from the
+//! PostgreSQL clusters, moto as Secrets Manager (and RDS), and the Lambda
+//! binary run through a Lambda Runtime API. The services come from the
 //! shared test support crate (`rotation-tests`).
 
 mod backend_faults;
 mod clone_sync;
 mod conformance;
 mod connections;
-mod function_checks;
-mod lambda;
+mod function;
 mod rotator;
 mod settings;
 mod test_cluster;

@@ -113,6 +113,7 @@ async fn master_still_logs_in(server: &PostgresServer, harness: &PostgresRotator
 }
 
 #[tokio::test]
+#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn an_rds_managed_master_is_never_sent_where_the_rotated_secret_points() {
     let moto = MotoServer::start();
     let server = PostgresServer::start_with(LOGGED);
@@ -177,6 +178,7 @@ async fn an_rds_managed_master_is_never_sent_where_the_rotated_secret_points() {
 }
 
 #[tokio::test]
+#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_master_with_an_address_logs_in_only_there() {
     let moto = MotoServer::start();
     let server = PostgresServer::start_with(LOGGED);
@@ -212,6 +214,7 @@ async fn a_master_with_an_address_logs_in_only_there() {
 }
 
 #[tokio::test]
+#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_copy_of_the_masters_cluster_is_not_taken_for_it() {
     let moto = MotoServer::start();
     let server = PostgresServer::start_with(LOGGED);
@@ -252,6 +255,7 @@ async fn a_copy_of_the_masters_cluster_is_not_taken_for_it() {
 }
 
 #[tokio::test]
+#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn the_pair_is_proved_not_guessed_from_a_name() {
     let moto = MotoServer::start();
     let server = PostgresServer::start_with(LOGGED);
@@ -323,6 +327,7 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
 }
 
 #[tokio::test]
+#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_master_outside_the_allow_list_is_refused() {
     let moto = MotoServer::start();
     let server = PostgresServer::start_with(LOGGED);
@@ -351,6 +356,7 @@ async fn a_master_outside_the_allow_list_is_refused() {
 /// them at the local server, so the whole rotation runs on an address the
 /// rotator learned from the RDS API alone.
 #[tokio::test]
+#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn rds_managed_master_secrets_rotate_through_the_rds_api() {
     let moto = MotoServer::start();
     // RDS-managed master secrets have no `ssl`: the master logs in with
@@ -449,123 +455,130 @@ async fn rds_managed_master_secrets_rotate_through_the_rds_api() {
         .await;
 }
 
-/// Every refusal above, through the built function as Lambda runs it: each
-/// is a `RotatorError` response naming why, nothing changes, and the
-/// process serves on with clean output.
-#[tokio::test]
-async fn the_built_function_refuses_each_attack() {
-    let moto = MotoServer::start();
-    let server = PostgresServer::start_with(LOGGED);
-    let attackers = PostgresServer::start_with(LOGGED);
-    let harness = PostgresRotatorHarness::alternating_users(&server).await;
-    let attacker = PostgresRotatorHarness::single_user(&attackers).await;
-    let store = moto.admin_store();
-    let master_arn = harness.master_secret(store.as_ref()).await;
-    let rds_master = store
-        .create_json("pg-rds-master", &rds_managed(&harness))
-        .await
-        .unwrap();
-    let unlisted_master = harness.master_secret(store.as_ref()).await;
-    let lure = "the attacker's password";
-    attacker.create_user("lure", lure).await;
-    let victim = unique_name("victim");
-    harness
-        .create_user(&victim, "the victim's own password")
-        .await;
-    harness.create_user(&format!("{victim}_clone"), lure).await;
-    let master_clone = login_named_after_the_master(&server, lure).await;
-    let boss = administrator(&harness, &server, lure).await;
-    let mut outside = harness.new_user(store.as_ref(), "outside").await;
-    outside.set("masterarn", unlisted_master.as_str());
+/// The function tier's share of the attacks: the built binary.
+mod function {
+    use super::*;
 
-    let cases = [
-        (
-            "RDS-managed master, attacker's host",
-            secret_on(&attacker, "lure", lure, &rds_master),
-            "no `host`",
-        ),
-        (
-            "master with an address, attacker's host",
-            secret_on(&attacker, "lure", lure, &master_arn),
-            "not shown to be one database",
-        ),
-        (
-            "a login named after the master",
-            secret_on(&harness, &master_clone, lure, &master_arn),
-            "master secret's user",
-        ),
-        (
-            "a login named after another user",
-            secret_on(&harness, &format!("{victim}_clone"), lure, &master_arn),
-            "is not the clone of",
-        ),
-        (
-            "an administrator",
-            secret_on(&harness, &boss, lure, &master_arn),
-            "CREATEROLE",
-        ),
-        (
-            "a master outside the allow-list",
-            outside,
-            "MASTER_SECRET_ARNS",
-        ),
-    ];
-    let allowed = format!("{master_arn},{rds_master}");
-    let (api, mut process, _) = rotation_tests::lambda_e2e::start_function(
-        "postgres-rotator",
-        &moto.endpoint(),
-        &[("MASTER_SECRET_ARNS", allowed)],
-    )
-    .await;
-    let mut arns = Vec::new();
-    for (what, secret, expected) in cases {
-        let arn = store.create_json("pg-e2e-attack", &secret).await.unwrap();
-        arns.push(arn.clone());
-        let token = rotation_core::testkit::new_token();
-        store.start_rotation(&arn, &token).await.unwrap();
-        rotation_tests::lambda_e2e::invoke_steps(&api, &arn, &token, &[Step::CreateSecret]).await;
-        let before = store.snapshot(&arn).await.unwrap();
-        let outcome = api
-            .invoke(
-                &rotation_tests::lambda_e2e::rotation_event(Step::SetSecret, &arn, &token),
-                rotation_tests::lambda_e2e::INVOCATION_BUDGET,
-            )
-            .await;
-        match outcome {
-            Some(rotation_tests::runtime_api::Outcome::Error {
-                error_type,
-                message,
-            }) => {
-                assert_eq!(error_type, "RotatorError", "{what}: {message}");
-                assert!(message.contains(expected), "{what}: {message}");
-            }
-            other => panic!("{what}: expected a RotatorError, got {other:?}"),
-        }
-        assert_eq!(
-            before,
-            store.snapshot(&arn).await.unwrap(),
-            "{what}: nothing changed"
-        );
-        assert!(process.is_running(), "{what}: the function serves on");
-    }
-    assert!(
-        master_traces(&attackers).is_empty(),
-        "{:?}",
-        master_traces(&attackers)
-    );
-    assert!(
-        server
-            .can_log_in(&victim, "the victim's own password")
+    /// Every refusal above, through the built function as Lambda runs it: each
+    /// is a `RotatorError` response naming why, nothing changes, and the
+    /// process serves on with clean output.
+    #[tokio::test]
+    #[ignore = "function tier: cargo test -- --include-ignored function:: (CONTRIBUTING.md)"]
+    async fn the_built_function_refuses_each_attack() {
+        let moto = MotoServer::start();
+        let server = PostgresServer::start_with(LOGGED);
+        let attackers = PostgresServer::start_with(LOGGED);
+        let harness = PostgresRotatorHarness::alternating_users(&server).await;
+        let attacker = PostgresRotatorHarness::single_user(&attackers).await;
+        let store = moto.admin_store();
+        let master_arn = harness.master_secret(store.as_ref()).await;
+        let rds_master = store
+            .create_json("pg-rds-master", &rds_managed(&harness))
             .await
-    );
-    assert!(!server.role_exists(&format!("{boss}_clone")).await);
-    master_still_logs_in(&server, &harness).await;
-    rotation_tests::lambda_e2e::assert_clean_output(
-        "postgres-rotator",
-        &process,
-        store.as_ref(),
-        &arns,
-        &harness.other_secret_values(),
-    )
-    .await;
+            .unwrap();
+        let unlisted_master = harness.master_secret(store.as_ref()).await;
+        let lure = "the attacker's password";
+        attacker.create_user("lure", lure).await;
+        let victim = unique_name("victim");
+        harness
+            .create_user(&victim, "the victim's own password")
+            .await;
+        harness.create_user(&format!("{victim}_clone"), lure).await;
+        let master_clone = login_named_after_the_master(&server, lure).await;
+        let boss = administrator(&harness, &server, lure).await;
+        let mut outside = harness.new_user(store.as_ref(), "outside").await;
+        outside.set("masterarn", unlisted_master.as_str());
+
+        let cases = [
+            (
+                "RDS-managed master, attacker's host",
+                secret_on(&attacker, "lure", lure, &rds_master),
+                "no `host`",
+            ),
+            (
+                "master with an address, attacker's host",
+                secret_on(&attacker, "lure", lure, &master_arn),
+                "not shown to be one database",
+            ),
+            (
+                "a login named after the master",
+                secret_on(&harness, &master_clone, lure, &master_arn),
+                "master secret's user",
+            ),
+            (
+                "a login named after another user",
+                secret_on(&harness, &format!("{victim}_clone"), lure, &master_arn),
+                "is not the clone of",
+            ),
+            (
+                "an administrator",
+                secret_on(&harness, &boss, lure, &master_arn),
+                "CREATEROLE",
+            ),
+            (
+                "a master outside the allow-list",
+                outside,
+                "MASTER_SECRET_ARNS",
+            ),
+        ];
+        let allowed = format!("{master_arn},{rds_master}");
+        let (api, mut process, _) = rotation_tests::lambda_e2e::start_function(
+            "postgres-rotator",
+            &moto.endpoint(),
+            &[("MASTER_SECRET_ARNS", allowed)],
+        )
+        .await;
+        let mut arns = Vec::new();
+        for (what, secret, expected) in cases {
+            let arn = store.create_json("pg-e2e-attack", &secret).await.unwrap();
+            arns.push(arn.clone());
+            let token = rotation_core::testkit::new_token();
+            store.start_rotation(&arn, &token).await.unwrap();
+            rotation_tests::lambda_e2e::invoke_steps(&api, &arn, &token, &[Step::CreateSecret])
+                .await;
+            let before = store.snapshot(&arn).await.unwrap();
+            let outcome = api
+                .invoke(
+                    &rotation_tests::lambda_e2e::rotation_event(Step::SetSecret, &arn, &token),
+                    rotation_tests::lambda_e2e::INVOCATION_BUDGET,
+                )
+                .await;
+            match outcome {
+                Some(rotation_tests::runtime_api::Outcome::Error {
+                    error_type,
+                    message,
+                }) => {
+                    assert_eq!(error_type, "RotatorError", "{what}: {message}");
+                    assert!(message.contains(expected), "{what}: {message}");
+                }
+                other => panic!("{what}: expected a RotatorError, got {other:?}"),
+            }
+            assert_eq!(
+                before,
+                store.snapshot(&arn).await.unwrap(),
+                "{what}: nothing changed"
+            );
+            assert!(process.is_running(), "{what}: the function serves on");
+        }
+        assert!(
+            master_traces(&attackers).is_empty(),
+            "{:?}",
+            master_traces(&attackers)
+        );
+        assert!(
+            server
+                .can_log_in(&victim, "the victim's own password")
+                .await
+        );
+        assert!(!server.role_exists(&format!("{boss}_clone")).await);
+        master_still_logs_in(&server, &harness).await;
+        rotation_tests::lambda_e2e::assert_clean_output(
+            "postgres-rotator",
+            &process,
+            store.as_ref(),
+            &arns,
+            &harness.other_secret_values(),
+        )
+        .await;
+    }
 }

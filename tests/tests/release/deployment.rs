@@ -58,8 +58,8 @@ fn rotator_binaries() -> Vec<String> {
         .collect()
 }
 
-/// Where the test command puts `bin`'s bootstrap for `arch` (unpacked from
-/// its release zip).
+/// Where the release check puts `bin`'s bootstrap for `arch` (unpacked
+/// from its release zip).
 fn bootstrap_of(arch: &str, bin: &str) -> PathBuf {
     workspace_root()
         .join("target/lambda")
@@ -88,9 +88,8 @@ fn every_rotator_binary_is_built_for_both_architectures_and_in_the_template() {
             let bootstrap = bootstrap_of(arch, &bin);
             assert!(
                 bootstrap.exists(),
-                "{} is missing; build it with `cargo lambda build --release --bins --{} --lambda-dir target/lambda/{arch}`",
-                bootstrap.display(),
-                if arch == "arm64" { "arm64" } else { "x86-64" }
+                "{} is missing; scripts/release-check.sh builds and unpacks it",
+                bootstrap.display()
             );
             assert_eq!(elf_machine(&bootstrap), machine, "{}", bootstrap.display());
         }
@@ -101,9 +100,9 @@ fn every_rotator_binary_is_built_for_both_architectures_and_in_the_template() {
     }
 }
 
-/// `scripts/release.sh` (which the test command runs): every rotator has a
+/// `scripts/release.sh` (which the release check runs): every rotator has a
 /// `bootstrap.zip` per architecture holding exactly one executable entry,
-/// `bootstrap`, whose bytes are the bootstrap the tests ran, and
+/// `bootstrap`, whose bytes are the bootstrap the release tests ran, and
 /// `SHA256SUMS` lists every zip with its true checksum.
 #[test]
 fn release_artifacts_hold_each_rotator_with_checksums() {

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Installs, on a fresh Debian machine with Rust, only what is missing for
+# the named tiers (CONTRIBUTING.md):
+#
+#   ./scripts/install.sh services   # test.sh: the servers the tests start
+#   ./scripts/install.sh release    # release-check.sh: Lambda builds, SAM
+#   ./scripts/install.sh fuzz       # fuzz.sh: libFuzzer's compiler
+#
+# services: python3-venv, postgresql, mariadb-server, redis-server (the
+#   tests start their own throwaway servers; the packaged ones are left
+#   alone), openssl (the TLS tests' certificate authority), and .venv/ at
+#   the workspace root with moto's server (the Secrets Manager, IAM, STS
+#   and RDS APIs).
+# release: binutils (readelf, to check what the bootstraps link), and in
+#   .venv cargo-lambda (with zig, for the Lambda builds), aws-sam-cli and
+#   cfn-lint (the template checks) and python-hcl2 (reads the Terraform
+#   example); the Rust standard library for aarch64 (the arm64 build).
+# fuzz: g++ (libFuzzer); fuzz.sh installs cargo-fuzz itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Pinned so CI runs what was tested.
+MOTO=("moto[server]==5.2.5")
+RELEASE_TOOLS=(
+    "cargo-lambda==1.9.2"
+    "aws-sam-cli==1.170.0"
+    "cfn-lint==1.58.0"
+    "python-hcl2==8.1.4"
+)
+
+log() { printf '\n==> %s\n' "$*"; }
+
+apt_install() {
+    [ $# -gt 0 ] || return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "missing Debian packages: $*; install them with: sudo apt-get install -y $*" >&2
+        exit 1
+    fi
+    log "apt-get install $*"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "$@" >/dev/null
+}
+
+pip_install() {
+    if [ ! -x .venv/bin/python ]; then
+        log "python3 -m venv .venv"
+        python3 -m venv .venv
+    fi
+    # pip resolves nothing when every pin is already installed.
+    local missing=()
+    for requirement in "$@"; do
+        local name="${requirement%%==*}" version="${requirement##*==}"
+        name="${name%%\[*}"
+        if [ "$(.venv/bin/pip show "$name" 2>/dev/null | awk '/^Version:/ {print $2}')" != "$version" ]; then
+            missing+=("$requirement")
+        fi
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        log "pip install ${missing[*]}"
+        .venv/bin/pip install -q --disable-pip-version-check "${missing[@]}"
+    fi
+}
+
+services() {
+    local missing=()
+    command -v python3 >/dev/null || missing+=(python3)
+    if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+        missing+=(python3-venv)
+    fi
+    compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+    command -v openssl >/dev/null || missing+=(openssl)
+    command -v redis-server >/dev/null || missing+=(redis-server)
+    # Installing it starts no server here; the tests run their own.
+    [ -x /usr/sbin/mariadbd ] || command -v mariadbd >/dev/null || missing+=(mariadb-server)
+    apt_install "${missing[@]}"
+    pip_install "${MOTO[@]}"
+}
+
+release() {
+    local missing=()
+    command -v python3 >/dev/null || missing+=(python3)
+    if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+        missing+=(python3-venv)
+    fi
+    command -v readelf >/dev/null || missing+=(binutils)
+    command -v sha256sum >/dev/null || missing+=(coreutils)
+    apt_install "${missing[@]}"
+    pip_install "${RELEASE_TOOLS[@]}"
+    if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
+        log "rustup target add aarch64-unknown-linux-gnu"
+        rustup target add aarch64-unknown-linux-gnu
+    fi
+}
+
+fuzz() {
+    command -v g++ >/dev/null || apt_install g++
+}
+
+[ $# -gt 0 ] || { echo "usage: $0 services|release|fuzz..." >&2; exit 2; }
+for tier in "$@"; do
+    case "$tier" in
+        services | release | fuzz) "$tier" ;;
+        *) echo "unknown tier: $tier (services, release, fuzz)" >&2; exit 2 ;;
+    esac
+done

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The release tier (CONTRIBUTING.md): builds what ships and checks it.
+#
+#   ./scripts/release-check.sh
+#
+# - every rotator's LTO release build for x86_64 and arm64, zipped with
+#   checksums (scripts/release.sh), unpacked into target/lambda/<arch>/
+#   (where the benchmarks look too, beside the empty `lambda-floor`);
+# - `cargo package` of the publishable crates;
+# - the release test binary (rotation-tests' tests/release): the
+#   artifacts' architectures, checksums and linked libraries, cfn-lint,
+#   `sam validate --lint`, `sam build`, the IAM sync check of the
+#   Terraform example, and one rotation per rotator through the shipped
+#   x86_64 bootstrap.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/install.sh services release
+export PATH="$PWD/.venv/bin:$PATH"
+export SAM_CLI_TELEMETRY=0
+
+log() { printf '\n==> %s\n' "$*"; }
+
+log "release artifacts (scripts/release.sh), unpacked into target/lambda"
+./scripts/release.sh
+python3 - <<'PY'
+import os, pathlib, zipfile
+for archive in sorted(pathlib.Path("target/release-artifacts").glob("*/*/bootstrap.zip")):
+    arch, rotator = archive.parts[-3], archive.parts[-2]
+    target = pathlib.Path("target/lambda", arch, rotator)
+    target.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(archive) as z:
+        (target / "bootstrap").write_bytes(z.read("bootstrap"))
+    os.chmod(target / "bootstrap", 0o755)
+    print(f"unpacked {archive} into {target}")
+PY
+cargo lambda build --release --package lambda-floor --x86-64 --lambda-dir target/lambda/x86_64
+cargo lambda build --release --package lambda-floor --arm64 --lambda-dir target/lambda/arm64
+
+# The publishable crates package (metadata, readme, license, versions of
+# path dependencies); building them from the packages is checked by hand
+# (`cargo package` without --no-verify, four minutes more).
+mapfile -t PUBLISHABLE < <(python3 scripts/crates.py publishable | sed 's/^/--package=/')
+log "cargo package (${PUBLISHABLE[*]})"
+cargo package "${PUBLISHABLE[@]}" --allow-dirty --no-verify --quiet
+
+log "release tests, on the shipped x86_64 artifacts"
+ROTATION_LAMBDA_DIR=target/lambda/x86_64 cargo test -p rotation-tests --test release
