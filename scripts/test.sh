@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (the README's): installs what the tests need
-# on a fresh Debian machine with Rust, checks formatting, lints and docs,
-# then runs the fast, services and function tiers (CONTRIBUTING.md):
+# on a fresh Debian machine with Rust, then runs the fast, services and
+# function tiers (CONTRIBUTING.md):
 #
 #   ./scripts/test.sh
 #
@@ -16,9 +16,10 @@
 #   (cargo builds a package's binaries for its integration tests), run
 #   through a Lambda Runtime API. Also ignored by plain `cargo test`.
 #
-# The release tier (LTO artifacts for both architectures, SAM, the
-# shipped binaries' rotations) is scripts/release-check.sh, and fuzzing
-# scripts/fuzz.sh; .ci/run runs all three.
+# Formatting, clippy and docs are scripts/lint.sh; the release tier (LTO
+# artifacts for both architectures, SAM, the shipped binaries' rotations)
+# is scripts/release-check.sh, and fuzzing scripts/fuzz.sh; .ci/run runs
+# them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,22 +28,17 @@ export PATH="$PWD/.venv/bin:$PATH"
 
 log() { printf '\n==> %s\n' "$*"; }
 
-log "cargo fmt --check"
-cargo fmt --all -- --check
-
-log "cargo clippy"
-cargo clippy --workspace --all-targets -- -D warnings
-
-log "cargo doc"
-RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
-
 # Every test target (unit and integration tests), the ignored ones
 # included: those are the services and function tiers. Doc tests run
 # apart, since an `ignore` snippet is documentation, not a test to run.
 mkdir -p target
-log "cargo test: fast, services and function tiers"
-cargo test --workspace --tests -- --include-ignored 2>&1 | tee target/test-output.log
+log "cargo test --no-run: build every test target once"
+cargo test --workspace --tests --no-run --message-format=json-render-diagnostics >target/test-build.json
+
+# The binaries mostly wait (on servers, moto and the clock), so they run
+# TEST_LANES at a time rather than one after another.
+log "the fast, services and function tiers, ${TEST_LANES:-3} test binaries at a time"
+python3 scripts/run_tests.py target/test-build.json "${TEST_LANES:-3}" -- --include-ignored
+
 log "cargo test --doc"
-cargo test --workspace --doc 2>&1 | tee -a target/test-output.log
-grep -E '^test result' target/test-output.log |
-    awk '{p+=$4; f+=$6; i+=$8} END {printf "\n==> %d tests passed, %d failed, %d ignored\n", p, f, i}'
+cargo test --workspace --doc
