@@ -145,7 +145,7 @@ fn expect_error(outcome: Option<Outcome>, error_type: &str, names: &str, what: &
 /// Malformed events are refused as `InvalidEvent`, naming the field, and
 /// the function serves on.
 pub async fn malformed_events_are_refused_naming_the_field<H: FunctionHarness>(harness: &H) {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let bin = harness.binary();
     let (api, mut process, _) =
         start_function(bin, &moto.endpoint(), &harness.function_env()).await;
@@ -208,7 +208,7 @@ pub async fn malformed_events_are_refused_naming_the_field<H: FunctionHarness>(h
 /// naming the field and never quoting a value, with nothing changed in the
 /// store or the backend.
 pub async fn malformed_secrets_are_refused_naming_the_field<H: FunctionHarness>(harness: &H) {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let bin = harness.binary();
     let (api, mut process, _) =
         start_function(bin, &moto.endpoint(), &harness.function_env()).await;
@@ -399,7 +399,7 @@ fn assert_deadline_exceeded(outcome: Option<Outcome>, took: Duration, what: &str
 /// fails with `DeadlineExceeded` before Lambda would kill it, changes
 /// nothing, and the next invocation is served.
 pub async fn a_silent_backend_fails_the_step_before_the_deadline<H: FunctionHarness>(harness: &H) {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let bin = harness.binary();
     let mut env = harness.function_env();
     env.extend(harness.slow_connect_env());
@@ -438,7 +438,7 @@ pub async fn a_silent_backend_fails_the_step_before_the_deadline<H: FunctionHarn
 pub async fn a_slow_secrets_manager_fails_the_step_before_the_deadline<H: FunctionHarness>(
     harness: &H,
 ) {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let slow = FaultProxy::start(moto.port()).await;
     slow.set_plan(FaultPlan::Always(Fault::Slow(Duration::from_secs(30))));
     let (api, mut process, _) =
@@ -479,7 +479,7 @@ async fn fresh_rotation<H: FunctionHarness>(
 /// attempt of every Secrets Manager call: the SDK's retries absorb it and
 /// the rotation completes, with exactly one retry per failed call.
 pub async fn one_failure_per_call_is_absorbed_by_retries<H: FunctionHarness>(harness: &H) {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let proxy = FaultProxy::start(moto.port()).await;
     let bin = harness.binary();
     let (api, mut process, _) =
@@ -535,7 +535,7 @@ pub async fn a_call_that_keeps_failing_fails_the_step_cleanly_and_a_rerun_comple
 >(
     harness: &H,
 ) {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let proxy = FaultProxy::start(moto.port()).await;
     let bin = harness.binary();
     let (api, mut process, _) =
@@ -598,7 +598,7 @@ pub async fn a_call_that_keeps_failing_fails_the_step_cleanly_and_a_rerun_comple
 /// nothing. Either way AWSCURRENT still logs in and a real rotation
 /// afterwards completes.
 pub async fn the_configuration_test_runs_test_secret_alone<H: FunctionHarness>(harness: &H) {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let bin = harness.binary();
     let (api, mut process, _) =
         start_function(bin, &moto.endpoint(), &harness.function_env()).await;

@@ -53,6 +53,28 @@ pub fn silent_port() -> u16 {
     port
 }
 
+/// Runs `stop` (a shell command) once this process has exited, however it
+/// exits: for a server shared by a test binary's tests, which lives in a
+/// `static` and so is never dropped. A small `sh` loop watches this
+/// process's id, then stops the server by the PID or directory this
+/// process gave it.
+pub fn stop_when_this_process_exits(stop: &str) {
+    let watcher = format!(
+        "while kill -0 {parent} 2>/dev/null; do sleep 0.2; done; {stop}",
+        parent = std::process::id()
+    );
+    // Never waited on: the watcher outlives this process by design, and
+    // init reaps it.
+    #[allow(clippy::zombie_processes)]
+    std::process::Command::new("sh")
+        .args(["-c", &watcher])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the watcher that stops a shared server at exit");
+}
+
 /// Waits until something accepts connections on `port`, or panics after
 /// `timeout` with `what` and the hint.
 pub fn wait_for_port(

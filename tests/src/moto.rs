@@ -54,6 +54,21 @@ impl MotoServer {
         Self { child, port }
     }
 
+    /// The moto server this test binary's tests share, started by the
+    /// first to ask and stopped when the binary exits. moto keeps every
+    /// secret, user and instance in one process, so tests that share it
+    /// name theirs uniquely (`unique_name`); a test that lists or counts
+    /// what the whole server holds, or restarts it, starts its own with
+    /// [`start`](Self::start).
+    pub fn shared() -> &'static Self {
+        static SHARED: std::sync::OnceLock<MotoServer> = std::sync::OnceLock::new();
+        SHARED.get_or_init(|| {
+            let server = Self::start();
+            crate::stop_when_this_process_exits(&format!("kill {}", server.child.id()));
+            server
+        })
+    }
+
     /// The TCP port on 127.0.0.1 (for a proxy in front of it).
     pub fn port(&self) -> u16 {
         self.port

@@ -9,7 +9,7 @@ use rotation_tests::moto::MotoServer;
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn secrets_manager_endpoint_wins_over_the_sdk_endpoint_setting() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     std::env::set_var("AWS_REGION", "us-east-1");
     std::env::set_var("AWS_ACCESS_KEY_ID", "test");
     std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");

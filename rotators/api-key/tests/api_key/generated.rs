@@ -31,7 +31,7 @@ async fn consumer_accepts(store: &dyn SecretAdmin, arn: &str, presented: &str) -
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn generated_keys_pass_the_conformance_kit() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let report = run_all(&GeneratedHarness, moto.admin_store()).await;
     println!("generated keys: {report:#?}");
     assert_eq!(report.cases, conformance::CASES);
@@ -42,7 +42,7 @@ async fn generated_keys_pass_the_conformance_kit() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_consumer_accepts_the_replaced_key_for_one_rotation() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let rotations = Rotations::new(moto.admin_store(), GeneratedHarness::generated_rotator());
     let first = GeneratedHarness.fresh_secret(rotations.store()).await;
     let first_key = first.required_secret("token").unwrap();
@@ -74,7 +74,7 @@ async fn a_consumer_accepts_the_replaced_key_for_one_rotation() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_pending_key_of_another_shape_fails_test_secret() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let rotations = Rotations::new(moto.admin_store(), GeneratedHarness::generated_rotator());
     let arn = rotations
         .create(

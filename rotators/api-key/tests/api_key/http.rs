@@ -42,7 +42,7 @@ fn admin(harness: &HttpHarness) -> Vec<SecretString> {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn http_keys_pass_the_conformance_kit() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let harness = HttpHarness::admin(true).await;
     let report = run_all(&harness, moto.admin_store()).await;
     println!("http keys: {report:#?}");
@@ -55,7 +55,7 @@ async fn http_keys_pass_the_conformance_kit() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn self_rotating_keys_pass_the_conformance_kit() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let harness = HttpHarness::self_rotating().await;
     let report = run_all(&harness, moto.admin_store()).await;
     assert_eq!(report.cases, conformance::CASES);
@@ -67,9 +67,9 @@ async fn self_rotating_keys_pass_the_conformance_kit() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn the_replaced_key_works_for_one_rotation() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let harness = HttpHarness::admin(true).await;
-    let rotations = driver(&moto, &harness).await;
+    let rotations = driver(moto, &harness).await;
     let first = harness.fresh_account();
     let arn = rotations.create("http", &first).await;
     rotations.rotate(&arn).await;
@@ -109,9 +109,9 @@ async fn the_replaced_key_works_for_one_rotation() {
 /// saved it; Secrets Manager retries. `honours`: whether the provider
 /// answers a repeated idempotency key with the same key.
 async fn retried_create_secret(honours: bool) {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let harness = HttpHarness::admin(honours).await;
-    let rotations = driver(&moto, &harness).await;
+    let rotations = driver(moto, &harness).await;
     let first = harness.fresh_account();
     let arn = rotations.create("http", &first).await;
     let token = rotations.start(&arn).await;
@@ -173,9 +173,9 @@ async fn a_retried_create_secret_revokes_the_orphan_of_another_provider() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_rate_limit_is_waited_out_as_retry_after_says() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let harness = HttpHarness::admin(true).await;
-    let rotations = driver(&moto, &harness).await;
+    let rotations = driver(moto, &harness).await;
     let first = harness.fresh_account();
     let arn = rotations.create("http", &first).await;
     harness.service.push_fault_for("POST", 429, Some(1));
@@ -198,9 +198,9 @@ async fn a_rate_limit_is_waited_out_as_retry_after_says() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn three_server_errors_fail_create_secret_clearly_and_change_nothing() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let harness = HttpHarness::admin(true).await;
-    let rotations = driver(&moto, &harness).await;
+    let rotations = driver(moto, &harness).await;
     let first = harness.fresh_account();
     let arn = rotations.create("http", &first).await;
     for _ in 0..3 {
@@ -235,12 +235,12 @@ async fn three_server_errors_fail_create_secret_clearly_and_change_nothing() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn revoking_a_key_already_revoked_succeeds() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let mut harness = HttpHarness::admin(true).await;
     harness
         .extra_settings
         .push(("HTTP_REVOKE_AT", "finish".into()));
-    let rotations = driver(&moto, &harness).await;
+    let rotations = driver(moto, &harness).await;
     let first = harness.fresh_account();
     let arn = rotations.create("http", &first).await;
     rotations.rotate(&arn).await;
@@ -271,7 +271,7 @@ async fn revoking_a_key_already_revoked_succeeds() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_template_naming_a_field_the_secret_lacks_names_it_and_changes_nothing() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let mut harness = HttpHarness::admin(true).await;
     harness.extra_settings.push((
         "HTTP_ISSUE_BODY",
@@ -280,7 +280,7 @@ async fn a_template_naming_a_field_the_secret_lacks_names_it_and_changes_nothing
     harness
         .extra_settings
         .push(("HTTP_VERIFY_BINDS", "/account=account,/owner=owner".into()));
-    let rotations = driver(&moto, &harness).await;
+    let rotations = driver(moto, &harness).await;
     let first = harness.fresh_account();
     let arn = rotations.create("http", &first).await;
     let token = rotations.start(&arn).await;
@@ -309,9 +309,9 @@ async fn a_template_naming_a_field_the_secret_lacks_names_it_and_changes_nothing
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn an_edited_secret_cannot_aim_the_admin_elsewhere() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let harness = HttpHarness::admin(true).await;
-    let rotations = driver(&moto, &harness).await;
+    let rotations = driver(moto, &harness).await;
 
     // The victim: a key issued by another secret's rotation, same account.
     let victim_secret = harness.fresh_account();

@@ -32,8 +32,8 @@ fn sorted(mut ids: Vec<String>) -> Vec<String> {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn iam_access_keys_pass_the_conformance_kit() {
-    let moto = MotoServer::start();
-    let harness = IamHarness::new(&moto, PreviousKey::KeptUntilNextRotation);
+    let moto = MotoServer::shared();
+    let harness = IamHarness::new(moto, PreviousKey::KeptUntilNextRotation);
     let report = run_all(&harness, moto.admin_store()).await;
     println!("iam access keys: {report:#?}");
     assert_eq!(report.cases, conformance::CASES);
@@ -46,9 +46,9 @@ async fn iam_access_keys_pass_the_conformance_kit() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn the_previous_key_works_until_the_next_rotation_then_is_deleted() {
-    let moto = MotoServer::start();
-    let harness = IamHarness::new(&moto, PreviousKey::KeptUntilNextRotation);
-    let rotations = driver(&moto, &harness);
+    let moto = MotoServer::shared();
+    let harness = IamHarness::new(moto, PreviousKey::KeptUntilNextRotation);
+    let rotations = driver(moto, &harness);
     let user = harness.fresh_user().await;
     let mut first = harness.new_key(&user).await;
     first.set("team", "payments");
@@ -90,9 +90,9 @@ async fn the_previous_key_works_until_the_next_rotation_then_is_deleted() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_create_secret_that_died_after_iam_made_the_key_leaves_only_stored_keys() {
-    let moto = MotoServer::start();
-    let harness = IamHarness::new(&moto, PreviousKey::KeptUntilNextRotation);
-    let rotations = driver(&moto, &harness);
+    let moto = MotoServer::shared();
+    let harness = IamHarness::new(moto, PreviousKey::KeptUntilNextRotation);
+    let rotations = driver(moto, &harness);
     let user = harness.fresh_user().await;
     let first = harness.new_key(&user).await;
     let arn = rotations.create("iam", &first).await;
@@ -147,9 +147,9 @@ async fn a_create_secret_that_died_after_iam_made_the_key_leaves_only_stored_key
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_key_the_secret_does_not_hold_at_the_limit_is_refused_naming_the_fix() {
-    let moto = MotoServer::start();
-    let harness = IamHarness::new(&moto, PreviousKey::KeptUntilNextRotation);
-    let rotations = driver(&moto, &harness);
+    let moto = MotoServer::shared();
+    let harness = IamHarness::new(moto, PreviousKey::KeptUntilNextRotation);
+    let rotations = driver(moto, &harness);
     let user = harness.fresh_user().await;
     // Made before the stored key: something outside the rotation may use it.
     let other = harness.new_key(&user).await;
@@ -178,9 +178,9 @@ async fn a_key_the_secret_does_not_hold_at_the_limit_is_refused_naming_the_fix()
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn retiring_the_previous_key_at_finish_leaves_only_the_current_one() {
-    let moto = MotoServer::start();
-    let harness = IamHarness::new(&moto, PreviousKey::RetiredAtFinish);
-    let rotations = driver(&moto, &harness);
+    let moto = MotoServer::shared();
+    let harness = IamHarness::new(moto, PreviousKey::RetiredAtFinish);
+    let rotations = driver(moto, &harness);
     let user = harness.fresh_user().await;
     let first = harness.new_key(&user).await;
     let arn = rotations.create("iam", &first).await;
@@ -197,9 +197,9 @@ async fn retiring_the_previous_key_at_finish_leaves_only_the_current_one() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn an_inactive_pending_key_fails_test_secret() {
-    let moto = MotoServer::start();
-    let harness = IamHarness::new(&moto, PreviousKey::KeptUntilNextRotation);
-    let rotations = driver(&moto, &harness);
+    let moto = MotoServer::shared();
+    let harness = IamHarness::new(moto, PreviousKey::KeptUntilNextRotation);
+    let rotations = driver(moto, &harness);
     let user = harness.fresh_user().await;
     let arn = rotations.create("iam", &harness.new_key(&user).await).await;
     let token = rotations.start(&arn).await;
@@ -235,9 +235,9 @@ async fn an_inactive_pending_key_fails_test_secret() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn editing_the_user_name_cannot_mint_a_key_of_another_user() {
-    let moto = MotoServer::start();
-    let harness = IamHarness::new(&moto, PreviousKey::KeptUntilNextRotation);
-    let rotations = driver(&moto, &harness);
+    let moto = MotoServer::shared();
+    let harness = IamHarness::new(moto, PreviousKey::KeptUntilNextRotation);
+    let rotations = driver(moto, &harness);
     let attacker = harness.fresh_user().await;
     let victim = harness.fresh_user().await;
     let victims_key = harness.new_key(&victim).await;
@@ -269,9 +269,9 @@ async fn editing_the_user_name_cannot_mint_a_key_of_another_user() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_user_outside_the_allow_list_is_refused_before_any_iam_call() {
-    let moto = MotoServer::start();
-    let harness = IamHarness::new(&moto, PreviousKey::KeptUntilNextRotation);
-    let rotations = driver(&moto, &harness);
+    let moto = MotoServer::shared();
+    let harness = IamHarness::new(moto, PreviousKey::KeptUntilNextRotation);
+    let rotations = driver(moto, &harness);
     let outsider = "not-allow-listed";
     harness
         .iam

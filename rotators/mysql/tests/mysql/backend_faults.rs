@@ -22,7 +22,7 @@ fn backend() -> MysqlBackend {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn single_user_survives_a_failure_at_every_database_call() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = MariaDbServer::start();
     let harness = MysqlRotatorHarness::single_user(&server).await;
     let points = fail_every_database_call(backend(), &harness, moto.admin_store(), false).await;
@@ -33,7 +33,7 @@ async fn single_user_survives_a_failure_at_every_database_call() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn alternating_users_survive_a_failure_at_every_database_call() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = MariaDbServer::start();
     let harness = MysqlRotatorHarness::alternating_users(&server).await;
     let points = fail_every_database_call(backend(), &harness, moto.admin_store(), true).await;
@@ -44,7 +44,7 @@ async fn alternating_users_survive_a_failure_at_every_database_call() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_database_that_hangs_mid_step_fails_it_in_time() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = MariaDbServer::start();
     let harness = MysqlRotatorHarness::alternating_users(&server).await;
     testkit::a_database_that_hangs_mid_step_fails_it_in_time(

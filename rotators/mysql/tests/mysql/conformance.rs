@@ -9,7 +9,7 @@ use rotation_tests::moto::MotoServer;
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn single_user_passes_the_conformance_kit() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = MariaDbServer::start();
     let harness = MysqlRotatorHarness::single_user(&server).await;
     let report = run_all(&harness, moto.admin_store()).await;
@@ -22,7 +22,7 @@ async fn single_user_passes_the_conformance_kit() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn alternating_users_passes_the_conformance_kit() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = MariaDbServer::start();
     let harness = MysqlRotatorHarness::alternating_users(&server).await;
     let report = run_all(&harness, moto.admin_store()).await;

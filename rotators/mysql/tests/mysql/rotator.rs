@@ -82,7 +82,7 @@ async fn ledger_as(server: &MariaDbServer, secret: &SecretJson) -> Result<i64, S
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn single_user_replaces_the_password_and_keeps_the_rest() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = MariaDbServer::start();
     for plugin in [Plugin::Native, Plugin::Ed25519] {
         let harness = MysqlRotatorHarness::single_user(&server)
@@ -127,7 +127,7 @@ async fn single_user_replaces_the_password_and_keeps_the_rest() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn alternating_users_keep_the_clones_grants_in_step_both_ways() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = MariaDbServer::start();
     let harness = MysqlRotatorHarness::alternating_users(&server).await;
     let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(settings(), None));
@@ -238,7 +238,7 @@ async fn alternating_users_keep_the_clones_grants_in_step_both_ways() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn the_clone_lives_at_the_originals_hosts() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = MariaDbServer::start();
     let harness = MysqlRotatorHarness::alternating_users(&server).await;
     let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(settings(), None));
@@ -295,7 +295,7 @@ async fn the_clone_lives_at_the_originals_hosts() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn awkward_usernames_and_passwords_rotate_and_never_reach_the_general_log() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = MariaDbServer::start_with_general_log();
     let log = server.general_log_path();
     for alternating in [false, true] {
@@ -351,7 +351,7 @@ async fn awkward_usernames_and_passwords_rotate_and_never_reach_the_general_log(
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_database_outage_mid_rotation_is_survived() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = MariaDbServer::start();
     for alternating in [false, true] {
         let harness = if alternating {
@@ -394,7 +394,7 @@ async fn a_database_outage_mid_rotation_is_survived() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn tls_is_verified_and_never_downgraded() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let tls_server = MariaDbServer::start_with_tls();
     let ca = tls_server.certificates().expect("a TLS server").ca.clone();
     let harness = MysqlRotatorHarness::single_user(&tls_server).await;
@@ -464,7 +464,7 @@ async fn tls_is_verified_and_never_downgraded() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_clone_name_beyond_the_limit_is_refused_by_name() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = MariaDbServer::start();
     let harness = MysqlRotatorHarness::alternating_users(&server).await;
     let limited = MysqlSettings {

@@ -85,7 +85,7 @@ async fn master_still_logs_in(server: &MariaDbServer, harness: &MysqlRotatorHarn
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn an_rds_managed_master_is_never_sent_where_the_rotated_secret_points() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = logged_server();
     let attackers = logged_server();
     let harness = MysqlRotatorHarness::alternating_users(&server).await;
@@ -120,7 +120,7 @@ async fn an_rds_managed_master_is_never_sent_where_the_rotated_secret_points() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_master_with_an_address_logs_in_only_there() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = logged_server();
     let attackers = logged_server();
     let harness = MysqlRotatorHarness::alternating_users(&server).await;
@@ -153,7 +153,7 @@ async fn a_master_with_an_address_logs_in_only_there() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn the_pair_is_proved_not_guessed_from_a_name() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = MariaDbServer::start();
     let harness = MysqlRotatorHarness::alternating_users(&server).await;
     let rotations = Rotations::new(moto.admin_store(), harness.rotator());
@@ -234,7 +234,7 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_master_outside_the_allow_list_is_refused() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = logged_server();
     let harness = MysqlRotatorHarness::alternating_users(&server).await;
     let allowed = "arn:aws:secretsmanager:us-east-1:123456789012:secret:the-only-master";

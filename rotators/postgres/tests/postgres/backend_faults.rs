@@ -23,7 +23,7 @@ fn backend() -> PostgresBackend {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn single_user_survives_a_failure_at_every_database_call() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = PostgresServer::start();
     let harness = PostgresRotatorHarness::single_user(&server).await;
     let points = fail_every_database_call(backend(), &harness, moto.admin_store(), false).await;
@@ -34,7 +34,7 @@ async fn single_user_survives_a_failure_at_every_database_call() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn alternating_users_survive_a_failure_at_every_database_call() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = PostgresServer::start();
     let harness = PostgresRotatorHarness::alternating_users(&server).await;
     let points = fail_every_database_call(backend(), &harness, moto.admin_store(), true).await;
@@ -45,7 +45,7 @@ async fn alternating_users_survive_a_failure_at_every_database_call() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_database_that_hangs_mid_step_fails_it_in_time() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = PostgresServer::start();
     let harness = PostgresRotatorHarness::alternating_users(&server).await;
     testkit::a_database_that_hangs_mid_step_fails_it_in_time(

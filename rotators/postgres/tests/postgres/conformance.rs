@@ -18,7 +18,7 @@ use rotation_tests::moto::MotoServer;
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn single_user_passes_the_conformance_kit() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = PostgresServer::start();
     let harness = PostgresRotatorHarness::single_user(&server).await;
     let report = run_all(&harness, moto.admin_store()).await;
@@ -32,7 +32,7 @@ async fn single_user_passes_the_conformance_kit() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn alternating_users_passes_the_conformance_kit() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = PostgresServer::start();
     let harness = PostgresRotatorHarness::alternating_users(&server).await;
     let report = run_all(&harness, moto.admin_store()).await;
@@ -127,7 +127,7 @@ async fn the_kit_fails_an_alternating_rotator_that_changes_the_current_user() {
     // The kit's first case is enough; it must panic. The servers live in
     // the task, so unwinding stops them.
     let run = tokio::spawn(async move {
-        let moto = MotoServer::start();
+        let moto = MotoServer::shared();
         let server = PostgresServer::start();
         let harness =
             SwapsTheUsersHarness(PostgresRotatorHarness::alternating_users(&server).await);

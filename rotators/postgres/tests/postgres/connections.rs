@@ -64,7 +64,7 @@ fn rotator_sessions(server: &PostgresServer) -> Vec<String> {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn tls_verifies_the_server_and_never_falls_back_to_plaintext() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = PostgresServer::start_with_tls(&["log_connections = on"]);
     let ca = server.certificates().expect("a TLS server").ca.clone();
     let harness = PostgresRotatorHarness::single_user(&server).await;
@@ -149,7 +149,7 @@ async fn tls_verifies_the_server_and_never_falls_back_to_plaintext() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn tls_against_a_server_without_it_fails_clearly() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = PostgresServer::start_with(&["log_connections = on"]);
     let harness = PostgresRotatorHarness::single_user(&server).await;
     let rotations = Rotations::new(
@@ -170,7 +170,7 @@ async fn tls_against_a_server_without_it_fails_clearly() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_server_that_never_answers_fails_within_the_connect_timeout() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = PostgresServer::start();
     let harness = PostgresRotatorHarness::single_user(&server).await;
     let silent_port = rotation_tests::silent_port();
@@ -200,7 +200,7 @@ async fn a_server_that_never_answers_fails_within_the_connect_timeout() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn alternating_users_refuse_a_current_secret_that_does_not_log_in() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = PostgresServer::start();
     let harness = PostgresRotatorHarness::alternating_users(&server).await;
     let rotations = Rotations::new(
@@ -232,7 +232,7 @@ async fn alternating_users_refuse_a_current_secret_that_does_not_log_in() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_master_secret_must_reach_the_same_cluster() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = PostgresServer::start();
     let other = PostgresServer::start();
     let harness = PostgresRotatorHarness::alternating_users(&server).await;

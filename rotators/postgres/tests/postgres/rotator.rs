@@ -84,7 +84,7 @@ async fn can_create_db(server: &PostgresServer, role: &str) -> bool {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn single_user_replaces_the_password_and_keeps_the_rest() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = PostgresServer::start();
     let harness = PostgresRotatorHarness::single_user(&server).await;
     let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(settings(), None));
@@ -112,7 +112,7 @@ async fn single_user_replaces_the_password_and_keeps_the_rest() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn awkward_usernames_passwords_and_fields_rotate() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = PostgresServer::start();
     for alternating in [false, true] {
         let harness = if alternating {
@@ -159,7 +159,7 @@ async fn awkward_usernames_passwords_and_fields_rotate() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn alternating_users_share_privileges_and_switch_back() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = PostgresServer::start();
     let harness = PostgresRotatorHarness::alternating_users(&server).await;
     let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(settings(), None));
@@ -249,7 +249,7 @@ async fn alternating_users_share_privileges_and_switch_back() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_clone_left_without_its_grants_is_completed() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = PostgresServer::start();
     let harness = PostgresRotatorHarness::alternating_users(&server).await;
     let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(settings(), None));
@@ -278,7 +278,7 @@ async fn a_clone_left_without_its_grants_is_completed() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn the_server_log_never_holds_a_new_password() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = PostgresServer::start_with(&["log_statement = 'all'"]);
     let mut new_passwords = Vec::new();
     for alternating in [false, true] {
@@ -314,7 +314,7 @@ async fn the_server_log_never_holds_a_new_password() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_database_outage_mid_rotation_is_survived() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = PostgresServer::start();
     let harness = PostgresRotatorHarness::single_user(&server).await;
     let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(settings(), None));
@@ -377,7 +377,7 @@ async fn a_database_outage_mid_rotation_is_survived() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn an_explicit_strategy_wins_over_masterarn() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = PostgresServer::start();
     let harness = PostgresRotatorHarness::alternating_users(&server).await;
     let rotations = Rotations::new(
@@ -416,7 +416,7 @@ async fn an_explicit_strategy_wins_over_masterarn() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_hand_edited_current_secret_is_recovered_through_previous() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = PostgresServer::start();
     let harness = PostgresRotatorHarness::single_user(&server).await;
     let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(settings(), None));

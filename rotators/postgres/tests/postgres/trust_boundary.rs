@@ -115,7 +115,7 @@ async fn master_still_logs_in(server: &PostgresServer, harness: &PostgresRotator
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn an_rds_managed_master_is_never_sent_where_the_rotated_secret_points() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = PostgresServer::start_with(LOGGED);
     let attackers = PostgresServer::start_with(LOGGED);
     let harness = PostgresRotatorHarness::alternating_users(&server).await;
@@ -180,7 +180,7 @@ async fn an_rds_managed_master_is_never_sent_where_the_rotated_secret_points() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_master_with_an_address_logs_in_only_there() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = PostgresServer::start_with(LOGGED);
     let attackers = PostgresServer::start_with(LOGGED);
     let harness = PostgresRotatorHarness::alternating_users(&server).await;
@@ -216,7 +216,7 @@ async fn a_master_with_an_address_logs_in_only_there() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_copy_of_the_masters_cluster_is_not_taken_for_it() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = PostgresServer::start_with(LOGGED);
     let harness = PostgresRotatorHarness::alternating_users(&server).await;
     let rotations = Rotations::new(moto.admin_store(), harness.rotator());
@@ -257,7 +257,7 @@ async fn a_copy_of_the_masters_cluster_is_not_taken_for_it() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn the_pair_is_proved_not_guessed_from_a_name() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = PostgresServer::start_with(LOGGED);
     let harness = PostgresRotatorHarness::alternating_users(&server).await;
     let rotations = Rotations::new(moto.admin_store(), harness.rotator());
@@ -329,7 +329,7 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_master_outside_the_allow_list_is_refused() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = PostgresServer::start_with(LOGGED);
     let harness = PostgresRotatorHarness::alternating_users(&server).await;
     let allowed = "arn:aws:secretsmanager:us-east-1:123456789012:secret:the-only-master";
@@ -358,7 +358,7 @@ async fn a_master_outside_the_allow_list_is_refused() {
 #[tokio::test]
 #[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
 async fn rds_managed_master_secrets_rotate_through_the_rds_api() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     // RDS-managed master secrets have no `ssl`: the master logs in with
     // verified TLS, as it would on RDS.
     let server = PostgresServer::start_with_tls(LOGGED);
@@ -465,7 +465,7 @@ mod function {
     #[tokio::test]
     #[ignore = "function tier: cargo test -- --include-ignored function:: (CONTRIBUTING.md)"]
     async fn the_built_function_refuses_each_attack() {
-        let moto = MotoServer::start();
+        let moto = MotoServer::shared();
         let server = PostgresServer::start_with(LOGGED);
         let attackers = PostgresServer::start_with(LOGGED);
         let harness = PostgresRotatorHarness::alternating_users(&server).await;

@@ -12,8 +12,8 @@ use rotation_tests::moto::MotoServer;
 mod iam_function_checks {
     use super::*;
     rotation_tests::function_check_tests! { backend_address_in_settings harness =>
-        let moto = MotoServer::start();
-        let harness = IamHarness::new(&moto, PreviousKey::KeptUntilNextRotation);
+        let moto = MotoServer::shared();
+        let harness = IamHarness::new(moto, PreviousKey::KeptUntilNextRotation);
     }
 }
 

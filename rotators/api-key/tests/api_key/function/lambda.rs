@@ -20,10 +20,10 @@ use api_key_rotator_testing::{GeneratedHarness, HttpHarness, IamHarness};
 #[tokio::test]
 #[ignore = "function tier: cargo test -- --include-ignored function:: (CONTRIBUTING.md)"]
 async fn iam_access_keys_rotate_through_the_runtime_api() {
-    let moto = MotoServer::start();
-    let harness = IamHarness::new(&moto, PreviousKey::KeptUntilNextRotation);
+    let moto = MotoServer::shared();
+    let harness = IamHarness::new(moto, PreviousKey::KeptUntilNextRotation);
     let env = harness.function_env();
-    let report = lambda_e2e::run("api-key-rotator", &harness, &moto, &env).await;
+    let report = lambda_e2e::run("api-key-rotator", &harness, moto, &env).await;
     println!("api-key-rotator (IAM): {report:#?}");
     assert_eq!(report.rotations, 3);
     assert_eq!(report.errors.len(), 3);
@@ -32,9 +32,9 @@ async fn iam_access_keys_rotate_through_the_runtime_api() {
 #[tokio::test]
 #[ignore = "function tier: cargo test -- --include-ignored function:: (CONTRIBUTING.md)"]
 async fn generated_keys_rotate_through_the_runtime_api() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let env = GeneratedHarness.function_env();
-    let report = lambda_e2e::run("api-key-rotator", &GeneratedHarness, &moto, &env).await;
+    let report = lambda_e2e::run("api-key-rotator", &GeneratedHarness, moto, &env).await;
     println!("api-key-rotator (generated): {report:#?}");
     assert_eq!(report.rotations, 3);
     assert_eq!(report.errors.len(), 3);
@@ -84,13 +84,13 @@ async fn create_secret_hits_the_deadline<H: RotatorHarness>(
 #[tokio::test]
 #[ignore = "function tier: cargo test -- --include-ignored function:: (CONTRIBUTING.md)"]
 async fn a_silent_iam_endpoint_fails_create_secret_before_the_deadline() {
-    let moto = MotoServer::start();
-    let harness = IamHarness::new(&moto, PreviousKey::KeptUntilNextRotation);
+    let moto = MotoServer::shared();
+    let harness = IamHarness::new(moto, PreviousKey::KeptUntilNextRotation);
     let silent = format!("http://127.0.0.1:{}", rotation_tests::silent_port());
     let mut env = harness.function_env();
     env.retain(|(name, _)| *name != "AWS_ENDPOINT_URL_IAM");
     env.push(("AWS_ENDPOINT_URL_IAM", silent));
-    create_secret_hits_the_deadline(&harness, &moto, &env).await;
+    create_secret_hits_the_deadline(&harness, moto, &env).await;
 }
 
 /// The key provider accepts the connection and never answers, and its
@@ -98,7 +98,7 @@ async fn a_silent_iam_endpoint_fails_create_secret_before_the_deadline() {
 #[tokio::test]
 #[ignore = "function tier: cargo test -- --include-ignored function:: (CONTRIBUTING.md)"]
 async fn a_silent_key_provider_fails_create_secret_before_the_deadline() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let mut harness = HttpHarness::admin(true).await;
     let silent = format!("http://127.0.0.1:{}/v1", rotation_tests::silent_port());
     harness.extra_settings = vec![
@@ -106,19 +106,19 @@ async fn a_silent_key_provider_fails_create_secret_before_the_deadline() {
         ("HTTP_TIMEOUT_SECONDS", "30".to_owned()),
     ];
     let env = harness.function_env();
-    create_secret_hits_the_deadline(&harness, &moto, &env).await;
+    create_secret_hits_the_deadline(&harness, moto, &env).await;
 }
 
 #[tokio::test]
 #[ignore = "function tier: cargo test -- --include-ignored function:: (CONTRIBUTING.md)"]
 async fn http_keys_rotate_through_the_runtime_api() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     for harness in [
         HttpHarness::admin(false).await,
         HttpHarness::self_rotating().await,
     ] {
         let env = harness.function_env();
-        let report = lambda_e2e::run("api-key-rotator", &harness, &moto, &env).await;
+        let report = lambda_e2e::run("api-key-rotator", &harness, moto, &env).await;
         println!("api-key-rotator (HTTP): {report:#?}");
         assert_eq!(report.rotations, 3);
         assert_eq!(report.errors.len(), 3);

@@ -8,13 +8,13 @@ use rotation_tests::moto::MotoServer;
 #[tokio::test]
 #[ignore = "function tier: cargo test -- --include-ignored function:: (CONTRIBUTING.md)"]
 async fn mysql_rotator_serves_rotations_through_the_runtime_api() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = MariaDbServer::start();
     for harness in [
         MysqlRotatorHarness::single_user(&server).await,
         MysqlRotatorHarness::alternating_users(&server).await,
     ] {
-        let report = lambda_e2e::run("mysql-rotator", &harness, &moto, &[]).await;
+        let report = lambda_e2e::run("mysql-rotator", &harness, moto, &[]).await;
         println!("mysql-rotator: {report:#?}");
         assert_eq!(report.rotations, 3);
         assert_eq!(report.errors.len(), 3);
@@ -26,14 +26,14 @@ async fn mysql_rotator_serves_rotations_through_the_runtime_api() {
 #[tokio::test]
 #[ignore = "function tier: cargo test -- --include-ignored function:: (CONTRIBUTING.md)"]
 async fn mysql_rotator_leaks_nothing_at_trace() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = MariaDbServer::start();
     let harness = MysqlRotatorHarness::alternating_users(&server).await;
     let trace = [("AWS_LAMBDA_LOG_LEVEL", "TRACE".to_owned())];
-    let report = lambda_e2e::run("mysql-rotator", &harness, &moto, &trace).await;
+    let report = lambda_e2e::run("mysql-rotator", &harness, moto, &trace).await;
     println!("mysql-rotator at TRACE: {report:#?}");
     assert_eq!(report.rotations, 3);
-    let debug = lambda_e2e::run("mysql-rotator", &harness, &moto, &[]).await;
+    let debug = lambda_e2e::run("mysql-rotator", &harness, moto, &[]).await;
     assert!(
         report.log_lines > debug.log_lines,
         "TRACE {} lines, DEBUG {}",

@@ -9,13 +9,13 @@ use rotation_tests::moto::MotoServer;
 #[tokio::test]
 #[ignore = "function tier: cargo test -- --include-ignored function:: (CONTRIBUTING.md)"]
 async fn postgres_rotator_serves_rotations_through_the_runtime_api() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = PostgresServer::start();
     for harness in [
         PostgresRotatorHarness::single_user(&server).await,
         PostgresRotatorHarness::alternating_users(&server).await,
     ] {
-        let report = lambda_e2e::run("postgres-rotator", &harness, &moto, &[]).await;
+        let report = lambda_e2e::run("postgres-rotator", &harness, moto, &[]).await;
         println!("postgres-rotator: {report:#?}");
         assert_eq!(report.rotations, 3);
         assert_eq!(report.errors.len(), 3);
@@ -29,15 +29,15 @@ async fn postgres_rotator_serves_rotations_through_the_runtime_api() {
 #[tokio::test]
 #[ignore = "function tier: cargo test -- --include-ignored function:: (CONTRIBUTING.md)"]
 async fn postgres_rotator_leaks_nothing_at_trace() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::shared();
     let server = PostgresServer::start();
     let harness = PostgresRotatorHarness::alternating_users(&server).await;
     let trace = [("AWS_LAMBDA_LOG_LEVEL", "TRACE".to_owned())];
-    let report = lambda_e2e::run("postgres-rotator", &harness, &moto, &trace).await;
+    let report = lambda_e2e::run("postgres-rotator", &harness, moto, &trace).await;
     println!("postgres-rotator at TRACE: {report:#?}");
     assert_eq!(report.rotations, 3);
     // TRACE was in force: the same run at DEBUG logs fewer lines.
-    let debug = lambda_e2e::run("postgres-rotator", &harness, &moto, &[]).await;
+    let debug = lambda_e2e::run("postgres-rotator", &harness, moto, &[]).await;
     assert!(
         report.log_lines > debug.log_lines,
         "TRACE {} lines, DEBUG {}",
