@@ -58,7 +58,7 @@ async fn reference_rotator_passes_the_conformance_kit_on_the_embedded_store() {
     let (_dir, store) = temporary_store();
     let store: Arc<dyn SecretAdmin> = Arc::new(store);
     let report = run_all(&TableHarness::default(), store).await;
-    assert_eq!(report.cases, conformance::CASES);
+    conformance::assert_covered(&report, &[]);
 }
 
 #[tokio::test]

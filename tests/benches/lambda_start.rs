@@ -6,7 +6,7 @@
 //!
 //! Paths are relative to the workspace root. Without paths it measures
 //! every rotator's x86_64 build in
-//! target/lambda/x86_64 (from the README's test command). STARTS defaults
+//! target/lambda/x86_64 (from scripts/release-check.sh). STARTS defaults
 //! to 30.
 
 use std::path::PathBuf;
@@ -33,7 +33,7 @@ fn main() {
     if bootstraps.is_empty() {
         let dir = workspace_root().join(LAMBDA_DIR);
         bootstraps = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("{}: {e}; run the README's test command", dir.display()))
+            .unwrap_or_else(|e| panic!("{}: {e}; run scripts/release-check.sh", dir.display()))
             .flatten()
             .map(|e| e.path().join("bootstrap"))
             .filter(|p| p.exists())

@@ -3,7 +3,7 @@
 //!
 //! `cargo bench -p rotation-tests --bench report [-- --quick]`
 //!
-//! Needs the bootstraps from the README's test command (target/lambda/),
+//! Needs the bootstraps from scripts/release-check.sh (target/lambda/),
 //! moto in .venv, PostgreSQL and MariaDB, as the tests do. `--quick` runs fewer
 //! rounds and 100 secrets instead of 1,000 for the scale test.
 
@@ -99,7 +99,7 @@ fn zip_size(path: &Path) -> u64 {
 fn bootstraps(arch: &str) -> Vec<(String, PathBuf)> {
     let dir = workspace_root().join("target/lambda").join(arch);
     let mut found: Vec<(String, PathBuf)> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}; run the README's test command", dir.display()))
+        .unwrap_or_else(|e| panic!("{}: {e}; run scripts/release-check.sh", dir.display()))
         .flatten()
         .map(|e| {
             (

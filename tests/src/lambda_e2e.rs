@@ -1,4 +1,5 @@
-//! The end-to-end suite every rotator binary runs: its release `bootstrap`,
+//! The end-to-end suite every rotator binary runs: its `bootstrap` (the one
+//! cargo built for the test run, or the shipped one in the release tier),
 //! started as Lambda starts it, serves full rotations of real secrets in
 //! moto against the rotator's real backend, through a [`RuntimeApi`], with
 //! the events Secrets Manager sends.

@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use rotation_core::testkit::unique_name;
 use rotation_tests::workspace_root;
 
-const INSTALL_HINT: &str = "the README's test command installs it in .venv";
+const INSTALL_HINT: &str = "`./scripts/install.sh release` installs it in .venv";
 
 fn venv_tool(name: &str) -> PathBuf {
     let path = workspace_root().join(".venv/bin").join(name);

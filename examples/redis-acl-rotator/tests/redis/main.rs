@@ -28,7 +28,7 @@ async fn passes_the_conformance_kit() {
     let harness = RedisHarness::new(&server);
     let report = run_all(&harness, store()).await;
     println!("redis acl: {report:#?}");
-    assert_eq!(report.cases, conformance::CASES);
+    conformance::assert_covered(&report, &["fault_during_recovery_through_previous"]);
     assert!(!report.fault_points.is_empty());
 }
 
