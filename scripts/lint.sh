@@ -14,7 +14,7 @@ cargo fmt --all -- --check
 log "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 # --all-targets leaves out targets with `test = false`: the release tier's.
-cargo clippy -p rotation-tests --test release -- -D warnings
+cargo clippy --workspace --test release -- -D warnings
 
 log "cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet

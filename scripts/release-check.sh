@@ -45,4 +45,6 @@ log "cargo package (${PUBLISHABLE[*]})"
 cargo package "${PUBLISHABLE[@]}" --allow-dirty --no-verify --quiet
 
 log "release tests, on the shipped x86_64 artifacts"
-ROTATION_LAMBDA_DIR=target/lambda/x86_64 cargo test -p rotation-tests --test release
+# --workspace, so that features resolve as in the test build and its
+# dependencies are reused.
+ROTATION_LAMBDA_DIR=target/lambda/x86_64 cargo test --workspace --test release

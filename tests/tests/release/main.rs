@@ -6,7 +6,7 @@
 //! x86_64 bootstrap, so the binary users deploy is the one exercised.
 //!
 //! `scripts/release-check.sh` runs it; by hand, after that script's build:
-//! `ROTATION_LAMBDA_DIR=target/lambda/x86_64 cargo test -p rotation-tests --test release`.
+//! `ROTATION_LAMBDA_DIR=target/lambda/x86_64 cargo test --workspace --test release`.
 
 mod deployment;
 mod shipped;
