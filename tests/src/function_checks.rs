@@ -74,7 +74,7 @@ macro_rules! function_check_tests {
     // One check at a time: the setup repeats once per check.
     (@each [$harness:ident] [$($setup:tt)*] $check:ident $(, $rest:ident)* $(,)?) => {
         #[tokio::test]
-        #[ignore = "function tier: cargo test -- --include-ignored function:: (CONTRIBUTING.md)"]
+        #[ignore = "function tier: cargo test --tests -- --include-ignored function:: (CONTRIBUTING.md)"]
         async fn $check() {
             $($setup)*
             $crate::function_checks::$check(&$harness).await;

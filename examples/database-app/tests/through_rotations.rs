@@ -43,7 +43,7 @@ fn assert_calls_within_twice_the_plain_cache(comparison: &Comparison) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn single_user_rotations_cost_no_more_than_one_refresh() {
     let scenario = Scenario::default();
     let comparison = run(Strategy::SingleUser, &scenario).await;
@@ -70,7 +70,7 @@ async fn single_user_rotations_cost_no_more_than_one_refresh() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn alternating_users_rotations_fail_no_connection() {
     let scenario = Scenario::default();
     let comparison = run(Strategy::AlternatingUsers, &scenario).await;

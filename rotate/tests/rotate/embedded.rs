@@ -74,7 +74,7 @@ fn values_are_shown_only_when_asked() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_postgres_rotation_that_fails_mid_way_is_resumed() {
     let server = PostgresServer::start();
     let store = StoreFile::new();
@@ -210,7 +210,7 @@ async fn status_names_each_stuck_state_and_its_fix() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn step_reproduces_one_step_of_a_stuck_rotation() {
     let server = PostgresServer::start();
     let store = StoreFile::new();
@@ -297,7 +297,7 @@ fn each_failure_has_its_exit_code() {
 
 #[cfg(unix)]
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn ctrl_c_during_a_retried_step_leaves_a_resumable_rotation() {
     let server = PostgresServer::start();
     let store = StoreFile::new();

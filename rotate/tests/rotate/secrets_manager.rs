@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::support::{current_json, describe, holder, on_moto, StoreFile};
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_stuck_rotation_in_secrets_manager_is_diagnosed_and_resumed() {
     let moto = MotoServer::start();
     let admin = moto.store();
@@ -79,7 +79,7 @@ async fn a_stuck_rotation_in_secrets_manager_is_diagnosed_and_resumed() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn run_rotates_a_secret_in_secrets_manager_without_invoking_a_function() {
     let moto = MotoServer::start();
     let admin = moto.store();

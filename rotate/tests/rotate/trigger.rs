@@ -48,7 +48,7 @@ fn function(moto: &MotoServer) -> Function {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn trigger_rotates_every_matching_secret_and_reports_the_one_that_fails() {
     let moto = MotoServer::start();
     let admin = moto.store();

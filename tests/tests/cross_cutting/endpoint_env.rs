@@ -7,7 +7,7 @@ use rotation_core::{SecretPayload, SecretStore, SecretString, AWSCURRENT};
 use rotation_tests::moto::MotoServer;
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn secrets_manager_endpoint_wins_over_the_sdk_endpoint_setting() {
     let moto = MotoServer::shared();
     std::env::set_var("AWS_REGION", "us-east-1");

@@ -26,14 +26,14 @@ const MOTO_GAPS: KnownGaps = KnownGaps {
 };
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn aws_sdk_store_meets_the_store_contract_against_moto() {
     let moto = MotoServer::shared();
     store_contract::run_all(&moto.store(), MOTO_GAPS).await;
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn conformance_kit_passes_over_the_aws_sdk_store_against_moto() {
     let moto = MotoServer::shared();
     let report = run_all(&TableHarness::default(), moto.admin_store()).await;

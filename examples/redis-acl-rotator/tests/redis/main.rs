@@ -22,7 +22,7 @@ fn store() -> Arc<dyn SecretAdmin> {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn passes_the_conformance_kit() {
     let server = RedisServer::start().await;
     let harness = RedisHarness::new(&server);
@@ -33,7 +33,7 @@ async fn passes_the_conformance_kit() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn both_passwords_work_until_the_rotation_finishes() {
     let server = RedisServer::start().await;
     let harness = RedisHarness::new(&server);
@@ -101,7 +101,7 @@ async fn assert_set_secret_refused(
 /// A secret's editor names the admin, or a user outside `REDIS_USERS`: the
 /// admin refuses before changing anything.
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn the_admin_changes_only_allowed_users_other_than_itself() {
     let server = RedisServer::start().await;
     let harness = RedisHarness::new(&server);
@@ -136,7 +136,7 @@ async fn the_admin_changes_only_allowed_users_other_than_itself() {
 /// The rotated secret's `host` and `port` never decide where the admin
 /// logs in: its own secret does.
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn the_admin_logs_in_where_its_own_secret_says() {
     let server = RedisServer::start().await;
     let harness = RedisHarness::new(&server);
@@ -170,7 +170,7 @@ async fn the_admin_logs_in_where_its_own_secret_says() {
 /// An allowed name with no Redis user behind it: `ACL SETUSER` would create
 /// the user, so the rotator refuses and Redis still has no such user.
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_missing_user_is_refused_not_created() {
     let server = RedisServer::start().await;
     let harness = RedisHarness::new(&server);
@@ -189,7 +189,7 @@ async fn a_missing_user_is_refused_not_created() {
 /// The secret owns its user's passwords: one added behind its back is gone
 /// after setSecret, which leaves exactly AWSCURRENT's and AWSPENDING's.
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn set_secret_leaves_exactly_the_current_and_pending_passwords() {
     let server = RedisServer::start().await;
     let harness = RedisHarness::new(&server);

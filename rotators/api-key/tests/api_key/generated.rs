@@ -29,7 +29,7 @@ async fn consumer_accepts(store: &dyn SecretAdmin, arn: &str, presented: &str) -
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn generated_keys_pass_the_conformance_kit() {
     let moto = MotoServer::shared();
     let report = run_all(&GeneratedHarness, moto.admin_store()).await;
@@ -46,7 +46,7 @@ async fn generated_keys_pass_the_conformance_kit() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_consumer_accepts_the_replaced_key_for_one_rotation() {
     let moto = MotoServer::shared();
     let rotations = Rotations::new(moto.admin_store(), GeneratedHarness::generated_rotator());
@@ -78,7 +78,7 @@ async fn a_consumer_accepts_the_replaced_key_for_one_rotation() {
 
 /// A pending value written by hand, not by this function, is not promoted.
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_pending_key_of_another_shape_fails_test_secret() {
     let moto = MotoServer::shared();
     let rotations = Rotations::new(moto.admin_store(), GeneratedHarness::generated_rotator());

@@ -40,7 +40,7 @@ fn admin(harness: &HttpHarness) -> Vec<SecretString> {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn http_keys_pass_the_conformance_kit() {
     let moto = MotoServer::shared();
     let harness = HttpHarness::admin(true).await;
@@ -59,7 +59,7 @@ async fn http_keys_pass_the_conformance_kit() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn self_rotating_keys_pass_the_conformance_kit() {
     let moto = MotoServer::shared();
     let harness = HttpHarness::self_rotating().await;
@@ -77,7 +77,7 @@ async fn self_rotating_keys_pass_the_conformance_kit() {
 /// operator's first key, which the provider does not list with this
 /// secret's tag, is left for the operator.
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn the_replaced_key_works_for_one_rotation() {
     let moto = MotoServer::shared();
     let harness = HttpHarness::admin(true).await;
@@ -171,19 +171,19 @@ async fn retried_create_secret(honours: bool) {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_retried_create_secret_reuses_the_key_of_an_idempotent_provider() {
     retried_create_secret(true).await;
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_retried_create_secret_revokes_the_orphan_of_another_provider() {
     retried_create_secret(false).await;
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_rate_limit_is_waited_out_as_retry_after_says() {
     let moto = MotoServer::shared();
     let harness = HttpHarness::admin(true).await;
@@ -208,7 +208,7 @@ async fn a_rate_limit_is_waited_out_as_retry_after_says() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn three_server_errors_fail_create_secret_clearly_and_change_nothing() {
     let moto = MotoServer::shared();
     let harness = HttpHarness::admin(true).await;
@@ -245,7 +245,7 @@ async fn three_server_errors_fail_create_secret_clearly_and_change_nothing() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn revoking_a_key_already_revoked_succeeds() {
     let moto = MotoServer::shared();
     let mut harness = HttpHarness::admin(true).await;
@@ -281,7 +281,7 @@ async fn revoking_a_key_already_revoked_succeeds() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_template_naming_a_field_the_secret_lacks_names_it_and_changes_nothing() {
     let moto = MotoServer::shared();
     let mut harness = HttpHarness::admin(true).await;
@@ -319,7 +319,7 @@ async fn a_template_naming_a_field_the_secret_lacks_names_it_and_changes_nothing
 /// (the admin must not issue it a key), names another admin secret, or
 /// moves a path up with `..`.
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn an_edited_secret_cannot_aim_the_admin_elsewhere() {
     let moto = MotoServer::shared();
     let harness = HttpHarness::admin(true).await;

@@ -30,7 +30,7 @@ fn sorted(mut ids: Vec<String>) -> Vec<String> {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn iam_access_keys_pass_the_conformance_kit() {
     let moto = MotoServer::shared();
     let harness = IamHarness::new(moto, PreviousKey::KeptUntilNextRotation);
@@ -50,7 +50,7 @@ async fn iam_access_keys_pass_the_conformance_kit() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn the_previous_key_works_until_the_next_rotation_then_is_deleted() {
     let moto = MotoServer::shared();
     let harness = IamHarness::new(moto, PreviousKey::KeptUntilNextRotation);
@@ -94,7 +94,7 @@ async fn the_previous_key_works_until_the_next_rotation_then_is_deleted() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_create_secret_that_died_after_iam_made_the_key_leaves_only_stored_keys() {
     let moto = MotoServer::shared();
     let harness = IamHarness::new(moto, PreviousKey::KeptUntilNextRotation);
@@ -151,7 +151,7 @@ async fn a_create_secret_that_died_after_iam_made_the_key_leaves_only_stored_key
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_key_the_secret_does_not_hold_at_the_limit_is_refused_naming_the_fix() {
     let moto = MotoServer::shared();
     let harness = IamHarness::new(moto, PreviousKey::KeptUntilNextRotation);
@@ -182,7 +182,7 @@ async fn a_key_the_secret_does_not_hold_at_the_limit_is_refused_naming_the_fix()
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn retiring_the_previous_key_at_finish_leaves_only_the_current_one() {
     let moto = MotoServer::shared();
     let harness = IamHarness::new(moto, PreviousKey::RetiredAtFinish);
@@ -201,7 +201,7 @@ async fn retiring_the_previous_key_at_finish_leaves_only_the_current_one() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn an_inactive_pending_key_fails_test_secret() {
     let moto = MotoServer::shared();
     let harness = IamHarness::new(moto, PreviousKey::KeptUntilNextRotation);
@@ -239,7 +239,7 @@ async fn an_inactive_pending_key_fails_test_secret() {
 /// user, keeping their own key, to have the function mint a key of that
 /// user and store it where they can read it.
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn editing_the_user_name_cannot_mint_a_key_of_another_user() {
     let moto = MotoServer::shared();
     let harness = IamHarness::new(moto, PreviousKey::KeptUntilNextRotation);
@@ -273,7 +273,7 @@ async fn editing_the_user_name_cannot_mint_a_key_of_another_user() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_user_outside_the_allow_list_is_refused_before_any_iam_call() {
     let moto = MotoServer::shared();
     let harness = IamHarness::new(moto, PreviousKey::KeptUntilNextRotation);

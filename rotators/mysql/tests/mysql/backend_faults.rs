@@ -20,7 +20,7 @@ fn backend() -> MysqlBackend {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn single_user_survives_a_failure_at_every_database_call() {
     let moto = MotoServer::shared();
     let server = MariaDbServer::start();
@@ -31,7 +31,7 @@ async fn single_user_survives_a_failure_at_every_database_call() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn alternating_users_survive_a_failure_at_every_database_call() {
     let moto = MotoServer::shared();
     let server = MariaDbServer::start();
@@ -42,7 +42,7 @@ async fn alternating_users_survive_a_failure_at_every_database_call() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_database_that_hangs_mid_step_fails_it_in_time() {
     let moto = MotoServer::shared();
     let server = MariaDbServer::start();

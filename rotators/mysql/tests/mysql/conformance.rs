@@ -7,7 +7,7 @@ use rotation_core::testkit::conformance::{self, run_all};
 use rotation_tests::moto::MotoServer;
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn single_user_passes_the_conformance_kit() {
     let moto = MotoServer::shared();
     let server = MariaDbServer::start();
@@ -20,7 +20,7 @@ async fn single_user_passes_the_conformance_kit() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn alternating_users_passes_the_conformance_kit() {
     let moto = MotoServer::shared();
     let server = MariaDbServer::start();

@@ -80,7 +80,7 @@ async fn ledger_as(server: &MariaDbServer, secret: &SecretJson) -> Result<i64, S
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn single_user_replaces_the_password_and_keeps_the_rest() {
     let moto = MotoServer::shared();
     let server = MariaDbServer::start();
@@ -125,7 +125,7 @@ async fn single_user_replaces_the_password_and_keeps_the_rest() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn alternating_users_keep_the_clones_grants_in_step_both_ways() {
     let moto = MotoServer::shared();
     let server = MariaDbServer::start();
@@ -236,7 +236,7 @@ async fn alternating_users_keep_the_clones_grants_in_step_both_ways() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn the_clone_lives_at_the_originals_hosts() {
     let moto = MotoServer::shared();
     let server = MariaDbServer::start();
@@ -293,7 +293,7 @@ async fn the_clone_lives_at_the_originals_hosts() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn awkward_usernames_and_passwords_rotate_and_never_reach_the_general_log() {
     let moto = MotoServer::shared();
     let server = MariaDbServer::start_with_general_log();
@@ -349,7 +349,7 @@ async fn awkward_usernames_and_passwords_rotate_and_never_reach_the_general_log(
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_database_outage_mid_rotation_is_survived() {
     let moto = MotoServer::shared();
     let server = MariaDbServer::start();
@@ -392,7 +392,7 @@ async fn a_database_outage_mid_rotation_is_survived() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn tls_is_verified_and_never_downgraded() {
     let moto = MotoServer::shared();
     let tls_server = MariaDbServer::start_with_tls();
@@ -462,7 +462,7 @@ async fn tls_is_verified_and_never_downgraded() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_clone_name_beyond_the_limit_is_refused_by_name() {
     let moto = MotoServer::shared();
     let server = MariaDbServer::start();
@@ -501,7 +501,7 @@ async fn a_clone_name_beyond_the_limit_is_refused_by_name() {
 /// tries a refused login once more. 600 logins would show about two
 /// failures without that.
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn ed25519_logins_do_not_fail_at_random() {
     use rotation_database::{DatabaseBackend, DatabaseSecret, EngineSpec};
     let server = MariaDbServer::start();

@@ -83,7 +83,7 @@ async fn master_still_logs_in(server: &MariaDbServer, harness: &MysqlRotatorHarn
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn an_rds_managed_master_is_never_sent_where_the_rotated_secret_points() {
     let moto = MotoServer::shared();
     let server = logged_server();
@@ -118,7 +118,7 @@ async fn an_rds_managed_master_is_never_sent_where_the_rotated_secret_points() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_master_with_an_address_logs_in_only_there() {
     let moto = MotoServer::shared();
     let server = logged_server();
@@ -151,7 +151,7 @@ async fn a_master_with_an_address_logs_in_only_there() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn the_pair_is_proved_not_guessed_from_a_name() {
     let moto = MotoServer::shared();
     let server = MariaDbServer::start();
@@ -232,7 +232,7 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_master_outside_the_allow_list_is_refused() {
     let moto = MotoServer::shared();
     let server = logged_server();

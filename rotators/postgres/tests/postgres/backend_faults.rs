@@ -21,7 +21,7 @@ fn backend() -> PostgresBackend {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn single_user_survives_a_failure_at_every_database_call() {
     let moto = MotoServer::shared();
     let server = PostgresServer::start();
@@ -32,7 +32,7 @@ async fn single_user_survives_a_failure_at_every_database_call() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn alternating_users_survive_a_failure_at_every_database_call() {
     let moto = MotoServer::shared();
     let server = PostgresServer::start();
@@ -43,7 +43,7 @@ async fn alternating_users_survive_a_failure_at_every_database_call() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_database_that_hangs_mid_step_fails_it_in_time() {
     let moto = MotoServer::shared();
     let server = PostgresServer::start();

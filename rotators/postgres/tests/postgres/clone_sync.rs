@@ -46,7 +46,7 @@ async fn show(client: &tokio_postgres::Client, setting: &str) -> String {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn the_clone_acts_as_its_original_with_its_settings() {
     let moto = MotoServer::shared();
     let server = PostgresServer::start();
@@ -171,7 +171,7 @@ async fn the_clone_acts_as_its_original_with_its_settings() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_statement_stuck_on_a_lock_fails_naming_it() {
     let moto = MotoServer::shared();
     let server = PostgresServer::start();

@@ -16,7 +16,7 @@ use rotation_database::{
 use rotation_tests::moto::MotoServer;
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn single_user_passes_the_conformance_kit() {
     let moto = MotoServer::shared();
     let server = PostgresServer::start();
@@ -30,7 +30,7 @@ async fn single_user_passes_the_conformance_kit() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn alternating_users_passes_the_conformance_kit() {
     let moto = MotoServer::shared();
     let server = PostgresServer::start();
@@ -122,7 +122,7 @@ impl RotatorHarness for SwapsTheUsersHarness<'_> {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn the_kit_fails_an_alternating_rotator_that_changes_the_current_user() {
     // The kit's first case is enough; it must panic. The servers live in
     // the task, so unwinding stops them.

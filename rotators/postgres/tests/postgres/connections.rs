@@ -62,7 +62,7 @@ fn rotator_sessions(server: &PostgresServer) -> Vec<String> {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn tls_verifies_the_server_and_never_falls_back_to_plaintext() {
     let moto = MotoServer::shared();
     let server = PostgresServer::start_with_tls(&["log_connections = on"]);
@@ -147,7 +147,7 @@ async fn tls_verifies_the_server_and_never_falls_back_to_plaintext() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn tls_against_a_server_without_it_fails_clearly() {
     let moto = MotoServer::shared();
     let server = PostgresServer::start_with(&["log_connections = on"]);
@@ -168,7 +168,7 @@ async fn tls_against_a_server_without_it_fails_clearly() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_server_that_never_answers_fails_within_the_connect_timeout() {
     let moto = MotoServer::shared();
     let server = PostgresServer::start();
@@ -198,7 +198,7 @@ async fn a_server_that_never_answers_fails_within_the_connect_timeout() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn alternating_users_refuse_a_current_secret_that_does_not_log_in() {
     let moto = MotoServer::shared();
     let server = PostgresServer::start();
@@ -230,7 +230,7 @@ async fn alternating_users_refuse_a_current_secret_that_does_not_log_in() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_master_secret_must_reach_the_same_cluster() {
     let moto = MotoServer::shared();
     let server = PostgresServer::start();
@@ -321,7 +321,7 @@ async fn password_harvester(code: u32) -> (u16, std::sync::Arc<std::sync::Mutex<
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn master_logins_never_answer_a_cleartext_or_md5_password_request() {
     use rotation_core::error::error_chain;
     use rotation_database::{DatabaseBackend, DatabaseSecret, LoginError};

@@ -82,7 +82,7 @@ async fn can_create_db(server: &PostgresServer, role: &str) -> bool {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn single_user_replaces_the_password_and_keeps_the_rest() {
     let moto = MotoServer::shared();
     let server = PostgresServer::start();
@@ -110,7 +110,7 @@ async fn single_user_replaces_the_password_and_keeps_the_rest() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn awkward_usernames_passwords_and_fields_rotate() {
     let moto = MotoServer::shared();
     let server = PostgresServer::start();
@@ -157,7 +157,7 @@ async fn awkward_usernames_passwords_and_fields_rotate() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn alternating_users_share_privileges_and_switch_back() {
     let moto = MotoServer::shared();
     let server = PostgresServer::start();
@@ -247,7 +247,7 @@ async fn alternating_users_share_privileges_and_switch_back() {
 /// A crash between creating the clone and copying the original's rights to
 /// it leaves a marked clone without them: the next setSecret completes it.
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_clone_left_without_its_grants_is_completed() {
     let moto = MotoServer::shared();
     let server = PostgresServer::start();
@@ -276,7 +276,7 @@ async fn a_clone_left_without_its_grants_is_completed() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn the_server_log_never_holds_a_new_password() {
     let moto = MotoServer::shared();
     let server = PostgresServer::start_with(&["log_statement = 'all'"]);
@@ -312,7 +312,7 @@ async fn the_server_log_never_holds_a_new_password() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_database_outage_mid_rotation_is_survived() {
     let moto = MotoServer::shared();
     let server = PostgresServer::start();
@@ -375,7 +375,7 @@ async fn a_database_outage_mid_rotation_is_survived() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn an_explicit_strategy_wins_over_masterarn() {
     let moto = MotoServer::shared();
     let server = PostgresServer::start();
@@ -414,7 +414,7 @@ async fn an_explicit_strategy_wins_over_masterarn() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_hand_edited_current_secret_is_recovered_through_previous() {
     let moto = MotoServer::shared();
     let server = PostgresServer::start();

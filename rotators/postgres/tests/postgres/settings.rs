@@ -16,7 +16,7 @@ fn with_bundle(path: std::path::PathBuf) -> ConnectSettings {
 }
 
 #[test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 fn a_ca_bundle_is_read_at_start_up() {
     let dir = std::env::temp_dir().join(unique_name("ca-bundle"));
     let certificates = TestCertificates::issue(&dir, "IP:127.0.0.1");

@@ -5,7 +5,7 @@
 use postgres_rotator_testing::PostgresServer;
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_test_cluster_checks_passwords_and_restarts() {
     let pg = PostgresServer::start_with(&["log_statement = 'all'"]);
     let admin = pg.superuser().await;

@@ -113,7 +113,7 @@ async fn master_still_logs_in(server: &PostgresServer, harness: &PostgresRotator
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn an_rds_managed_master_is_never_sent_where_the_rotated_secret_points() {
     let moto = MotoServer::shared();
     let server = PostgresServer::start_with(LOGGED);
@@ -178,7 +178,7 @@ async fn an_rds_managed_master_is_never_sent_where_the_rotated_secret_points() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_master_with_an_address_logs_in_only_there() {
     let moto = MotoServer::shared();
     let server = PostgresServer::start_with(LOGGED);
@@ -214,7 +214,7 @@ async fn a_master_with_an_address_logs_in_only_there() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_copy_of_the_masters_cluster_is_not_taken_for_it() {
     let moto = MotoServer::shared();
     let server = PostgresServer::start_with(LOGGED);
@@ -255,7 +255,7 @@ async fn a_copy_of_the_masters_cluster_is_not_taken_for_it() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn the_pair_is_proved_not_guessed_from_a_name() {
     let moto = MotoServer::shared();
     let server = PostgresServer::start_with(LOGGED);
@@ -327,7 +327,7 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
 }
 
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_master_outside_the_allow_list_is_refused() {
     let moto = MotoServer::shared();
     let server = PostgresServer::start_with(LOGGED);
@@ -356,7 +356,7 @@ async fn a_master_outside_the_allow_list_is_refused() {
 /// them at the local server, so the whole rotation runs on an address the
 /// rotator learned from the RDS API alone.
 #[tokio::test]
-#[ignore = "services tier: cargo test -- --include-ignored (CONTRIBUTING.md)"]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn rds_managed_master_secrets_rotate_through_the_rds_api() {
     let moto = MotoServer::shared();
     // RDS-managed master secrets have no `ssl`: the master logs in with
@@ -463,7 +463,7 @@ mod function {
     /// is a `RotatorError` response naming why, nothing changes, and the
     /// process serves on with clean output.
     #[tokio::test]
-    #[ignore = "function tier: cargo test -- --include-ignored function:: (CONTRIBUTING.md)"]
+    #[ignore = "function tier: cargo test --tests -- --include-ignored function:: (CONTRIBUTING.md)"]
     async fn the_built_function_refuses_each_attack() {
         let moto = MotoServer::shared();
         let server = PostgresServer::start_with(LOGGED);

@@ -18,7 +18,7 @@ use rotation_tests::runtime_api::Outcome;
 use api_key_rotator_testing::{GeneratedHarness, HttpHarness, IamHarness};
 
 #[tokio::test]
-#[ignore = "function tier: cargo test -- --include-ignored function:: (CONTRIBUTING.md)"]
+#[ignore = "function tier: cargo test --tests -- --include-ignored function:: (CONTRIBUTING.md)"]
 async fn iam_access_keys_rotate_through_the_runtime_api() {
     let moto = MotoServer::shared();
     let harness = IamHarness::new(moto, PreviousKey::KeptUntilNextRotation);
@@ -30,7 +30,7 @@ async fn iam_access_keys_rotate_through_the_runtime_api() {
 }
 
 #[tokio::test]
-#[ignore = "function tier: cargo test -- --include-ignored function:: (CONTRIBUTING.md)"]
+#[ignore = "function tier: cargo test --tests -- --include-ignored function:: (CONTRIBUTING.md)"]
 async fn generated_keys_rotate_through_the_runtime_api() {
     let moto = MotoServer::shared();
     let env = GeneratedHarness.function_env();
@@ -82,7 +82,7 @@ async fn create_secret_hits_the_deadline<H: RotatorHarness>(
 
 /// IAM accepts the connection and never answers.
 #[tokio::test]
-#[ignore = "function tier: cargo test -- --include-ignored function:: (CONTRIBUTING.md)"]
+#[ignore = "function tier: cargo test --tests -- --include-ignored function:: (CONTRIBUTING.md)"]
 async fn a_silent_iam_endpoint_fails_create_secret_before_the_deadline() {
     let moto = MotoServer::shared();
     let harness = IamHarness::new(moto, PreviousKey::KeptUntilNextRotation);
@@ -96,7 +96,7 @@ async fn a_silent_iam_endpoint_fails_create_secret_before_the_deadline() {
 /// The key provider accepts the connection and never answers, and its
 /// timeout is longer than the invocation: only the deadline stops it.
 #[tokio::test]
-#[ignore = "function tier: cargo test -- --include-ignored function:: (CONTRIBUTING.md)"]
+#[ignore = "function tier: cargo test --tests -- --include-ignored function:: (CONTRIBUTING.md)"]
 async fn a_silent_key_provider_fails_create_secret_before_the_deadline() {
     let moto = MotoServer::shared();
     let mut harness = HttpHarness::admin(true).await;
@@ -110,7 +110,7 @@ async fn a_silent_key_provider_fails_create_secret_before_the_deadline() {
 }
 
 #[tokio::test]
-#[ignore = "function tier: cargo test -- --include-ignored function:: (CONTRIBUTING.md)"]
+#[ignore = "function tier: cargo test --tests -- --include-ignored function:: (CONTRIBUTING.md)"]
 async fn http_keys_rotate_through_the_runtime_api() {
     let moto = MotoServer::shared();
     for harness in [

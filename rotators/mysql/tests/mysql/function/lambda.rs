@@ -6,7 +6,7 @@ use rotation_tests::lambda_e2e;
 use rotation_tests::moto::MotoServer;
 
 #[tokio::test]
-#[ignore = "function tier: cargo test -- --include-ignored function:: (CONTRIBUTING.md)"]
+#[ignore = "function tier: cargo test --tests -- --include-ignored function:: (CONTRIBUTING.md)"]
 async fn mysql_rotator_serves_rotations_through_the_runtime_api() {
     let moto = MotoServer::shared();
     let server = MariaDbServer::start();
@@ -24,7 +24,7 @@ async fn mysql_rotator_serves_rotations_through_the_runtime_api() {
 /// At TRACE, the most verbose level an operator can set, the output holds
 /// no secret either. Alternating users, so the master secret is read too.
 #[tokio::test]
-#[ignore = "function tier: cargo test -- --include-ignored function:: (CONTRIBUTING.md)"]
+#[ignore = "function tier: cargo test --tests -- --include-ignored function:: (CONTRIBUTING.md)"]
 async fn mysql_rotator_leaks_nothing_at_trace() {
     let moto = MotoServer::shared();
     let server = MariaDbServer::start();
@@ -44,7 +44,7 @@ async fn mysql_rotator_leaks_nothing_at_trace() {
 
 /// The built function carries Amazon RDS's authorities, whole.
 #[test]
-#[ignore = "function tier: cargo test -- --include-ignored function:: (CONTRIBUTING.md)"]
+#[ignore = "function tier: cargo test --tests -- --include-ignored function:: (CONTRIBUTING.md)"]
 fn the_built_function_holds_amazon_rds_roots() {
     let path = rotation_tests::lambda_function::bootstrap("mysql-rotator");
     let binary = std::fs::read(&path).expect("read the bootstrap");

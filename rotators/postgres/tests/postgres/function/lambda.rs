@@ -7,7 +7,7 @@ use rotation_tests::lambda_e2e;
 use rotation_tests::moto::MotoServer;
 
 #[tokio::test]
-#[ignore = "function tier: cargo test -- --include-ignored function:: (CONTRIBUTING.md)"]
+#[ignore = "function tier: cargo test --tests -- --include-ignored function:: (CONTRIBUTING.md)"]
 async fn postgres_rotator_serves_rotations_through_the_runtime_api() {
     let moto = MotoServer::shared();
     let server = PostgresServer::start();
@@ -27,7 +27,7 @@ async fn postgres_rotator_serves_rotations_through_the_runtime_api() {
 /// level at which they print bodies and statements. Alternating users, so
 /// the master secret is read too.
 #[tokio::test]
-#[ignore = "function tier: cargo test -- --include-ignored function:: (CONTRIBUTING.md)"]
+#[ignore = "function tier: cargo test --tests -- --include-ignored function:: (CONTRIBUTING.md)"]
 async fn postgres_rotator_leaks_nothing_at_trace() {
     let moto = MotoServer::shared();
     let server = PostgresServer::start();
@@ -50,7 +50,7 @@ async fn postgres_rotator_leaks_nothing_at_trace() {
 /// server's certificate chains to a public root, and Lambda's images do
 /// not have them.
 #[test]
-#[ignore = "function tier: cargo test -- --include-ignored function:: (CONTRIBUTING.md)"]
+#[ignore = "function tier: cargo test --tests -- --include-ignored function:: (CONTRIBUTING.md)"]
 fn the_built_function_holds_amazon_rds_roots() {
     let path = rotation_tests::lambda_function::bootstrap("postgres-rotator");
     let binary = std::fs::read(&path).expect("read the bootstrap");
