@@ -62,12 +62,16 @@ pip_install() {
     fi
 }
 
+# Adds to the caller's `missing` what .venv needs: python3 and its venv
+# module.
+python_missing() {
+    command -v python3 >/dev/null || missing+=(python3)
+    python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+}
+
 services() {
     local missing=()
-    command -v python3 >/dev/null || missing+=(python3)
-    if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
-        missing+=(python3-venv)
-    fi
+    python_missing
     compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
     command -v openssl >/dev/null || missing+=(openssl)
     command -v redis-server >/dev/null || missing+=(redis-server)
@@ -79,10 +83,7 @@ services() {
 
 release() {
     local missing=()
-    command -v python3 >/dev/null || missing+=(python3)
-    if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
-        missing+=(python3-venv)
-    fi
+    python_missing
     command -v readelf >/dev/null || missing+=(binutils)
     command -v sha256sum >/dev/null || missing+=(coreutils)
     apt_install "${missing[@]}"
