@@ -19,29 +19,42 @@ pub struct MotoServer {
     port: u16,
 }
 
-fn moto_binary() -> PathBuf {
-    std::env::var_os("MOTO_SERVER")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join(".venv/bin/moto_server"))
+/// The command that serves moto: `MOTO_SERVER` as given, or the
+/// workspace's `.venv` Python running `tests/moto_server.py` (moto's own
+/// server with a per-request directory listing taken out).
+fn moto_command() -> Command {
+    if let Some(binary) = std::env::var_os("MOTO_SERVER") {
+        let binary = PathBuf::from(binary);
+        assert!(
+            binary.exists(),
+            "MOTO_SERVER names {}, which does not exist; {INSTALL_HINT}",
+            binary.display()
+        );
+        return Command::new(binary);
+    }
+    let venv = workspace_root().join(".venv/bin");
+    assert!(
+        venv.join("moto_server").exists(),
+        "moto_server not found in {}; {INSTALL_HINT}",
+        venv.display()
+    );
+    let mut command = Command::new(venv.join("python"));
+    command.arg(workspace_root().join("tests/moto_server.py"));
+    command
 }
 
 impl MotoServer {
     /// Starts moto; panics with the install command if it is missing.
     pub fn start() -> Self {
-        let binary = moto_binary();
-        assert!(
-            binary.exists(),
-            "moto_server not found at {}; {INSTALL_HINT}",
-            binary.display()
-        );
         let port = free_port();
-        let mut child = Command::new(&binary)
+        let mut command = moto_command();
+        let mut child = command
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("start {}: {e}; {INSTALL_HINT}", binary.display()));
+            .unwrap_or_else(|e| panic!("start {command:?}: {e}; {INSTALL_HINT}"));
         wait_for_port(
             port,
             Duration::from_secs(30),
