@@ -35,7 +35,7 @@ use crate::runtime_api::{Outcome, RuntimeApi};
 ///
 /// ```ignore
 /// rotation_tests::function_check_tests! { harness =>
-///     let server = PostgresServer::start();
+///     let server = PostgresServer::shared();
 ///     let harness = PostgresRotatorHarness::single_user(&server).await;
 /// }
 /// ```

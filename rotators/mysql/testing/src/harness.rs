@@ -17,10 +17,6 @@ use crate::server::MariaDbServer;
 use mysql_rotator::server::SqlMode;
 use rotation_tests::function_checks::{FunctionHarness, NamedCase};
 
-/// The master user of alternating-users tests, with the privileges RDS
-/// gives its master user (no `SUPER`, no `PROXY`).
-pub const MASTER_USER: &str = "rotation_master";
-
 /// RDS for MariaDB's master privileges, all `WITH GRANT OPTION`.
 const RDS_MASTER_PRIVILEGES: &str = "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, RELOAD, PROCESS, REFERENCES, INDEX, ALTER, SHOW DATABASES, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, REPLICATION CLIENT, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, CREATE USER, EVENT, TRIGGER, REPLICATION SLAVE";
 
@@ -33,6 +29,7 @@ pub struct MysqlRotatorHarness<'a> {
     server: &'a MariaDbServer,
     alternating: bool,
     plugin: Plugin,
+    master_user: String,
     master_password: SecretString,
     settings: ConnectSettings,
 }
@@ -50,7 +47,9 @@ impl<'a> MysqlRotatorHarness<'a> {
     }
 
     /// Alternating users: every secret names a master secret, whose user
-    /// this creates (once per server).
+    /// this creates: an account of its own, named uniquely, so that
+    /// harnesses share a server, with the privileges RDS gives its master
+    /// user (no `SUPER`, no `PROXY`).
     pub async fn alternating_users(server: &'a MariaDbServer) -> Self {
         Self::new(server, true, Plugin::Native).await
     }
@@ -62,15 +61,16 @@ impl<'a> MysqlRotatorHarness<'a> {
     }
 
     async fn new(server: &'a MariaDbServer, alternating: bool, plugin: Plugin) -> Self {
+        let master_user = unique_name("master").replace('-', "_");
         let master_password = SecretString::new(format!("m'a\\s$ter-{}", unique_name("pw")));
         server
             .execute(&format!("CREATE DATABASE IF NOT EXISTS `{APP_SCHEMA}`"))
             .await;
         if alternating {
-            let master = account(MASTER_USER, "%");
+            let master = account(&master_user, "%");
             server
                 .execute(&format!(
-                    "DROP USER IF EXISTS {master}; CREATE USER {master} IDENTIFIED BY {}; GRANT {RDS_MASTER_PRIVILEGES} ON *.* TO {master} WITH GRANT OPTION",
+                    "CREATE USER {master} IDENTIFIED BY {}; GRANT {RDS_MASTER_PRIVILEGES} ON *.* TO {master} WITH GRANT OPTION",
                     literal(master_password.expose())
                 ))
                 .await;
@@ -79,6 +79,7 @@ impl<'a> MysqlRotatorHarness<'a> {
             server,
             alternating,
             plugin,
+            master_user,
             master_password,
             settings: ConnectSettings {
                 connect_timeout: Duration::from_secs(5),
@@ -140,9 +141,15 @@ impl<'a> MysqlRotatorHarness<'a> {
         SecretJson::from_map(map)
     }
 
-    /// A master secret for [`MASTER_USER`] in `store`; returns its ARN.
+    /// The master user of this harness's alternating-users secrets.
+    pub fn master_user(&self) -> &str {
+        &self.master_user
+    }
+
+    /// A master secret for [`master_user`](Self::master_user) in `store`;
+    /// returns its ARN.
     pub async fn master_secret(&self, store: &dyn SecretAdmin) -> String {
-        let secret = self.secret_for(MASTER_USER, self.master_password.expose());
+        let secret = self.secret_for(&self.master_user, self.master_password.expose());
         store
             .create_json("mysql-master", &secret)
             .await

@@ -9,5 +9,5 @@
 pub mod harness;
 pub mod server;
 
-pub use harness::{MysqlRotatorHarness, MASTER_USER};
+pub use harness::MysqlRotatorHarness;
 pub use server::MariaDbServer;

@@ -93,6 +93,32 @@ impl MariaDbServer {
         Self::start_with(&[])
     }
 
+    /// The server this test binary's tests share, started by the first to
+    /// ask and stopped (and removed) when the binary exits. Tests that
+    /// share it create their own accounts with `unique_name` and never
+    /// look at what the whole server holds; a test that stops or restarts
+    /// its server, reads its general log, or needs TLS or other options
+    /// starts its own with [`start`](Self::start) or
+    /// [`start_with`](Self::start_with).
+    pub fn shared() -> &'static Self {
+        static SHARED: std::sync::OnceLock<MariaDbServer> = std::sync::OnceLock::new();
+        SHARED.get_or_init(|| {
+            let server = Self::start();
+            let pid = server
+                .child
+                .lock()
+                .unwrap()
+                .as_ref()
+                .map(Child::id)
+                .expect("a started server has a process");
+            rotation_tests::stop_when_this_process_exits(&format!(
+                "kill -KILL {pid}; rm -rf '{}'",
+                server.dir.display()
+            ));
+            server
+        })
+    }
+
     /// Creates and starts a server with extra `mariadbd` options (e.g.
     /// `--general-log=1`).
     pub fn start_with(extra: &[&str]) -> Self {

@@ -23,8 +23,8 @@ fn backend() -> MysqlBackend {
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn single_user_survives_a_failure_at_every_database_call() {
     let moto = MotoServer::shared();
-    let server = MariaDbServer::start();
-    let harness = MysqlRotatorHarness::single_user(&server).await;
+    let server = MariaDbServer::shared();
+    let harness = MysqlRotatorHarness::single_user(server).await;
     let points = fail_every_database_call(backend(), &harness, moto.admin_store(), false).await;
     println!("{points} fault points");
     // Every database call of setSecret and testSecret, before and after,
@@ -37,8 +37,8 @@ async fn single_user_survives_a_failure_at_every_database_call() {
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn alternating_users_survive_a_failure_at_every_database_call() {
     let moto = MotoServer::shared();
-    let server = MariaDbServer::start();
-    let harness = MysqlRotatorHarness::alternating_users(&server).await;
+    let server = MariaDbServer::shared();
+    let harness = MysqlRotatorHarness::alternating_users(server).await;
     let points = fail_every_database_call(backend(), &harness, moto.admin_store(), true).await;
     println!("{points} fault points");
     assert_eq!(points, 34, "fault points");
@@ -48,8 +48,8 @@ async fn alternating_users_survive_a_failure_at_every_database_call() {
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_database_that_hangs_mid_step_fails_it_in_time() {
     let moto = MotoServer::shared();
-    let server = MariaDbServer::start();
-    let harness = MysqlRotatorHarness::alternating_users(&server).await;
+    let server = MariaDbServer::shared();
+    let harness = MysqlRotatorHarness::alternating_users(server).await;
     testkit::a_database_that_hangs_mid_step_fails_it_in_time(
         backend(),
         &harness,

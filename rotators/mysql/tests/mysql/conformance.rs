@@ -10,8 +10,8 @@ use rotation_tests::moto::MotoServer;
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn single_user_passes_the_conformance_kit() {
     let moto = MotoServer::shared();
-    let server = MariaDbServer::start();
-    let harness = MysqlRotatorHarness::single_user(&server).await;
+    let server = MariaDbServer::shared();
+    let harness = MysqlRotatorHarness::single_user(server).await;
     let report = run_all(&harness, moto.admin_store()).await;
     println!("single user: {report:#?}");
     conformance::assert_covered(&report, &[]);
@@ -23,8 +23,8 @@ async fn single_user_passes_the_conformance_kit() {
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn alternating_users_passes_the_conformance_kit() {
     let moto = MotoServer::shared();
-    let server = MariaDbServer::start();
-    let harness = MysqlRotatorHarness::alternating_users(&server).await;
+    let server = MariaDbServer::shared();
+    let harness = MysqlRotatorHarness::alternating_users(server).await;
     let report = run_all(&harness, moto.admin_store()).await;
     println!("alternating users: {report:#?}");
     conformance::assert_covered(&report, &["fault_during_recovery_through_previous"]);

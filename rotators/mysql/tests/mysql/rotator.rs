@@ -83,9 +83,9 @@ async fn ledger_as(server: &MariaDbServer, secret: &SecretJson) -> Result<i64, S
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn single_user_replaces_the_password_and_keeps_the_rest() {
     let moto = MotoServer::shared();
-    let server = MariaDbServer::start();
+    let server = MariaDbServer::shared();
     for plugin in [Plugin::Native, Plugin::Ed25519] {
-        let harness = MysqlRotatorHarness::single_user(&server)
+        let harness = MysqlRotatorHarness::single_user(server)
             .await
             .with_plugin(plugin.clone());
         let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(settings(), None));
@@ -128,8 +128,8 @@ async fn single_user_replaces_the_password_and_keeps_the_rest() {
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn alternating_users_keep_the_clones_grants_in_step_both_ways() {
     let moto = MotoServer::shared();
-    let server = MariaDbServer::start();
-    let harness = MysqlRotatorHarness::alternating_users(&server).await;
+    let server = MariaDbServer::shared();
+    let harness = MysqlRotatorHarness::alternating_users(server).await;
     let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(settings(), None));
     let secret = harness.new_user(rotations.store(), "orig").await;
     let original = username_of(&secret);
@@ -145,7 +145,7 @@ async fn alternating_users_keep_the_clones_grants_in_step_both_ways() {
              GRANT INSERT ON `{APP_SCHEMA}`.* TO {o} WITH GRANT OPTION; \
              ALTER USER {o} WITH MAX_USER_CONNECTIONS 7",
             o = account(&original, "%"),
-            m = account(mysql_rotator_testing::MASTER_USER, "%")
+            m = account(harness.master_user(), "%")
         ))
         .await;
     let arn = rotations.create("my-alternating", &secret).await;
@@ -155,15 +155,15 @@ async fn alternating_users_keep_the_clones_grants_in_step_both_ways() {
     let first = stage(&rotations, &arn, AWSCURRENT).await;
     assert_eq!(username_of(&first), clone);
     assert_eq!(
-        ledger_as(&server, &first).await,
+        ledger_as(server, &first).await,
         Ok(42),
         "the clone reads what the original reads"
     );
     assert_eq!(
-        grants_of(&server, &clone, "%").await,
-        grants_of(&server, &original, "%").await
+        grants_of(server, &clone, "%").await,
+        grants_of(server, &original, "%").await
     );
-    assert!(grants_of(&server, &clone, "%")
+    assert!(grants_of(server, &clone, "%")
         .await
         .iter()
         .any(|g| g.contains("WITH GRANT OPTION")));
@@ -209,8 +209,8 @@ async fn alternating_users_keep_the_clones_grants_in_step_both_ways() {
         harness.logs_in(&first).await,
         "the clone's password still works"
     );
-    let clone_grants = grants_of(&server, &clone, "%").await;
-    assert_eq!(clone_grants, grants_of(&server, &original, "%").await);
+    let clone_grants = grants_of(server, &clone, "%").await;
+    assert_eq!(clone_grants, grants_of(server, &original, "%").await);
     assert!(
         clone_grants.iter().any(|g| g.contains("UPDATE")),
         "{clone_grants:?}"
@@ -239,8 +239,8 @@ async fn alternating_users_keep_the_clones_grants_in_step_both_ways() {
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn the_clone_lives_at_the_originals_hosts() {
     let moto = MotoServer::shared();
-    let server = MariaDbServer::start();
-    let harness = MysqlRotatorHarness::alternating_users(&server).await;
+    let server = MariaDbServer::shared();
+    let harness = MysqlRotatorHarness::alternating_users(server).await;
     let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(settings(), None));
     let master_arn = harness.master_secret(rotations.store()).await;
 
@@ -269,8 +269,8 @@ async fn the_clone_lives_at_the_originals_hosts() {
         assert_eq!(server.hosts_of(&clone).await, hosts, "never '%'");
         for host in &hosts {
             assert_eq!(
-                grants_of(&server, &clone, host).await,
-                grants_of(&server, user, host).await
+                grants_of(server, &clone, host).await,
+                grants_of(server, user, host).await
             );
         }
         assert!(
@@ -441,8 +441,8 @@ async fn tls_is_verified_and_never_downgraded() {
     assert!(harness.logs_in(&secret).await);
 
     // A server without TLS and ssl: true: refused, never plaintext.
-    let plain_server = MariaDbServer::start();
-    let plain = MysqlRotatorHarness::single_user(&plain_server).await;
+    let plain_server = MariaDbServer::shared();
+    let plain = MysqlRotatorHarness::single_user(plain_server).await;
     let mut secret = plain.new_user(rotations.store(), "notls").await;
     secret.set("ssl", json!("true"));
     let arn = rotations.create("my-notls", &secret).await;
@@ -465,8 +465,8 @@ async fn tls_is_verified_and_never_downgraded() {
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_clone_name_beyond_the_limit_is_refused_by_name() {
     let moto = MotoServer::shared();
-    let server = MariaDbServer::start();
-    let harness = MysqlRotatorHarness::alternating_users(&server).await;
+    let server = MariaDbServer::shared();
+    let harness = MysqlRotatorHarness::alternating_users(server).await;
     let limited = MysqlSettings {
         username_limit: Some(16),
         ..settings()
@@ -504,8 +504,8 @@ async fn a_clone_name_beyond_the_limit_is_refused_by_name() {
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn ed25519_logins_do_not_fail_at_random() {
     use rotation_database::{DatabaseBackend, DatabaseSecret, EngineSpec};
-    let server = MariaDbServer::start();
-    let harness = MysqlRotatorHarness::single_user(&server)
+    let server = MariaDbServer::shared();
+    let harness = MysqlRotatorHarness::single_user(server)
         .await
         .with_plugin(Plugin::Ed25519);
     let user = unique_name("nonce");

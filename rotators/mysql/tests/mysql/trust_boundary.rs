@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use mysql_rotator::sql::account;
-use mysql_rotator_testing::{MariaDbServer, MysqlRotatorHarness, MASTER_USER};
+use mysql_rotator_testing::{MariaDbServer, MysqlRotatorHarness};
 use rotation_core::error::error_chain;
 use rotation_core::testkit::{unique_name, Rotations, RotatorHarness};
 use rotation_core::{RotationError, Rotator, SecretJson, Step};
@@ -39,7 +39,7 @@ fn logged_server() -> MariaDbServer {
 /// Every line of `server`'s general log that names the master user: a
 /// login attempt as the master shows up as a `Connect` or an
 /// `Access denied`.
-fn master_traces(server: &MariaDbServer) -> Vec<String> {
+fn master_traces(server: &MariaDbServer, master: &str) -> Vec<String> {
     let log = std::fs::read_to_string(server.general_log_path()).expect("read the general log");
     // The harness's own root sessions are there: the log is on.
     assert!(
@@ -47,7 +47,7 @@ fn master_traces(server: &MariaDbServer) -> Vec<String> {
         "the general log records connections"
     );
     log.lines()
-        .filter(|l| l.contains(MASTER_USER) && (l.contains("Connect") || l.contains("denied")))
+        .filter(|l| l.contains(master) && (l.contains("Connect") || l.contains("denied")))
         .map(str::to_owned)
         .collect()
 }
@@ -65,7 +65,7 @@ fn secret_on(
 
 /// The master secret as RDS manages it: `username` and `password` only.
 fn rds_managed(harness: &MysqlRotatorHarness<'_>) -> SecretJson {
-    let full = harness.secret_for(MASTER_USER, harness.master_password().expose());
+    let full = harness.secret_for(harness.master_user(), harness.master_password().expose());
     let mut map = serde_json::Map::new();
     for field in ["username", "password"] {
         map.insert(field.into(), full.get(field).unwrap().clone());
@@ -76,7 +76,7 @@ fn rds_managed(harness: &MysqlRotatorHarness<'_>) -> SecretJson {
 async fn master_still_logs_in(server: &MariaDbServer, harness: &MysqlRotatorHarness<'_>) {
     assert!(
         server
-            .can_log_in(MASTER_USER, harness.master_password().expose())
+            .can_log_in(harness.master_user(), harness.master_password().expose())
             .await,
         "the master's own secret still logs in"
     );
@@ -106,9 +106,9 @@ async fn an_rds_managed_master_is_never_sent_where_the_rotated_secret_points() {
         "{message}"
     );
     assert!(
-        master_traces(&attackers).is_empty(),
+        master_traces(&attackers, harness.master_user()).is_empty(),
         "the master never tried to log in to the attacker's server: {:?}",
-        master_traces(&attackers)
+        master_traces(&attackers, harness.master_user())
     );
     assert!(attackers.hosts_of("lure_clone").await.is_empty());
     master_still_logs_in(&server, &harness).await;
@@ -138,11 +138,11 @@ async fn a_master_with_an_address_logs_in_only_there() {
         message.contains("not shown to be one database"),
         "{message}"
     );
-    assert!(master_traces(&attackers).is_empty());
+    assert!(master_traces(&attackers, harness.master_user()).is_empty());
     assert!(
-        master_traces(&server).is_empty(),
+        master_traces(&server, harness.master_user()).is_empty(),
         "the master did not even log in to its own server: {:?}",
-        master_traces(&server)
+        master_traces(&server, harness.master_user())
     );
     for each in [&server, &attackers] {
         assert!(each.hosts_of("lure_clone").await.is_empty());
@@ -154,23 +154,23 @@ async fn a_master_with_an_address_logs_in_only_there() {
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn the_pair_is_proved_not_guessed_from_a_name() {
     let moto = MotoServer::shared();
-    let server = MariaDbServer::start();
-    let harness = MysqlRotatorHarness::alternating_users(&server).await;
+    let server = MariaDbServer::shared();
+    let harness = MysqlRotatorHarness::alternating_users(server).await;
     let rotations = Rotations::new(moto.admin_store(), harness.rotator());
     let master_arn = harness.master_secret(rotations.store()).await;
     let lure = "the attacker's password";
 
     // A login named <master>_clone takes the master for its pair.
-    let named_after_master = format!("{MASTER_USER}_clone");
+    let named_after_master = format!("{}_clone", harness.master_user());
     harness.create_user(&named_after_master, lure).await;
     let secret = secret_on(&harness, &named_after_master, lure, &master_arn);
     let arn = rotations.create("my-master-clone", &secret).await;
     let message = refused(&rotations, &arn).await;
     assert!(
-        message.contains(MASTER_USER) && message.contains("master secret's user"),
+        message.contains(harness.master_user()) && message.contains("master secret's user"),
         "{message}"
     );
-    master_still_logs_in(&server, &harness).await;
+    master_still_logs_in(server, &harness).await;
 
     // Any user x for which the attacker holds a login x_clone that is not
     // x's clone: x's password is not reset.
@@ -257,5 +257,8 @@ async fn a_master_outside_the_allow_list_is_refused() {
         .hosts_of(&format!("{username}_clone"))
         .await
         .is_empty());
-    assert!(master_traces(&server).is_empty(), "the master was not used");
+    assert!(
+        master_traces(&server, harness.master_user()).is_empty(),
+        "the master was not used"
+    );
 }

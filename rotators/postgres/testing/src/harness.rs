@@ -16,14 +16,11 @@ use serde_json::json;
 use crate::server::PostgresServer;
 use rotation_tests::function_checks::{FunctionHarness, NamedCase};
 
-/// The master user of alternating-users tests: it may create roles and
-/// change their passwords, but is no superuser (as on RDS).
-pub const MASTER_USER: &str = "rotation_master";
-
 /// Creates fresh roles in `server` and checks logins, for one strategy.
 pub struct PostgresRotatorHarness<'a> {
     server: &'a PostgresServer,
     alternating: bool,
+    master_user: String,
     master_password: SecretString,
     settings: ConnectSettings,
 }
@@ -35,18 +32,21 @@ impl<'a> PostgresRotatorHarness<'a> {
     }
 
     /// Alternating users: every secret names a master secret, whose user
-    /// this creates (once per cluster).
+    /// this creates: a role of its own, named uniquely, so that harnesses
+    /// share a cluster. It may create roles and change their passwords,
+    /// but is no superuser (as on RDS).
     pub async fn alternating_users(server: &'a PostgresServer) -> Self {
         Self::new(server, true).await
     }
 
     async fn new(server: &'a PostgresServer, alternating: bool) -> Self {
+        let master_user = unique_name("master").replace('-', "_");
         let master_password = SecretString::new(format!("m'a\\s$ter-{}", unique_name("pw")));
         if alternating {
             let superuser = server.superuser().await;
             let statement = format!(
-                "DROP ROLE IF EXISTS {user}; CREATE ROLE {user} LOGIN CREATEROLE PASSWORD {password}",
-                user = quote_identifier(MASTER_USER),
+                "CREATE ROLE {user} LOGIN CREATEROLE PASSWORD {password}",
+                user = quote_identifier(&master_user),
                 password = quote_literal(master_password.expose())
             );
             superuser
@@ -57,6 +57,7 @@ impl<'a> PostgresRotatorHarness<'a> {
         Self {
             server,
             alternating,
+            master_user,
             master_password,
             settings: ConnectSettings {
                 connect_timeout: Duration::from_secs(5),
@@ -110,9 +111,15 @@ impl<'a> PostgresRotatorHarness<'a> {
         SecretJson::from_map(map)
     }
 
-    /// A master secret for [`MASTER_USER`] in `store`; returns its ARN.
+    /// The master user of this harness's alternating-users secrets.
+    pub fn master_user(&self) -> &str {
+        &self.master_user
+    }
+
+    /// A master secret for [`master_user`](Self::master_user) in `store`;
+    /// returns its ARN.
     pub async fn master_secret(&self, store: &dyn SecretAdmin) -> String {
-        let secret = self.secret_for(MASTER_USER, self.master_password.expose());
+        let secret = self.secret_for(&self.master_user, self.master_password.expose());
         store
             .create_json("pg-master", &secret)
             .await

@@ -9,5 +9,5 @@
 pub mod harness;
 pub mod server;
 
-pub use harness::{PostgresRotatorHarness, MASTER_USER};
+pub use harness::PostgresRotatorHarness;
 pub use server::PostgresServer;

@@ -204,6 +204,39 @@ impl PostgresServer {
         Self::start_with(&[])
     }
 
+    /// The cluster this test binary's tests share, started by the first to
+    /// ask and stopped (and removed) when the binary exits. Tests that
+    /// share it create their own roles with `unique_name` and never look
+    /// at what the whole cluster holds; a test that stops or restarts its
+    /// cluster, reads its log, needs TLS or another configuration, or
+    /// copies its data directory starts its own with [`start`](Self::start)
+    /// or [`start_with`](Self::start_with).
+    pub fn shared() -> &'static Self {
+        static SHARED: std::sync::OnceLock<PostgresServer> = std::sync::OnceLock::new();
+        SHARED.get_or_init(|| {
+            let server = Self::start();
+            rotation_tests::stop_when_this_process_exits(&server.stop_and_remove_command());
+            server
+        })
+    }
+
+    /// A shell command that stops this cluster's postmaster (by its data
+    /// directory) and removes its files, as `Drop` does.
+    fn stop_and_remove_command(&self) -> String {
+        let pg_ctl = self.bin.join("pg_ctl");
+        let as_postgres = if is_root() {
+            "runuser -u postgres -- "
+        } else {
+            ""
+        };
+        format!(
+            "{as_postgres}'{}' -D '{}' -m immediate -w stop; rm -rf '{}'",
+            pg_ctl.display(),
+            self.data_dir().display(),
+            self.dir.display()
+        )
+    }
+
     /// The TLS files, for a cluster started with
     /// [`start_with_tls`](Self::start_with_tls).
     pub fn certificates(&self) -> Option<&TestCertificates> {

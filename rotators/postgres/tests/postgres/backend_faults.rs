@@ -24,8 +24,8 @@ fn backend() -> PostgresBackend {
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn single_user_survives_a_failure_at_every_database_call() {
     let moto = MotoServer::shared();
-    let server = PostgresServer::start();
-    let harness = PostgresRotatorHarness::single_user(&server).await;
+    let server = PostgresServer::shared();
+    let harness = PostgresRotatorHarness::single_user(server).await;
     let points = fail_every_database_call(backend(), &harness, moto.admin_store(), false).await;
     println!("{points} fault points");
     // Every database call of setSecret and testSecret, before and after,
@@ -38,8 +38,8 @@ async fn single_user_survives_a_failure_at_every_database_call() {
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn alternating_users_survive_a_failure_at_every_database_call() {
     let moto = MotoServer::shared();
-    let server = PostgresServer::start();
-    let harness = PostgresRotatorHarness::alternating_users(&server).await;
+    let server = PostgresServer::shared();
+    let harness = PostgresRotatorHarness::alternating_users(server).await;
     let points = fail_every_database_call(backend(), &harness, moto.admin_store(), true).await;
     println!("{points} fault points");
     assert_eq!(points, 34, "fault points");
@@ -49,8 +49,8 @@ async fn alternating_users_survive_a_failure_at_every_database_call() {
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_database_that_hangs_mid_step_fails_it_in_time() {
     let moto = MotoServer::shared();
-    let server = PostgresServer::start();
-    let harness = PostgresRotatorHarness::alternating_users(&server).await;
+    let server = PostgresServer::shared();
+    let harness = PostgresRotatorHarness::alternating_users(server).await;
     testkit::a_database_that_hangs_mid_step_fails_it_in_time(
         backend(),
         &harness,

@@ -7,8 +7,8 @@
 use std::time::{Duration, Instant};
 
 use postgres_rotator::sql::quote_identifier;
+use postgres_rotator_testing::PostgresRotatorHarness;
 use postgres_rotator_testing::PostgresServer;
-use postgres_rotator_testing::{PostgresRotatorHarness, MASTER_USER};
 use rotation_core::error::error_chain;
 use rotation_core::store::VersionSelector;
 use rotation_core::testkit::Rotations;
@@ -49,8 +49,8 @@ async fn show(client: &tokio_postgres::Client, setting: &str) -> String {
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn the_clone_acts_as_its_original_with_its_settings() {
     let moto = MotoServer::shared();
-    let server = PostgresServer::start();
-    let harness = PostgresRotatorHarness::alternating_users(&server).await;
+    let server = PostgresServer::shared();
+    let harness = PostgresRotatorHarness::alternating_users(server).await;
     let rotations = Rotations::new(
         moto.admin_store(),
         harness.rotator_with(settings(Duration::from_secs(5)), None),
@@ -73,11 +73,11 @@ async fn the_clone_acts_as_its_original_with_its_settings() {
             o = original_ident
         ))
         .await;
-    login(&server, &secret)
+    login(server, &secret)
         .await
         .batch_execute(&format!(
             "ALTER ROLE CURRENT_USER SET application_name = $x$x'; ALTER ROLE {} SUPERUSER; --$x$",
-            quote_identifier(MASTER_USER)
+            quote_identifier(harness.master_user())
         ))
         .await
         .expect("a user sets its own defaults");
@@ -87,7 +87,7 @@ async fn the_clone_acts_as_its_original_with_its_settings() {
     let clone_secret = rotations
         .value(&arn, VersionSelector::Stage(AWSCURRENT))
         .await;
-    let clone = login(&server, &clone_secret).await;
+    let clone = login(server, &clone_secret).await;
     let whoami: (String, String) = {
         let row = clone
             .query_one("SELECT current_user::text, session_user::text", &[])
@@ -113,7 +113,7 @@ async fn the_clone_acts_as_its_original_with_its_settings() {
         show(&clone, "application_name").await,
         format!(
             "x'; ALTER ROLE {} SUPERUSER; --",
-            quote_identifier(MASTER_USER)
+            quote_identifier(harness.master_user())
         ),
         "copied as a value, not run"
     );
@@ -126,7 +126,7 @@ async fn the_clone_acts_as_its_original_with_its_settings() {
         .await
         .query_one(
             "SELECT rolsuper FROM pg_roles WHERE rolname = $1",
-            &[&MASTER_USER],
+            &[&harness.master_user()],
         )
         .await
         .unwrap()
@@ -148,13 +148,13 @@ async fn the_clone_acts_as_its_original_with_its_settings() {
         .value(&arn, VersionSelector::Stage(AWSCURRENT))
         .await;
     assert_eq!(back.required_str("username").unwrap(), original);
-    let as_original = login(&server, &back).await;
+    let as_original = login(server, &back).await;
     as_original
         .batch_execute("ALTER TABLE app.made_by_clone ADD COLUMN note text; INSERT INTO app.made_by_clone VALUES (1, 'ok')")
         .await
         .expect("what the clone created belongs to the original");
     let clone_again = login(
-        &server,
+        server,
         &rotations
             .value(&arn, VersionSelector::Stage(rotation_core::AWSPREVIOUS))
             .await,
@@ -174,8 +174,8 @@ async fn the_clone_acts_as_its_original_with_its_settings() {
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_statement_stuck_on_a_lock_fails_naming_it() {
     let moto = MotoServer::shared();
-    let server = PostgresServer::start();
-    let harness = PostgresRotatorHarness::alternating_users(&server).await;
+    let server = PostgresServer::shared();
+    let harness = PostgresRotatorHarness::alternating_users(server).await;
     let timeout = Duration::from_secs(1);
     let rotations = Rotations::new(
         moto.admin_store(),
@@ -204,7 +204,7 @@ async fn a_statement_stuck_on_a_lock_fails_naming_it() {
     let message = error_chain(&failed.expect_err("setSecret must fail"));
     assert!(message.contains("lock timeout"), "{message}");
     assert!(
-        message.contains(&original) && message.contains(MASTER_USER),
+        message.contains(&original) && message.contains(harness.master_user()),
         "the failed statement is named: {message}"
     );
     assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");

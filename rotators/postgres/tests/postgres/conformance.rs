@@ -19,8 +19,8 @@ use rotation_tests::moto::MotoServer;
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn single_user_passes_the_conformance_kit() {
     let moto = MotoServer::shared();
-    let server = PostgresServer::start();
-    let harness = PostgresRotatorHarness::single_user(&server).await;
+    let server = PostgresServer::shared();
+    let harness = PostgresRotatorHarness::single_user(server).await;
     let report = run_all(&harness, moto.admin_store()).await;
     println!("single user: {report:#?}");
     conformance::assert_covered(&report, &[]);
@@ -33,8 +33,8 @@ async fn single_user_passes_the_conformance_kit() {
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn alternating_users_passes_the_conformance_kit() {
     let moto = MotoServer::shared();
-    let server = PostgresServer::start();
-    let harness = PostgresRotatorHarness::alternating_users(&server).await;
+    let server = PostgresServer::shared();
+    let harness = PostgresRotatorHarness::alternating_users(server).await;
     let report = run_all(&harness, moto.admin_store()).await;
     println!("alternating users: {report:#?}");
     conformance::assert_covered(&report, &["fault_during_recovery_through_previous"]);
@@ -128,9 +128,8 @@ async fn the_kit_fails_an_alternating_rotator_that_changes_the_current_user() {
     // the task, so unwinding stops them.
     let run = tokio::spawn(async move {
         let moto = MotoServer::shared();
-        let server = PostgresServer::start();
-        let harness =
-            SwapsTheUsersHarness(PostgresRotatorHarness::alternating_users(&server).await);
+        let server = PostgresServer::shared();
+        let harness = SwapsTheUsersHarness(PostgresRotatorHarness::alternating_users(server).await);
         let kit = Kit::new(&harness, moto.admin_store());
         kit.full_rotation().await;
     });

@@ -171,8 +171,8 @@ async fn tls_against_a_server_without_it_fails_clearly() {
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_server_that_never_answers_fails_within_the_connect_timeout() {
     let moto = MotoServer::shared();
-    let server = PostgresServer::start();
-    let harness = PostgresRotatorHarness::single_user(&server).await;
+    let server = PostgresServer::shared();
+    let harness = PostgresRotatorHarness::single_user(server).await;
     let silent_port = rotation_tests::silent_port();
     let timeout = Duration::from_secs(1);
     let rotations = Rotations::new(
@@ -201,8 +201,8 @@ async fn a_server_that_never_answers_fails_within_the_connect_timeout() {
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn alternating_users_refuse_a_current_secret_that_does_not_log_in() {
     let moto = MotoServer::shared();
-    let server = PostgresServer::start();
-    let harness = PostgresRotatorHarness::alternating_users(&server).await;
+    let server = PostgresServer::shared();
+    let harness = PostgresRotatorHarness::alternating_users(server).await;
     let rotations = Rotations::new(
         moto.admin_store(),
         harness.rotator_with(settings(None, Duration::from_secs(5)), None),
@@ -233,9 +233,9 @@ async fn alternating_users_refuse_a_current_secret_that_does_not_log_in() {
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_master_secret_must_reach_the_same_cluster() {
     let moto = MotoServer::shared();
-    let server = PostgresServer::start();
+    let server = PostgresServer::shared();
     let other = PostgresServer::start();
-    let harness = PostgresRotatorHarness::alternating_users(&server).await;
+    let harness = PostgresRotatorHarness::alternating_users(server).await;
     let other_harness = PostgresRotatorHarness::alternating_users(&other).await;
     let rotations = Rotations::new(
         moto.admin_store(),
@@ -246,7 +246,7 @@ async fn a_master_secret_must_reach_the_same_cluster() {
     // writer endpoint and a reader endpoint would): accepted.
     let mut secret = harness.new_user(rotations.store(), "reader").await;
     let master = harness.secret_for(
-        postgres_rotator_testing::MASTER_USER,
+        harness.master_user(),
         harness.other_secret_values()[0].expose(),
     );
     let mut writer = master.clone();
@@ -277,7 +277,7 @@ async fn a_master_secret_must_reach_the_same_cluster() {
         message.contains("not shown to be one database"),
         "{message}"
     );
-    for cluster in [&server, &other] {
+    for cluster in [server, &other] {
         let clone_exists = cluster.role_exists(&format!("{username}_clone")).await;
         assert!(!clone_exists, "no clone was created");
     }

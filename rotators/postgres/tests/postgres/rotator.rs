@@ -85,8 +85,8 @@ async fn can_create_db(server: &PostgresServer, role: &str) -> bool {
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn single_user_replaces_the_password_and_keeps_the_rest() {
     let moto = MotoServer::shared();
-    let server = PostgresServer::start();
-    let harness = PostgresRotatorHarness::single_user(&server).await;
+    let server = PostgresServer::shared();
+    let harness = PostgresRotatorHarness::single_user(server).await;
     let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(settings(), None));
     let mut secret = harness.new_user(rotations.store(), "single").await;
     secret.set("team", json!({"owner": "payments", "tags": ["a", 1]}));
@@ -113,12 +113,12 @@ async fn single_user_replaces_the_password_and_keeps_the_rest() {
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn awkward_usernames_passwords_and_fields_rotate() {
     let moto = MotoServer::shared();
-    let server = PostgresServer::start();
+    let server = PostgresServer::shared();
     for alternating in [false, true] {
         let harness = if alternating {
-            PostgresRotatorHarness::alternating_users(&server).await
+            PostgresRotatorHarness::alternating_users(server).await
         } else {
-            PostgresRotatorHarness::single_user(&server).await
+            PostgresRotatorHarness::single_user(server).await
         };
         let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(settings(), None));
         let username = format!("we\"ird us;er {alternating}");
@@ -160,8 +160,8 @@ async fn awkward_usernames_passwords_and_fields_rotate() {
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn alternating_users_share_privileges_and_switch_back() {
     let moto = MotoServer::shared();
-    let server = PostgresServer::start();
-    let harness = PostgresRotatorHarness::alternating_users(&server).await;
+    let server = PostgresServer::shared();
+    let harness = PostgresRotatorHarness::alternating_users(server).await;
     let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(settings(), None));
     let secret = harness.new_user(rotations.store(), "orig").await;
     let original = username_of(&secret);
@@ -179,7 +179,7 @@ async fn alternating_users_share_privileges_and_switch_back() {
     rotations.rotate(&arn).await;
     let first = current(&rotations, &arn).await;
     assert_eq!(username_of(&first), clone);
-    assert_eq!(memberships(&server, &clone).await, [original.as_str()]);
+    assert_eq!(memberships(server, &clone).await, [original.as_str()]);
     let (client, connection) = server
         .config(&clone, &password_of(&first), "postgres")
         .connect(tokio_postgres::NoTls)
@@ -218,14 +218,11 @@ async fn alternating_users_share_privileges_and_switch_back() {
         "AWSPREVIOUS (the clone) still logs in"
     );
     assert_eq!(
-        memberships(&server, &clone).await,
+        memberships(server, &clone).await,
         [original.as_str(), "reporting"],
         "the grant reached the clone and the stray one was revoked"
     );
-    assert!(
-        can_create_db(&server, &clone).await,
-        "attributes are copied"
-    );
+    assert!(can_create_db(server, &clone).await, "attributes are copied");
 
     // A revoke on the original reaches the clone too.
     server
@@ -236,8 +233,8 @@ async fn alternating_users_share_privileges_and_switch_back() {
     rotations.rotate(&arn).await;
     let third = current(&rotations, &arn).await;
     assert_eq!(username_of(&third), clone);
-    assert_eq!(memberships(&server, &clone).await, [original.as_str()]);
-    assert!(!can_create_db(&server, &clone).await);
+    assert_eq!(memberships(server, &clone).await, [original.as_str()]);
+    assert!(!can_create_db(server, &clone).await);
     assert!(harness.logs_in(&third).await);
     rotations
         .assert_no_leaks(&harness.other_secret_values())
@@ -250,8 +247,8 @@ async fn alternating_users_share_privileges_and_switch_back() {
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_clone_left_without_its_grants_is_completed() {
     let moto = MotoServer::shared();
-    let server = PostgresServer::start();
-    let harness = PostgresRotatorHarness::alternating_users(&server).await;
+    let server = PostgresServer::shared();
+    let harness = PostgresRotatorHarness::alternating_users(server).await;
     let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(settings(), None));
     let secret = harness.new_user(rotations.store(), "half").await;
     let original = username_of(&secret);
@@ -263,15 +260,15 @@ async fn a_clone_left_without_its_grants_is_completed() {
              CREATE ROLE \"{clone}\" WITH LOGIN IN ROLE \"{original}\";"
         ))
         .await;
-    assert_eq!(memberships(&server, &clone).await, [original.as_str()]);
-    assert!(!can_create_db(&server, &clone).await);
+    assert_eq!(memberships(server, &clone).await, [original.as_str()]);
+    assert!(!can_create_db(server, &clone).await);
 
     let arn = rotations.create("pg-half-clone", &secret).await;
     rotations.rotate(&arn).await;
     let mut expected = vec!["auditors".to_owned(), original.clone()];
     expected.sort();
-    assert_eq!(memberships(&server, &clone).await, expected);
-    assert!(can_create_db(&server, &clone).await);
+    assert_eq!(memberships(server, &clone).await, expected);
+    assert!(can_create_db(server, &clone).await);
     assert!(harness.logs_in(&current(&rotations, &arn).await).await);
 }
 
@@ -378,8 +375,8 @@ async fn a_database_outage_mid_rotation_is_survived() {
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn an_explicit_strategy_wins_over_masterarn() {
     let moto = MotoServer::shared();
-    let server = PostgresServer::start();
-    let harness = PostgresRotatorHarness::alternating_users(&server).await;
+    let server = PostgresServer::shared();
+    let harness = PostgresRotatorHarness::alternating_users(server).await;
     let rotations = Rotations::new(
         moto.admin_store(),
         harness.rotator_with(settings(), Some(Strategy::SingleUser)),
@@ -417,8 +414,8 @@ async fn an_explicit_strategy_wins_over_masterarn() {
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_hand_edited_current_secret_is_recovered_through_previous() {
     let moto = MotoServer::shared();
-    let server = PostgresServer::start();
-    let harness = PostgresRotatorHarness::single_user(&server).await;
+    let server = PostgresServer::shared();
+    let harness = PostgresRotatorHarness::single_user(server).await;
     let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(settings(), None));
     let secret = harness.new_user(rotations.store(), "edited").await;
     let arn = rotations.create("pg-edited", &secret).await;

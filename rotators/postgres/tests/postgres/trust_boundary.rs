@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use postgres_rotator::sql::{quote_identifier, quote_literal};
+use postgres_rotator_testing::PostgresRotatorHarness;
 use postgres_rotator_testing::PostgresServer;
-use postgres_rotator_testing::{PostgresRotatorHarness, MASTER_USER};
 use rotation_core::error::error_chain;
 use rotation_core::store::VersionSelector;
 use rotation_core::testkit::Rotations;
@@ -39,11 +39,11 @@ async fn refused<R: Rotator>(rotations: &Rotations<R>, arn: &str) -> String {
 /// Every line of `server`'s log that names the master user: a login
 /// attempt as the master shows up as a connection or an authentication
 /// failure.
-fn master_traces(server: &PostgresServer) -> Vec<String> {
+fn master_traces(server: &PostgresServer, master: &str) -> Vec<String> {
     std::fs::read_to_string(server.log_path())
         .expect("read the server log")
         .lines()
-        .filter(|l| l.contains(MASTER_USER))
+        .filter(|l| l.contains(master))
         .map(str::to_owned)
         .collect()
 }
@@ -64,7 +64,10 @@ fn secret_on(
 
 /// The master secret as RDS manages it: `username` and `password` only.
 fn rds_managed(harness: &PostgresRotatorHarness<'_>) -> SecretJson {
-    let full = harness.secret_for(MASTER_USER, harness.other_secret_values()[0].expose());
+    let full = harness.secret_for(
+        harness.master_user(),
+        harness.other_secret_values()[0].expose(),
+    );
     let mut map = serde_json::Map::new();
     for field in ["username", "password"] {
         map.insert(field.into(), full.get(field).unwrap().clone());
@@ -74,8 +77,12 @@ fn rds_managed(harness: &PostgresRotatorHarness<'_>) -> SecretJson {
 
 /// A login `<master>_clone` with `password`, as an attacker who may create
 /// logins would make it.
-async fn login_named_after_the_master(server: &PostgresServer, password: &str) -> String {
-    let name = format!("{MASTER_USER}_clone");
+async fn login_named_after_the_master(
+    harness: &PostgresRotatorHarness<'_>,
+    server: &PostgresServer,
+    password: &str,
+) -> String {
+    let name = format!("{}_clone", harness.master_user());
     server
         .execute(&format!(
             "DROP ROLE IF EXISTS {0}; CREATE ROLE {0} LOGIN PASSWORD {1}",
@@ -106,7 +113,10 @@ async fn administrator(
 async fn master_still_logs_in(server: &PostgresServer, harness: &PostgresRotatorHarness<'_>) {
     assert!(
         server
-            .can_log_in(MASTER_USER, harness.other_secret_values()[0].expose())
+            .can_log_in(
+                harness.master_user(),
+                harness.other_secret_values()[0].expose()
+            )
             .await,
         "the master's own secret still logs in"
     );
@@ -139,9 +149,9 @@ async fn an_rds_managed_master_is_never_sent_where_the_rotated_secret_points() {
         "{message}"
     );
     assert!(
-        master_traces(&attackers).is_empty(),
+        master_traces(&attackers, harness.master_user()).is_empty(),
         "the master never tried to log in to the attacker's server: {:?}",
-        master_traces(&attackers)
+        master_traces(&attackers, harness.master_user())
     );
     assert!(!attackers.role_exists("lure_clone").await);
     master_still_logs_in(&server, &harness).await;
@@ -171,7 +181,7 @@ async fn an_rds_managed_master_is_never_sent_where_the_rotated_secret_points() {
         message.contains("no-such-db") && message.contains("RDS"),
         "{message}"
     );
-    assert!(master_traces(&attackers).is_empty());
+    assert!(master_traces(&attackers, harness.master_user()).is_empty());
     rotations
         .assert_no_leaks(&harness.other_secret_values())
         .await;
@@ -198,11 +208,11 @@ async fn a_master_with_an_address_logs_in_only_there() {
         message.contains("not shown to be one database"),
         "{message}"
     );
-    assert!(master_traces(&attackers).is_empty());
+    assert!(master_traces(&attackers, harness.master_user()).is_empty());
     assert!(
-        master_traces(&server).is_empty(),
+        master_traces(&server, harness.master_user()).is_empty(),
         "the master did not even log in to its own server: {:?}",
-        master_traces(&server)
+        master_traces(&server, harness.master_user())
     );
     for cluster in [&server, &attackers] {
         assert!(!cluster.role_exists("lure_clone").await);
@@ -250,7 +260,7 @@ async fn a_copy_of_the_masters_cluster_is_not_taken_for_it() {
             .can_log_in(&victim, "the victim's own password")
             .await
     );
-    assert!(master_traces(&copy).is_empty());
+    assert!(master_traces(&copy, harness.master_user()).is_empty());
     master_still_logs_in(&server, &harness).await;
 }
 
@@ -265,12 +275,12 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
     let lure = "the attacker's password";
 
     // Attack 3: a login named <master>_clone takes the master for its pair.
-    let named_after_master = login_named_after_the_master(&server, lure).await;
+    let named_after_master = login_named_after_the_master(&harness, &server, lure).await;
     let secret = secret_on(&harness, &named_after_master, lure, &master_arn);
     let arn = rotations.create("pg-master-clone", &secret).await;
     let message = refused(&rotations, &arn).await;
     assert!(
-        message.contains(MASTER_USER) && message.contains("master secret's user"),
+        message.contains(harness.master_user()) && message.contains("master secret's user"),
         "{message}"
     );
     master_still_logs_in(&server, &harness).await;
@@ -349,7 +359,10 @@ async fn a_master_outside_the_allow_list_is_refused() {
         "{message}"
     );
     assert!(!server.role_exists(&format!("{username}_clone")).await);
-    assert!(master_traces(&server).is_empty(), "the master was not used");
+    assert!(
+        master_traces(&server, harness.master_user()).is_empty(),
+        "the master was not used"
+    );
 }
 
 /// moto's RDS gives made-up host names; the proxy in front of it points
@@ -374,7 +387,7 @@ async fn rds_managed_master_secrets_rotate_through_the_rds_api() {
         .db_instance_identifier(&instance)
         .db_instance_class("db.t3.micro")
         .engine("postgres")
-        .master_username(MASTER_USER)
+        .master_username(harness.master_user())
         .master_user_password("unused-by-moto")
         .port(i32::from(server.port()))
         .send()
@@ -391,7 +404,7 @@ async fn rds_managed_master_secrets_rotate_through_the_rds_api() {
         .create_db_cluster()
         .db_cluster_identifier(&cluster)
         .engine("aurora-postgresql")
-        .master_username(MASTER_USER)
+        .master_username(harness.master_user())
         .master_user_password("unused-by-moto")
         .port(i32::from(server.port()))
         .send()
@@ -484,7 +497,7 @@ mod function {
             .create_user(&victim, "the victim's own password")
             .await;
         harness.create_user(&format!("{victim}_clone"), lure).await;
-        let master_clone = login_named_after_the_master(&server, lure).await;
+        let master_clone = login_named_after_the_master(&harness, &server, lure).await;
         let boss = administrator(&harness, &server, lure).await;
         let mut outside = harness.new_user(store.as_ref(), "outside").await;
         outside.set("masterarn", unlisted_master.as_str());
@@ -561,9 +574,9 @@ mod function {
             assert!(process.is_running(), "{what}: the function serves on");
         }
         assert!(
-            master_traces(&attackers).is_empty(),
+            master_traces(&attackers, harness.master_user()).is_empty(),
             "{:?}",
-            master_traces(&attackers)
+            master_traces(&attackers, harness.master_user())
         );
         assert!(
             server

@@ -9,10 +9,10 @@ use rotation_tests::moto::MotoServer;
 #[ignore = "function tier: cargo test --tests -- --include-ignored function:: (CONTRIBUTING.md)"]
 async fn mysql_rotator_serves_rotations_through_the_runtime_api() {
     let moto = MotoServer::shared();
-    let server = MariaDbServer::start();
+    let server = MariaDbServer::shared();
     for harness in [
-        MysqlRotatorHarness::single_user(&server).await,
-        MysqlRotatorHarness::alternating_users(&server).await,
+        MysqlRotatorHarness::single_user(server).await,
+        MysqlRotatorHarness::alternating_users(server).await,
     ] {
         let report = lambda_e2e::run("mysql-rotator", &harness, moto, &[]).await;
         println!("mysql-rotator: {report:#?}");
@@ -27,8 +27,8 @@ async fn mysql_rotator_serves_rotations_through_the_runtime_api() {
 #[ignore = "function tier: cargo test --tests -- --include-ignored function:: (CONTRIBUTING.md)"]
 async fn mysql_rotator_leaks_nothing_at_trace() {
     let moto = MotoServer::shared();
-    let server = MariaDbServer::start();
-    let harness = MysqlRotatorHarness::alternating_users(&server).await;
+    let server = MariaDbServer::shared();
+    let harness = MysqlRotatorHarness::alternating_users(server).await;
     let trace = [("AWS_LAMBDA_LOG_LEVEL", "TRACE".to_owned())];
     let report = lambda_e2e::run("mysql-rotator", &harness, moto, &trace).await;
     println!("mysql-rotator at TRACE: {report:#?}");

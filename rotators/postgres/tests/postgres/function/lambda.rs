@@ -10,10 +10,10 @@ use rotation_tests::moto::MotoServer;
 #[ignore = "function tier: cargo test --tests -- --include-ignored function:: (CONTRIBUTING.md)"]
 async fn postgres_rotator_serves_rotations_through_the_runtime_api() {
     let moto = MotoServer::shared();
-    let server = PostgresServer::start();
+    let server = PostgresServer::shared();
     for harness in [
-        PostgresRotatorHarness::single_user(&server).await,
-        PostgresRotatorHarness::alternating_users(&server).await,
+        PostgresRotatorHarness::single_user(server).await,
+        PostgresRotatorHarness::alternating_users(server).await,
     ] {
         let report = lambda_e2e::run("postgres-rotator", &harness, moto, &[]).await;
         println!("postgres-rotator: {report:#?}");
@@ -30,8 +30,8 @@ async fn postgres_rotator_serves_rotations_through_the_runtime_api() {
 #[ignore = "function tier: cargo test --tests -- --include-ignored function:: (CONTRIBUTING.md)"]
 async fn postgres_rotator_leaks_nothing_at_trace() {
     let moto = MotoServer::shared();
-    let server = PostgresServer::start();
-    let harness = PostgresRotatorHarness::alternating_users(&server).await;
+    let server = PostgresServer::shared();
+    let harness = PostgresRotatorHarness::alternating_users(server).await;
     let trace = [("AWS_LAMBDA_LOG_LEVEL", "TRACE".to_owned())];
     let report = lambda_e2e::run("postgres-rotator", &harness, moto, &trace).await;
     println!("postgres-rotator at TRACE: {report:#?}");
