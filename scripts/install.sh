@@ -10,7 +10,8 @@
 #   tests start their own throwaway servers; the packaged ones are left
 #   alone), openssl (the TLS tests' certificate authority), and .venv/ at
 #   the workspace root with moto's server (the Secrets Manager, IAM, STS
-#   and RDS APIs).
+#   and RDS APIs) and waitress, which serves it with keep-alive
+#   (tests/moto_server.py).
 # release: binutils (readelf, to check what the bootstraps link), and in
 #   .venv cargo-lambda (with zig, for the Lambda builds), aws-sam-cli and
 #   cfn-lint (the template checks) and python-hcl2 (reads the Terraform
@@ -20,7 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Pinned so CI runs what was tested.
-MOTO=("moto[server]==5.2.5")
+MOTO=("moto[server]==5.2.5" "waitress==3.0.2")
 RELEASE_TOOLS=(
     "cargo-lambda==1.9.2"
     "aws-sam-cli==1.170.0"

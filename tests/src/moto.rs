@@ -10,7 +10,7 @@ use rotation_core::store::AwsSecretStore;
 use crate::{free_port, wait_for_port, workspace_root};
 
 /// How to install moto where the tests look for it.
-pub const INSTALL_HINT: &str = "install it with `python3 -m venv .venv && .venv/bin/pip install 'moto[server]'` \
+pub const INSTALL_HINT: &str = "install it with `python3 -m venv .venv && .venv/bin/pip install 'moto[server]' waitress` \
      at the workspace root (the README's test command does), or set MOTO_SERVER to a moto_server binary";
 
 /// A moto server on a free port, stopped on drop.
@@ -20,8 +20,9 @@ pub struct MotoServer {
 }
 
 /// The command that serves moto: `MOTO_SERVER` as given, or the
-/// workspace's `.venv` Python running `tests/moto_server.py` (moto's own
-/// server with a per-request directory listing taken out).
+/// workspace's `.venv` Python running `tests/moto_server.py` (moto's
+/// application with two per-request costs taken out, served with
+/// keep-alive).
 fn moto_command() -> Command {
     if let Some(binary) = std::env::var_os("MOTO_SERVER") {
         let binary = PathBuf::from(binary);
