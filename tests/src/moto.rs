@@ -1,13 +1,15 @@
 //! moto's server as the Secrets Manager API.
 
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
 use rotation_core::store::AwsSecretStore;
+use rotation_core::testkit::unique_name;
 
-use crate::{free_port, wait_for_port, workspace_root};
+use crate::{free_port, workspace_root};
 
 /// How to install moto where the tests look for it.
 pub const INSTALL_HINT: &str = "install it with `python3 -m venv .venv && .venv/bin/pip install 'moto[server]' waitress` \
@@ -46,26 +48,59 @@ fn moto_command() -> Command {
 
 impl MotoServer {
     /// Starts moto; panics with the install command if it is missing.
+    ///
+    /// The port comes from [`free_port`], which another process can take
+    /// before moto binds it (an outgoing connection's local port, say). A
+    /// server that exits before it listens is started again on another
+    /// port, twice at most; the panic after that shows moto's own output.
     pub fn start() -> Self {
+        let mut last_failure = String::new();
+        for _ in 0..3 {
+            match Self::try_start() {
+                Ok(server) => return server,
+                Err(failure) => last_failure = failure,
+            }
+        }
+        panic!("moto_server did not start, three times; the last: {last_failure}");
+    }
+
+    /// One attempt: moto on a free port, its output in a file that is
+    /// removed once it listens (and kept in the error if it does not).
+    fn try_start() -> Result<Self, String> {
         let port = free_port();
+        let log_path = std::env::temp_dir().join(unique_name("rotation-moto"));
+        let log = std::fs::File::create(&log_path).expect("create moto's log file");
         let mut command = moto_command();
         let mut child = command
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(log.try_clone().expect("share moto's log file"))
+            .stderr(log)
             .spawn()
             .unwrap_or_else(|e| panic!("start {command:?}: {e}; {INSTALL_HINT}"));
-        wait_for_port(
-            port,
-            Duration::from_secs(30),
-            "moto_server",
-            || match child.try_wait() {
-                Ok(Some(status)) => Err(status.to_string()),
-                _ => Ok(()),
-            },
-        );
-        Self { child, port }
+        let address = SocketAddr::from(([127, 0, 0, 1], port));
+        let started = Instant::now();
+        let outcome = loop {
+            if TcpStream::connect_timeout(&address, Duration::from_millis(100)).is_ok() {
+                break Ok(Self { child, port });
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                let output = std::fs::read_to_string(&log_path).unwrap_or_default();
+                let tail: Vec<&str> = output.lines().rev().take(5).collect();
+                break Err(format!(
+                    "exited ({status}) before listening on port {port}: {}",
+                    tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+                ));
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "moto_server did not listen on port {port} within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        };
+        // moto keeps writing to the file it holds open; the name goes.
+        let _ = std::fs::remove_file(&log_path);
+        outcome
     }
 
     /// The moto server this test binary's tests share, started by the
