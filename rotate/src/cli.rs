@@ -4,6 +4,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// The exit codes, as `--help` ends with them (`error::exit` defines them).
+const EXIT_CODES: &str = "Exit codes: 0 done; 1 a rotation failed (left resumable); 2 bad usage \
+(arguments, settings, an unknown secret, a file that is not a store); 3 the tool or its store \
+failed; 130 interrupted by Ctrl-C (resumable); 141 the output's reader went away \
+(`| head`), the rest of the output dropped.";
+
 /// Run and inspect Secrets Manager rotations from a terminal.
 ///
 /// Secrets live in an embedded store, a file given by --store or
@@ -12,7 +18,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// the settings their Lambda functions read (PASSWORD_LENGTH, API_KEY_*,
 /// DB_CA_BUNDLE...) from the environment.
 #[derive(Debug, Parser)]
-#[command(name = "rotate", version)]
+#[command(name = "rotate", version, after_help = EXIT_CODES)]
 pub struct Cli {
     /// The embedded store's file.
     #[arg(long, env = "ROTATE_STORE", global = true, value_name = "PATH")]

@@ -19,6 +19,11 @@ pub mod exit {
     pub const INTERNAL: u8 = 3;
     /// Stopped by Ctrl-C between steps; the rotation is resumable.
     pub const INTERRUPTED: u8 = 130;
+    /// Standard output's reader went away (`| head`, a pager quit early):
+    /// the rest of the output is dropped, quietly, with the status a shell
+    /// shows for a process killed by SIGPIPE (128 + 13). What the command
+    /// did (a rotation that ran) is done all the same.
+    pub const CLOSED_PIPE: u8 = 141;
 }
 
 /// Why a command did not succeed. Messages name secrets, fields and

@@ -16,6 +16,7 @@ mod status;
 mod target;
 mod trigger;
 
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -173,25 +174,49 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("rotate: cannot start: {error}");
+            print_error(&format!("rotate: cannot start: {error}"));
             return ExitCode::from(exit::INTERNAL);
         }
     };
     match runtime.block_on(execute(&cli)) {
-        Ok(printed) => {
-            println!("{}", printed.text);
-            ExitCode::from(printed.code)
-        }
+        Ok(printed) => match print_output(&printed.text) {
+            Ok(()) => ExitCode::from(printed.code),
+            Err(code) => code,
+        },
         Err(error) => {
             if cli.json {
                 let code = error.exit_code();
-                println!(
-                    "{}",
-                    serde_json::json!({ "error": error.to_string(), "exit_code": code })
-                );
+                let document = serde_json::json!({ "error": error.to_string(), "exit_code": code });
+                // The error below says what happened whether or not the
+                // document reached a reader.
+                let _ = print_output(&document.to_string());
             }
-            eprintln!("rotate: {error}");
+            print_error(&format!("rotate: {error}"));
             ExitCode::from(error.exit_code())
         }
     }
+}
+
+/// Writes `text` and a newline to standard output. `println!` would panic
+/// when the reader has gone away (`| head`); this ends the output quietly
+/// with [`exit::CLOSED_PIPE`], and any other write failure with a line on
+/// standard error and [`exit::INTERNAL`].
+fn print_output(text: &str) -> Result<(), ExitCode> {
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {
+            Err(ExitCode::from(exit::CLOSED_PIPE))
+        }
+        Err(error) => {
+            print_error(&format!("rotate: cannot write the output: {error}"));
+            Err(ExitCode::from(exit::INTERNAL))
+        }
+    }
+}
+
+/// Writes `line` to standard error; a standard error that cannot be
+/// written to has no one to tell, so a failure is ignored, never a panic.
+pub(crate) fn print_error(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
 }

@@ -164,7 +164,7 @@ async fn rotate_one(store: AwsSecretStore, name: String, args: Arc<TriggerArgs>)
 /// terminal, not an end.
 fn report_poll_failure(name: &str, error: &rotation_core::StoreError) {
     if std::io::stderr().is_terminal() {
-        eprintln!("\nrotate: polling {name}: {error}");
+        crate::print_error(&format!("\nrotate: polling {name}: {error}"));
     }
 }
 
@@ -209,18 +209,22 @@ pub async fn trigger(
             let finished = done.load(Ordering::SeqCst);
             let width = 30;
             let filled = finished * width / total;
-            eprint!(
+            // Progress is a courtesy: a terminal that cannot take it
+            // (hung up) must not stop the rotations.
+            let mut stderr = std::io::stderr().lock();
+            let _ = write!(
+                stderr,
                 "\r[{}{}] {finished}/{total} {}",
                 "#".repeat(filled),
                 "-".repeat(width - filled),
                 result.name
             );
-            let _ = std::io::stderr().flush();
+            let _ = stderr.flush();
         }
         results.push(result);
     }
     if progress {
-        eprintln!();
+        crate::print_error("");
     }
     results.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(results)
