@@ -47,6 +47,11 @@ impl CountingStore {
             .expect("create the secret")
     }
 
+    /// `DeleteSecret` without a recovery window.
+    fn delete(&self, name: &str) {
+        self.inner.delete_secret(name).expect("delete the secret");
+    }
+
     /// A rotation's createSecret: `value` stored as AWSPENDING.
     async fn stage_pending(&self, name: &str, token: &str, value: &str) {
         self.inner.start_rotation(name, token).unwrap();
@@ -280,8 +285,31 @@ async fn a_deleted_secret_is_not_served_stale() {
     let store = Arc::new(CountingStore::default());
     store.create("app", "v1");
     let cache = cache(&store, CacheConfig::default().refresh_ahead(Duration::ZERO));
-    cache.get("app").await.unwrap();
+    assert_eq!(text(&cache.get("app").await.unwrap()), "v1");
+    store.delete("app");
     advance(Duration::from_secs(301)).await;
+    // A secret that is gone is not an outage: no stale value, however
+    // long `max_stale` is, and not on the next read either.
+    for read in ["the first read after expiry", "the next read"] {
+        let error = cache.get("app").await.unwrap_err();
+        assert!(
+            matches!(
+                error,
+                CacheError::Store {
+                    source: StoreError::SecretNotFound { .. },
+                    ..
+                }
+            ),
+            "{read}: {error:?}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_secret_or_stage_that_never_existed_is_named() {
+    let store = Arc::new(CountingStore::default());
+    store.create("app", "v1");
+    let cache = cache(&store, CacheConfig::default().refresh_ahead(Duration::ZERO));
     let error = cache.get("other").await.unwrap_err();
     assert!(
         matches!(

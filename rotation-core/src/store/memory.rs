@@ -241,6 +241,16 @@ impl InMemorySecretStore {
         Ok(())
     }
 
+    /// `DeleteSecret` without a recovery window
+    /// (`ForceDeleteWithoutRecovery`): the secret and every version are
+    /// gone, and every later call naming it finds no secret.
+    pub fn delete_secret(&self, secret_id: &str) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let name = state.find("DeleteSecret", secret_id)?.name.clone();
+        state.secrets.remove(&name);
+        Ok(())
+    }
+
     /// Turns rotation on or off.
     pub fn set_rotation_enabled(&self, secret_id: &str, enabled: bool) -> Result<(), StoreError> {
         let mut state = self.state();
