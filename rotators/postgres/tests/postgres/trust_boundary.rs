@@ -93,6 +93,31 @@ async fn login_named_after_the_master(
     name
 }
 
+/// What `role` may do, as the alternating strategy would copy it to a
+/// clone: its attributes, settings and the roles it is a member of. A
+/// refused rotation must leave an attacker's login exactly as it was.
+async fn rights_of(server: &PostgresServer, role: &str) -> Vec<String> {
+    let rows = server
+        .superuser()
+        .await
+        .query(
+            "SELECT format('%s %s %s %s %s %s %s', r.rolsuper, r.rolcreaterole, r.rolcreatedb, \
+                    r.rolreplication, r.rolbypassrls, r.rolconnlimit, r.rolconfig) \
+             FROM pg_roles r WHERE r.rolname = $1 \
+             UNION ALL \
+             SELECT 'member of ' || g.rolname FROM pg_auth_members m \
+             JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles u ON u.oid = m.member \
+             WHERE u.rolname = $1",
+            &[&role],
+        )
+        .await
+        .expect("read the role's rights");
+    let mut rights: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
+    rights.sort();
+    assert!(!rights.is_empty(), "{role} exists");
+    rights
+}
+
 /// A fresh `CREATEROLE` login with `password`.
 async fn administrator(
     harness: &PostgresRotatorHarness<'_>,
@@ -276,6 +301,7 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
 
     // Attack 3: a login named <master>_clone takes the master for its pair.
     let named_after_master = login_named_after_the_master(&harness, &server, lure).await;
+    let rights_before = rights_of(&server, &named_after_master).await;
     let secret = secret_on(&harness, &named_after_master, lure, &master_arn);
     let arn = rotations.create("pg-master-clone", &secret).await;
     let message = refused(&rotations, &arn).await;
@@ -284,6 +310,11 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
         "{message}"
     );
     master_still_logs_in(&server, &harness).await;
+    assert_eq!(
+        rights_of(&server, &named_after_master).await,
+        rights_before,
+        "the login named after the master gained no right (the master may CREATEROLE)"
+    );
 
     // The same with any user x for which the attacker holds a login x_clone
     // that is not x's clone: x's password is not reset.
@@ -291,7 +322,17 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
     harness
         .create_user(&victim, "the victim's own password")
         .await;
+    // Rights the victim has and a synced clone would get.
+    let privileged = unique_name("privileged");
+    server
+        .execute(&format!(
+            "CREATE ROLE {p}; GRANT {p} TO {v}; ALTER ROLE {v} CREATEDB",
+            p = quote_identifier(&privileged),
+            v = quote_identifier(&victim)
+        ))
+        .await;
     harness.create_user(&format!("{victim}_clone"), lure).await;
+    let rights_before = rights_of(&server, &format!("{victim}_clone")).await;
     let secret = secret_on(&harness, &format!("{victim}_clone"), lure, &master_arn);
     let arn = rotations.create("pg-victim-clone", &secret).await;
     let message = refused(&rotations, &arn).await;
@@ -301,15 +342,28 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
             .can_log_in(&victim, "the victim's own password")
             .await
     );
+    assert_eq!(
+        rights_of(&server, &format!("{victim}_clone")).await,
+        rights_before,
+        "the attacker's x_clone gained none of x's rights"
+    );
 
     // Going from x to x_clone, an x_clone that is someone else's is not
     // taken over.
     let app = unique_name("app");
     harness.create_user(&app, lure).await;
+    server
+        .execute(&format!(
+            "GRANT {} TO {}",
+            quote_identifier(&privileged),
+            quote_identifier(&app)
+        ))
+        .await;
     let squatter = format!("{app}_clone");
     harness
         .create_user(&squatter, "the squatter's password")
         .await;
+    let squatter_rights = rights_of(&server, &squatter).await;
     let secret = secret_on(&harness, &app, lure, &master_arn);
     let arn = rotations.create("pg-squatted", &secret).await;
     let message = refused(&rotations, &arn).await;
@@ -321,6 +375,11 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
         server
             .can_log_in(&squatter, "the squatter's password")
             .await
+    );
+    assert_eq!(
+        rights_of(&server, &squatter).await,
+        squatter_rights,
+        "the squatter gained none of the app's rights"
     );
 
     // A user that administers roles is never rotated by the master, nor
