@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use mysql_rotator::sql::account;
+use mysql_rotator_testing::harness::APP_SCHEMA;
 use mysql_rotator_testing::{MariaDbServer, MysqlRotatorHarness};
 use rotation_core::error::error_chain;
 use rotation_core::testkit::{unique_name, Rotations, RotatorHarness};
@@ -150,6 +151,40 @@ async fn a_master_with_an_address_logs_in_only_there() {
     master_still_logs_in(&server, &harness).await;
 }
 
+/// What `user@'%'` may do, as the alternating strategy would copy it to a
+/// clone: its grants (roles included, the password's hash cut off) and
+/// its connection limit and default role. A refused rotation must leave
+/// an attacker's login exactly as it was.
+async fn rights_of(server: &MariaDbServer, user: &str) -> Vec<String> {
+    let acct = account(user, "%");
+    let mut rights: Vec<String> = server
+        .rows(&format!("SHOW GRANTS FOR {acct}"))
+        .await
+        .into_iter()
+        .map(|row| {
+            row[0]
+                .split(" IDENTIFIED BY")
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    rights.extend(
+        server
+            .rows(&format!(
+                "SELECT max_user_connections, default_role FROM mysql.user \
+                 WHERE User = '{}' AND Host = '%'",
+                user.replace('\'', "''")
+            ))
+            .await
+            .into_iter()
+            .map(|row| row.join(" ")),
+    );
+    rights.sort();
+    assert!(!rights.is_empty(), "{user} exists");
+    rights
+}
+
 #[tokio::test]
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn the_pair_is_proved_not_guessed_from_a_name() {
@@ -163,6 +198,7 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
     // A login named <master>_clone takes the master for its pair.
     let named_after_master = format!("{}_clone", harness.master_user());
     harness.create_user(&named_after_master, lure).await;
+    let rights_before = rights_of(server, &named_after_master).await;
     let secret = secret_on(&harness, &named_after_master, lure, &master_arn);
     let arn = rotations.create("my-master-clone", &secret).await;
     let message = refused(&rotations, &arn).await;
@@ -171,6 +207,11 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
         "{message}"
     );
     master_still_logs_in(server, &harness).await;
+    assert_eq!(
+        rights_of(server, &named_after_master).await,
+        rights_before,
+        "the login named after the master gained none of the master's rights"
+    );
 
     // Any user x for which the attacker holds a login x_clone that is not
     // x's clone: x's password is not reset.
@@ -178,7 +219,17 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
     harness
         .create_user(&victim, "the victim's own password")
         .await;
+    // Rights the victim has and a synced clone would get.
+    let privileged = unique_name("privileged").replace('-', "_");
+    server
+        .execute(&format!(
+            "CREATE ROLE `{privileged}`; GRANT `{privileged}` TO {v}; \
+             GRANT INSERT ON `{APP_SCHEMA}`.* TO {v}; ALTER USER {v} WITH MAX_USER_CONNECTIONS 7",
+            v = account(&victim, "%")
+        ))
+        .await;
     harness.create_user(&format!("{victim}_clone"), lure).await;
+    let rights_before = rights_of(server, &format!("{victim}_clone")).await;
     let secret = secret_on(&harness, &format!("{victim}_clone"), lure, &master_arn);
     let arn = rotations.create("my-victim-clone", &secret).await;
     let message = refused(&rotations, &arn).await;
@@ -188,15 +239,27 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
             .can_log_in(&victim, "the victim's own password")
             .await
     );
+    assert_eq!(
+        rights_of(server, &format!("{victim}_clone")).await,
+        rights_before,
+        "the attacker's x_clone gained none of x's rights"
+    );
 
     // Going from x to x_clone, an x_clone that is someone else's is not
     // taken over.
     let app = unique_name("app");
     harness.create_user(&app, lure).await;
+    server
+        .execute(&format!(
+            "GRANT `{privileged}` TO {a}; GRANT INSERT ON `{APP_SCHEMA}`.* TO {a}",
+            a = account(&app, "%")
+        ))
+        .await;
     let squatter = format!("{app}_clone");
     harness
         .create_user(&squatter, "the squatter's password")
         .await;
+    let squatter_rights = rights_of(server, &squatter).await;
     let secret = secret_on(&harness, &app, lure, &master_arn);
     let arn = rotations.create("my-squatted", &secret).await;
     let message = refused(&rotations, &arn).await;
@@ -208,6 +271,11 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
         server
             .can_log_in(&squatter, "the squatter's password")
             .await
+    );
+    assert_eq!(
+        rights_of(server, &squatter).await,
+        squatter_rights,
+        "the squatter gained none of the app's rights"
     );
 
     // A user that administers users (directly, or through a role) is
