@@ -75,22 +75,27 @@ pub fn stop_when_this_process_exits(stop: &str) {
         .expect("start the watcher that stops a shared server at exit");
 }
 
-/// Waits until something accepts connections on `port`, or panics after
-/// `timeout` with `what` and the hint.
+/// Waits until something accepts connections on `port`. `alive` says
+/// whether the process that should listen is still running; if it has
+/// exited, the error names `what`, the port and `alive`'s answer, and the
+/// caller decides (a port taken by someone else is worth another try).
+/// Panics after `timeout`.
 pub fn wait_for_port(
     port: u16,
     timeout: Duration,
     what: &str,
     mut alive: impl FnMut() -> Result<(), String>,
-) {
+) -> Result<(), String> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let started = Instant::now();
     loop {
         if TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
-            return;
+            return Ok(());
         }
         if let Err(exit) = alive() {
-            panic!("{what} exited before listening on port {port}: {exit}");
+            return Err(format!(
+                "{what} exited before listening on port {port}: {exit}"
+            ));
         }
         assert!(
             started.elapsed() < timeout,

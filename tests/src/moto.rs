@@ -1,15 +1,14 @@
 //! moto's server as the Secrets Manager API.
 
-use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
 use rotation_core::store::AwsSecretStore;
 use rotation_core::testkit::unique_name;
 
-use crate::{free_port, workspace_root};
+use crate::{free_port, wait_for_port, workspace_root};
 
 /// How to install moto where the tests look for it.
 pub const INSTALL_HINT: &str = "install it with `python3 -m venv .venv && .venv/bin/pip install 'moto[server]' waitress` \
@@ -78,26 +77,17 @@ impl MotoServer {
             .stderr(log)
             .spawn()
             .unwrap_or_else(|e| panic!("start {command:?}: {e}; {INSTALL_HINT}"));
-        let address = SocketAddr::from(([127, 0, 0, 1], port));
-        let started = Instant::now();
-        let outcome = loop {
-            if TcpStream::connect_timeout(&address, Duration::from_millis(100)).is_ok() {
-                break Ok(Self { child, port });
-            }
-            if let Ok(Some(status)) = child.try_wait() {
+        let alive = || match child.try_wait() {
+            Ok(Some(status)) => {
                 let output = std::fs::read_to_string(&log_path).unwrap_or_default();
                 let tail: Vec<&str> = output.lines().rev().take(5).collect();
-                break Err(format!(
-                    "exited ({status}) before listening on port {port}: {}",
-                    tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
-                ));
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                Err(format!("{status}; {}", tail.join(" | ")))
             }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "moto_server did not listen on port {port} within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(25));
+            _ => Ok(()),
         };
+        let listening = wait_for_port(port, Duration::from_secs(30), "moto_server", alive);
+        let outcome = listening.map(|()| Self { child, port });
         // moto keeps writing to the file it holds open; the name goes.
         let _ = std::fs::remove_file(&log_path);
         outcome

@@ -203,7 +203,8 @@ impl MariaDbServer {
                 )),
                 _ => Ok(()),
             }
-        });
+        })
+        .unwrap_or_else(|exited| panic!("{exited}"));
     }
 
     /// Stops the server (SIGTERM to the process this started, then wait),
