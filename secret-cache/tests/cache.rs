@@ -280,6 +280,20 @@ async fn during_an_outage_one_reader_retries_and_the_others_do_not_wait() {
     assert_eq!(store.reads(), 3);
 }
 
+/// `error` is the store's "no such secret", passed on as it is.
+fn assert_not_found(error: &CacheError, when: &str) {
+    assert!(
+        matches!(
+            error,
+            CacheError::Store {
+                source: StoreError::SecretNotFound { .. },
+                ..
+            }
+        ),
+        "{when}: {error:?}"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_deleted_secret_is_not_served_stale() {
     let store = Arc::new(CountingStore::default());
@@ -292,16 +306,7 @@ async fn a_deleted_secret_is_not_served_stale() {
     // long `max_stale` is, and not on the next read either.
     for read in ["the first read after expiry", "the next read"] {
         let error = cache.get("app").await.unwrap_err();
-        assert!(
-            matches!(
-                error,
-                CacheError::Store {
-                    source: StoreError::SecretNotFound { .. },
-                    ..
-                }
-            ),
-            "{read}: {error:?}"
-        );
+        assert_not_found(&error, read);
     }
 }
 
@@ -311,16 +316,7 @@ async fn a_secret_or_stage_that_never_existed_is_named() {
     store.create("app", "v1");
     let cache = cache(&store, CacheConfig::default().refresh_ahead(Duration::ZERO));
     let error = cache.get("other").await.unwrap_err();
-    assert!(
-        matches!(
-            error,
-            CacheError::Store {
-                source: StoreError::SecretNotFound { .. },
-                ..
-            }
-        ),
-        "{error:?}"
-    );
+    assert_not_found(&error, "a secret that never existed");
     let error = cache.get_stage("app", "AWSPREVIOUS").await.unwrap_err();
     assert!(matches!(error, CacheError::NoValue { .. }), "{error:?}");
     assert!(error.to_string().contains("AWSPREVIOUS"), "{error}");

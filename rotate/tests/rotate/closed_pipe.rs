@@ -43,6 +43,16 @@ fn store_with_secrets(count: usize) -> (StoreFile, Vec<String>) {
     (store, arns)
 }
 
+/// `rotate args` with its standard output and error in pipes.
+fn spawn_piped(store: &StoreFile, args: &[&str]) -> Child {
+    store
+        .command(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start rotate")
+}
+
 /// Waits for `child` and checks that it ended as a closed pipe should.
 fn assert_ended_quietly(mut child: Child, what: &str) {
     let mut stderr = String::new();
@@ -79,12 +89,7 @@ fn a_reader_gone_before_the_output_ends_every_command_quietly() {
         commands.push([form, &["run", arns[if json { 1 } else { 0 }].as_str()]].concat());
     }
     for args in &commands {
-        let mut child = store
-            .command(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_piped(&store, args);
         drop(child.stdout.take());
         assert_ended_quietly(child, &args.join(" "));
     }
@@ -105,12 +110,7 @@ fn a_reader_that_leaves_mid_output_ends_it_quietly() {
     ];
     for (args, times) in &commands {
         for _ in 0..*times {
-            let mut child = store
-                .command(args)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
+            let mut child = spawn_piped(&store, args);
             let mut stdout = child.stdout.take().unwrap();
             let mut first = [0_u8; 1];
             stdout.read_exact(&mut first).unwrap();
