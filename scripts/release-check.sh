@@ -7,7 +7,7 @@
 #   checksums (scripts/release.sh), unpacked into target/lambda/<arch>/
 #   (where the benchmarks look too, beside the empty `lambda-floor`);
 # - `cargo package` of the publishable crates;
-# - the release test binary (rotation-tests' tests/release): the
+# - the release test binary (rotation-testing's tests/release): the
 #   artifacts' architectures, checksums and linked libraries, cfn-lint,
 #   `sam validate --lint`, `sam build`, the IAM sync check of the
 #   Terraform example, and one rotation per rotator through the shipped

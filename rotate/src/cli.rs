@@ -86,8 +86,8 @@ pub struct StepArgs {
     /// The secret's name or ARN.
     pub secret: String,
     /// createSecret, setSecret, testSecret or finishSecret.
-    #[arg(value_parser = clap::value_parser!(rotation_core::Step))]
-    pub step: rotation_core::Step,
+    #[arg(value_parser = clap::value_parser!(rotation_core::event::Step))]
+    pub step: rotation_core::event::Step,
     /// The rotation's token (its AWSPENDING version; `rotate status` shows
     /// it).
     #[arg(long)]

@@ -2,7 +2,7 @@
 
 use rotation_core::error::error_chain;
 use rotation_core::store::embedded::OpenError;
-use rotation_core::{RotationError, SettingsError, StoreError};
+use rotation_core::{error::RotationError, error::StoreError, SettingsError};
 
 /// Exit codes: a script can tell its own mistake from a failed rotation
 /// from the tool's.

@@ -111,12 +111,8 @@ async fn whole_rotation(cli: &Cli, args: &RunArgs) -> Result<String, CliError> {
             flag.store(true, Ordering::SeqCst);
         }
     });
-    let work = run::WholeRotation {
-        target: &target,
-        args,
-        interrupted,
-    };
-    let report = rotators::dispatch(target.store(), &args.secret, args.rotator, work).await?;
+    let rotator = rotators::rotator_for(target.store(), &args.secret, args.rotator).await?;
+    let report = run::run(&target, rotator, args, interrupted).await?;
     Ok(if cli.json {
         serde_json::to_string_pretty(&report.json()).expect("JSON values print")
     } else {
@@ -126,11 +122,8 @@ async fn whole_rotation(cli: &Cli, args: &RunArgs) -> Result<String, CliError> {
 
 async fn one_step(cli: &Cli, args: &StepArgs) -> Result<String, CliError> {
     let target = open_target(cli).await?;
-    let work = run::OneStep {
-        target: &target,
-        args,
-    };
-    let report = rotators::dispatch(target.store(), &args.secret, args.rotator, work).await?;
+    let rotator = rotators::rotator_for(target.store(), &args.secret, args.rotator).await?;
+    let report = run::step(&target, rotator, args).await?;
     Ok(if cli.json {
         serde_json::to_string_pretty(&report).expect("JSON values print")
     } else {

@@ -2,14 +2,17 @@
 //! secret's `engine`, as the deployed functions are chosen.
 
 use rotation_core::store::VersionSelector;
-use rotation_core::{Rotator, SecretJson, SecretStore, AWSCURRENT};
+use rotation_core::{store::SecretStore, store::AWSCURRENT, Rotator, SecretJson};
+
+use rotation_database::EngineSpec;
 
 use crate::cli::RotatorKind;
 use crate::error::CliError;
 
-const POSTGRES_ENGINES: &[&str] = &["postgres", "aurora-postgresql"];
-const MYSQL_ENGINES: &[&str] = &["mysql", "aurora-mysql", "mariadb"];
-const API_KEY_ENGINES: &[&str] = &["generated", "iam-access-key", "http"];
+// The rotators' own lists, so a new engine name needs no change here.
+const POSTGRES_ENGINES: &[&str] = EngineSpec::POSTGRES.engines;
+const MYSQL_ENGINES: &[&str] = EngineSpec::MYSQL.engines;
+const API_KEY_ENGINES: &[&str] = &api_key_rotator::ENGINES;
 
 /// The rotator for `secret`, and the API key provider its `engine` names.
 async fn choose(
@@ -61,31 +64,17 @@ fn api_key_settings(provider: Option<String>) -> impl Fn(&str) -> Option<String>
     }
 }
 
-/// Work that needs the secret's rotator, whichever type it is.
-pub trait WithRotator {
-    /// What the work returns.
-    type Output;
-
-    /// Does the work with `rotator`.
-    async fn with<R: Rotator>(self, rotator: R) -> Result<Self::Output, CliError>;
-}
-
-/// Chooses the rotator for `secret` and hands it to `work`.
-pub async fn dispatch<W: WithRotator>(
+/// The rotator for `secret`: the one `flag` names, or else the one its
+/// `engine` field names.
+pub async fn rotator_for(
     store: &dyn SecretStore,
     secret: &str,
     flag: Option<RotatorKind>,
-    work: W,
-) -> Result<W::Output, CliError> {
+) -> Result<Box<dyn Rotator>, CliError> {
     let (kind, provider) = choose(store, secret, flag).await?;
-    match kind {
-        RotatorKind::Postgres => work.with(postgres_rotator::rotator_from_env()?).await,
-        RotatorKind::Mysql => work.with(mysql_rotator::rotator_from_env()?).await,
-        RotatorKind::ApiKey => {
-            work.with(api_key_rotator::rotator_from_lookup(api_key_settings(
-                provider,
-            ))?)
-            .await
-        }
-    }
+    Ok(match kind {
+        RotatorKind::Postgres => Box::new(postgres_rotator::rotator_from_env()?),
+        RotatorKind::Mysql => Box::new(mysql_rotator::rotator_from_env()?),
+        RotatorKind::ApiKey => api_key_rotator::rotator_from_lookup(api_key_settings(provider))?,
+    })
 }

@@ -13,13 +13,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rotation_core::store::embedded::VersionInfo;
-use rotation_core::{Rotation, RotationEvent, Rotator, SecretStore, Step, AWSCURRENT, AWSPENDING};
+use rotation_core::{
+    engine::Rotation, event::RotationEvent, event::Step, store::SecretStore, store::AWSCURRENT,
+    store::AWSPENDING, Rotator,
+};
 use serde_json::{json, Value};
 
 use crate::cli::{RunArgs, StepArgs};
 use crate::error::CliError;
 use crate::output;
-use crate::rotators::WithRotator;
 use crate::target::{Begun, Target};
 
 /// Pause before a failed step's next attempt, doubled each time.
@@ -55,8 +57,10 @@ async fn labelled_values(store: &dyn SecretStore, arn: &str) -> Result<Value, Cl
             .await?;
         if let Some(version) = version {
             let shown = match &version.payload {
-                rotation_core::SecretPayload::String(s) => Value::String(s.expose().to_owned()),
-                rotation_core::SecretPayload::Binary(b) => {
+                rotation_core::secret::SecretPayload::String(s) => {
+                    Value::String(s.expose().to_owned())
+                }
+                rotation_core::secret::SecretPayload::Binary(b) => {
                     Value::String(format!("<{} bytes of binary>", b.expose().len()))
                 }
             };
@@ -143,40 +147,6 @@ pub async fn run<R: Rotator>(
         after,
         values,
     })
-}
-
-/// `rotate run`'s work, for [`dispatch`](crate::rotators::dispatch).
-pub struct WholeRotation<'a> {
-    /// The store.
-    pub target: &'a Target,
-    /// The command's arguments.
-    pub args: &'a RunArgs,
-    /// Set by Ctrl-C.
-    pub interrupted: Arc<AtomicBool>,
-}
-
-impl WithRotator for WholeRotation<'_> {
-    type Output = RunReport;
-
-    async fn with<R: Rotator>(self, rotator: R) -> Result<RunReport, CliError> {
-        run(self.target, rotator, self.args, self.interrupted).await
-    }
-}
-
-/// `rotate step`'s work, for [`dispatch`](crate::rotators::dispatch).
-pub struct OneStep<'a> {
-    /// The store.
-    pub target: &'a Target,
-    /// The command's arguments.
-    pub args: &'a StepArgs,
-}
-
-impl WithRotator for OneStep<'_> {
-    type Output = Value;
-
-    async fn with<R: Rotator>(self, rotator: R) -> Result<Value, CliError> {
-        step(self.target, rotator, self.args).await
-    }
 }
 
 /// Runs one step of the rotation `args.token`, once.

@@ -5,7 +5,7 @@ use std::io::Read;
 use rotation_core::secret::SecretPayload;
 use rotation_core::store::embedded::EmbeddedSecretStore;
 use rotation_core::store::VersionSelector;
-use rotation_core::{SecretJson, SecretStore, SecretString};
+use rotation_core::{store::SecretStore, SecretJson, SecretString};
 use serde_json::{json, Value};
 
 use crate::cli::{SecretCommand, ValueArgs};

@@ -10,7 +10,7 @@ use aws_sdk_secretsmanager::primitives::DateTime;
 use aws_sdk_secretsmanager::Client;
 use rotation_core::store::embedded::VersionInfo;
 use rotation_core::store::{map_error, AwsSecretStore, VersionSelector};
-use rotation_core::{SecretStore, AWSCURRENT, AWSPENDING};
+use rotation_core::{store::SecretStore, store::AWSCURRENT, store::AWSPENDING};
 
 use crate::error::CliError;
 use crate::status::{Place, SecretState};

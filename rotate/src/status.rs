@@ -5,7 +5,7 @@
 use std::time::{Duration, SystemTime};
 
 use rotation_core::store::embedded::{EmbeddedSecretStore, VersionInfo};
-use rotation_core::{AWSCURRENT, AWSPENDING};
+use rotation_core::{store::AWSCURRENT, store::AWSPENDING};
 use serde_json::{json, Value};
 
 use crate::error::CliError;

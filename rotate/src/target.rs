@@ -14,7 +14,9 @@ use rotation_core::store::embedded::{EmbeddedSecretStore, VersionInfo};
 use rotation_core::store::{
     AwsSecretStore, MoveStage, PutValue, SecretDescription, SecretVersion, VersionSelector,
 };
-use rotation_core::{async_trait, SecretStore, StoreError, AWSCURRENT, AWSPENDING};
+use rotation_core::{
+    async_trait, error::StoreError, store::SecretStore, store::AWSCURRENT, store::AWSPENDING,
+};
 
 use crate::error::CliError;
 use crate::secrets_manager;

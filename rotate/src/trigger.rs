@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
 use rotation_core::store::AwsSecretStore;
-use rotation_core::{SecretStore, AWSCURRENT, AWSPENDING};
+use rotation_core::{store::SecretStore, store::AWSCURRENT, store::AWSPENDING};
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -162,7 +162,7 @@ async fn rotate_one(store: AwsSecretStore, name: String, args: Arc<TriggerArgs>)
 
 /// A failed poll is retried at the next interval: worth a line on a
 /// terminal, not an end.
-fn report_poll_failure(name: &str, error: &rotation_core::StoreError) {
+fn report_poll_failure(name: &str, error: &rotation_core::error::StoreError) {
     if std::io::stderr().is_terminal() {
         crate::print_error(&format!("\nrotate: polling {name}: {error}"));
     }

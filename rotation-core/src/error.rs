@@ -8,7 +8,7 @@ use std::time::Duration;
 
 pub use crate::event::EventError;
 use crate::event::Step;
-pub use crate::label::VersionLabel;
+use crate::label::VersionLabel;
 
 /// A boxed error from a backend driver or an SDK.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -87,19 +87,10 @@ pub struct SettingsError {
 
 impl SettingsError {
     /// The value of environment variable `name`, which must be set and not
-    /// blank.
+    /// blank ([`settings::required`](crate::settings::required) on the
+    /// environment).
     pub fn required_env(name: &'static str) -> Result<String, SettingsError> {
-        match std::env::var(name) {
-            Ok(value) if !value.trim().is_empty() => Ok(value),
-            Ok(_) => Err(Self {
-                name,
-                reason: "it is empty; it must be set".into(),
-            }),
-            Err(_) => Err(Self {
-                name,
-                reason: "it is not set; it must be".into(),
-            }),
-        }
+        crate::settings::required(&crate::settings::env, name)
     }
 }
 

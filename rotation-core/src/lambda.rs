@@ -22,9 +22,9 @@ use std::time::{Instant, SystemTime};
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
 
+use crate::engine::Rotation;
 use crate::error::{error_chain, RotationError, SettingsError};
 use crate::event::RotationEvent;
-use crate::rotation::Rotation;
 use crate::rotator::Rotator;
 use crate::store::AwsSecretStore;
 
@@ -89,13 +89,14 @@ where
 /// Serves one invocation: parses the event and runs its step within the
 /// invocation's deadline. The response is `null`; a failure is a Lambda
 /// error response whose type names the failure and whose message is the
-/// error's whole chain (never a secret value).
-pub(crate) async fn handle<S, R>(
+/// error's whole chain (never a secret value). [`run`] serves each
+/// invocation with it; tests call it with events of their own.
+pub async fn handle<S, R>(
     rotation: &Rotation<S, R>,
     event: LambdaEvent<Value>,
 ) -> Result<(), StepFailure>
 where
-    S: crate::SecretStore,
+    S: crate::store::SecretStore,
     R: Rotator,
 {
     let parsed = RotationEvent::from_json(&event.payload).map_err(|e| {

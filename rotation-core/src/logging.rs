@@ -6,11 +6,11 @@
 //! tokio-postgres prints each statement at DEBUG (`ALTER ROLE` carries a
 //! password verifier), so no log level may reach them.
 
-use lambda_runtime::tracing::subscriber::filter::{filter_fn, EnvFilter, LevelFilter};
-use lambda_runtime::tracing::subscriber::layer::SubscriberExt;
-use lambda_runtime::tracing::subscriber::util::SubscriberInitExt;
-use lambda_runtime::tracing::subscriber::{fmt, Layer};
 use tracing::Level;
+use tracing_subscriber::filter::{filter_fn, EnvFilter, LevelFilter};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{fmt, Layer};
 
 /// Crates and the most verbose level they may log at. Targets are module
 /// paths, so a prefix covers a crate's modules.
@@ -63,7 +63,7 @@ pub fn init() {
     let caps = filter_fn(|metadata| allowed(metadata.target(), metadata.level()));
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
     let layer = fmt::layer().with_target(false).without_time();
-    let registry = lambda_runtime::tracing::subscriber::registry().with(levels);
+    let registry = tracing_subscriber::registry().with(levels);
     if json {
         registry.with(layer.json().with_filter(caps)).init();
     } else {

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 
 use crate::error::SettingsError;
 use crate::secret::SecretString;
+use crate::settings;
 
 const LOWERCASE: &str = "abcdefghijklmnopqrstuvwxyz";
 const UPPERCASE: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -63,19 +64,6 @@ pub struct PasswordGenerator {
     require_each: bool,
 }
 
-/// Parses a boolean the way AWS's templates do: true/1/y/yes (any case) are
-/// true, false/0/n/no are false; anything else is an error, not "false".
-pub(crate) fn parse_bool(name: &'static str, value: &str) -> Result<bool, SettingsError> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "y" | "yes" => Ok(true),
-        "false" | "0" | "n" | "no" | "" => Ok(false),
-        _ => Err(SettingsError {
-            name,
-            reason: format!("`{value}` is not a boolean (use true/false, 1/0, yes/no)"),
-        }),
-    }
-}
-
 impl PasswordPolicy {
     /// The same policy that also never uses `characters` (a rotator's
     /// default for `EXCLUDE_CHARACTERS`, such as the characters its
@@ -103,18 +91,11 @@ impl PasswordPolicy {
         defaults: &PasswordPolicy,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, SettingsError> {
-        let flag = |name: &'static str, default: bool| -> Result<bool, SettingsError> {
-            lookup(name).map_or(Ok(default), |v| parse_bool(name, &v))
-        };
-        let length = match lookup("PASSWORD_LENGTH") {
-            None => defaults.length,
-            Some(v) => v.trim().parse::<usize>().map_err(|_| SettingsError {
-                name: "PASSWORD_LENGTH",
-                reason: format!("`{v}` is not a whole number"),
-            })?,
-        };
+        let flag = |name, default| settings::flag(&lookup, name, default);
+        let range = 1..=MAX_LENGTH as u64;
+        let length = settings::number(&lookup, "PASSWORD_LENGTH", range, defaults.length as u64)?;
         Ok(Self {
-            length,
+            length: length as usize,
             exclude_characters: lookup("EXCLUDE_CHARACTERS")
                 .unwrap_or_else(|| defaults.exclude_characters.clone()),
             exclude_numbers: flag("EXCLUDE_NUMBERS", defaults.exclude_numbers)?,

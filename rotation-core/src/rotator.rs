@@ -5,12 +5,12 @@ use async_trait::async_trait;
 use crate::credential::{Credential, ValueGenerator};
 use crate::error::{RotatorError, SecretFormatError, StoreError};
 use crate::event::Step;
+use crate::label::VersionLabel;
 use crate::secret::{SecretJson, SecretString};
 use crate::store::{
     SecretDescription, SecretStore, SecretVersion, VersionSelector, AWSCURRENT, AWSPENDING,
     AWSPREVIOUS,
 };
-use crate::VersionLabel;
 
 /// A rotation backend: a database, an API, anything that accepts a
 /// credential.
@@ -111,6 +111,55 @@ pub trait Rotator: Send + Sync {
         Ok(())
     }
 }
+
+/// A rotator behind a pointer is a rotator, so a tool can hold
+/// `Box<dyn Rotator>` chosen at run time and a wrapper can share one with
+/// `Arc`, as tower's services do.
+macro_rules! forward_rotator {
+    ($($pointer:ty),+) => {$(
+        #[async_trait]
+        impl<R: Rotator + ?Sized> Rotator for $pointer {
+            fn credential(&self) -> Credential {
+                (**self).credential()
+            }
+
+            fn validate(&self, secret: &SecretJson) -> Result<(), SecretFormatError> {
+                (**self).validate(secret)
+            }
+
+            async fn create_pending(
+                &self,
+                ctx: &RotationContext<'_>,
+                current: &SecretJson,
+            ) -> Result<SecretJson, RotatorError> {
+                (**self).create_pending(ctx, current).await
+            }
+
+            async fn set_secret(
+                &self,
+                ctx: &RotationContext<'_>,
+                current: &SecretJson,
+                pending: &SecretJson,
+            ) -> Result<(), RotatorError> {
+                (**self).set_secret(ctx, current, pending).await
+            }
+
+            async fn test_secret(
+                &self,
+                ctx: &RotationContext<'_>,
+                pending: &SecretJson,
+            ) -> Result<(), RotatorError> {
+                (**self).test_secret(ctx, pending).await
+            }
+
+            async fn after_finish(&self, ctx: &RotationContext<'_>) -> Result<(), RotatorError> {
+                (**self).after_finish(ctx).await
+            }
+        }
+    )+};
+}
+
+forward_rotator!(Box<R>, std::sync::Arc<R>, &R);
 
 /// What a rotator is given besides the secrets: the event's identity, a
 /// generator of new credential values, and read access to the store.

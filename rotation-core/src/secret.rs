@@ -179,6 +179,22 @@ impl SecretJson {
         }
     }
 
+    /// An optional flag, such as AWS's `ssl`: a JSON boolean, or `"true"` /
+    /// `"false"` in any case, as AWS's templates accept it.
+    pub fn optional_bool(&self, field: &str) -> Result<Option<bool>, SecretFormatError> {
+        match self.0.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("true") => Ok(Some(true)),
+            Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("false") => Ok(Some(false)),
+            Some(Value::String(_)) => Err(SecretFormatError::InvalidValue {
+                field: field.to_owned(),
+                reason: "it must be true or false".into(),
+            }),
+            Some(other) => Err(SecretFormatError::wrong_type(field, "a boolean", other)),
+        }
+    }
+
     /// An optional port number: a JSON number or a numeric string, 1 to
     /// 65535.
     pub fn optional_port(&self, field: &str) -> Result<Option<u16>, SecretFormatError> {
@@ -331,5 +347,22 @@ mod tests {
             json.to_secret_string().expose(),
             r#"{"big":1777777777777777777777777,"tenth":0.1,"sum":0.30000000000000004,"exp":1e+3,"huge":1e+400,"negzero":-0.0,"password":"q"}"#
         );
+    }
+
+    #[test]
+    fn a_flag_is_a_boolean_or_its_name_and_anything_else_names_the_field() {
+        let secret = SecretJson::parse(&SecretString::new(
+            r#"{"a":true,"b":"FALSE","c":" true ","d":"yes-secret","e":1}"#,
+        ))
+        .unwrap();
+        assert_eq!(secret.optional_bool("a"), Ok(Some(true)));
+        assert_eq!(secret.optional_bool("b"), Ok(Some(false)));
+        assert_eq!(secret.optional_bool("c"), Ok(Some(true)));
+        assert_eq!(secret.optional_bool("missing"), Ok(None));
+        for field in ["d", "e"] {
+            let err = secret.optional_bool(field).unwrap_err();
+            assert!(err.to_string().contains(field), "{err}");
+            assert!(!err.to_string().contains("yes-secret"), "{err}");
+        }
     }
 }

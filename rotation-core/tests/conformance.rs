@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
+use rotation_core::event::Step;
 use rotation_core::store::InMemorySecretStore;
 use rotation_core::testkit::conformance::{self, run_all};
 use rotation_core::testkit::reference::TableHarness;
 use rotation_core::testkit::{store_contract, KnownGaps, SecretAdmin};
-use rotation_core::Step;
 
 #[tokio::test]
 async fn in_memory_store_meets_the_store_contract() {

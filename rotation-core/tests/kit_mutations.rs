@@ -12,7 +12,7 @@ use rotation_core::testkit::conformance::{run_all, RotatorHarness};
 use rotation_core::testkit::reference::{TableHarness, TableRotator};
 use rotation_core::testkit::SecretAdmin;
 use rotation_core::{
-    RotationContext, Rotator, RotatorError, SecretFormatError, SecretJson, SecretPayload,
+    secret::SecretPayload, RotationContext, Rotator, RotatorError, SecretFormatError, SecretJson,
     SecretString,
 };
 

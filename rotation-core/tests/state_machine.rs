@@ -8,16 +8,18 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use lambda_runtime::{Context, LambdaEvent};
 use proptest::prelude::*;
+use rotation_core::engine::{Rotation, StepOutcome};
+use rotation_core::lambda::handle;
 use rotation_core::secret::SecretJson;
 use rotation_core::store::{InMemorySecretStore, PutValue, VersionSelector};
-use rotation_core::testkit::engine::{handle, Rotation, StepOutcome};
 use rotation_core::testkit::faults::{FaultTiming, FaultyStore, InstrumentedRotator};
 use rotation_core::testkit::reference::{TableHarness, TableRotator};
 use rotation_core::testkit::RotatorHarness;
 use rotation_core::testkit::{new_token, unique_name, CapturedLogs, SecretAdmin, Snapshot};
 use rotation_core::{
-    Credential, RotationContext, RotationError, RotationEvent, Rotator, RotatorError,
-    SecretPayload, SecretStore, SecretString, Step, AWSCURRENT, AWSPENDING, AWSPREVIOUS,
+    error::RotationError, event::RotationEvent, event::Step, secret::SecretPayload,
+    store::SecretStore, store::AWSCURRENT, store::AWSPENDING, store::AWSPREVIOUS, Credential,
+    RotationContext, Rotator, RotatorError, SecretString,
 };
 use serde_json::json;
 

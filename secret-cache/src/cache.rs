@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use rotation_core::error::StoreError;
 use rotation_core::store::{SecretStore, VersionSelector, AWSCURRENT};
-use rotation_core::StoreError;
 use tokio::time::Instant;
 
 use crate::config::CacheConfig;

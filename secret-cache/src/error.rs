@@ -1,6 +1,6 @@
 //! The cache's errors. None quotes a secret value.
 
-use rotation_core::StoreError;
+use rotation_core::error::StoreError;
 
 /// A setting of [`CacheConfig`](crate::CacheConfig) the cache refuses.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -12,7 +12,7 @@ use rotation_core::store::{
     InMemorySecretStore, MoveStage, PutValue, SecretDescription, SecretStore, SecretVersion,
     VersionSelector, AWSCURRENT, AWSPENDING,
 };
-use rotation_core::{SecretString, StoreError};
+use rotation_core::{error::StoreError, SecretString};
 use secret_cache::{Attempt, CacheConfig, CacheError, KeyMatch, SecretCache, UseError};
 use tokio::time::{advance, Instant};
 

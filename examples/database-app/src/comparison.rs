@@ -13,9 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use postgres_rotator_testing::{PostgresRotatorHarness, PostgresServer};
+use rotation_core::event::Step;
 use rotation_core::testkit::{FaultyStore, Rotations, RotatorHarness};
-use rotation_core::Step;
-use rotation_tests::moto::MotoServer;
+use rotation_testing::moto::MotoServer;
 use secret_cache::{CacheConfig, SecretCache};
 use tokio::time::Instant;
 

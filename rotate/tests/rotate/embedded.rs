@@ -97,7 +97,7 @@ async fn a_postgres_rotation_that_fails_mid_way_is_resumed() {
         .await
         .unwrap()
         .unwrap();
-    let rotation_core::SecretPayload::String(value) = current.payload else {
+    let rotation_core::secret::SecretPayload::String(value) = current.payload else {
         panic!("a string secret")
     };
     let value: Value = serde_json::from_str(value.expose()).unwrap();
@@ -151,7 +151,7 @@ async fn status_names_each_stuck_state_and_its_fix() {
         handle
             .create_secret(
                 name,
-                rotation_core::SecretPayload::String(SecretString::new(value)),
+                rotation_core::secret::SecretPayload::String(SecretString::new(value)),
             )
             .await
             .unwrap();

@@ -4,7 +4,7 @@
 use rotation_core::store::{AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use rotation_core::testkit::SecretAdmin;
 use rotation_core::{SecretJson, SecretString};
-use rotation_tests::moto::MotoServer;
+use rotation_testing::moto::MotoServer;
 use serde_json::Value;
 
 use crate::support::{current_json, describe, holder, on_moto, StoreFile};

@@ -10,7 +10,7 @@ use rotation_core::store::embedded::EmbeddedSecretStore;
 use rotation_core::store::{SecretStore, VersionSelector, AWSCURRENT};
 use rotation_core::testkit::unique_name;
 use rotation_core::SecretJson;
-use rotation_tests::moto::MotoServer;
+use rotation_testing::moto::MotoServer;
 use serde_json::Value;
 
 /// A store file in a directory of its own, removed when dropped.

@@ -7,9 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rotation_core::testkit::SecretAdmin;
-use rotation_core::{Rotation, RotationEvent, Rotator, SecretJson, SecretString, Step};
-use rotation_tests::moto::MotoServer;
-use rotation_tests::rotating_service::{Function, RotatingService};
+use rotation_core::{
+    engine::Rotation, event::RotationEvent, event::Step, Rotator, SecretJson, SecretString,
+};
+use rotation_testing::moto::MotoServer;
+use rotation_testing::rotating_service::{Function, RotatingService};
 use serde_json::Value;
 
 use crate::support::{current_json, describe, on_endpoint, StoreFile};
@@ -63,7 +65,7 @@ async fn trigger_rotates_every_matching_secret_and_reports_the_one_that_fails() 
         let arn = admin
             .create_secret(
                 name,
-                rotation_core::SecretPayload::String(key("sk_old").to_secret_string()),
+                rotation_core::secret::SecretPayload::String(key("sk_old").to_secret_string()),
             )
             .await
             .unwrap();
@@ -72,7 +74,7 @@ async fn trigger_rotates_every_matching_secret_and_reports_the_one_that_fails() 
     admin
         .create_secret(
             "orders-x",
-            rotation_core::SecretPayload::String(key("sk_old").to_secret_string()),
+            rotation_core::secret::SecretPayload::String(key("sk_old").to_secret_string()),
         )
         .await
         .unwrap();

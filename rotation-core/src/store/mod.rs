@@ -7,7 +7,7 @@
 //! `embedded` feature). All pass the same contract suite
 //! (`testkit::store_contract`).
 
-mod aws;
+pub(crate) mod aws;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 #[cfg(feature = "testkit")]
@@ -17,7 +17,10 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
-pub use aws::{map_error, sdk_config_loader, AwsSecretStore};
+pub use aws::AwsSecretStore;
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub use aws::{map_error, sdk_config_loader};
 #[cfg(feature = "testkit")]
 pub use memory::InMemorySecretStore;
 

@@ -10,9 +10,10 @@ use aws_sdk_secretsmanager::primitives::Blob;
 
 use crate::error::StoreError;
 use crate::secret::{SecretJson, SecretPayload, SecretString};
+use crate::store::aws::map_error;
 use crate::store::{
-    map_error, AwsSecretStore, InMemorySecretStore, SecretStore, VersionSelector, VersionSnapshot,
-    AWSCURRENT, AWSPENDING,
+    AwsSecretStore, InMemorySecretStore, SecretStore, VersionSelector, VersionSnapshot, AWSCURRENT,
+    AWSPENDING,
 };
 use crate::testkit::unique_name;
 

@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use serde_json::json;
 
+use crate::engine::StepOutcome;
 use crate::error::{error_chain, RotationError};
 use crate::event::Step;
-use crate::rotation::StepOutcome;
 use crate::rotator::Rotator;
 use crate::secret::{SecretBytes, SecretJson, SecretPayload, SecretString};
 use crate::store::{MoveStage, PutValue, VersionSelector, AWSCURRENT, AWSPENDING, AWSPREVIOUS};

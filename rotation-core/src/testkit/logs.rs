@@ -6,9 +6,9 @@ use std::sync::{Arc, Mutex};
 
 use aho_corasick::AhoCorasick;
 
-use lambda_runtime::tracing::subscriber::fmt::MakeWriter;
-use lambda_runtime::tracing::subscriber::{self, filter::LevelFilter};
 use tracing::instrument::WithSubscriber;
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::fmt::MakeWriter;
 
 use crate::secret::SecretString;
 
@@ -25,7 +25,7 @@ impl CapturedLogs {
     /// Runs `future` with every `tracing` event, at DEBUG and above, written
     /// here as JSON lines (the format Lambda's JSON logging uses).
     pub async fn capture<F: Future>(&self, future: F) -> F::Output {
-        let collector = subscriber::fmt()
+        let collector = tracing_subscriber::fmt()
             .json()
             .with_max_level(LevelFilter::DEBUG)
             .with_writer(self.clone())
@@ -102,11 +102,11 @@ impl StepRecorder {
     /// fails, its error chain and `Debug` print.
     pub async fn run<S, R>(
         &self,
-        rotation: &crate::rotation::Rotation<S, R>,
-        event: &crate::RotationEvent,
-    ) -> Result<crate::rotation::StepOutcome, crate::RotationError>
+        rotation: &crate::engine::Rotation<S, R>,
+        event: &crate::event::RotationEvent,
+    ) -> Result<crate::engine::StepOutcome, crate::error::RotationError>
     where
-        S: crate::SecretStore,
+        S: crate::store::SecretStore,
         R: crate::Rotator,
     {
         self.run_within(rotation, event, None).await
@@ -115,12 +115,12 @@ impl StepRecorder {
     /// [`run`](Self::run) with the invocation's deadline.
     pub async fn run_within<S, R>(
         &self,
-        rotation: &crate::rotation::Rotation<S, R>,
-        event: &crate::RotationEvent,
+        rotation: &crate::engine::Rotation<S, R>,
+        event: &crate::event::RotationEvent,
         deadline: Option<std::time::Instant>,
-    ) -> Result<crate::rotation::StepOutcome, crate::RotationError>
+    ) -> Result<crate::engine::StepOutcome, crate::error::RotationError>
     where
-        S: crate::SecretStore,
+        S: crate::store::SecretStore,
         R: crate::Rotator,
     {
         let result = self.logs.capture(rotation.run_step(event, deadline)).await;

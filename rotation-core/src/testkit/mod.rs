@@ -2,7 +2,7 @@
 //! `object_store`'s integration module: suites of async test cases that
 //! every store and every rotator runs against its real backend.
 //!
-//! - [`store_contract`]: what a [`SecretStore`](crate::SecretStore) must do,
+//! - [`store_contract`]: what a [`SecretStore`](crate::store::SecretStore) must do,
 //!   run by the in-memory store and by the AWS-SDK store against moto.
 //! - [`conformance`]: what a [`Rotator`](crate::Rotator) must survive, given
 //!   a [`RotatorHarness`] that can make a fresh
@@ -32,23 +32,6 @@ pub use faults::{FaultTiming, FaultyStore};
 pub use logs::{assert_no_secret_in, CapturedLogs, StepRecorder};
 pub use rotations::Rotations;
 
-/// The engine [`lambda::run`](crate::lambda::run) serves, for tests that
-/// drive the steps themselves (the `rotate` tool, which plays Secrets
-/// Manager's part in-process, uses [`Rotation`](crate::Rotation) from the
-/// crate root).
-pub mod engine {
-    pub use crate::rotation::{Rotation, StepOutcome, DEADLINE_MARGIN};
-
-    /// Serves one invocation as the Lambda function does: parses the
-    /// event, runs its step within the invocation's deadline, and reports
-    /// a failure as Lambda's error response.
-    pub async fn handle<S: crate::SecretStore, R: crate::Rotator>(
-        rotation: &Rotation<S, R>,
-        event: lambda_runtime::LambdaEvent<serde_json::Value>,
-    ) -> Result<(), crate::lambda::StepFailure> {
-        crate::lambda::handle(rotation, event).await
-    }
-}
 pub use store_contract::KnownGaps;
 
 fn random_hex(bytes: usize) -> String {

@@ -3,7 +3,7 @@
 //! It is the "small in-test rotator" the state machine and the stores are
 //! tested with: a backend with real password semantics (a login succeeds
 //! only with the user's current password) and core's login order
-//! ([`find_working_login`]), but no network. Database rotators test against their real
+//! for a credential that changes itself ([`ChangesItself`]), but no network. Database rotators test against their real
 //! servers instead.
 
 use std::collections::HashMap;
@@ -11,11 +11,9 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-use crate::error::RotatorError;
-use crate::rotator::{RotationContext, Rotator};
+use crate::error::{RotatorError, SecretFormatError};
 use crate::secret::{SecretJson, SecretString};
-use crate::working_login::{find_working_login, Attempt, WorkingLogin};
-use crate::VersionLabel;
+use crate::self_changing::{ChangesItself, SelfChanging};
 
 use super::admin::SecretAdmin;
 use super::conformance::RotatorHarness;
@@ -42,12 +40,9 @@ impl CredentialTable {
     }
 }
 
-/// The reference rotator: changes a user's password in a [`CredentialTable`].
-#[derive(Debug, Clone, Default)]
-pub struct TableRotator {
-    /// The backend.
-    pub table: CredentialTable,
-}
+/// The reference rotator: a user that changes its own password in a
+/// [`CredentialTable`].
+pub type TableRotator = SelfChanging<CredentialTable>;
 
 fn credentials(secret: &SecretJson) -> Result<(&str, SecretString), RotatorError> {
     Ok((
@@ -57,58 +52,23 @@ fn credentials(secret: &SecretJson) -> Result<(&str, SecretString), RotatorError
 }
 
 #[async_trait]
-impl Rotator for TableRotator {
-    fn validate(&self, secret: &SecretJson) -> Result<(), crate::SecretFormatError> {
+impl ChangesItself for CredentialTable {
+    /// The user logged in.
+    type Session = String;
+
+    fn validate(&self, secret: &SecretJson) -> Result<(), SecretFormatError> {
         secret.required_str("username")?;
         secret.required_secret("password").map(drop)
     }
 
-    async fn set_secret(
-        &self,
-        ctx: &RotationContext<'_>,
-        current: &SecretJson,
-        pending: &SecretJson,
-    ) -> Result<(), RotatorError> {
-        let user = current.required_str("username")?;
-        let (pending_user, new_password) = credentials(pending)?;
-        if user != pending_user {
-            return Err(RotatorError::Refused(format!(
-                "the pending secret names user {pending_user}, the current one {user}"
-            )));
-        }
-        let try_login = |_: VersionLabel, value: SecretJson| async move {
-            let password = value.required_secret("password")?;
-            Ok(if self.table.log_in(user, &password) {
-                Attempt::LoggedIn(())
-            } else {
-                Attempt::Rejected
-            })
-        };
-        match find_working_login(ctx, current, pending, try_login).await? {
-            WorkingLogin::Current(()) | WorkingLogin::Previous(()) => {
-                self.table.set_password(user, &new_password);
-                Ok(())
-            }
-            WorkingLogin::PendingAlreadyApplied => Ok(()),
-            WorkingLogin::NoneWorks(_) => Err(RotatorError::Refused(format!(
-                "no stored password of user {user} logs in"
-            ))),
-        }
+    async fn log_in(&self, login: &SecretJson) -> Result<Option<String>, RotatorError> {
+        let (user, password) = credentials(login)?;
+        Ok(CredentialTable::log_in(self, user, &password).then(|| user.to_owned()))
     }
 
-    async fn test_secret(
-        &self,
-        _ctx: &RotationContext<'_>,
-        pending: &SecretJson,
-    ) -> Result<(), RotatorError> {
-        let (user, password) = credentials(pending)?;
-        if self.table.log_in(user, &password) {
-            Ok(())
-        } else {
-            Err(RotatorError::Refused(format!(
-                "user {user} cannot log in with the pending password"
-            )))
-        }
+    async fn change(&self, user: String, pending: &SecretJson) -> Result<(), RotatorError> {
+        self.set_password(&user, &pending.required_secret("password")?);
+        Ok(())
     }
 }
 
@@ -124,9 +84,7 @@ impl RotatorHarness for TableHarness {
     type Rotator = TableRotator;
 
     fn rotator(&self) -> TableRotator {
-        TableRotator {
-            table: self.table.clone(),
-        }
+        SelfChanging(self.table.clone())
     }
 
     async fn fresh_secret(&self, _store: &dyn SecretAdmin) -> SecretJson {
@@ -151,7 +109,7 @@ impl RotatorHarness for TableHarness {
         }
     }
 
-    fn malformed_secrets(&self, valid: &SecretJson) -> Vec<(String, crate::SecretPayload)> {
+    fn malformed_secrets(&self, valid: &SecretJson) -> Vec<(String, crate::secret::SecretPayload)> {
         let mut no_password = valid.clone();
         no_password.set("password", serde_json::Value::Null);
         let mut numeric_user = valid.clone();
@@ -164,7 +122,7 @@ impl RotatorHarness for TableHarness {
         .map(|(what, s)| {
             (
                 what.to_owned(),
-                crate::SecretPayload::String(s.to_secret_string()),
+                crate::secret::SecretPayload::String(s.to_secret_string()),
             )
         })
         .collect()

@@ -9,11 +9,13 @@ use super::admin::secret_strings;
 use super::faults::FaultyStore;
 use super::{new_token, SecretAdmin, StepRecorder};
 use crate::credential::{Credential, ValueGenerator};
+use crate::engine::{Rotation, StepOutcome};
 use crate::error::error_chain;
-use crate::rotation::{Rotation, StepOutcome};
 use crate::secret::SecretPayload;
 use crate::store::VersionSelector;
-use crate::{RotationError, RotationEvent, Rotator, SecretJson, SecretString, Step};
+use crate::{
+    error::RotationError, event::RotationEvent, event::Step, Rotator, SecretJson, SecretString,
+};
 
 /// What every rotation of one driver shares, whichever rotator runs it.
 struct Session {

@@ -1,4 +1,4 @@
-//! The contract every [`SecretStore`](crate::SecretStore) passes, so the
+//! The contract every [`SecretStore`](crate::store::SecretStore) passes, so the
 //! in-memory store and the AWS-SDK store (against moto) stay equivalent.
 //!
 //! Each function is one case; [`run_all`] runs them in order. Secret names

@@ -7,9 +7,9 @@
 //! promoted.
 
 use rotation_core::{async_trait, Credential, KeyFormat, RotationContext, Rotator, RotatorError};
-use rotation_core::{SecretJson, SettingsError};
+use rotation_core::{SecretFormatError, SecretJson, SettingsError};
 
-use crate::settings;
+use rotation_core::settings;
 
 /// The provider's name in `API_KEY_PROVIDER` and a secret's `engine`.
 pub const ENGINE: &str = "generated";
@@ -87,6 +87,11 @@ impl GeneratedKeys {
 impl Rotator for GeneratedKeys {
     fn credential(&self) -> Credential {
         Credential::key(self.field.clone(), self.format.clone())
+    }
+
+    fn validate(&self, secret: &SecretJson) -> Result<(), SecretFormatError> {
+        crate::check_engine(secret, ENGINE)?;
+        secret.required_credential(&self.field).map(drop)
     }
 
     async fn set_secret(

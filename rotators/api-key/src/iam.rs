@@ -30,7 +30,7 @@ use rotation_core::{async_trait, Credential, KeyFormat, RotationContext, Rotator
 use rotation_core::{SecretFormatError, SecretJson, SecretString, SettingsError, VersionLabel};
 use tokio::sync::OnceCell;
 
-use crate::settings;
+use rotation_core::settings;
 
 /// The provider's name in `API_KEY_PROVIDER` and a secret's `engine`.
 pub const ENGINE: &str = crate::IAM_ENGINE;
@@ -365,6 +365,7 @@ impl Rotator for IamAccessKeys {
     }
 
     fn validate(&self, secret: &SecretJson) -> Result<(), SecretFormatError> {
+        crate::check_engine(secret, ENGINE)?;
         validate_fields(secret)
     }
 

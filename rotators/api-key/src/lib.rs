@@ -29,10 +29,8 @@ pub mod generated;
 pub mod http;
 #[cfg(feature = "iam")]
 pub mod iam;
-mod settings;
 
-use rotation_core::{async_trait, Credential, RotationContext, Rotator, RotatorError};
-use rotation_core::{SecretFormatError, SecretJson, SettingsError};
+use rotation_core::{settings, Rotator, SecretFormatError, SecretJson, SettingsError};
 
 pub use generated::GeneratedKeys;
 pub use http::HttpKeys;
@@ -46,18 +44,13 @@ const IAM_ENGINE: &str = "iam-access-key";
 /// The function setting that chooses the provider.
 pub const PROVIDER_SETTING: &str = "API_KEY_PROVIDER";
 
-/// The rotator the function's settings describe: one of the providers.
-#[derive(Debug)]
-pub enum ApiKeyRotator {
-    /// Keys made by this function ([`GeneratedKeys`]).
-    Generated(GeneratedKeys),
-    /// AWS IAM access keys ([`IamAccessKeys`]; boxed, as it holds the SDK
-    /// clients).
-    #[cfg(feature = "iam")]
-    Iam(Box<IamAccessKeys>),
-    /// Keys a provider issues over HTTP ([`HttpKeys`]).
-    Http(Box<HttpKeys>),
-}
+/// The rotator the function's settings describe: one of the providers,
+/// chosen at start-up. Each provider refuses a secret whose `engine` names
+/// another one.
+pub type ApiKeyRotator = Box<dyn Rotator>;
+
+/// The providers' names, as a secret's `engine` field gives them.
+pub const ENGINES: [&str; 3] = [generated::ENGINE, IAM_ENGINE, http::ENGINE];
 
 /// The rotator from the function's environment: `API_KEY_PROVIDER`
 /// (`generated`, `iam-access-key` or `http`) and that provider's settings.
@@ -71,21 +64,15 @@ pub fn rotator_from_lookup(
 ) -> Result<ApiKeyRotator, SettingsError> {
     let provider = settings::required(&lookup, PROVIDER_SETTING)?;
     match provider.trim() {
-        generated::ENGINE => Ok(ApiKeyRotator::Generated(GeneratedKeys::from_lookup(
-            &lookup,
-        )?)),
+        generated::ENGINE => Ok(Box::new(GeneratedKeys::from_lookup(&lookup)?)),
         #[cfg(feature = "iam")]
-        IAM_ENGINE => Ok(ApiKeyRotator::Iam(Box::new(IamAccessKeys::from_lookup(
-            &lookup,
-        )?))),
+        IAM_ENGINE => Ok(Box::new(IamAccessKeys::from_lookup(&lookup)?)),
         #[cfg(not(feature = "iam"))]
         IAM_ENGINE => Err(SettingsError {
             name: PROVIDER_SETTING,
             reason: "this build has no IAM provider (feature `iam`)".into(),
         }),
-        http::ENGINE => Ok(ApiKeyRotator::Http(Box::new(HttpKeys::from_lookup(
-            &lookup,
-        )?))),
+        http::ENGINE => Ok(Box::new(HttpKeys::from_lookup(&lookup)?)),
         other => Err(SettingsError {
             name: PROVIDER_SETTING,
             reason: format!(
@@ -98,77 +85,16 @@ pub fn rotator_from_lookup(
     }
 }
 
-impl ApiKeyRotator {
-    fn provider(&self) -> &dyn Rotator {
-        match self {
-            Self::Generated(generated) => generated,
-            #[cfg(feature = "iam")]
-            Self::Iam(iam) => iam.as_ref(),
-            Self::Http(http) => http.as_ref(),
-        }
-    }
-
-    fn engine(&self) -> &'static str {
-        match self {
-            Self::Generated(_) => generated::ENGINE,
-            #[cfg(feature = "iam")]
-            Self::Iam(_) => IAM_ENGINE,
-            Self::Http(_) => http::ENGINE,
-        }
-    }
-}
-
 /// A secret attached to a function of another provider fails before
 /// anything changes, rather than being rotated as something it is not.
 /// The field is optional, as in AWS's schemas.
-fn check_engine(secret: &SecretJson, engine: &str) -> Result<(), SecretFormatError> {
+pub(crate) fn check_engine(secret: &SecretJson, engine: &str) -> Result<(), SecretFormatError> {
     match secret.optional_str("engine")? {
         Some(found) if found != engine => Err(SecretFormatError::InvalidValue {
             field: "engine".into(),
             reason: format!("`{found}` is not `{engine}`, the provider this function rotates"),
         }),
         _ => Ok(()),
-    }
-}
-
-#[async_trait]
-impl Rotator for ApiKeyRotator {
-    fn credential(&self) -> Credential {
-        self.provider().credential()
-    }
-
-    fn validate(&self, secret: &SecretJson) -> Result<(), SecretFormatError> {
-        check_engine(secret, self.engine())?;
-        self.provider().validate(secret)
-    }
-
-    async fn create_pending(
-        &self,
-        ctx: &RotationContext<'_>,
-        current: &SecretJson,
-    ) -> Result<SecretJson, RotatorError> {
-        self.provider().create_pending(ctx, current).await
-    }
-
-    async fn set_secret(
-        &self,
-        ctx: &RotationContext<'_>,
-        current: &SecretJson,
-        pending: &SecretJson,
-    ) -> Result<(), RotatorError> {
-        self.provider().set_secret(ctx, current, pending).await
-    }
-
-    async fn test_secret(
-        &self,
-        ctx: &RotationContext<'_>,
-        pending: &SecretJson,
-    ) -> Result<(), RotatorError> {
-        self.provider().test_secret(ctx, pending).await
-    }
-
-    async fn after_finish(&self, ctx: &RotationContext<'_>) -> Result<(), RotatorError> {
-        self.provider().after_finish(ctx).await
     }
 }
 
@@ -187,23 +113,30 @@ mod tests {
 
     #[test]
     fn the_provider_comes_from_the_setting() {
+        // Each provider rotates a field of its own.
         let generated = rotator_from_lookup(lookup(&[(PROVIDER_SETTING, "generated")])).unwrap();
-        assert!(matches!(generated, ApiKeyRotator::Generated(_)));
+        assert_eq!(generated.credential().field(), "api_key");
         let iam = rotator_from_lookup(lookup(&[
             (PROVIDER_SETTING, "iam-access-key"),
             ("IAM_USERS", "app"),
         ]));
         #[cfg(feature = "iam")]
-        assert!(matches!(iam, Ok(ApiKeyRotator::Iam(_))));
+        assert_eq!(iam.unwrap().credential().field(), "SecretAccessKey");
         #[cfg(not(feature = "iam"))]
-        assert!(iam.unwrap_err().reason.contains("feature `iam`"));
+        assert!(iam
+            .err()
+            .is_some_and(|e| e.reason.contains("feature `iam`")));
     }
 
     #[test]
     fn a_missing_or_unknown_provider_is_named() {
-        let missing = rotator_from_lookup(lookup(&[])).unwrap_err();
+        let Err(missing) = rotator_from_lookup(lookup(&[])) else {
+            panic!("a rotator without API_KEY_PROVIDER");
+        };
         assert_eq!(missing.name, PROVIDER_SETTING);
-        let unknown = rotator_from_lookup(lookup(&[(PROVIDER_SETTING, "ldap")])).unwrap_err();
+        let Err(unknown) = rotator_from_lookup(lookup(&[(PROVIDER_SETTING, "ldap")])) else {
+            panic!("a rotator for provider `ldap`");
+        };
         assert_eq!(unknown.name, PROVIDER_SETTING);
         assert!(unknown.reason.contains("`ldap`"), "{}", unknown.reason);
     }

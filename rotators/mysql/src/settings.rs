@@ -1,7 +1,7 @@
 //! The MySQL rotator's settings: the shared connection settings and the
 //! username limit.
 
-use rotation_core::SettingsError;
+use rotation_core::{settings, SettingsError};
 use rotation_database::ConnectSettings;
 
 /// Overrides the server's username limit for clone names, as in AWS's
@@ -27,22 +27,12 @@ impl MysqlSettings {
     /// Reads the settings through `lookup` (a variable's value, if set).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let connect = ConnectSettings::from_lookup(&lookup)?;
-        let username_limit = match lookup(USERNAME_LIMIT_VARIABLE) {
-            Some(value) if !value.trim().is_empty() => {
-                let limit: usize = value.trim().parse().map_err(|_| SettingsError {
-                    name: USERNAME_LIMIT_VARIABLE,
-                    reason: format!("`{value}` is not a number of characters"),
-                })?;
-                // No MySQL-family server accepts more than 80.
-                if !(7..=80).contains(&limit) {
-                    return Err(SettingsError {
-                        name: USERNAME_LIMIT_VARIABLE,
-                        reason: format!("{limit} is outside 7 to 80 characters"),
-                    });
-                }
-                Some(limit)
+        // No MySQL-family server accepts more than 80.
+        let username_limit = match settings::optional(&lookup, USERNAME_LIMIT_VARIABLE)? {
+            Some(_) => {
+                Some(settings::number(&lookup, USERNAME_LIMIT_VARIABLE, 7..=80, 0)? as usize)
             }
-            _ => None,
+            None => None,
         };
         Ok(Self {
             connect,

@@ -9,10 +9,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use redis_acl_rotator::RedisAclRotator;
+use rotation_core::error::RotationError;
+use rotation_core::event::Step;
+use rotation_core::secret::SecretPayload;
+use rotation_core::store::AWSPENDING;
 use rotation_core::store::{InMemorySecretStore, VersionSelector};
 use rotation_core::testkit::conformance::{self, run_all};
 use rotation_core::testkit::{Rotations, RotatorHarness, SecretAdmin};
-use rotation_core::{RotationError, RotatorError, SecretJson, SecretString, Step, AWSPENDING};
+use rotation_core::{RotatorError, SecretJson, SecretString};
 
 use harness::RedisHarness;
 use server::{RedisServer, ADMIN};
@@ -212,4 +216,115 @@ async fn set_secret_leaves_exactly_the_current_and_pending_passwords() {
     );
     assert!(server.can_log_in(&user, &old).await);
     assert_eq!(server.password_count(&user).await, 2);
+}
+
+/// A victim's password and nothing else still logs in: one password, the
+/// one it had, and not the editor's.
+async fn assert_untouched(
+    server: &RedisServer,
+    user: &str,
+    password: &SecretString,
+    editors: &SecretString,
+) {
+    assert_eq!(
+        server.password_count(user).await,
+        1,
+        "{user} gained a password"
+    );
+    assert!(
+        server.can_log_in(user, password).await,
+        "{user} lost its password"
+    );
+    assert!(
+        !server.can_log_in(user, editors).await,
+        "the editor's password logs in as {user}"
+    );
+}
+
+/// Whoever edits one allowed user's secret names another allowed user and
+/// a password of their choosing: the admin must not set the victim's
+/// passwords, since the stored password does not log in as the victim.
+#[tokio::test]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
+async fn an_editor_cannot_name_another_allowed_user() {
+    let server = RedisServer::start().await;
+    let harness = RedisHarness::new(&server);
+    let rotations = Rotations::new(store(), harness.rotator());
+    harness.ensure_admin_secret(rotations.store()).await;
+    let (_editor, _) = harness.fresh_user().await;
+    let (victim, victims_password) = harness.fresh_user().await;
+    let chosen = SecretString::new("chosen-by-the-editor");
+    let secret = harness.secret_for(&victim, &chosen);
+    assert_set_secret_refused(&rotations, &secret, "another allowed user").await;
+    assert_untouched(&server, &victim, &victims_password, &chosen).await;
+}
+
+/// The same attack with the secret's `host`/`port` pointing at a server
+/// the editor runs, where the victim's name logs in with the chosen
+/// password: the proof of ownership is made where the admin logs in, so
+/// the editor's server cannot vouch for it.
+#[tokio::test]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
+async fn a_server_of_the_editors_cannot_vouch_for_a_password() {
+    let server = RedisServer::start().await;
+    let editors_server = RedisServer::start().await;
+    let harness = RedisHarness::new(&server);
+    let rotations = Rotations::new(store(), harness.rotator());
+    harness.ensure_admin_secret(rotations.store()).await;
+    let (victim, victims_password) = harness.fresh_user().await;
+    let chosen = SecretString::new("chosen-by-the-editor");
+    editors_server
+        .acl(&["SETUSER", &victim, "on", ">chosen-by-the-editor", "+@all"])
+        .await;
+    let mut secret = harness.secret_for(&victim, &chosen);
+    secret.set("port", editors_server.port);
+    assert_set_secret_refused(
+        &rotations,
+        &secret,
+        "a password the editor's server accepts",
+    )
+    .await;
+    assert_untouched(&server, &victim, &victims_password, &chosen).await;
+}
+
+/// The admin's secret asks for TLS and the server speaks plain TCP: the
+/// admin's password is never sent in the clear, and nothing changes.
+#[tokio::test]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
+async fn an_admin_secret_asking_for_tls_never_logs_in_without_it() {
+    let server = RedisServer::start().await;
+    let harness = RedisHarness::new(&server);
+    let rotations = Rotations::new(store(), harness.rotator());
+    let mut admin = harness.secret_for(server::ADMIN, &server.admin_password);
+    admin.set("ssl", true);
+    rotations
+        .store()
+        .create_secret(
+            &harness.admin_secret,
+            SecretPayload::String(admin.to_secret_string()),
+        )
+        .await
+        .expect("store the admin's secret");
+    let (user, password) = harness.fresh_user().await;
+    let arn = rotations
+        .create("tls", &harness.secret_for(&user, &password))
+        .await;
+    let token = rotations.start(&arn).await;
+    rotations.steps(&arn, &token, &[Step::CreateSecret]).await;
+    let failed = rotations.step(&arn, &token, Step::SetSecret).await;
+    // The admin's login fails (the TLS handshake), not a check before it.
+    assert!(
+        matches!(
+            &failed,
+            Err(RotationError::Rotator {
+                source: RotatorError::Backend { .. },
+                ..
+            })
+        ),
+        "the admin logged in without TLS: {failed:?}"
+    );
+    let message = rotation_core::error::error_chain(&failed.unwrap_err());
+    assert!(message.contains("log in to 127.0.0.1"), "{message}");
+    assert_eq!(server.password_count(&user).await, 1, "the user changed");
+    assert!(server.can_log_in(&user, &password).await);
 }

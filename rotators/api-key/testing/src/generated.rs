@@ -2,12 +2,12 @@
 //! settings, and which accepts a key of that shape (no backend holds
 //! generated keys; consumers compare with the secret's values).
 
-use api_key_rotator::{rotator_from_lookup, ApiKeyRotator};
+use api_key_rotator::{rotator_from_lookup, ApiKeyRotator, GeneratedKeys};
 use rotation_core::secret::SecretPayload;
 use rotation_core::testkit::conformance::RotatorHarness;
 use rotation_core::testkit::SecretAdmin;
 use rotation_core::{async_trait, Rotator, SecretJson};
-use rotation_tests::function_checks::{FunctionHarness, NamedCase};
+use rotation_testing::function_checks::{FunctionHarness, NamedCase};
 
 /// The settings the tests' functions run with.
 pub const SETTINGS: [(&str, &str); 5] = [
@@ -18,19 +18,26 @@ pub const SETTINGS: [(&str, &str); 5] = [
     ("API_KEY_PREFIX", "sk_test_"),
 ];
 
+/// One of [`SETTINGS`], as the function's environment gives it.
+fn setting(name: &str) -> Option<String> {
+    SETTINGS
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
 /// Generated keys of [`SETTINGS`].
 pub struct GeneratedHarness;
 
 impl GeneratedHarness {
-    /// The provider [`SETTINGS`] configure.
+    /// The provider [`SETTINGS`] configure, as the function chooses it.
     pub fn generated_rotator() -> ApiKeyRotator {
-        rotator_from_lookup(|name| {
-            SETTINGS
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        })
-        .expect("valid settings")
+        rotator_from_lookup(setting).expect("valid settings")
+    }
+
+    /// The keys [`SETTINGS`] describe.
+    pub fn generated_keys() -> GeneratedKeys {
+        GeneratedKeys::from_lookup(&setting).expect("valid settings")
     }
 }
 
@@ -56,9 +63,7 @@ impl RotatorHarness for GeneratedHarness {
     /// The key has the configured shape: no backend holds generated keys,
     /// the consumers compare with the secret's values.
     async fn can_log_in(&self, secret: &SecretJson) -> bool {
-        let ApiKeyRotator::Generated(keys) = Self::generated_rotator() else {
-            unreachable!()
-        };
+        let keys = Self::generated_keys();
         let token = secret.required_secret("token");
         token.is_ok_and(|t| keys.format().matches(t.expose()))
     }

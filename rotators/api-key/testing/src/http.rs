@@ -7,7 +7,7 @@ use rotation_core::secret::SecretPayload;
 use rotation_core::testkit::conformance::RotatorHarness;
 use rotation_core::testkit::{unique_name, SecretAdmin};
 use rotation_core::{async_trait, SecretJson, SecretString};
-use rotation_tests::function_checks::{FunctionHarness, NamedCase};
+use rotation_testing::function_checks::{FunctionHarness, NamedCase};
 
 use crate::key_service::KeyService;
 

@@ -11,8 +11,8 @@ use aws_sdk_iam::types::StatusType;
 use rotation_core::secret::SecretPayload;
 use rotation_core::testkit::{conformance::RotatorHarness, unique_name, SecretAdmin};
 use rotation_core::{async_trait, SecretJson, SecretString};
-use rotation_tests::function_checks::{FunctionHarness, NamedCase};
-use rotation_tests::moto::MotoServer;
+use rotation_testing::function_checks::{FunctionHarness, NamedCase};
+use rotation_testing::moto::MotoServer;
 
 /// Users the rotator may change: its allow-list is configuration, fixed
 /// before any secret exists.
@@ -174,7 +174,7 @@ impl RotatorHarness for IamHarness {
     type Rotator = ApiKeyRotator;
 
     fn rotator(&self) -> ApiKeyRotator {
-        ApiKeyRotator::Iam(Box::new(self.iam_rotator()))
+        Box::new(self.iam_rotator())
     }
 
     async fn fresh_secret(&self, _: &dyn SecretAdmin) -> SecretJson {

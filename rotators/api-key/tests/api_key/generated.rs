@@ -6,8 +6,8 @@ use rotation_core::error::error_chain;
 use rotation_core::store::{PutValue, VersionSelector, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use rotation_core::testkit::conformance::{self, run_all, RotatorHarness};
 use rotation_core::testkit::{Rotations, SecretAdmin};
-use rotation_core::{SecretJson, SecretString, Step};
-use rotation_tests::moto::MotoServer;
+use rotation_core::{event::Step, SecretJson, SecretString};
+use rotation_testing::moto::MotoServer;
 
 /// What a consumer service does with a presented key: accept it when it is
 /// the secret's AWSCURRENT or AWSPREVIOUS value.

@@ -10,8 +10,8 @@ use api_key_rotator_testing::HttpHarness;
 use rotation_core::error::error_chain;
 use rotation_core::testkit::conformance::{self, run_all};
 use rotation_core::testkit::{FaultTiming, Rotations};
-use rotation_core::{SecretJson, SecretString, Step};
-use rotation_tests::moto::MotoServer;
+use rotation_core::{event::Step, SecretJson, SecretString};
+use rotation_testing::moto::MotoServer;
 
 async fn driver(moto: &MotoServer, harness: &HttpHarness) -> Rotations<ApiKeyRotator> {
     let rotations = Rotations::new(moto.admin_store(), harness.http_rotator());

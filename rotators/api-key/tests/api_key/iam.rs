@@ -8,16 +8,13 @@ use rotation_core::error::error_chain;
 use rotation_core::store::{VersionSelector, AWSPREVIOUS};
 use rotation_core::testkit::conformance::{self, run_all};
 use rotation_core::testkit::{FaultTiming, Rotations};
-use rotation_core::{SecretJson, Step};
-use rotation_tests::moto::MotoServer;
+use rotation_core::{event::Step, SecretJson};
+use rotation_testing::moto::MotoServer;
 
 use api_key_rotator_testing::IamHarness;
 
 fn driver(moto: &MotoServer, harness: &IamHarness) -> Rotations<ApiKeyRotator> {
-    Rotations::new(
-        moto.admin_store(),
-        ApiKeyRotator::Iam(Box::new(harness.iam_rotator())),
-    )
+    Rotations::new(moto.admin_store(), Box::new(harness.iam_rotator()))
 }
 
 fn key_id(secret: &SecretJson) -> String {

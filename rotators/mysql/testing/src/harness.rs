@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use crate::server::MariaDbServer;
 use mysql_rotator::server::SqlMode;
-use rotation_tests::function_checks::{FunctionHarness, NamedCase};
+use rotation_testing::function_checks::{FunctionHarness, NamedCase};
 
 /// RDS for MariaDB's master privileges, all `WITH GRANT OPTION`.
 const RDS_MASTER_PRIVILEGES: &str = "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, RELOAD, PROCESS, REFERENCES, INDEX, ALTER, SHOW DATABASES, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, REPLICATION CLIENT, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, CREATE USER, EVENT, TRIGGER, REPLICATION SLAVE";

@@ -1,7 +1,7 @@
 //! The MySQL rotator's test services, beside the rotator: throwaway
 //! MariaDB servers on free ports ([`MariaDbServer`]) and the harness the
 //! conformance kit, the end-to-end suite and the function checks of
-//! `rotation-tests` run it with ([`MysqlRotatorHarness`]). Its tests and
+//! `rotation-testing` run it with ([`MysqlRotatorHarness`]). Its tests and
 //! the benchmark use them; nothing here is shipped.
 
 #![warn(missing_docs)]

@@ -10,8 +10,8 @@ use std::time::Duration;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder};
 use rotation_core::testkit::unique_name;
-use rotation_tests::certificates::TestCertificates;
-use rotation_tests::{free_port, wait_for_port};
+use rotation_testing::certificates::TestCertificates;
+use rotation_testing::{free_port, wait_for_port};
 
 /// How to install MariaDB where the tests look for it.
 pub const INSTALL_HINT: &str = "install it with `apt-get install -y mariadb-server` (the README's test command does), or set MARIADB_BIN to the directory holding mariadbd and mariadb-install-db";
@@ -111,7 +111,7 @@ impl MariaDbServer {
                 .as_ref()
                 .map(Child::id)
                 .expect("a started server has a process");
-            rotation_tests::stop_when_this_process_exits(&format!(
+            rotation_testing::stop_when_this_process_exits(&format!(
                 "kill -KILL {pid}; rm -rf '{}'",
                 server.dir.display()
             ));

@@ -9,7 +9,7 @@ use mysql_rotator::MysqlBackend;
 use mysql_rotator_testing::{MariaDbServer, MysqlRotatorHarness};
 use rotation_database::testkit::{self, fail_every_database_call};
 use rotation_database::ConnectSettings;
-use rotation_tests::moto::MotoServer;
+use rotation_testing::moto::MotoServer;
 
 fn backend() -> MysqlBackend {
     MysqlBackend::with_connect_settings(ConnectSettings {

@@ -4,7 +4,7 @@
 
 use mysql_rotator_testing::{MariaDbServer, MysqlRotatorHarness};
 use rotation_core::testkit::conformance::{self, run_all};
-use rotation_tests::moto::MotoServer;
+use rotation_testing::moto::MotoServer;
 
 #[tokio::test]
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]

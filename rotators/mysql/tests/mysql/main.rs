@@ -1,7 +1,7 @@
 //! The MySQL rotator's tests, as one binary: against real throwaway
 //! MariaDB servers, moto as Secrets Manager, and the Lambda binary run
 //! through a Lambda Runtime API. The services come from the shared test
-//! support crate (`rotation-tests`).
+//! support crate (`rotation-testing`).
 
 mod backend_faults;
 mod conformance;

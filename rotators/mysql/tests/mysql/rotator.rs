@@ -13,9 +13,11 @@ use mysql_rotator_testing::{MariaDbServer, MysqlRotatorHarness};
 use rotation_core::error::error_chain;
 use rotation_core::store::VersionSelector;
 use rotation_core::testkit::{unique_name, Rotations, RotatorHarness};
-use rotation_core::{RotationError, Rotator, SecretJson, Step, AWSCURRENT, AWSPREVIOUS};
+use rotation_core::{
+    error::RotationError, event::Step, store::AWSCURRENT, store::AWSPREVIOUS, Rotator, SecretJson,
+};
 use rotation_database::ConnectSettings;
-use rotation_tests::moto::MotoServer;
+use rotation_testing::moto::MotoServer;
 use serde_json::json;
 
 fn settings() -> MysqlSettings {

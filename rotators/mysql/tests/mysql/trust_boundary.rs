@@ -11,10 +11,10 @@ use mysql_rotator_testing::harness::APP_SCHEMA;
 use mysql_rotator_testing::{MariaDbServer, MysqlRotatorHarness};
 use rotation_core::error::error_chain;
 use rotation_core::testkit::{unique_name, Rotations, RotatorHarness};
-use rotation_core::{RotationError, Rotator, SecretJson, Step};
+use rotation_core::{error::RotationError, event::Step, Rotator, SecretJson};
 use rotation_database::rds::{RdsApi, PRIMARY_INSTANCE_TAG};
 use rotation_database::MasterPolicy;
-use rotation_tests::moto::MotoServer;
+use rotation_testing::moto::MotoServer;
 
 /// Runs createSecret, then expects setSecret to be refused with the store
 /// unchanged; returns the error chain.

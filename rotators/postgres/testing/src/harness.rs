@@ -14,7 +14,7 @@ use rotation_database::{ConnectSettings, DatabaseRotator, EngineSpec, Strategy};
 use serde_json::json;
 
 use crate::server::PostgresServer;
-use rotation_tests::function_checks::{FunctionHarness, NamedCase};
+use rotation_testing::function_checks::{FunctionHarness, NamedCase};
 
 /// Creates fresh roles in `server` and checks logins, for one strategy.
 pub struct PostgresRotatorHarness<'a> {

@@ -10,8 +10,8 @@ use std::io::Write;
 
 use rotation_core::testkit::unique_name;
 
-use rotation_tests::certificates::TestCertificates;
-use rotation_tests::free_port;
+use rotation_testing::certificates::TestCertificates;
+use rotation_testing::free_port;
 
 /// How to install PostgreSQL where the tests look for it.
 pub const INSTALL_HINT: &str =
@@ -215,7 +215,7 @@ impl PostgresServer {
         static SHARED: std::sync::OnceLock<PostgresServer> = std::sync::OnceLock::new();
         SHARED.get_or_init(|| {
             let server = Self::start();
-            rotation_tests::stop_when_this_process_exits(&server.stop_and_remove_command());
+            rotation_testing::stop_when_this_process_exits(&server.stop_and_remove_command());
             server
         })
     }

@@ -10,7 +10,7 @@ use postgres_rotator::PostgresBackend;
 use postgres_rotator_testing::{PostgresRotatorHarness, PostgresServer};
 use rotation_database::testkit::{self, fail_every_database_call};
 use rotation_database::ConnectSettings;
-use rotation_tests::moto::MotoServer;
+use rotation_testing::moto::MotoServer;
 
 fn backend() -> PostgresBackend {
     PostgresBackend::new(ConnectSettings {

@@ -12,9 +12,9 @@ use postgres_rotator_testing::PostgresServer;
 use rotation_core::error::error_chain;
 use rotation_core::store::VersionSelector;
 use rotation_core::testkit::Rotations;
-use rotation_core::{SecretJson, Step, AWSCURRENT};
+use rotation_core::{event::Step, store::AWSCURRENT, SecretJson};
 use rotation_database::ConnectSettings;
-use rotation_tests::moto::MotoServer;
+use rotation_testing::moto::MotoServer;
 
 fn settings(connect_timeout: Duration) -> ConnectSettings {
     ConnectSettings {
@@ -156,7 +156,10 @@ async fn the_clone_acts_as_its_original_with_its_settings() {
     let clone_again = login(
         server,
         &rotations
-            .value(&arn, VersionSelector::Stage(rotation_core::AWSPREVIOUS))
+            .value(
+                &arn,
+                VersionSelector::Stage(rotation_core::store::AWSPREVIOUS),
+            )
             .await,
     )
     .await;

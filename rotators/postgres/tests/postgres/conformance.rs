@@ -13,7 +13,7 @@ use rotation_database::{
     alternate_name, ConnectSettings, DatabaseBackend, DatabaseRotator, DatabaseSecret, EngineSpec,
     LoginError, UserStanding,
 };
-use rotation_tests::moto::MotoServer;
+use rotation_testing::moto::MotoServer;
 
 #[tokio::test]
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]

@@ -11,9 +11,9 @@ use rotation_core::error::error_chain;
 use rotation_core::store::VersionSelector;
 use rotation_core::testkit::Rotations;
 use rotation_core::testkit::RotatorHarness;
-use rotation_core::{RotationError, SecretJson, Step, AWSCURRENT};
+use rotation_core::{error::RotationError, event::Step, store::AWSCURRENT, SecretJson};
 use rotation_database::ConnectSettings;
-use rotation_tests::moto::MotoServer;
+use rotation_testing::moto::MotoServer;
 use serde_json::json;
 
 fn settings(ca_bundle: Option<PathBuf>, connect_timeout: Duration) -> ConnectSettings {
@@ -173,7 +173,7 @@ async fn a_server_that_never_answers_fails_within_the_connect_timeout() {
     let moto = MotoServer::shared();
     let server = PostgresServer::shared();
     let harness = PostgresRotatorHarness::single_user(server).await;
-    let silent_port = rotation_tests::silent_port();
+    let silent_port = rotation_testing::silent_port();
     let timeout = Duration::from_secs(1);
     let rotations = Rotations::new(
         moto.admin_store(),

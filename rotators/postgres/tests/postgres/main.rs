@@ -1,7 +1,7 @@
 //! The PostgreSQL rotator's tests, as one binary: against real throwaway
 //! PostgreSQL clusters, moto as Secrets Manager (and RDS), and the Lambda
 //! binary run through a Lambda Runtime API. The services come from the
-//! shared test support crate (`rotation-tests`).
+//! shared test support crate (`rotation-testing`).
 
 mod backend_faults;
 mod clone_sync;

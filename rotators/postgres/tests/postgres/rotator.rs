@@ -10,9 +10,11 @@ use rotation_core::error::error_chain;
 use rotation_core::store::{MoveStage, PutValue, VersionSelector};
 use rotation_core::testkit::Rotations;
 use rotation_core::testkit::RotatorHarness;
-use rotation_core::{RotationError, SecretJson, Step, AWSCURRENT, AWSPREVIOUS};
+use rotation_core::{
+    error::RotationError, event::Step, store::AWSCURRENT, store::AWSPREVIOUS, SecretJson,
+};
 use rotation_database::{ConnectSettings, Strategy};
-use rotation_tests::moto::MotoServer;
+use rotation_testing::moto::MotoServer;
 use serde_json::json;
 
 fn settings() -> ConnectSettings {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use postgres_rotator::PostgresBackend;
 use rotation_core::testkit::unique_name;
 use rotation_database::{ConnectSettings, CA_BUNDLE_VARIABLE};
-use rotation_tests::certificates::TestCertificates;
+use rotation_testing::certificates::TestCertificates;
 
 fn with_bundle(path: std::path::PathBuf) -> ConnectSettings {
     ConnectSettings {

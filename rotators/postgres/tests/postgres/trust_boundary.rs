@@ -14,11 +14,11 @@ use rotation_core::error::error_chain;
 use rotation_core::store::VersionSelector;
 use rotation_core::testkit::Rotations;
 use rotation_core::testkit::{unique_name, RotatorHarness};
-use rotation_core::{RotationError, Rotator, SecretJson, Step, AWSCURRENT};
+use rotation_core::{error::RotationError, event::Step, store::AWSCURRENT, Rotator, SecretJson};
 use rotation_database::rds::{RdsApi, PRIMARY_CLUSTER_TAG, PRIMARY_INSTANCE_TAG};
 use rotation_database::{ConnectSettings, MasterPolicy};
-use rotation_tests::fault_proxy::FaultProxy;
-use rotation_tests::moto::MotoServer;
+use rotation_testing::fault_proxy::FaultProxy;
+use rotation_testing::moto::MotoServer;
 
 /// Runs createSecret, then expects setSecret to be refused with the store
 /// unchanged; returns the error chain.
@@ -594,7 +594,7 @@ mod function {
             ),
         ];
         let allowed = format!("{master_arn},{rds_master}");
-        let (api, mut process, _) = rotation_tests::lambda_e2e::start_function(
+        let (api, mut process, _) = rotation_testing::lambda_e2e::start_function(
             "postgres-rotator",
             &moto.endpoint(),
             &[("MASTER_SECRET_ARNS", allowed)],
@@ -606,17 +606,17 @@ mod function {
             arns.push(arn.clone());
             let token = rotation_core::testkit::new_token();
             store.start_rotation(&arn, &token).await.unwrap();
-            rotation_tests::lambda_e2e::invoke_steps(&api, &arn, &token, &[Step::CreateSecret])
+            rotation_testing::lambda_e2e::invoke_steps(&api, &arn, &token, &[Step::CreateSecret])
                 .await;
             let before = store.snapshot(&arn).await.unwrap();
             let outcome = api
                 .invoke(
-                    &rotation_tests::lambda_e2e::rotation_event(Step::SetSecret, &arn, &token),
-                    rotation_tests::lambda_e2e::INVOCATION_BUDGET,
+                    &rotation_testing::lambda_e2e::rotation_event(Step::SetSecret, &arn, &token),
+                    rotation_testing::lambda_e2e::INVOCATION_BUDGET,
                 )
                 .await;
             match outcome {
-                Some(rotation_tests::runtime_api::Outcome::Error {
+                Some(rotation_testing::runtime_api::Outcome::Error {
                     error_type,
                     message,
                 }) => {
@@ -644,7 +644,7 @@ mod function {
         );
         assert!(!server.role_exists(&format!("{boss}_clone")).await);
         master_still_logs_in(&server, &harness).await;
-        rotation_tests::lambda_e2e::assert_clean_output(
+        rotation_testing::lambda_e2e::assert_clean_output(
             "postgres-rotator",
             &process,
             store.as_ref(),

@@ -1,9 +1,9 @@
-//! The checks every built function runs (`rotation_tests::function_checks`)
+//! The checks every built function runs (`rotation_testing::function_checks`)
 //! for `api-key-rotator`, once per provider.
 
 use api_key_rotator::iam::PreviousKey;
 use api_key_rotator_testing::{GeneratedHarness, HttpHarness, IamHarness};
-use rotation_tests::moto::MotoServer;
+use rotation_testing::moto::MotoServer;
 
 /// The checks every built function runs, for each provider, but the
 /// silent backend's: IAM's and the key provider's addresses are settings,
@@ -11,7 +11,7 @@ use rotation_tests::moto::MotoServer;
 /// above cover them), and generated keys have no backend.
 mod iam_function_checks {
     use super::*;
-    rotation_tests::function_check_tests! { backend_address_in_settings harness =>
+    rotation_testing::function_check_tests! { backend_address_in_settings harness =>
         let moto = MotoServer::shared();
         let harness = IamHarness::new(moto, PreviousKey::KeptUntilNextRotation);
     }
@@ -19,14 +19,14 @@ mod iam_function_checks {
 
 mod http_function_checks {
     use super::*;
-    rotation_tests::function_check_tests! { backend_address_in_settings harness =>
+    rotation_testing::function_check_tests! { backend_address_in_settings harness =>
         let harness = HttpHarness::admin(true).await;
     }
 }
 
 mod generated_function_checks {
     use super::*;
-    rotation_tests::function_check_tests! { backend_address_in_settings harness =>
+    rotation_testing::function_check_tests! { backend_address_in_settings harness =>
         let harness = GeneratedHarness;
     }
 }

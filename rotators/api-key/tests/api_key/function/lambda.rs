@@ -3,17 +3,17 @@
 //! a key service on a free port for keys over HTTP.
 
 use api_key_rotator::iam::PreviousKey;
-use rotation_tests::lambda_e2e;
-use rotation_tests::moto::MotoServer;
+use rotation_testing::lambda_e2e;
+use rotation_testing::moto::MotoServer;
 
 use std::time::{Duration, Instant};
 
-use rotation_core::testkit::engine::DEADLINE_MARGIN;
+use rotation_core::engine::DEADLINE_MARGIN;
+use rotation_core::event::Step;
 use rotation_core::testkit::RotatorHarness;
-use rotation_core::Step;
-use rotation_tests::function_checks::FunctionHarness;
-use rotation_tests::lambda_e2e::{rotation_event, start_function, start_rotation_of};
-use rotation_tests::runtime_api::Outcome;
+use rotation_testing::function_checks::FunctionHarness;
+use rotation_testing::lambda_e2e::{rotation_event, start_function, start_rotation_of};
+use rotation_testing::runtime_api::Outcome;
 
 use api_key_rotator_testing::{GeneratedHarness, HttpHarness, IamHarness};
 
@@ -86,7 +86,7 @@ async fn create_secret_hits_the_deadline<H: RotatorHarness>(
 async fn a_silent_iam_endpoint_fails_create_secret_before_the_deadline() {
     let moto = MotoServer::shared();
     let harness = IamHarness::new(moto, PreviousKey::KeptUntilNextRotation);
-    let silent = format!("http://127.0.0.1:{}", rotation_tests::silent_port());
+    let silent = format!("http://127.0.0.1:{}", rotation_testing::silent_port());
     let mut env = harness.function_env();
     env.retain(|(name, _)| *name != "AWS_ENDPOINT_URL_IAM");
     env.push(("AWS_ENDPOINT_URL_IAM", silent));
@@ -100,7 +100,7 @@ async fn a_silent_iam_endpoint_fails_create_secret_before_the_deadline() {
 async fn a_silent_key_provider_fails_create_secret_before_the_deadline() {
     let moto = MotoServer::shared();
     let mut harness = HttpHarness::admin(true).await;
-    let silent = format!("http://127.0.0.1:{}/v1", rotation_tests::silent_port());
+    let silent = format!("http://127.0.0.1:{}/v1", rotation_testing::silent_port());
     harness.extra_settings = vec![
         ("HTTP_BASE_URL", silent),
         ("HTTP_TIMEOUT_SECONDS", "30".to_owned()),

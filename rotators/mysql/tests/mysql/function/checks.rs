@@ -1,10 +1,10 @@
 //! The checks every rotator's built function runs
-//! (`rotation_tests::function_checks`), for `mysql-rotator` with
+//! (`rotation_testing::function_checks`), for `mysql-rotator` with
 //! single-user secrets on the test binary's shared MariaDB.
 
 use mysql_rotator_testing::{MariaDbServer, MysqlRotatorHarness};
 
-rotation_tests::function_check_tests! { harness =>
+rotation_testing::function_check_tests! { harness =>
     let server = MariaDbServer::shared();
     let harness = MysqlRotatorHarness::single_user(server).await;
 }

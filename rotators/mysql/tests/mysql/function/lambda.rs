@@ -2,8 +2,8 @@
 //! real secrets in moto against a real MariaDB, with both strategies.
 
 use mysql_rotator_testing::{MariaDbServer, MysqlRotatorHarness};
-use rotation_tests::lambda_e2e;
-use rotation_tests::moto::MotoServer;
+use rotation_testing::lambda_e2e;
+use rotation_testing::moto::MotoServer;
 
 #[tokio::test]
 #[ignore = "function tier: cargo test --tests -- --include-ignored function:: (CONTRIBUTING.md)"]
@@ -46,7 +46,7 @@ async fn mysql_rotator_leaks_nothing_at_trace() {
 #[test]
 #[ignore = "function tier: cargo test --tests -- --include-ignored function:: (CONTRIBUTING.md)"]
 fn the_built_function_holds_amazon_rds_roots() {
-    let path = rotation_tests::lambda_function::bootstrap("mysql-rotator");
+    let path = rotation_testing::lambda_function::bootstrap("mysql-rotator");
     let binary = std::fs::read(&path).expect("read the bootstrap");
     let roots = rotation_database::RDS_ROOTS_PEM.as_bytes();
     assert!(

@@ -1,10 +1,10 @@
 //! The checks every rotator's built function runs
-//! (`rotation_tests::function_checks`), for `postgres-rotator` with
+//! (`rotation_testing::function_checks`), for `postgres-rotator` with
 //! single-user secrets on the test binary's shared cluster.
 
 use postgres_rotator_testing::{PostgresRotatorHarness, PostgresServer};
 
-rotation_tests::function_check_tests! { harness =>
+rotation_testing::function_check_tests! { harness =>
     let server = PostgresServer::shared();
     let harness = PostgresRotatorHarness::single_user(server).await;
 }

@@ -3,8 +3,8 @@
 
 use postgres_rotator_testing::PostgresRotatorHarness;
 use postgres_rotator_testing::PostgresServer;
-use rotation_tests::lambda_e2e;
-use rotation_tests::moto::MotoServer;
+use rotation_testing::lambda_e2e;
+use rotation_testing::moto::MotoServer;
 
 #[tokio::test]
 #[ignore = "function tier: cargo test --tests -- --include-ignored function:: (CONTRIBUTING.md)"]
@@ -52,7 +52,7 @@ async fn postgres_rotator_leaks_nothing_at_trace() {
 #[test]
 #[ignore = "function tier: cargo test --tests -- --include-ignored function:: (CONTRIBUTING.md)"]
 fn the_built_function_holds_amazon_rds_roots() {
-    let path = rotation_tests::lambda_function::bootstrap("postgres-rotator");
+    let path = rotation_testing::lambda_function::bootstrap("postgres-rotator");
     let binary = std::fs::read(&path).expect("read the bootstrap");
     let roots = rotation_database::RDS_ROOTS_PEM.as_bytes();
     assert!(roots.len() > 100_000, "{} bytes of roots", roots.len());

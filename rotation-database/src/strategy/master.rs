@@ -1,0 +1,205 @@
+//! Which master secrets alternating users may use, and where a master logs
+//! in. Whoever may edit the rotated secret chooses every field of it, so
+//! nothing here reads an address from the rotated secret: the master's
+//! address comes from the master secret itself or, for an RDS-managed
+//! master secret, from the RDS API.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use rotation_core::RotationContext;
+use rotation_core::{RotatorError, SettingsError};
+
+use crate::rds::{default_directory, RdsDirectory, PRIMARY_CLUSTER_TAG, PRIMARY_INSTANCE_TAG};
+use crate::secret::{DatabaseSecret, EngineSpec};
+
+/// The master secrets a function may use, comma-separated ARNs. Unset or
+/// empty: any secret the function's role can read.
+pub const MASTER_SECRET_ARNS_VARIABLE: &str = "MASTER_SECRET_ARNS";
+
+/// What the alternating-users strategy trusts for the master's side.
+pub struct MasterPolicy {
+    allowed: Option<Vec<String>>,
+    rds: Arc<dyn RdsDirectory>,
+}
+
+impl Default for MasterPolicy {
+    /// Any master secret; RDS-managed ones located through the RDS API from
+    /// the SDK's environment.
+    fn default() -> Self {
+        Self::new(None, default_directory())
+    }
+}
+
+/// A master login and what vouches for where it goes.
+pub(crate) struct Master {
+    /// The login: the master secret's fields, with the address from the
+    /// master secret or from RDS.
+    pub login: DatabaseSecret,
+    /// Hosts RDS says serve the same data as `login` (a cluster's reader
+    /// endpoint, a read replica); empty when the address came from the
+    /// master secret.
+    pub replica_hosts: Vec<String>,
+}
+
+impl MasterPolicy {
+    /// A policy allowing the master secrets in `allowed` (`None`: any), with
+    /// RDS-managed master secrets located through `rds`.
+    pub fn new(allowed: Option<Vec<String>>, rds: Arc<dyn RdsDirectory>) -> Self {
+        Self { allowed, rds }
+    }
+
+    /// The policy from `MASTER_SECRET_ARNS`.
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// [`from_env`](Self::from_env) through `lookup` (a variable's value,
+    /// if set).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let allowed = match lookup(MASTER_SECRET_ARNS_VARIABLE) {
+            Some(value) if !value.trim().is_empty() => Some(parse_arns(&value)?),
+            _ => None,
+        };
+        Ok(Self::new(allowed, default_directory()))
+    }
+
+    /// Refuses a master secret outside the allow-list, naming it.
+    pub(crate) fn check_allowed(&self, master_arn: &str) -> Result<(), RotatorError> {
+        match &self.allowed {
+            Some(allowed) if !allowed.iter().any(|a| a == master_arn) => {
+                Err(RotatorError::Refused(format!(
+                    "the secret names the master secret {master_arn}, which this function may not use: {MASTER_SECRET_ARNS_VARIABLE} allows only {}",
+                    allowed.join(", ")
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The master's login. Every field comes from the master secret; a
+    /// master secret without `host` must be RDS-managed, and its address
+    /// comes from RDS. Only `engine`, which selects nothing, may come from
+    /// the rotated secret (RDS-managed master secrets have none).
+    pub(crate) async fn resolve(
+        &self,
+        ctx: &RotationContext<'_>,
+        master_arn: &str,
+        rotated: &DatabaseSecret,
+        spec: &EngineSpec,
+    ) -> Result<Master, RotatorError> {
+        let unusable = |reason: String| {
+            RotatorError::Refused(format!(
+                "the master secret {master_arn} is unusable: {reason}"
+            ))
+        };
+        let mut master = ctx.other_secret(master_arn).await?;
+        if master.get("engine").is_none() {
+            master.set("engine", rotated.engine.as_str());
+        }
+        let mut replica_hosts = Vec::new();
+        if master.get("host").is_none() {
+            let database = self.locate(ctx, master_arn).await?;
+            tracing::info!(
+                database = %database.arn,
+                "setSecret: the master secret is RDS-managed; its address comes from RDS"
+            );
+            master.set("host", database.host.as_str());
+            master.set("port", Value::from(database.port));
+            replica_hosts = database.replica_hosts;
+        }
+        let login = DatabaseSecret::parse(&master, spec).map_err(|e| unusable(e.to_string()))?;
+        Ok(Master {
+            login,
+            replica_hosts,
+        })
+    }
+
+    async fn locate(
+        &self,
+        ctx: &RotationContext<'_>,
+        master_arn: &str,
+    ) -> Result<crate::rds::RdsDatabase, RotatorError> {
+        let tags = ctx.other_secret_tags(master_arn).await?;
+        let lookup = |what: String| {
+            move |e| RotatorError::backend(format!("look up {what} in the RDS API"), e)
+        };
+        if let Some(arn) = tags.get(PRIMARY_CLUSTER_TAG) {
+            self.rds
+                .cluster(arn)
+                .await
+                .map_err(lookup(format!("the DB cluster {arn}")))
+        } else if let Some(arn) = tags.get(PRIMARY_INSTANCE_TAG) {
+            self.rds
+                .instance(arn)
+                .await
+                .map_err(lookup(format!("the DB instance {arn}")))
+        } else {
+            Err(RotatorError::Refused(format!(
+                "the master secret {master_arn} has no `host` and is not RDS-managed (no {PRIMARY_INSTANCE_TAG} or {PRIMARY_CLUSTER_TAG} tag); the master's address is never taken from the rotated secret: add `host` and `port` to the master secret"
+            )))
+        }
+    }
+}
+
+fn parse_arns(value: &str) -> Result<Vec<String>, SettingsError> {
+    let arns: Vec<String> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if let Some(bad) = arns.iter().find(|a| !a.starts_with("arn:")) {
+        return Err(SettingsError {
+            name: MASTER_SECRET_ARNS_VARIABLE,
+            reason: format!("`{bad}` is not a secret ARN (a comma-separated list of ARNs)"),
+        });
+    }
+    Ok(arns)
+}
+
+/// Whether two logins reach the same address (host names compared as DNS
+/// does).
+pub(crate) fn same_address(a: &DatabaseSecret, b: &DatabaseSecret) -> bool {
+    crate::same_host(&a.host, &b.host) && a.port == b.port
+}
+
+/// Whether `host` is among `hosts`.
+pub(crate) fn listed(hosts: &[String], host: &str) -> bool {
+    hosts.iter().any(|h| crate::same_host(h, host))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(value: &'static str) -> impl Fn(&str) -> Option<String> {
+        move |name| (name == MASTER_SECRET_ARNS_VARIABLE).then(|| value.to_owned())
+    }
+
+    #[test]
+    fn the_allow_list_parses_and_refuses_by_name() {
+        let policy = MasterPolicy::from_lookup(lookup(
+            " arn:aws:secretsmanager:us-east-1:1:secret:a , arn:aws:secretsmanager:us-east-1:1:secret:b",
+        ))
+        .unwrap();
+        policy
+            .check_allowed("arn:aws:secretsmanager:us-east-1:1:secret:b")
+            .unwrap();
+        let error = policy
+            .check_allowed("arn:aws:secretsmanager:us-east-1:1:secret:evil")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("secret:evil") && error.contains(MASTER_SECRET_ARNS_VARIABLE),
+            "{error}"
+        );
+        let open = MasterPolicy::from_lookup(lookup("  ")).unwrap();
+        open.check_allowed("arn:anything").unwrap();
+        let bad = MasterPolicy::from_lookup(lookup("master-secret"))
+            .err()
+            .unwrap();
+        assert_eq!(bad.name, MASTER_SECRET_ARNS_VARIABLE);
+    }
+}

@@ -1,0 +1,86 @@
+//! setSecret for the single-user strategy: the user changes its own
+//! password, in core's login order for a credential that changes itself
+//! ([`set_pending`]: AWSCURRENT, then AWSPENDING, then AWSPREVIOUS's
+//! password on AWSCURRENT's login).
+//!
+//! A fallback happens only when the server rejected the credentials; an
+//! unreachable host fails the step at once.
+
+use rotation_core::self_changing::set_pending;
+use rotation_core::{async_trait, ChangesItself, RotationContext, RotatorError, SecretJson};
+
+use crate::backend::{DatabaseBackend, LoginError};
+use crate::secret::DatabaseSecret;
+use crate::{login_failed, same_host};
+
+/// Sets the pending password as the user itself, refusing a pending secret
+/// that names another user or host.
+pub(crate) async fn set_secret<B: DatabaseBackend>(
+    backend: &B,
+    ctx: &RotationContext<'_>,
+    (current_json, current): (&SecretJson, &DatabaseSecret),
+    (pending_json, pending): (&SecretJson, &DatabaseSecret),
+) -> Result<(), RotatorError> {
+    let user = SingleUser { backend };
+    if !user.same_account(current_json, pending_json) {
+        return Err(RotatorError::Refused(format!(
+            "the AWSPENDING secret names user {} on {}, but AWSCURRENT names {} on {}; the single-user strategy only changes the current user's password",
+            pending.username, pending.host, current.username, current.host
+        )));
+    }
+    set_pending(&user, ctx, current_json, pending_json).await
+}
+
+/// A database user as a credential that changes itself.
+struct SingleUser<'a, B> {
+    backend: &'a B,
+}
+
+#[async_trait]
+impl<B: DatabaseBackend> ChangesItself for SingleUser<'_, B> {
+    /// The session and the login it was opened with.
+    type Session = (B::Connection, DatabaseSecret);
+
+    /// The same user on the same host; an old AWSPREVIOUS may lack fields,
+    /// so only the ones it has are compared.
+    fn same_account(&self, current: &SecretJson, other: &SecretJson) -> bool {
+        let same = |name: &str, equal: fn(&str, &str) -> bool| match (
+            current.optional_str(name),
+            other.optional_str(name),
+        ) {
+            (Ok(Some(a)), Ok(Some(b))) => equal(a, b),
+            _ => true,
+        };
+        same("username", |a, b| a == b) && same("host", same_host)
+    }
+
+    async fn log_in(&self, login: &SecretJson) -> Result<Option<Self::Session>, RotatorError> {
+        let login = DatabaseSecret::parse(login, &B::SPEC)?;
+        match self.backend.connect(&login).await {
+            Ok(session) => Ok(Some((session, login))),
+            Err(LoginError::Rejected(_)) => Ok(None),
+            Err(e) => Err(login_failed(None, &login, e)),
+        }
+    }
+
+    async fn change(
+        &self,
+        (mut session, login): Self::Session,
+        pending: &SecretJson,
+    ) -> Result<(), RotatorError> {
+        let password = pending.required_credential("password")?;
+        self.backend
+            .set_own_password(&mut session, &login, &password)
+            .await
+            .map_err(|e| {
+                RotatorError::backend(
+                    format!(
+                        "set the password of {} on {}",
+                        login.username,
+                        login.address()
+                    ),
+                    e,
+                )
+            })
+    }
+}

@@ -1,0 +1,632 @@
+//! The benchmark report: runs every measurement in one go on this machine
+//! and writes BENCHMARKS.md at the workspace root.
+//!
+//! `cargo bench -p rotation-testing --bench report [-- --quick]`
+//!
+//! Needs the bootstraps from scripts/release-check.sh (target/lambda/),
+//! moto in .venv, PostgreSQL and MariaDB, as the tests do. `--quick` runs fewer
+//! rounds and 100 secrets instead of 1,000 for the scale test.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use api_key_rotator::iam::PreviousKey;
+use api_key_rotator_testing::{GeneratedHarness, HttpHarness, IamHarness};
+use aws_sdk_secretsmanager::config::http::HttpResponse;
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
+use aws_sdk_secretsmanager::operation::get_secret_value::{
+    GetSecretValueError, GetSecretValueOutput,
+};
+use aws_sdk_secretsmanager::Client;
+use database_app::comparison::{run as run_comparison, Comparison, Scenario, Strategy};
+use mysql_rotator::server::SqlMode;
+use mysql_rotator::sql::{account as mysql_account, quote_literal as quote_mysql_literal};
+use mysql_rotator_testing::{MariaDbServer, MysqlRotatorHarness};
+use postgres_rotator::sql::{alter_password, quote_identifier, quote_literal};
+use postgres_rotator_testing::PostgresRotatorHarness;
+use postgres_rotator_testing::PostgresServer;
+use rotation_core::engine::Rotation;
+use rotation_core::store::InMemorySecretStore;
+use rotation_core::testkit::{new_token, unique_name, RotatorHarness, SecretAdmin};
+use rotation_core::{
+    event::RotationEvent, event::Step, store::AWSCURRENT, store::AWSPENDING, PasswordPolicy,
+    Rotator, SecretString,
+};
+use rotation_testing::fault_proxy::{FaultPlan, FaultProxy};
+use rotation_testing::function_checks::FunctionHarness;
+use rotation_testing::lambda_e2e::invoke_steps;
+use rotation_testing::lambda_function::{times_to_ready, FunctionProcess};
+use rotation_testing::measure::{ms, Stats};
+use rotation_testing::moto::MotoServer;
+use rotation_testing::runtime_api::RuntimeApi;
+use rotation_testing::workspace_root;
+
+fn command_line(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_owned())
+        })
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .map_or("unknown".into(), |kb| {
+            format!("{:.0} GiB", kb as f64 / 1024.0 / 1024.0)
+        });
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let moto = command_line(
+        workspace_root().join(".venv/bin/python").to_str().unwrap(),
+        &["-c", "import moto; print(moto.__version__)"],
+    );
+    format!(
+        "- CPU: {cpu}, {cores} cores; memory {memory}; Linux {}\n- {}\n- moto {moto} (Secrets Manager) and PostgreSQL (throwaway cluster) on 127.0.0.1\n",
+        kernel.trim(),
+        command_line("rustc", &["-V"]),
+    )
+}
+
+fn zip_size(path: &Path) -> u64 {
+    let script = "import io,sys,zipfile\nb=io.BytesIO()\nz=zipfile.ZipFile(b,'w',zipfile.ZIP_DEFLATED,compresslevel=9)\nz.write(sys.argv[1],'bootstrap')\nz.close()\nprint(len(b.getvalue()))";
+    command_line(
+        workspace_root().join(".venv/bin/python").to_str().unwrap(),
+        &["-c", script, path.to_str().unwrap()],
+    )
+    .parse()
+    .unwrap_or(0)
+}
+
+fn bootstraps(arch: &str) -> Vec<(String, PathBuf)> {
+    let dir = workspace_root().join("target/lambda").join(arch);
+    let mut found: Vec<(String, PathBuf)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}; run scripts/release-check.sh", dir.display()))
+        .flatten()
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                e.path().join("bootstrap"),
+            )
+        })
+        .filter(|(_, p)| p.exists())
+        .collect();
+    found.sort();
+    found
+}
+
+/// Peak resident memory of a running process (VmHWM), in MB.
+fn peak_rss_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+struct FunctionFigures {
+    warm: Stats,
+    cold: Stats,
+    calls: usize,
+    peak_rss_mb: f64,
+}
+
+/// Rotations through the built function: warm (one process, rounds
+/// rotations of one secret) and cold (a new process per rotation, timed
+/// from its start), with Secrets Manager calls counted at a proxy.
+async fn through_function<H: RotatorHarness>(
+    bootstrap: &Path,
+    harness: &H,
+    moto: &MotoServer,
+    rounds: usize,
+    settings: &[(&'static str, String)],
+) -> FunctionFigures {
+    let proxy = FaultProxy::start(moto.port()).await;
+    let store = moto.admin_store();
+    let mut env = vec![("SECRETS_MANAGER_ENDPOINT", proxy.endpoint())];
+    env.extend_from_slice(settings);
+    let api = RuntimeApi::start().await;
+    let process = FunctionProcess::start(bootstrap, &api, &env);
+    api.wait_until_ready(Duration::from_secs(10))
+        .await
+        .expect("starts");
+    let secret = harness.fresh_secret(store.as_ref()).await;
+    let arn = store.create_json("bench", &secret).await.unwrap();
+    let mut warm = Vec::new();
+    let mut calls = 0;
+    for round in 0..rounds + 3 {
+        let token = new_token();
+        store.start_rotation(&arn, &token).await.unwrap();
+        proxy.set_plan(FaultPlan::Pass);
+        let started = Instant::now();
+        invoke_steps(&api, &arn, &token, &Step::ALL).await;
+        if round >= 3 {
+            warm.push(started.elapsed());
+        }
+        calls = proxy.requests();
+    }
+    let peak_rss_mb = peak_rss_mb(process.id());
+    drop(process);
+    let mut cold = Vec::new();
+    for _ in 0..rounds.min(20) {
+        let token = new_token();
+        store.start_rotation(&arn, &token).await.unwrap();
+        let api = RuntimeApi::start().await;
+        let process = FunctionProcess::start(bootstrap, &api, &env);
+        invoke_steps(&api, &arn, &token, &Step::ALL).await;
+        cold.push(process.started().elapsed());
+    }
+    FunctionFigures {
+        warm: Stats::of(warm),
+        cold: Stats::of(cold),
+        calls,
+        peak_rss_mb,
+    }
+}
+
+/// The SDK call's output; on failure, a panic with the service's error
+/// code and message only: an SDK error's `Debug` carries the raw HTTP
+/// response, which for GetSecretValue holds the secret.
+fn sdk<T, E: ProvideErrorMetadata, R>(operation: &str, result: Result<T, SdkError<E, R>>) -> T {
+    result.unwrap_or_else(|e| {
+        panic!(
+            "{operation}: {} {}",
+            e.code().unwrap_or("(no code)"),
+            e.message().unwrap_or("")
+        )
+    })
+}
+
+async fn describe(client: &Client, arn: &str) -> DescribeSecretOutput {
+    let answer = client.describe_secret().secret_id(arn).send().await;
+    sdk("DescribeSecret", answer)
+}
+
+async fn get_value(
+    client: &Client,
+    arn: &str,
+    version: Option<&str>,
+    stage: &str,
+) -> Result<GetSecretValueOutput, SdkError<GetSecretValueError, HttpResponse>> {
+    client
+        .get_secret_value()
+        .secret_id(arn)
+        .set_version_id(version.map(str::to_owned))
+        .version_stage(stage)
+        .send()
+        .await
+}
+
+/// The database side of the floor: the least a rotation must do with the
+/// engine's own driver.
+#[async_trait::async_trait]
+trait FloorDatabase: Sync {
+    /// The `engine` of its secrets.
+    fn engine(&self) -> &'static str;
+    /// Its port on 127.0.0.1.
+    fn port(&self) -> u16;
+    /// Creates `user` with `password`.
+    async fn create_user(&self, user: &str, password: &str);
+    /// Logs in as `user` with `old` and sets its password to `new`.
+    async fn change_password(&self, user: &str, old: &str, new: &SecretString);
+    /// Logs in as `user` with `password` and runs `SELECT 1`.
+    async fn check(&self, user: &str, password: &str);
+}
+
+#[async_trait::async_trait]
+impl FloorDatabase for PostgresServer {
+    fn engine(&self) -> &'static str {
+        "postgres"
+    }
+    fn port(&self) -> u16 {
+        PostgresServer::port(self)
+    }
+    async fn create_user(&self, user: &str, password: &str) {
+        let create = format!(
+            "CREATE ROLE {} LOGIN PASSWORD {}",
+            quote_identifier(user),
+            quote_literal(password)
+        );
+        self.superuser().await.batch_execute(&create).await.unwrap();
+    }
+    async fn change_password(&self, user: &str, old: &str, new: &SecretString) {
+        let db = log_in(self, user, old).await;
+        db.batch_execute(&alter_password(user, new)).await.unwrap();
+    }
+    async fn check(&self, user: &str, password: &str) {
+        let db = log_in(self, user, password).await;
+        db.query_one("SELECT 1", &[]).await.unwrap();
+    }
+}
+
+fn mariadb_login(server: &MariaDbServer, user: &str, password: &str) -> mysql_async::OptsBuilder {
+    mysql_async::OptsBuilder::default()
+        .ip_or_hostname("127.0.0.1")
+        .tcp_port(server.port())
+        .user(Some(user))
+        .pass(Some(password))
+        .prefer_socket(false)
+}
+
+#[async_trait::async_trait]
+impl FloorDatabase for MariaDbServer {
+    fn engine(&self) -> &'static str {
+        "mariadb"
+    }
+    fn port(&self) -> u16 {
+        MariaDbServer::port(self)
+    }
+    async fn create_user(&self, user: &str, password: &str) {
+        let literal = |v: &str| quote_mysql_literal(v, SqlMode::default());
+        self.execute(&format!(
+            "CREATE USER {} IDENTIFIED BY {}",
+            mysql_account(user, "%"),
+            literal(password)
+        ))
+        .await;
+    }
+    async fn change_password(&self, user: &str, old: &str, new: &SecretString) {
+        use mysql_async::prelude::Queryable;
+        let mut db = mysql_async::Conn::new(mariadb_login(self, user, old))
+            .await
+            .expect("log in");
+        let statement = format!(
+            "SET PASSWORD = '{}'",
+            mysql_rotator::hash::native_password(new)
+        );
+        db.query_drop(statement).await.unwrap();
+        let _ = db.disconnect().await;
+    }
+    async fn check(&self, user: &str, password: &str) {
+        use mysql_async::prelude::Queryable;
+        let mut db = mysql_async::Conn::new(mariadb_login(self, user, password))
+            .await
+            .expect("log in");
+        let one: Option<i64> = db.query_first("SELECT 1").await.unwrap();
+        assert_eq!(one, Some(1));
+        let _ = db.disconnect().await;
+    }
+}
+
+async fn log_in(server: &PostgresServer, user: &str, password: &str) -> tokio_postgres::Client {
+    let config = server.config(user, password, "postgres");
+    let (db, connection) = config.connect(tokio_postgres::NoTls).await.expect("log in");
+    tokio::spawn(connection);
+    db
+}
+
+/// The floor of a single-user rotation: the same eleven Secrets Manager
+/// calls and two database logins, made directly with the SDK and
+/// tokio-postgres, nothing else.
+async fn floor_rotation(
+    client: &Client,
+    server: &dyn FloorDatabase,
+    store: &dyn SecretAdmin,
+    arn: &str,
+    user: &str,
+    password: &mut String,
+) -> Duration {
+    let token = new_token();
+    store.start_rotation(arn, &token).await.unwrap();
+    let generator = PasswordPolicy::default().generator().unwrap();
+    let started = Instant::now();
+    // createSecret: the pending read answers "not found".
+    describe(client, arn).await;
+    let current = sdk(
+        "GetSecretValue",
+        get_value(client, arn, None, AWSCURRENT).await,
+    );
+    let _ = get_value(client, arn, Some(&token), AWSPENDING).await;
+    let mut pending: serde_json::Value =
+        serde_json::from_str(current.secret_string().unwrap()).unwrap();
+    let new_password = generator.generate();
+    pending["password"] = new_password.expose().into();
+    let put = client
+        .put_secret_value()
+        .secret_id(arn)
+        .client_request_token(&token)
+        .secret_string(pending.to_string())
+        .version_stages(AWSPENDING)
+        .send()
+        .await;
+    sdk("PutSecretValue", put);
+    // setSecret
+    describe(client, arn).await;
+    sdk(
+        "GetSecretValue",
+        get_value(client, arn, None, AWSCURRENT).await,
+    );
+    sdk(
+        "GetSecretValue",
+        get_value(client, arn, Some(&token), AWSPENDING).await,
+    );
+    server.change_password(user, password, &new_password).await;
+    // testSecret
+    describe(client, arn).await;
+    sdk(
+        "GetSecretValue",
+        get_value(client, arn, Some(&token), AWSPENDING).await,
+    );
+    server.check(user, new_password.expose()).await;
+    // finishSecret
+    let description = describe(client, arn).await;
+    let old = description
+        .version_ids_to_stages()
+        .and_then(|m| {
+            m.iter()
+                .find(|(_, s)| s.iter().any(|s| s == AWSCURRENT))
+                .map(|(v, _)| v.clone())
+        })
+        .unwrap();
+    let moved = client
+        .update_secret_version_stage()
+        .secret_id(arn)
+        .version_stage(AWSCURRENT)
+        .move_to_version_id(&token)
+        .remove_from_version_id(old)
+        .send()
+        .await;
+    sdk("UpdateSecretVersionStage", moved);
+    let took = started.elapsed();
+    *password = new_password.expose().to_owned();
+    took
+}
+
+async fn floor(server: &dyn FloorDatabase, moto: &MotoServer, rounds: usize) -> Stats {
+    // Through the same kind of proxy as the function's calls, so both pay
+    // the same extra hop.
+    let proxy = FaultProxy::start(moto.port()).await;
+    let config = moto
+        .client()
+        .config()
+        .to_builder()
+        .endpoint_url(proxy.endpoint())
+        .build();
+    let client = aws_sdk_secretsmanager::Client::from_conf(config);
+    let store = moto.admin_store();
+    let user = unique_name("floor");
+    let mut password = unique_name("pw");
+    server.create_user(&user, &password).await;
+    let secret = serde_json::json!({"engine": server.engine(), "host": "127.0.0.1", "port": server.port(), "username": user, "password": password, "ssl": false});
+    let arn = client
+        .create_secret()
+        .name(unique_name("floor"))
+        .secret_string(secret.to_string())
+        .send()
+        .await
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_owned();
+    let mut times = Vec::new();
+    for round in 0..rounds + 3 {
+        let took =
+            floor_rotation(&client, server, store.as_ref(), &arn, &user, &mut password).await;
+        if round >= 3 {
+            times.push(took);
+        }
+    }
+    Stats::of(times)
+}
+
+/// `count` single-user secrets rotated once each through the library, at
+/// `concurrency` at a time: rotations per second, failures, and the mean
+/// time of one rotation.
+async fn scale(
+    harness: &PostgresRotatorHarness<'_>,
+    store: Arc<dyn SecretAdmin>,
+    arns: &[String],
+    concurrency: usize,
+) -> (f64, usize, Duration) {
+    let rotator = harness.rotator_with(Default::default(), None);
+    let values = rotator
+        .credential()
+        .generator_from_lookup(|_| None)
+        .unwrap();
+    let rotation = Arc::new(Rotation::new(Arc::clone(&store), rotator, values));
+    let mut tokens = Vec::new();
+    for arn in arns {
+        let token = new_token();
+        store.start_rotation(arn, &token).await.unwrap();
+        tokens.push((arn.clone(), token));
+    }
+    let queue = Arc::new(std::sync::Mutex::new(tokens));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let queue = Arc::clone(&queue);
+        let rotation = Arc::clone(&rotation);
+        workers.push(tokio::spawn(async move {
+            let (mut failures, mut busy) = (0, Duration::ZERO);
+            loop {
+                let Some((arn, token)) = queue.lock().unwrap().pop() else {
+                    return (failures, busy);
+                };
+                let one = Instant::now();
+                for step in Step::ALL {
+                    let event = RotationEvent {
+                        step,
+                        secret_id: arn.clone(),
+                        token: token.clone(),
+                        rotation_token: None,
+                    };
+                    if rotation.run_step(&event, None).await.is_err() {
+                        failures += 1;
+                        break;
+                    }
+                }
+                busy += one.elapsed();
+            }
+        }));
+    }
+    let (mut failures, mut busy) = (0, Duration::ZERO);
+    for worker in workers {
+        let (f, b) = worker.await.unwrap();
+        failures += f;
+        busy += b;
+    }
+    let elapsed = started.elapsed();
+    (
+        arns.len() as f64 / elapsed.as_secs_f64(),
+        failures,
+        busy / arns.len() as u32,
+    )
+}
+
+async fn scale_secrets(
+    harness: &PostgresRotatorHarness<'_>,
+    server: &PostgresServer,
+    store: &dyn SecretAdmin,
+    count: usize,
+) -> Vec<String> {
+    let mut statements = String::new();
+    let mut secrets = Vec::new();
+    for i in 0..count {
+        let user = format!("scale_{i}_{}", unique_name("u").replace('-', "_"));
+        let password = unique_name("pw");
+        let _ = write!(
+            statements,
+            "CREATE ROLE {} LOGIN PASSWORD {};",
+            quote_identifier(&user),
+            quote_literal(&password)
+        );
+        secrets.push(harness.secret_for(&user, &password));
+    }
+    server
+        .superuser()
+        .await
+        .batch_execute(&statements)
+        .await
+        .unwrap();
+    let mut arns = Vec::new();
+    for secret in secrets {
+        arns.push(store.create_json("scale", &secret).await.unwrap());
+    }
+    arns
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (rounds, starts, secrets) = if quick { (10, 10, 100) } else { (50, 50, 1000) };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let report = runtime.block_on(async {
+        let moto = MotoServer::start();
+        let server = PostgresServer::start_with(&["max_connections = 200"]);
+        let single = PostgresRotatorHarness::single_user(&server).await;
+        let alternating = PostgresRotatorHarness::alternating_users(&server).await;
+        let mut out = String::new();
+        let _ = writeln!(out, "# Benchmarks\n\nWritten by `cargo bench -p rotation-testing --bench report{}` on {}. Every figure below comes from that one run.\n\n## Machine\n\n{}", if quick { " -- --quick" } else { "" }, command_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]), machine());
+
+        // Sizes.
+        let _ = writeln!(out, "## Size\n\nTarget: zip at most 4 MB.\n\n| binary | architecture | bootstrap | zip (deflate -9) |\n| --- | --- | --- | --- |");
+        for arch in ["x86_64", "arm64"] {
+            for (name, path) in bootstraps(arch) {
+                let size = std::fs::metadata(&path).unwrap().len();
+                let _ = writeln!(out, "| {name} | {arch} | {:.2} MB | {:.2} MB |", size as f64 / 1e6, zip_size(&path) as f64 / 1e6);
+            }
+        }
+
+        // Start-up.
+        let x86 = bootstraps("x86_64");
+        let floor_bin = x86.iter().find(|(n, _)| n == "lambda-floor").map(|(_, p)| p.clone()).expect("the lambda-floor bootstrap");
+        let floor_start = Stats::of(times_to_ready(&floor_bin, starts).await);
+        let _ = writeln!(out, "\n## Initialisation\n\nProcess start to the first Runtime API `next` request, {starts} starts, x86_64. Floor: `lambda-floor`, an empty `lambda_runtime` function with the same profile. Target: at most 1.5x the floor.\n\n| binary | min | median | max | median / floor |\n| --- | --- | --- | --- | --- |");
+        for (name, path) in &x86 {
+            let s = if *name == "lambda-floor" { floor_start } else { Stats::of(times_to_ready(path, starts).await) };
+            let _ = writeln!(out, "| {name} | {} | {:.2} |", Stats::row(&s), s.median.as_secs_f64() / floor_start.median.as_secs_f64());
+        }
+
+        // Rotations through the function.
+        let bootstrap = x86.iter().find(|(n, _)| n == "postgres-rotator").map(|(_, p)| p.clone()).expect("postgres-rotator");
+        let floor_rot = floor(&server, &moto, rounds).await;
+        let _ = writeln!(out, "\n## Full rotation through the Runtime API\n\nThe four invocations of one rotation, through the tests' Runtime API, against moto and PostgreSQL on 127.0.0.1. Warm: one process, {rounds} rotations of one secret after 3 warm-up rotations. Cold: a new process per rotation, timed from its start. Floor: the same 11 Secrets Manager calls and 2 database logins made directly with the AWS SDK and tokio-postgres, in this process, {rounds} rotations. Both the function and the floor reach moto through a counting proxy (one extra local hop per call). The function's time includes the Runtime API's round trips and its INFO logging. Peak memory is the function process's VmHWM after the warm rotations. Targets: warm at most 1.3x the floor; at most 10 calls for single user; at most 20 MB.\n\n| strategy | warm min | warm median | warm max | cold median | warm median / floor | Secrets Manager calls | peak RSS |\n| --- | --- | --- | --- | --- | --- | --- | --- |");
+        for (name, harness) in [("single user", &single), ("alternating users", &alternating)] {
+            let f = through_function(&bootstrap, harness, &moto, rounds, &[]).await;
+            let _ = writeln!(out, "| {name} | {} | {} | {} | {} | {:.2} | {} | {:.1} MB |", ms(f.warm.min), ms(f.warm.median), ms(f.warm.max), ms(f.cold.median), f.warm.median.as_secs_f64() / floor_rot.median.as_secs_f64(), f.calls, f.peak_rss_mb);
+        }
+        let _ = writeln!(out, "| floor (single user) | {} | — | 1.00 | 11 | — |", Stats::row(&floor_rot));
+
+        // MySQL rotations through the function.
+        let mysql_bootstrap = x86.iter().find(|(n, _)| n == "mysql-rotator").map(|(_, p)| p.clone()).expect("mysql-rotator");
+        let mariadb = MariaDbServer::start();
+        let mysql_floor = floor(&mariadb, &moto, rounds).await;
+        let _ = writeln!(out, "\n## MySQL rotation through the Runtime API\n\n`mysql-rotator`, measured as above, against MariaDB 10.11 on 127.0.0.1 (`mysql_native_password` accounts). Floor: the same 11 Secrets Manager calls and 2 database logins made directly with the AWS SDK and `mysql_async`, in this process. Targets as PostgreSQL's.\n\n| strategy | warm min | warm median | warm max | cold median | warm median / floor | Secrets Manager calls | peak RSS |\n| --- | --- | --- | --- | --- | --- | --- | --- |");
+        for (name, harness) in [
+            ("single user", MysqlRotatorHarness::single_user(&mariadb).await),
+            ("alternating users", MysqlRotatorHarness::alternating_users(&mariadb).await),
+        ] {
+            let f = through_function(&mysql_bootstrap, &harness, &moto, rounds, &[]).await;
+            let _ = writeln!(out, "| {name} | {} | {} | {} | {} | {:.2} | {} | {:.1} MB |", ms(f.warm.min), ms(f.warm.median), ms(f.warm.max), ms(f.cold.median), f.warm.median.as_secs_f64() / mysql_floor.median.as_secs_f64(), f.calls, f.peak_rss_mb);
+        }
+        let _ = writeln!(out, "| floor (single user) | {} | — | 1.00 | 11 | — |", Stats::row(&mysql_floor));
+
+        // API keys through the function.
+        let api_key = x86.iter().find(|(n, _)| n == "api-key-rotator").map(|(_, p)| p.clone()).expect("api-key-rotator");
+        let iam = IamHarness::new(&moto, PreviousKey::KeptUntilNextRotation);
+        let http = HttpHarness::admin(true).await;
+        let _ = writeln!(out, "\n## API key rotation through the Runtime API\n\n`api-key-rotator`, measured as above (warm: {rounds} rotations of one secret in one process; cold: a new process per rotation). IAM access keys against moto's IAM and STS, which answer at once (IAM's real propagation delay, which testSecret waits out, is not in these figures); keys over HTTP against the tests' key service on 127.0.0.1 (plain HTTP, so no TLS handshake is counted), with an admin key; generated keys have no backend. Secrets Manager calls counted at the proxy for one warm rotation after the first (the IAM provider's createSecret also reads AWSPREVIOUS once the secret has one).\n\n| provider | warm min | warm median | warm max | cold median | Secrets Manager calls | peak RSS |\n| --- | --- | --- | --- | --- | --- | --- |");
+        for (name, f) in [
+            ("generated", through_function(&api_key, &GeneratedHarness, &moto, rounds, &GeneratedHarness.function_env()).await),
+            ("iam-access-key", through_function(&api_key, &iam, &moto, rounds, &iam.function_env()).await),
+            ("http (admin key)", through_function(&api_key, &http, &moto, rounds, &http.function_env()).await),
+        ] {
+            let _ = writeln!(out, "| {name} | {} | {} | {} | {} | {} | {:.1} MB |", ms(f.warm.min), ms(f.warm.median), ms(f.warm.max), ms(f.cold.median), f.calls, f.peak_rss_mb);
+        }
+
+        // Scale.
+        let _ = writeln!(out, "\n## Scale\n\n{secrets} single-user secrets (PostgreSQL roles) rotated once each through the library (`Rotation::run_step`, the code the function runs), at several concurrencies, in this process (2 tokio worker threads).\n\n| Secrets Manager | concurrency | rotations/s | failures | mean time of one rotation |\n| --- | --- | --- | --- | --- |");
+        let moto_store = moto.admin_store();
+        let arns = scale_secrets(&single, &server, moto_store.as_ref(), secrets).await;
+        for concurrency in [1, 8, 32] {
+            let (rate, failures, mean) = scale(&single, Arc::clone(&moto_store), &arns, concurrency).await;
+            let _ = writeln!(out, "| moto | {concurrency} | {rate:.1} | {failures} | {} |", ms(mean));
+        }
+        let memory: Arc<dyn SecretAdmin> = Arc::new(InMemorySecretStore::new());
+        let arns = scale_secrets(&single, &server, memory.as_ref(), secrets).await;
+        for concurrency in [1, 32] {
+            let (rate, failures, mean) = scale(&single, Arc::clone(&memory), &arns, concurrency).await;
+            let _ = writeln!(out, "| in-memory | {concurrency} | {rate:.1} | {failures} | {} |", ms(mean));
+        }
+
+        // Applications through rotations.
+        let scenario = Scenario::default();
+        let (single_run, alternating_run) = tokio::join!(
+            run_comparison(Strategy::SingleUser, &scenario),
+            run_comparison(Strategy::AlternatingUsers, &scenario)
+        );
+        let _ = writeln!(out, "\n## Applications through rotations\n\n`examples/database-app`: {workers} workers per way of getting the login open a PostgreSQL connection, run `SELECT 1` and close it, every {pause} ms, while the PostgreSQL rotator (in-process, {gap} ms between steps for the gap between Secrets Manager's invocations) rotates the secret {rotations} times, one rotation every {interval} s, against moto and a throwaway PostgreSQL. The three ways run side by side in the same run: `secret-cache`'s `with_current` (refresh ahead within the last tenth of the time to live; a refused login looks once for AWSCURRENT, then AWSPENDING), the same cache used as a plain time-to-live cache (as Powertools' `max_age` is), and a `GetSecretValue` per connection. Time is compressed 300 times: both caches' time to live is {ttl} s, standing for Powertools' 300 s, so rotations come every {ratio} times to live. A failed connection is one the application saw fail; an outage is one worker's run of failures, from the first to the next success; refused logins include those the cache retried with a newer value (which the application never saw). Targets: alternating users, no failed connection; single user, no outage longer than one refresh; calls per minute within 2x of the plain cache. The two strategies ran at the same time, each on its own PostgreSQL and moto.\n\n{header}", workers = scenario.workers, pause = scenario.pause.as_millis(), gap = scenario.step_gap.as_millis(), rotations = scenario.rotations, interval = scenario.interval.as_secs(), ttl = scenario.ttl.as_secs(), ratio = scenario.interval.as_secs() / scenario.ttl.as_secs().max(1), header = Comparison::HEADER);
+        for row in single_run.rows().into_iter().chain(alternating_run.rows()) {
+            let _ = writeln!(out, "{row}");
+        }
+        out
+    });
+    let path = workspace_root().join("BENCHMARKS.md");
+    std::fs::write(&path, &report).unwrap();
+    println!("{report}\nwritten to {}", path.display());
+}
