@@ -177,11 +177,14 @@ pub async fn set_pending<C: ChangesItself + ?Sized>(
                 .into(),
         ));
     }
-    if let Some(session) = changer.log_in(current).await? {
+    if let Some(session) = log_in(changer, current, VersionLabel::Current).await? {
         return changer.change(session, pending).await;
     }
     let mut rejected = vec![VersionLabel::Current];
-    if changer.log_in(pending).await?.is_some() {
+    if log_in(changer, pending, VersionLabel::Pending)
+        .await?
+        .is_some()
+    {
         tracing::info!(
             "setSecret: the AWSPENDING value already logs in; an earlier attempt applied it"
         );
@@ -189,7 +192,7 @@ pub async fn set_pending<C: ChangesItself + ?Sized>(
     }
     rejected.push(VersionLabel::Pending);
     if let Some(login) = previous_login(changer, ctx, current).await? {
-        if let Some(session) = changer.log_in(&login).await? {
+        if let Some(session) = log_in(changer, &login, VersionLabel::Previous).await? {
             tracing::warn!(
                 "setSecret: AWSCURRENT was rejected and AWSPREVIOUS logged in; AWSCURRENT was out of step with the backend"
             );
@@ -206,6 +209,22 @@ pub async fn set_pending<C: ChangesItself + ?Sized>(
         "the backend rejected the {} credential{account}; it was changed outside rotation: store the working value as AWSCURRENT, then rotate again",
         tried.join(", ")
     )))
+}
+
+/// [`ChangesItself::log_in`], a backend failure naming the version whose
+/// credential it tried, so an operator knows which stored value to check.
+async fn log_in<C: ChangesItself + ?Sized>(
+    changer: &C,
+    login: &SecretJson,
+    label: VersionLabel,
+) -> Result<Option<C::Session>, RotatorError> {
+    changer.log_in(login).await.map_err(|error| match error {
+        RotatorError::Backend { action, source } => RotatorError::Backend {
+            action: format!("{action} with the {label} secret"),
+            source,
+        },
+        other => other,
+    })
 }
 
 /// AWSCURRENT with AWSPREVIOUS's credential, when AWSPREVIOUS is usable and
