@@ -2,8 +2,11 @@
 //! fails one backend call at a time, and the fault matrix run with it
 //! ([`fail_every_database_call`], [`a_database_that_hangs_mid_step_fails_it_in_time`]);
 //! and the tables of malformed secrets and settings each engine's function must
-//! refuse ([`malformed_secrets`], [`invalid_settings`]).
+//! refuse ([`malformed_secrets`], [`invalid_settings`]); and the attacks on
+//! the alternating-users strategy every engine must refuse ([`attacks`]).
 
+#[cfg(feature = "rds-api")]
+pub mod attacks;
 mod cases;
 mod fault_matrix;
 mod faulty;

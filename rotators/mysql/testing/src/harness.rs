@@ -9,6 +9,7 @@ use mysql_rotator::{MysqlBackend, MysqlRotator, MysqlSettings, USERNAME_LIMIT_VA
 use rotation_core::secret::SecretPayload;
 use rotation_core::testkit::{unique_name, RotatorHarness, SecretAdmin};
 use rotation_core::{SecretJson, SecretString};
+use rotation_database::testkit::attacks::{AlternatingServer, AttackedServer};
 use rotation_database::testkit::{invalid_settings, malformed_secrets};
 use rotation_database::{ConnectSettings, DatabaseRotator, EngineSpec, Strategy};
 use serde_json::{json, Value};
@@ -263,5 +264,65 @@ impl FunctionHarness for MysqlRotatorHarness<'_> {
             ));
         }
         cases
+    }
+}
+
+/// The shared attacks' view of a server started with its general log on.
+#[async_trait]
+impl AttackedServer for MysqlRotatorHarness<'_> {
+    fn secret_for(&self, user: &str, password: &str) -> SecretJson {
+        MysqlRotatorHarness::secret_for(self, user, password)
+    }
+
+    async fn create_user(&self, user: &str, password: &str) {
+        MysqlRotatorHarness::create_user(self, user, password).await;
+    }
+
+    async fn user_exists(&self, user: &str) -> bool {
+        !self.server.hosts_of(user).await.is_empty()
+    }
+
+    async fn can_log_in(&self, user: &str, password: &SecretString) -> bool {
+        self.server.can_log_in(user, password.expose()).await
+    }
+
+    /// A login attempt shows up as a `Connect` or an `Access denied`.
+    fn login_traces(&self, user: &str) -> Vec<String> {
+        let log =
+            std::fs::read_to_string(self.server.general_log_path()).expect("read the general log");
+        // The harness's own root sessions are there when the log is on.
+        assert!(
+            log.contains("Connect\troot@"),
+            "the server logs connections (start it with its general log)"
+        );
+        log.lines()
+            .filter(|l| l.contains(user) && (l.contains("Connect") || l.contains("denied")))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+#[async_trait]
+impl AlternatingServer for MysqlRotatorHarness<'_> {
+    type Backend = MysqlBackend;
+
+    fn alternating_rotator(&self) -> MysqlRotator {
+        RotatorHarness::rotator(self)
+    }
+
+    fn master_user(&self) -> &str {
+        &self.master_user
+    }
+
+    fn master_password(&self) -> SecretString {
+        self.master_password.clone()
+    }
+
+    async fn master_secret(&self, store: &dyn SecretAdmin) -> String {
+        MysqlRotatorHarness::master_secret(self, store).await
+    }
+
+    async fn new_user(&self, store: &dyn SecretAdmin, prefix: &str) -> SecretJson {
+        MysqlRotatorHarness::new_user(self, store, prefix).await
     }
 }

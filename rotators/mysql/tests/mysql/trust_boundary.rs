@@ -9,48 +9,15 @@ use std::sync::Arc;
 use mysql_rotator::sql::account;
 use mysql_rotator_testing::harness::APP_SCHEMA;
 use mysql_rotator_testing::{MariaDbServer, MysqlRotatorHarness};
-use rotation_core::error::error_chain;
 use rotation_core::testkit::{unique_name, Rotations, RotatorHarness};
-use rotation_core::{error::RotationError, event::Step, Rotator, SecretJson};
-use rotation_database::rds::{RdsApi, PRIMARY_INSTANCE_TAG};
-use rotation_database::MasterPolicy;
+use rotation_core::SecretJson;
+use rotation_database::rds::RdsApi;
+use rotation_database::testkit::attacks::{self, refused};
 use rotation_testing::moto::MotoServer;
-
-/// Runs createSecret, then expects setSecret to be refused with the store
-/// unchanged; returns the error chain.
-async fn refused<R: Rotator>(rotations: &Rotations<R>, arn: &str) -> String {
-    let token = rotations.start(arn).await;
-    rotations.steps(arn, &token, &[Step::CreateSecret]).await;
-    let before = rotations.store().snapshot(arn).await.unwrap();
-    let result = rotations.step(arn, &token, Step::SetSecret).await;
-    assert!(
-        matches!(result, Err(RotationError::Rotator { .. })),
-        "setSecret must be refused: {:?}",
-        result.as_ref().map_err(|e| error_chain(e))
-    );
-    assert_eq!(before, rotations.store().snapshot(arn).await.unwrap());
-    error_chain(&result.unwrap_err())
-}
 
 /// A server whose general log records every connection attempt.
 fn logged_server() -> MariaDbServer {
     MariaDbServer::start_with_general_log()
-}
-
-/// Every line of `server`'s general log that names the master user: a
-/// login attempt as the master shows up as a `Connect` or an
-/// `Access denied`.
-fn master_traces(server: &MariaDbServer, master: &str) -> Vec<String> {
-    let log = std::fs::read_to_string(server.general_log_path()).expect("read the general log");
-    // The harness's own root sessions are there: the log is on.
-    assert!(
-        log.contains("Connect\troot@"),
-        "the general log records connections"
-    );
-    log.lines()
-        .filter(|l| l.contains(master) && (l.contains("Connect") || l.contains("denied")))
-        .map(str::to_owned)
-        .collect()
 }
 
 fn secret_on(
@@ -64,91 +31,34 @@ fn secret_on(
     secret
 }
 
-/// The master secret as RDS manages it: `username` and `password` only.
-fn rds_managed(harness: &MysqlRotatorHarness<'_>) -> SecretJson {
-    let full = harness.secret_for(harness.master_user(), harness.master_password().expose());
-    let mut map = serde_json::Map::new();
-    for field in ["username", "password"] {
-        map.insert(field.into(), full.get(field).unwrap().clone());
-    }
-    SecretJson::from_map(map)
-}
-
-async fn master_still_logs_in(server: &MariaDbServer, harness: &MysqlRotatorHarness<'_>) {
-    assert!(
-        server
-            .can_log_in(harness.master_user(), harness.master_password().expose())
-            .await,
-        "the master's own secret still logs in"
-    );
-}
-
+/// The attacks every engine runs (`rotation_database::testkit::attacks`),
+/// with a second server as the editor's.
 #[tokio::test]
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn an_rds_managed_master_is_never_sent_where_the_rotated_secret_points() {
     let moto = MotoServer::shared();
-    let server = logged_server();
-    let attackers = logged_server();
+    let (server, attackers) = (logged_server(), logged_server());
     let harness = MysqlRotatorHarness::alternating_users(&server).await;
     let attacker = MysqlRotatorHarness::single_user(&attackers).await;
-    let rotations = Rotations::new(moto.admin_store(), harness.rotator());
-
-    let master_arn = rotations
-        .create("my-rds-master", &rds_managed(&harness))
-        .await;
-    attacker
-        .create_user("lure", "the attacker's password")
-        .await;
-    let secret = secret_on(&attacker, "lure", "the attacker's password", &master_arn);
-    let arn = rotations.create("my-lure", &secret).await;
-    let message = refused(&rotations, &arn).await;
-    assert!(
-        message.contains("no `host`") && message.contains(PRIMARY_INSTANCE_TAG),
-        "{message}"
-    );
-    assert!(
-        master_traces(&attackers, harness.master_user()).is_empty(),
-        "the master never tried to log in to the attacker's server: {:?}",
-        master_traces(&attackers, harness.master_user())
-    );
-    assert!(attackers.hosts_of("lure_clone").await.is_empty());
-    master_still_logs_in(&server, &harness).await;
-    rotations
-        .assert_no_leaks(&harness.other_secret_values())
-        .await;
+    let rds = Arc::new(RdsApi::from_client(moto.rds_client(&moto.endpoint())));
+    attacks::an_rds_managed_master_is_never_sent_where_the_rotated_secret_points(
+        moto.admin_store(),
+        rds,
+        &harness,
+        &attacker,
+    )
+    .await;
 }
 
 #[tokio::test]
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_master_with_an_address_logs_in_only_there() {
     let moto = MotoServer::shared();
-    let server = logged_server();
-    let attackers = logged_server();
+    let (server, attackers) = (logged_server(), logged_server());
     let harness = MysqlRotatorHarness::alternating_users(&server).await;
     let attacker = MysqlRotatorHarness::single_user(&attackers).await;
-    let rotations = Rotations::new(moto.admin_store(), harness.rotator());
-    let master_arn = harness.master_secret(rotations.store()).await;
-
-    attacker
-        .create_user("lure", "the attacker's password")
+    attacks::a_master_with_an_address_logs_in_only_there(moto.admin_store(), &harness, &attacker)
         .await;
-    let secret = secret_on(&attacker, "lure", "the attacker's password", &master_arn);
-    let arn = rotations.create("my-lure", &secret).await;
-    let message = refused(&rotations, &arn).await;
-    assert!(
-        message.contains("not shown to be one database"),
-        "{message}"
-    );
-    assert!(master_traces(&attackers, harness.master_user()).is_empty());
-    assert!(
-        master_traces(&server, harness.master_user()).is_empty(),
-        "the master did not even log in to its own server: {:?}",
-        master_traces(&server, harness.master_user())
-    );
-    for each in [&server, &attackers] {
-        assert!(each.hosts_of("lure_clone").await.is_empty());
-    }
-    master_still_logs_in(&server, &harness).await;
 }
 
 /// What `user@'%'` may do, as the alternating strategy would copy it to a
@@ -206,7 +116,7 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
         message.contains(harness.master_user()) && message.contains("master secret's user"),
         "{message}"
     );
-    master_still_logs_in(server, &harness).await;
+    attacks::master_still_logs_in(&harness).await;
     assert_eq!(
         rights_of(server, &named_after_master).await,
         rights_before,
@@ -305,28 +215,6 @@ async fn a_master_outside_the_allow_list_is_refused() {
     let moto = MotoServer::shared();
     let server = logged_server();
     let harness = MysqlRotatorHarness::alternating_users(&server).await;
-    let allowed = "arn:aws:secretsmanager:us-east-1:123456789012:secret:the-only-master";
-    let rotations = Rotations::new(
-        moto.admin_store(),
-        harness.rotator().with_master_policy(MasterPolicy::new(
-            Some(vec![allowed.into()]),
-            Arc::new(RdsApi::from_env()),
-        )),
-    );
-    let secret = harness.new_user(rotations.store(), "allow").await;
-    let username = secret.required_str("username").unwrap().to_owned();
-    let arn = rotations.create("my-allow", &secret).await;
-    let message = refused(&rotations, &arn).await;
-    assert!(
-        message.contains("MASTER_SECRET_ARNS") && message.contains("the-only-master"),
-        "{message}"
-    );
-    assert!(server
-        .hosts_of(&format!("{username}_clone"))
-        .await
-        .is_empty());
-    assert!(
-        master_traces(&server, harness.master_user()).is_empty(),
-        "the master was not used"
-    );
+    let rds = Arc::new(RdsApi::from_env());
+    attacks::a_master_outside_the_allow_list_is_refused(moto.admin_store(), rds, &harness).await;
 }

@@ -9,6 +9,7 @@ use postgres_rotator::{PostgresBackend, PostgresRotator};
 use rotation_core::secret::SecretPayload;
 use rotation_core::testkit::{unique_name, RotatorHarness, SecretAdmin};
 use rotation_core::{SecretJson, SecretString};
+use rotation_database::testkit::attacks::{AlternatingServer, AttackedServer};
 use rotation_database::testkit::{invalid_settings, malformed_secrets};
 use rotation_database::{ConnectSettings, DatabaseRotator, EngineSpec, Strategy};
 use serde_json::json;
@@ -205,5 +206,64 @@ impl FunctionHarness for PostgresRotatorHarness<'_> {
 
     fn invalid_settings(&self) -> Vec<NamedCase<Vec<(&'static str, &'static str)>>> {
         invalid_settings()
+    }
+}
+
+/// The shared attacks' view of a cluster started with
+/// `log_connections = on`.
+#[async_trait]
+impl AttackedServer for PostgresRotatorHarness<'_> {
+    fn secret_for(&self, user: &str, password: &str) -> SecretJson {
+        PostgresRotatorHarness::secret_for(self, user, password)
+    }
+
+    async fn create_user(&self, user: &str, password: &str) {
+        PostgresRotatorHarness::create_user(self, user, password).await;
+    }
+
+    async fn user_exists(&self, user: &str) -> bool {
+        self.server.role_exists(user).await
+    }
+
+    async fn can_log_in(&self, user: &str, password: &SecretString) -> bool {
+        self.server.can_log_in(user, password.expose()).await
+    }
+
+    fn login_traces(&self, user: &str) -> Vec<String> {
+        let log = std::fs::read_to_string(self.server.log_path()).expect("read the server log");
+        // Without log_connections no login would show, and no attack fail.
+        assert!(
+            log.contains("connection authorized"),
+            "the cluster logs connections (start it with log_connections = on)"
+        );
+        log.lines()
+            .filter(|l| l.contains(user))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+#[async_trait]
+impl AlternatingServer for PostgresRotatorHarness<'_> {
+    type Backend = PostgresBackend;
+
+    fn alternating_rotator(&self) -> PostgresRotator {
+        RotatorHarness::rotator(self)
+    }
+
+    fn master_user(&self) -> &str {
+        &self.master_user
+    }
+
+    fn master_password(&self) -> SecretString {
+        self.master_password.clone()
+    }
+
+    async fn master_secret(&self, store: &dyn SecretAdmin) -> String {
+        PostgresRotatorHarness::master_secret(self, store).await
+    }
+
+    async fn new_user(&self, store: &dyn SecretAdmin, prefix: &str) -> SecretJson {
+        PostgresRotatorHarness::new_user(self, store, prefix).await
     }
 }

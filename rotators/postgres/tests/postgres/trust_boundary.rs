@@ -10,31 +10,15 @@ use std::time::Duration;
 use postgres_rotator::sql::{quote_identifier, quote_literal};
 use postgres_rotator_testing::PostgresRotatorHarness;
 use postgres_rotator_testing::PostgresServer;
-use rotation_core::error::error_chain;
 use rotation_core::store::VersionSelector;
 use rotation_core::testkit::Rotations;
 use rotation_core::testkit::{unique_name, RotatorHarness};
-use rotation_core::{error::RotationError, event::Step, store::AWSCURRENT, Rotator, SecretJson};
+use rotation_core::{event::Step, store::AWSCURRENT, SecretJson};
 use rotation_database::rds::{RdsApi, PRIMARY_CLUSTER_TAG, PRIMARY_INSTANCE_TAG};
+use rotation_database::testkit::attacks::{self, refused};
 use rotation_database::{ConnectSettings, MasterPolicy};
 use rotation_testing::fault_proxy::FaultProxy;
 use rotation_testing::moto::MotoServer;
-
-/// Runs createSecret, then expects setSecret to be refused with the store
-/// unchanged; returns the error chain.
-async fn refused<R: Rotator>(rotations: &Rotations<R>, arn: &str) -> String {
-    let token = rotations.start(arn).await;
-    rotations.steps(arn, &token, &[Step::CreateSecret]).await;
-    let before = rotations.store().snapshot(arn).await.unwrap();
-    let result = rotations.step(arn, &token, Step::SetSecret).await;
-    assert!(
-        matches!(result, Err(RotationError::Rotator { .. })),
-        "setSecret must be refused: {:?}",
-        result.as_ref().map_err(|e| error_chain(e))
-    );
-    assert_eq!(before, rotations.store().snapshot(arn).await.unwrap());
-    error_chain(&result.unwrap_err())
-}
 
 /// Every line of `server`'s log that names the master user: a login
 /// attempt as the master shows up as a connection or an authentication
@@ -60,19 +44,6 @@ fn secret_on(
     let mut secret = harness.secret_for(username, password);
     secret.set("masterarn", master_arn);
     secret
-}
-
-/// The master secret as RDS manages it: `username` and `password` only.
-fn rds_managed(harness: &PostgresRotatorHarness<'_>) -> SecretJson {
-    let full = harness.secret_for(
-        harness.master_user(),
-        harness.other_secret_values()[0].expose(),
-    );
-    let mut map = serde_json::Map::new();
-    for field in ["username", "password"] {
-        map.insert(field.into(), full.get(field).unwrap().clone());
-    }
-    SecretJson::from_map(map)
 }
 
 /// A login `<master>_clone` with `password`, as an attacker who may create
@@ -135,116 +106,39 @@ async fn administrator(
     boss
 }
 
-async fn master_still_logs_in(server: &PostgresServer, harness: &PostgresRotatorHarness<'_>) {
-    assert!(
-        server
-            .can_log_in(
-                harness.master_user(),
-                harness.other_secret_values()[0].expose()
-            )
-            .await,
-        "the master's own secret still logs in"
-    );
-}
-
+/// The attacks every engine runs (`rotation_database::testkit::attacks`),
+/// with a second server as the editor's.
 #[tokio::test]
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn an_rds_managed_master_is_never_sent_where_the_rotated_secret_points() {
     let moto = MotoServer::shared();
-    let server = PostgresServer::start_with(LOGGED);
-    let attackers = PostgresServer::start_with(LOGGED);
+    let (server, attackers) = (
+        PostgresServer::start_with(LOGGED),
+        PostgresServer::start_with(LOGGED),
+    );
     let harness = PostgresRotatorHarness::alternating_users(&server).await;
     let attacker = PostgresRotatorHarness::single_user(&attackers).await;
-    let rotations = Rotations::new(moto.admin_store(), harness.rotator());
-
-    // Attack 1: the master secret (no address of its own, no aws:rds:
-    // tag) and a rotated secret naming the attacker's server, where the
-    // attacker's user logs in.
-    let master_arn = rotations
-        .create("pg-rds-master", &rds_managed(&harness))
-        .await;
-    attacker
-        .create_user("lure", "the attacker's password")
-        .await;
-    let secret = secret_on(&attacker, "lure", "the attacker's password", &master_arn);
-    let arn = rotations.create("pg-lure", &secret).await;
-    let message = refused(&rotations, &arn).await;
-    assert!(
-        message.contains("no `host`") && message.contains(PRIMARY_INSTANCE_TAG),
-        "{message}"
-    );
-    assert!(
-        master_traces(&attackers, harness.master_user()).is_empty(),
-        "the master never tried to log in to the attacker's server: {:?}",
-        master_traces(&attackers, harness.master_user())
-    );
-    assert!(!attackers.role_exists("lure_clone").await);
-    master_still_logs_in(&server, &harness).await;
-
-    // With a tag naming an instance RDS does not know: an RDS error, and
-    // still no master login anywhere.
-    rotations
-        .store()
-        .tag_secret(
-            &master_arn,
-            PRIMARY_INSTANCE_TAG,
-            "arn:aws:rds:us-east-1:123456789012:db:no-such-db",
-        )
-        .await
-        .unwrap();
-    let rds = FaultProxy::start(moto.port()).await;
-    let arn = rotations.create("pg-lure", &secret).await;
-    let rotations = Rotations::new(
+    let rds = Arc::new(RdsApi::from_client(moto.rds_client(&moto.endpoint())));
+    attacks::an_rds_managed_master_is_never_sent_where_the_rotated_secret_points(
         moto.admin_store(),
-        harness.rotator().with_master_policy(MasterPolicy::new(
-            None,
-            Arc::new(RdsApi::from_client(moto.rds_client(&rds.endpoint()))),
-        )),
-    );
-    let message = refused(&rotations, &arn).await;
-    assert!(
-        message.contains("no-such-db") && message.contains("RDS"),
-        "{message}"
-    );
-    assert!(master_traces(&attackers, harness.master_user()).is_empty());
-    rotations
-        .assert_no_leaks(&harness.other_secret_values())
-        .await;
+        rds,
+        &harness,
+        &attacker,
+    )
+    .await;
 }
 
 #[tokio::test]
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_master_with_an_address_logs_in_only_there() {
     let moto = MotoServer::shared();
-    let server = PostgresServer::start_with(LOGGED);
-    let attackers = PostgresServer::start_with(LOGGED);
+    let (server, attackers) = (
+        PostgresServer::start_with(LOGGED),
+        PostgresServer::start_with(LOGGED),
+    );
     let harness = PostgresRotatorHarness::alternating_users(&server).await;
     let attacker = PostgresRotatorHarness::single_user(&attackers).await;
-    let rotations = Rotations::new(moto.admin_store(), harness.rotator());
-    let master_arn = harness.master_secret(rotations.store()).await;
-
-    attacker
-        .create_user("lure", "the attacker's password")
-        .await;
-    let secret = secret_on(&attacker, "lure", "the attacker's password", &master_arn);
-    let arn = rotations.create("pg-lure", &secret).await;
-    let message = refused(&rotations, &arn).await;
-    assert!(
-        message.contains("not shown to be one database"),
-        "{message}"
-    );
-    assert!(master_traces(&attackers, harness.master_user()).is_empty());
-    assert!(
-        master_traces(&server, harness.master_user()).is_empty(),
-        "the master did not even log in to its own server: {:?}",
-        master_traces(&server, harness.master_user())
-    );
-    for cluster in [&server, &attackers] {
-        assert!(!cluster.role_exists("lure_clone").await);
-    }
-    master_still_logs_in(&server, &harness).await;
-    rotations
-        .assert_no_leaks(&harness.other_secret_values())
+    attacks::a_master_with_an_address_logs_in_only_there(moto.admin_store(), &harness, &attacker)
         .await;
 }
 
@@ -286,7 +180,7 @@ async fn a_copy_of_the_masters_cluster_is_not_taken_for_it() {
             .await
     );
     assert!(master_traces(&copy, harness.master_user()).is_empty());
-    master_still_logs_in(&server, &harness).await;
+    attacks::master_still_logs_in(&harness).await;
 }
 
 #[tokio::test]
@@ -309,7 +203,7 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
         message.contains(harness.master_user()) && message.contains("master secret's user"),
         "{message}"
     );
-    master_still_logs_in(&server, &harness).await;
+    attacks::master_still_logs_in(&harness).await;
     assert_eq!(
         rights_of(&server, &named_after_master).await,
         rights_before,
@@ -401,27 +295,8 @@ async fn a_master_outside_the_allow_list_is_refused() {
     let moto = MotoServer::shared();
     let server = PostgresServer::start_with(LOGGED);
     let harness = PostgresRotatorHarness::alternating_users(&server).await;
-    let allowed = "arn:aws:secretsmanager:us-east-1:123456789012:secret:the-only-master";
-    let rotations = Rotations::new(
-        moto.admin_store(),
-        harness.rotator().with_master_policy(MasterPolicy::new(
-            Some(vec![allowed.into()]),
-            Arc::new(RdsApi::from_env()),
-        )),
-    );
-    let secret = harness.new_user(rotations.store(), "allow").await;
-    let username = secret.required_str("username").unwrap().to_owned();
-    let arn = rotations.create("pg-allow", &secret).await;
-    let message = refused(&rotations, &arn).await;
-    assert!(
-        message.contains("MASTER_SECRET_ARNS") && message.contains("the-only-master"),
-        "{message}"
-    );
-    assert!(!server.role_exists(&format!("{username}_clone")).await);
-    assert!(
-        master_traces(&server, harness.master_user()).is_empty(),
-        "the master was not used"
-    );
+    let rds = Arc::new(RdsApi::from_env());
+    attacks::a_master_outside_the_allow_list_is_refused(moto.admin_store(), rds, &harness).await;
 }
 
 /// moto's RDS gives made-up host names; the proxy in front of it points
@@ -499,7 +374,7 @@ async fn rds_managed_master_secrets_rotate_through_the_rds_api() {
     ];
     for (tag, database, host) in cases {
         let master_arn = rotations
-            .create("pg-rds-master", &rds_managed(&harness))
+            .create("pg-rds-master", &attacks::rds_managed(&harness))
             .await;
         rotations
             .store()
@@ -521,7 +396,7 @@ async fn rds_managed_master_secrets_rotate_through_the_rds_api() {
             assert!(harness.logs_in(&new).await, "{tag}: {expected} logs in");
         }
     }
-    master_still_logs_in(&server, &harness).await;
+    attacks::master_still_logs_in(&harness).await;
     rotations
         .assert_no_leaks(&harness.other_secret_values())
         .await;
@@ -545,7 +420,7 @@ mod function {
         let store = moto.admin_store();
         let master_arn = harness.master_secret(store.as_ref()).await;
         let rds_master = store
-            .create_json("pg-rds-master", &rds_managed(&harness))
+            .create_json("pg-rds-master", &attacks::rds_managed(&harness))
             .await
             .unwrap();
         let unlisted_master = harness.master_secret(store.as_ref()).await;
@@ -643,7 +518,7 @@ mod function {
                 .await
         );
         assert!(!server.role_exists(&format!("{boss}_clone")).await);
-        master_still_logs_in(&server, &harness).await;
+        attacks::master_still_logs_in(&harness).await;
         rotation_testing::lambda_e2e::assert_clean_output(
             "postgres-rotator",
             &process,
