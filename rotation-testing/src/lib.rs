@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod certificates;
+pub mod database_attacks;
 pub mod fault_proxy;
 pub mod function_checks;
 pub mod http;

@@ -218,3 +218,22 @@ async fn a_master_outside_the_allow_list_is_refused() {
     let rds = Arc::new(RdsApi::from_env());
     attacks::a_master_outside_the_allow_list_is_refused(moto.admin_store(), rds, &harness).await;
 }
+
+mod function {
+    use super::*;
+    use rotation_testing::database_attacks::{refused_by_the_function, shared_cases};
+
+    /// The attacks every engine shares, through the built function as
+    /// Lambda runs it.
+    #[tokio::test]
+    #[ignore = "function tier: cargo test --tests -- --include-ignored function:: (CONTRIBUTING.md)"]
+    async fn the_built_function_refuses_each_attack() {
+        let moto = MotoServer::shared();
+        let (server, attackers) = (logged_server(), logged_server());
+        let harness = MysqlRotatorHarness::alternating_users(&server).await;
+        let attacker = MysqlRotatorHarness::single_user(&attackers).await;
+        let store = moto.admin_store();
+        let (allowed, cases) = shared_cases(store.as_ref(), &harness, &attacker).await;
+        refused_by_the_function("mysql-rotator", moto, &harness, &attacker, &allowed, cases).await;
+    }
+}

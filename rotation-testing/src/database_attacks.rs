@@ -1,0 +1,136 @@
+//! The alternating-users attacks through a database rotator's built
+//! function, as Lambda runs it: each must be a `RotatorError` response
+//! naming why, change nothing, and leave the process serving with clean
+//! output. The cases every engine shares come from [`shared_cases`]; an
+//! engine adds the attacks on its own SQL.
+
+use rotation_core::event::Step;
+use rotation_core::testkit::{new_token, SecretAdmin};
+use rotation_core::SecretJson;
+use rotation_database::testkit::attacks::{rds_managed, AlternatingServer, AttackedServer};
+
+use crate::lambda_e2e::{
+    assert_clean_output, invoke_steps, rotation_event, start_function, INVOCATION_BUDGET,
+};
+use crate::moto::MotoServer;
+use crate::runtime_api::Outcome;
+
+/// One attack: a rotated secret, and what the refusal must say.
+pub struct AttackCase {
+    /// What the attacker tries.
+    pub what: String,
+    /// The secret the attacker stores.
+    pub secret: SecretJson,
+    /// A part of the refusal's message.
+    pub expected: &'static str,
+}
+
+/// The attacker's password in every case.
+pub const LURE_PASSWORD: &str = "the attacker's password";
+
+/// `secret_for(user, password)` on `server`, naming `master_arn`.
+pub fn secret_naming(
+    server: &impl AttackedServer,
+    user: &str,
+    password: &str,
+    master_arn: &str,
+) -> SecretJson {
+    let mut secret = server.secret_for(user, password);
+    secret.set("masterarn", master_arn);
+    secret
+}
+
+/// The masters the function may use, and the attacks every engine shares:
+/// an RDS-managed master and a master with an address, each with the
+/// attacker's host, and a master outside `MASTER_SECRET_ARNS`.
+pub async fn shared_cases(
+    store: &dyn SecretAdmin,
+    server: &impl AlternatingServer,
+    attackers: &impl AttackedServer,
+) -> (Vec<String>, Vec<AttackCase>) {
+    let master_arn = server.master_secret(store).await;
+    let rds_master = store
+        .create_json("rds-master", &rds_managed(server))
+        .await
+        .expect("store the RDS-managed master secret");
+    let unlisted_master = server.master_secret(store).await;
+    attackers.create_user("lure", LURE_PASSWORD).await;
+    let mut outside = server.new_user(store, "outside").await;
+    outside.set("masterarn", unlisted_master.as_str());
+    let cases = vec![
+        AttackCase {
+            what: "RDS-managed master, attacker's host".into(),
+            secret: secret_naming(attackers, "lure", LURE_PASSWORD, &rds_master),
+            expected: "no `host`",
+        },
+        AttackCase {
+            what: "master with an address, attacker's host".into(),
+            secret: secret_naming(attackers, "lure", LURE_PASSWORD, &master_arn),
+            expected: "not shown to be one database",
+        },
+        AttackCase {
+            what: "a master outside the allow-list".into(),
+            secret: outside,
+            expected: "MASTER_SECRET_ARNS",
+        },
+    ];
+    (vec![master_arn, rds_master], cases)
+}
+
+/// Starts `binary` with `MASTER_SECRET_ARNS` set to `allowed` and runs
+/// createSecret then setSecret for each case: a `RotatorError` naming
+/// `expected`, the secret unchanged, the process still serving. Then no
+/// login as the master reached the attacker's server, the master still
+/// logs in, and the function's output holds no secret value.
+pub async fn refused_by_the_function(
+    binary: &str,
+    moto: &MotoServer,
+    server: &impl AlternatingServer,
+    attackers: &impl AttackedServer,
+    allowed: &[String],
+    cases: Vec<AttackCase>,
+) {
+    let store = moto.admin_store();
+    let (api, mut process, _) = start_function(
+        binary,
+        &moto.endpoint(),
+        &[("MASTER_SECRET_ARNS", allowed.join(","))],
+    )
+    .await;
+    let mut arns = Vec::new();
+    for AttackCase {
+        what,
+        secret,
+        expected,
+    } in cases
+    {
+        let arn = store.create_json("e2e-attack", &secret).await.unwrap();
+        arns.push(arn.clone());
+        let token = new_token();
+        store.start_rotation(&arn, &token).await.unwrap();
+        invoke_steps(&api, &arn, &token, &[Step::CreateSecret]).await;
+        let before = store.snapshot(&arn).await.unwrap();
+        let event = rotation_event(Step::SetSecret, &arn, &token);
+        match api.invoke(&event, INVOCATION_BUDGET).await {
+            Some(Outcome::Error {
+                error_type,
+                message,
+            }) => {
+                assert_eq!(error_type, "RotatorError", "{what}: {message}");
+                assert!(message.contains(expected), "{what}: {message}");
+            }
+            other => panic!("{what}: expected a RotatorError, got {other:?}"),
+        }
+        let after = store.snapshot(&arn).await.unwrap();
+        assert_eq!(before, after, "{what}: nothing changed");
+        assert!(process.is_running(), "{what}: the function serves on");
+    }
+    let traces = attackers.login_traces(server.master_user());
+    assert!(
+        traces.is_empty(),
+        "the master reached the attacker: {traces:?}"
+    );
+    rotation_database::testkit::attacks::master_still_logs_in(server).await;
+    let others = [server.master_password()];
+    assert_clean_output(binary, &process, store.as_ref(), &arns, &others).await;
+}
