@@ -65,11 +65,14 @@ fn tokenize(line: &str, mode: SqlMode) -> Result<Vec<Token>, &'static str> {
         match c {
             c if c.is_whitespace() => {}
             '`' | '\'' | '"' => {
+                // A backslash escapes only inside a string; under
+                // ANSI_QUOTES `"…"` is an identifier, where it does not.
+                let string = c == '\'' || (c == '"' && !mode.ansi_quotes);
                 let mut text = String::new();
                 loop {
                     match chars.next() {
                         None => return Err("an unterminated quote"),
-                        Some('\\') if c != '`' && !mode.no_backslash_escapes => {
+                        Some('\\') if string && !mode.no_backslash_escapes => {
                             if let Some(next) = chars.next() {
                                 text.push(next);
                             }
@@ -458,6 +461,25 @@ mod tests {
         assert!(quoted
             .privileges
             .contains(&("`app`.*".into(), "SELECT".into(), None)));
+    }
+
+    /// Under ANSI_QUOTES `"…"` is an identifier, where a backslash is a
+    /// character like any other: taking it for an escape (as in a string)
+    /// would end the identifier elsewhere than the server did.
+    #[test]
+    fn a_backslash_in_an_ansi_quoted_identifier_is_no_escape() {
+        let ansi = SqlMode {
+            no_backslash_escapes: false,
+            ansi_quotes: true,
+        };
+        let set = GrantSet::parse([r#"GRANT SELECT ON "db\".* TO "u"@"%""#], ansi).unwrap();
+        assert_eq!(
+            set.privileges,
+            BTreeSet::from([("`db\\`.*".into(), "SELECT".into(), None)])
+        );
+        // In a string it still escapes, as the server reads it.
+        let set = GrantSet::parse([r#"GRANT SELECT ON `db`.* TO 'u\'x'@'%'"#], ansi).unwrap();
+        assert!(set.privileges.contains(&("`db`.*".into(), "SELECT".into(), None)));
     }
 
     #[test]
