@@ -162,11 +162,24 @@ async fn a_new_store_and_its_log_are_readable_by_their_owner_only() {
     }
 }
 
+/// Mode 0600, as the store makes its files, so a test reaches the check
+/// it is about.
+fn owner_only(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
 #[test]
 fn a_file_that_is_not_a_store_is_refused_by_path() {
     let dir = tempdir::Dir::new();
     let text_file = dir.path().join("notes.txt");
     std::fs::write(&text_file, "x".repeat(4096)).unwrap();
+    owner_only(&text_file);
     let error = EmbeddedSecretStore::open(&text_file).unwrap_err();
     assert!(matches!(error, OpenError::NotADatabase { .. }), "{error:?}");
     assert!(error.to_string().contains("notes.txt"), "{error}");
@@ -175,6 +188,7 @@ fn a_file_that_is_not_a_store_is_refused_by_path() {
     rusqlite::Connection::open(&other)
         .and_then(|c| c.execute_batch("CREATE TABLE notes (body TEXT)"))
         .expect("make another program's database");
+    owner_only(&other);
     let error = EmbeddedSecretStore::open(&other).unwrap_err();
     assert!(matches!(error, OpenError::NotOurs { .. }), "{error:?}");
     assert!(error.to_string().contains("other.db"), "{error}");
@@ -209,4 +223,72 @@ async fn a_damaged_store_is_refused() {
     let error = EmbeddedSecretStore::open(&path).unwrap_err();
     assert!(matches!(error, OpenError::Corrupt { .. }), "{error:?}");
     assert!(error.to_string().contains("secrets.db"), "{error}");
+}
+
+/// Someone else prepared the file (or its write-ahead log) where the
+/// operator will open a store: readable by others, or owned by another
+/// user. Opening it would write the operator's secrets where they can read
+/// them, so it is refused, naming the file and why, and nothing is written.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_store_file_or_log_others_could_read_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, store) = temporary_store();
+    store.create_secret("app", text("v1")).await.unwrap();
+    drop(store);
+    let path = dir.path().join("secrets.db");
+    let _ = std::fs::remove_file(dir.path().join("secrets.db-wal"));
+    let _ = std::fs::remove_file(dir.path().join("secrets.db-shm"));
+
+    for (file, mode) in [
+        ("secrets.db", 0o644),
+        ("secrets.db", 0o660),
+        ("secrets.db-wal", 0o604),
+    ] {
+        let target = dir.path().join(file);
+        if !target.exists() {
+            std::fs::write(&target, b"").unwrap();
+        }
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode)).unwrap();
+        let before = std::fs::read(&path).unwrap();
+        let error = EmbeddedSecretStore::open(&path).unwrap_err();
+        assert!(
+            matches!(error, OpenError::NotPrivate { .. }),
+            "{file} {mode:o}: {error:?}"
+        );
+        let message = error.to_string();
+        assert!(
+            message.contains(file) && message.contains("others"),
+            "{message}"
+        );
+        assert_eq!(
+            before,
+            std::fs::read(&path).unwrap(),
+            "{file} {mode:o}: the store changed"
+        );
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let _ = std::fs::remove_file(dir.path().join("secrets.db-wal"));
+    EmbeddedSecretStore::open(&path).expect("the same files, private again, open");
+}
+
+/// A store file owned by another user is refused even at mode 0600: its
+/// owner can read it. Changing a file's owner needs root, so this runs
+/// where the tests run as root (CI) and says so where they do not.
+#[cfg(unix)]
+#[test]
+fn a_store_file_owned_by_another_user_is_refused() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempdir::Dir::new();
+    let path = dir.path().join("secrets.db");
+    drop(EmbeddedSecretStore::open(&path).unwrap());
+    let me = std::fs::metadata(&path).unwrap().uid();
+    if me != 0 {
+        println!("skipped: changing a file's owner needs root (uid {me})");
+        return;
+    }
+    std::os::unix::fs::chown(&path, Some(65534), None).unwrap();
+    let error = EmbeddedSecretStore::open(&path).unwrap_err();
+    assert!(matches!(error, OpenError::NotPrivate { .. }), "{error:?}");
+    assert!(error.to_string().contains("owned by user 65534"), "{error}");
 }

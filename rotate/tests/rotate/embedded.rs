@@ -258,6 +258,23 @@ fn each_failure_has_its_exit_code() {
     assert!(String::from_utf8_lossy(&no_store.stderr).contains("ROTATE_STORE"));
     let not_ours = store.dir.join("notes.txt");
     std::fs::write(&not_ours, "x".repeat(2048)).unwrap();
+    #[cfg(unix)]
+    {
+        // Readable by others first: refused for that, before its content.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&not_ours, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let output = store
+            .command(&["--store", not_ours.to_str().unwrap(), "secret", "list"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("mode 644"),
+            "{}",
+            describe(&output)
+        );
+        std::fs::set_permissions(&not_ours, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     let output = store
         .command(&["--store", not_ours.to_str().unwrap(), "secret", "list"])
         .output()

@@ -78,6 +78,15 @@ pub enum OpenError {
         #[source]
         source: std::io::Error,
     },
+    /// The file, or its write-ahead log, could be read by someone else: it
+    /// is another user's, or its mode lets its group or others in.
+    #[error("{path} is refused: {reason}; a store's files must be its user's alone (mode 0600)")]
+    NotPrivate {
+        /// The file.
+        path: PathBuf,
+        /// Who else could read it.
+        reason: String,
+    },
     /// The file is not an SQLite database.
     #[error("{path} is not a secret store (not an SQLite database)")]
     NotADatabase {
@@ -206,6 +215,13 @@ impl EmbeddedSecretStore {
             source,
         };
         create_owner_only(&path).map_err(io)?;
+        // Someone may have prepared the file or its log where the operator
+        // would open a store, to read what is written to it.
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.clone().into_os_string();
+            file.push(suffix);
+            check_private(Path::new(&file))?;
+        }
         let sqlite = |source: rusqlite::Error| classify_open_error(&path, source);
         let connection = Connection::open(&path).map_err(sqlite)?;
         connection.busy_timeout(BUSY_TIMEOUT).map_err(sqlite)?;
@@ -607,6 +623,47 @@ impl EmbeddedSecretStore {
         })
         .await
     }
+}
+
+/// Refuses `path`, if it exists, when another user owns it or its mode
+/// lets its group or others read or write it.
+#[cfg(unix)]
+fn check_private(path: &Path) -> Result<(), OpenError> {
+    use std::os::unix::fs::MetadataExt;
+    let metadata = match std::fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(OpenError::Io {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let reason = if metadata.uid() != me {
+        format!(
+            "it is owned by user {}, not by this user ({me})",
+            metadata.uid()
+        )
+    } else if metadata.mode() & 0o077 != 0 {
+        format!(
+            "its mode {:o} lets others (its group or everyone) in",
+            metadata.mode() & 0o777
+        )
+    } else {
+        return Ok(());
+    };
+    Err(OpenError::NotPrivate {
+        path: path.to_path_buf(),
+        reason,
+    })
+}
+
+#[cfg(not(unix))]
+fn check_private(_: &Path) -> Result<(), OpenError> {
+    Ok(())
 }
 
 /// Creates the file readable and writable by its owner only, if missing.
