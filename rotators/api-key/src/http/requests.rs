@@ -71,7 +71,6 @@ impl HttpKeys {
                 auth: Some(header),
                 idempotency_key,
                 body,
-                redact: &[key.expose()],
                 purpose,
             })
             .await
@@ -90,12 +89,7 @@ impl HttpKeys {
         if answer.status.is_success() {
             Ok(answer)
         } else {
-            Err(status_error(
-                purpose,
-                answer.status,
-                &answer.body,
-                &[key.expose()],
-            ))
+            Err(status_error(purpose, answer.status, &answer.body))
         }
     }
 
@@ -149,7 +143,7 @@ impl HttpKeys {
         match answer.status {
             s if s.is_success() => Ok(()),
             http::StatusCode::NOT_FOUND | http::StatusCode::GONE => Ok(()),
-            s => Err(status_error(purpose, s, &answer.body, &[auth.expose()])),
+            s => Err(status_error(purpose, s, &answer.body)),
         }
     }
 
