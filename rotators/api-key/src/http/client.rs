@@ -22,7 +22,6 @@ use tokio::sync::OnceCell;
 /// Longest `Retry-After` waited for; a provider asking for more fails the
 /// step, and Secrets Manager retries the rotation later.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
-/// How much of an error body an error message carries.
 
 /// The provider's base URL, split so requests can only add a path.
 #[derive(Debug, Clone, PartialEq, Eq)]
