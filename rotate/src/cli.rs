@@ -69,7 +69,8 @@ pub struct RunArgs {
     pub secret: String,
     /// The rotator, when the secret's `engine` does not say (`postgres`,
     /// `aurora-postgresql`: PostgreSQL; `generated`, `iam-access-key`,
-    /// `http`: API keys).
+    /// `http`: API keys). Required with --aws, where the secret's content
+    /// must not choose what runs with your credentials.
     #[arg(long, value_enum)]
     pub rotator: Option<RotatorKind>,
     /// Tries per step before the rotation is left, resumable.
@@ -78,6 +79,11 @@ pub struct RunArgs {
     /// Also print the values of the versions before and after.
     #[arg(long)]
     pub show_values: bool,
+    /// With --aws: rotate a secret whose host is a Unix socket, loopback
+    /// or link-local address (refused otherwise: on Secrets Manager, the
+    /// secret's editor may not be the one running this tool).
+    #[arg(long)]
+    pub allow_local_hosts: bool,
 }
 
 /// `rotate step`.
@@ -92,9 +98,13 @@ pub struct StepArgs {
     /// it).
     #[arg(long)]
     pub token: String,
-    /// The rotator, when the secret's `engine` does not say.
+    /// The rotator, when the secret's `engine` does not say (required
+    /// with --aws).
     #[arg(long, value_enum)]
     pub rotator: Option<RotatorKind>,
+    /// With --aws: as for `run`.
+    #[arg(long)]
+    pub allow_local_hosts: bool,
 }
 
 /// `rotate trigger`.

@@ -5,6 +5,7 @@
 //! semantics), so a rotation can be tried, debugged or resumed without an
 //! AWS account. See `rotate --help`.
 
+mod aws_guard;
 mod cli;
 mod error;
 mod output;
@@ -111,6 +112,15 @@ async fn whole_rotation(cli: &Cli, args: &RunArgs) -> Result<String, CliError> {
             flag.store(true, Ordering::SeqCst);
         }
     });
+    if cli.aws {
+        aws_guard::check(
+            target.store(),
+            &args.secret,
+            args.rotator,
+            args.allow_local_hosts,
+        )
+        .await?;
+    }
     let rotator = rotators::rotator_for(target.store(), &args.secret, args.rotator).await?;
     let report = run::run(&target, rotator, args, interrupted).await?;
     Ok(if cli.json {
@@ -122,6 +132,15 @@ async fn whole_rotation(cli: &Cli, args: &RunArgs) -> Result<String, CliError> {
 
 async fn one_step(cli: &Cli, args: &StepArgs) -> Result<String, CliError> {
     let target = open_target(cli).await?;
+    if cli.aws {
+        aws_guard::check(
+            target.store(),
+            &args.secret,
+            args.rotator,
+            args.allow_local_hosts,
+        )
+        .await?;
+    }
     let rotator = rotators::rotator_for(target.store(), &args.secret, args.rotator).await?;
     let report = run::step(&target, rotator, args).await?;
     Ok(if cli.json {

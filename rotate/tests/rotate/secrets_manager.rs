@@ -95,7 +95,7 @@ async fn run_rotates_a_secret_in_secrets_manager_without_invoking_a_function() {
     let aws = |args: &[&str]| on_moto(&store, &moto, args).output().unwrap();
     let mut previous = None;
     for round in 0..2 {
-        let output = aws(&["--json", "run", &arn]);
+        let output = aws(&["--json", "run", &arn, "--rotator", "api-key"]);
         assert!(
             output.status.success(),
             "round {round}: {}",
@@ -128,4 +128,96 @@ async fn run_rotates_a_secret_in_secrets_manager_without_invoking_a_function() {
         .map(|p| p["code"].as_str().unwrap())
         .collect();
     assert_eq!(codes, vec!["rotation-disabled"], "{status}");
+}
+
+/// A secret's content must not choose what runs with the operator's
+/// credentials and network position: on Secrets Manager, `run` and `step`
+/// need `--rotator`, refuse a secret whose `host` is a Unix socket, a
+/// loopback or a link-local address unless `--allow-local-hosts` says
+/// the operator means it, and refuse alternating users without the
+/// `MASTER_SECRET_ARNS` allow-list. Each refusal is bad usage (exit 2),
+/// names what to do, and changes nothing.
+#[tokio::test]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
+async fn a_secret_edited_by_someone_else_does_not_steer_an_aws_run() {
+    let moto = MotoServer::start();
+    let admin = moto.store();
+    let store = StoreFile::new();
+    let aws = |args: &[&str]| on_moto(&store, &moto, args).output().unwrap();
+    let refused = |args: &[&str], says: &str| {
+        let output = aws(args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            describe(&output)
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    };
+
+    let generated = r#"{"engine": "generated", "api_key": "sk_untouched"}"#;
+    let arn = admin
+        .create_json(
+            "cli-engine",
+            &SecretJson::parse(&SecretString::new(generated)).unwrap(),
+        )
+        .await
+        .unwrap();
+    refused(&["run", &arn], "--rotator");
+    refused(&["step", &arn, "createSecret", "--token", "t"], "--rotator");
+    let current = current_json(&admin, &arn).await;
+    assert_eq!(current.required_str("api_key").unwrap(), "sk_untouched");
+
+    for host in [
+        "/var/run/postgresql",
+        "localhost",
+        "127.0.0.1",
+        "::1",
+        "[::1]",
+        "169.254.169.254",
+        "fe80::1",
+        "0.0.0.0",
+    ] {
+        let secret = serde_json::json!({
+            "engine": "postgres", "host": host, "username": "postgres",
+            "password": "chosen-by-the-editor", "ssl": false,
+        });
+        let arn = admin
+            .create_json(
+                "cli-local",
+                &SecretJson::parse(&SecretString::new(secret.to_string())).unwrap(),
+            )
+            .await
+            .unwrap();
+        refused(
+            &["run", &arn, "--rotator", "postgres"],
+            "--allow-local-hosts",
+        );
+        let current = current_json(&admin, &arn).await;
+        assert_eq!(
+            current.required_str("password").unwrap(),
+            "chosen-by-the-editor",
+            "{host}"
+        );
+        let versions = admin.snapshot(&arn).await.unwrap();
+        assert_eq!(versions.len(), 1, "{host}: a version was written");
+    }
+
+    let alternating = serde_json::json!({
+        "engine": "postgres", "host": "db.example.com", "username": "app",
+        "password": "p", "masterarn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:master",
+    });
+    let arn = admin
+        .create_json(
+            "cli-alternating",
+            &SecretJson::parse(&SecretString::new(alternating.to_string())).unwrap(),
+        )
+        .await
+        .unwrap();
+    refused(
+        &["run", &arn, "--rotator", "postgres"],
+        "MASTER_SECRET_ARNS",
+    );
+    assert_eq!(admin.snapshot(&arn).await.unwrap().len(), 1);
 }
