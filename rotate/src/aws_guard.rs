@@ -9,12 +9,13 @@
 
 use std::net::IpAddr;
 
-use rotation_core::store::{SecretStore, VersionSelector, AWSCURRENT};
+use rotation_core::store::{AwsSecretStore, SecretStore, VersionSelector, AWSCURRENT};
 use rotation_core::SecretJson;
 use rotation_database::MASTER_SECRET_ARNS_VARIABLE;
 
 use crate::cli::RotatorKind;
 use crate::error::CliError;
+use crate::secrets_manager;
 
 /// Checks a run or step of `secret` on Secrets Manager, reading its
 /// AWSCURRENT value once.
@@ -53,6 +54,25 @@ pub async fn check(
         )));
     }
     Ok(())
+}
+
+/// Refuses a run on a secret whose rotation is enabled or that has a
+/// function, unless `force`: the run plays Secrets Manager's part without
+/// its per-secret lock, and a scheduled rotation could start beside it.
+pub async fn check_schedule(
+    store: &AwsSecretStore,
+    secret: &str,
+    force: bool,
+) -> Result<(), CliError> {
+    let state = secrets_manager::state(store, secret).await?;
+    if force || !(state.rotation_enabled || state.function.is_some()) {
+        return Ok(());
+    }
+    let function = state.function.as_deref().unwrap_or("none");
+    Err(CliError::Usage(format!(
+        "{secret} has rotation {} (function {function}): a rotation Secrets Manager starts could run beside this one; disable it, or add --force to run anyway (to resume a stuck rotation, for one)",
+        if state.rotation_enabled { "enabled" } else { "disabled" }
+    )))
 }
 
 /// What a host is when it is on this machine or its link: `None` for any

@@ -84,6 +84,11 @@ pub struct RunArgs {
     /// secret's editor may not be the one running this tool).
     #[arg(long)]
     pub allow_local_hosts: bool,
+    /// With --aws: run although the secret has rotation enabled or a
+    /// function attached (refused otherwise: this run bypasses Secrets
+    /// Manager's lock, and a scheduled rotation could start beside it).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `rotate step`.

@@ -112,14 +112,9 @@ async fn whole_rotation(cli: &Cli, args: &RunArgs) -> Result<String, CliError> {
             flag.store(true, Ordering::SeqCst);
         }
     });
-    if cli.aws {
-        aws_guard::check(
-            target.store(),
-            &args.secret,
-            args.rotator,
-            args.allow_local_hosts,
-        )
-        .await?;
+    if let Target::SecretsManager(store) = &target {
+        aws_guard::check(store, &args.secret, args.rotator, args.allow_local_hosts).await?;
+        aws_guard::check_schedule(store, &args.secret, args.force).await?;
     }
     let rotator = rotators::rotator_for(target.store(), &args.secret, args.rotator).await?;
     let report = run::run(&target, rotator, args, interrupted).await?;

@@ -155,11 +155,93 @@ impl SecretStore for WithPlaceholder {
         self.inner.get_value(secret_id, version).await
     }
 
+    /// Re-reads the secret just before createSecret's write: a rotation
+    /// started meanwhile (the deployed function's, on its schedule) holds
+    /// AWSPENDING on a version of its own, and moving the label to ours
+    /// would fail both rotations. `PutSecretValue` cannot be made
+    /// conditional, so a narrow window remains.
     async fn put_value(&self, secret_id: &str, put: PutValue<'_>) -> Result<(), StoreError> {
+        if put.stages.contains(&AWSPENDING) {
+            let described = self.inner.describe(secret_id).await?;
+            let current = described.version_with_stage(AWSCURRENT);
+            if let Some(other) = described
+                .version_with_stage(AWSPENDING)
+                .filter(|&v| v != put.version_id && Some(v) != current)
+            {
+                return Err(StoreError::Refused {
+                    operation: "PutSecretValue",
+                    secret_id: secret_id.to_owned(),
+                    message: format!(
+                        "another rotation (version {other}) started while this one ran; it is left to finish, and this one wrote nothing"
+                    ),
+                });
+            }
+        }
         self.inner.put_value(secret_id, put).await
     }
 
     async fn move_stage(&self, secret_id: &str, change: MoveStage<'_>) -> Result<(), StoreError> {
         self.inner.move_stage(secret_id, change).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rotation_core::testkit::SecretAdmin;
+    use rotation_core::{SecretJson, SecretString};
+    use rotation_testing::moto::MotoServer;
+
+    /// The deployed function's createSecret lands between `rotate`'s
+    /// choice of a token and its own createSecret: `rotate` must not move
+    /// AWSPENDING off the function's version (both rotations would then
+    /// fail, with AWSCURRENT on a value the backend may not accept).
+    #[tokio::test]
+    #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
+    async fn a_rotation_started_meanwhile_is_never_overwritten() {
+        let moto = MotoServer::shared();
+        let admin = moto.store();
+        let secret = SecretJson::parse(&SecretString::new(r#"{"api_key": "k0"}"#)).unwrap();
+        let arn = admin.create_json("cli-race", &secret).await.unwrap();
+        let ours = new_token();
+        let placeholder = WithPlaceholder {
+            inner: moto.store(),
+            token: ours.clone(),
+        };
+        // The function's rotation: RotateSecret, then its createSecret.
+        let theirs = new_token();
+        admin.start_rotation(&arn, &theirs).await.unwrap();
+        let their_value = SecretString::new(r#"{"api_key": "k-theirs"}"#);
+        admin
+            .put_value(
+                &arn,
+                PutValue {
+                    version_id: &theirs,
+                    value: &their_value,
+                    stages: &[AWSPENDING],
+                    rotation_token: None,
+                },
+            )
+            .await
+            .unwrap();
+        let before = admin.snapshot(&arn).await.unwrap();
+
+        let our_value = SecretString::new(r#"{"api_key": "k-ours"}"#);
+        let put = placeholder
+            .put_value(
+                &arn,
+                PutValue {
+                    version_id: &ours,
+                    value: &our_value,
+                    stages: &[AWSPENDING],
+                    rotation_token: None,
+                },
+            )
+            .await;
+        assert!(
+            matches!(put, Err(StoreError::Refused { .. })),
+            "rotate wrote over a rotation that started meanwhile: {put:?}"
+        );
+        assert_eq!(before, admin.snapshot(&arn).await.unwrap());
     }
 }

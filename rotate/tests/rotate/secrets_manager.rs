@@ -57,14 +57,15 @@ async fn a_stuck_rotation_in_secrets_manager_is_diagnosed_and_resumed() {
     assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
     assert!(String::from_utf8_lossy(&output.stderr).contains("AWS CLI"));
 
-    // `run` resumes the stuck rotation with its token, in this process.
-    let output = aws(&["--json", "run", &arn, "--rotator", "api-key"]);
+    // `run` resumes the stuck rotation with its token, in this process
+    // (--force: the secret has a function and rotation enabled).
+    let output = aws(&["--json", "run", &arn, "--rotator", "api-key", "--force"]);
     assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
     // The secret has no `engine`: the provider comes from the setting.
     let output = on_moto(
         &store,
         &moto,
-        &["--json", "run", &arn, "--rotator", "api-key"],
+        &["--json", "run", &arn, "--rotator", "api-key", "--force"],
     )
     .env("API_KEY_PROVIDER", "generated")
     .output()
@@ -220,4 +221,49 @@ async fn a_secret_edited_by_someone_else_does_not_steer_an_aws_run() {
         "MASTER_SECRET_ARNS",
     );
     assert_eq!(admin.snapshot(&arn).await.unwrap().len(), 1);
+}
+
+/// `rotate --aws run` plays Secrets Manager's part without its per-secret
+/// lock: on a secret whose rotation is enabled or that has a function, a
+/// scheduled rotation could start beside it. It refuses such a secret
+/// unless `--force` says the operator has stopped the schedule (or means
+/// to resume a stuck rotation), and changes nothing.
+#[tokio::test]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
+async fn an_aws_run_beside_a_scheduled_rotation_needs_force() {
+    let moto = MotoServer::start();
+    let admin = moto.store();
+    let value = r#"{"engine": "generated", "api_key": "sk_scheduled"}"#;
+    let arn = admin
+        .create_json(
+            "cli-scheduled",
+            &SecretJson::parse(&SecretString::new(value)).unwrap(),
+        )
+        .await
+        .unwrap();
+    // A rotation the function finished: rotation enabled, a function set.
+    let token = "5d0c8a3e-7b41-4e2a-9f6d-1c3b5a7e9d20";
+    admin.start_rotation(&arn, token).await.unwrap();
+    let store = StoreFile::new();
+    let before = admin.snapshot(&arn).await.unwrap();
+    let output = on_moto(&store, &moto, &["run", &arn, "--rotator", "api-key"])
+        .env("API_KEY_PROVIDER", "generated")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--force") && stderr.contains("rotation-under-test"),
+        "{stderr}"
+    );
+    assert_eq!(before, admin.snapshot(&arn).await.unwrap());
+    let output = on_moto(
+        &store,
+        &moto,
+        &["run", &arn, "--rotator", "api-key", "--force"],
+    )
+    .env("API_KEY_PROVIDER", "generated")
+    .output()
+    .unwrap();
+    assert!(output.status.success(), "{}", describe(&output));
 }
