@@ -58,6 +58,47 @@ impl Token {
     }
 }
 
+/// The schema of a rendered object (`` `db`.* `` or `` `db`.`table` ``),
+/// unquoted, and whether it names a table.
+fn schema_of(object: &str) -> Option<(String, Option<&str>)> {
+    let rest = object.strip_prefix('`')?;
+    let mut schema = String::new();
+    let mut chars = rest.char_indices();
+    while let Some((i, c)) = chars.next() {
+        if c != '`' {
+            schema.push(c);
+            continue;
+        }
+        if rest[i + 1..].starts_with('`') {
+            schema.push('`');
+            chars.next();
+            continue;
+        }
+        let table = rest[i + 1..].strip_prefix('.')?;
+        return Some((schema, (table != "*").then_some(table)));
+    }
+    None
+}
+
+/// Whether `name` matches the LIKE pattern `pattern` (`%` any run, `_` one
+/// character, `\` escaping either), as MySQL matches schema-level grants.
+fn like(pattern: &str, name: &str) -> bool {
+    fn matches(pattern: &[char], name: &[char]) -> bool {
+        match pattern.split_first() {
+            None => name.is_empty(),
+            Some(('%', rest)) => (0..=name.len()).any(|skip| matches(rest, &name[skip..])),
+            Some(('_', rest)) => !name.is_empty() && matches(rest, &name[1..]),
+            Some(('\\', rest)) if !rest.is_empty() => {
+                name.first() == Some(&rest[0]) && matches(&rest[1..], &name[1..])
+            }
+            Some((c, rest)) => name.first() == Some(c) && matches(rest, &name[1..]),
+        }
+    }
+    let pattern: Vec<char> = pattern.chars().collect();
+    let name: Vec<char> = name.chars().collect();
+    matches(&pattern, &name)
+}
+
 fn tokenize(line: &str, mode: SqlMode) -> Result<Vec<Token>, &'static str> {
     let mut tokens = Vec::new();
     let mut chars = line.chars().peekable();
@@ -266,7 +307,20 @@ impl GrantSet {
     /// PRIVILEGES`, `SUPER` or `CREATE USER`, a global `GRANT OPTION`, or
     /// write access to the `mysql` schema (where accounts live).
     pub fn administers_users(&self) -> Option<String> {
-        const GLOBAL: [&str; 3] = ["ALL PRIVILEGES", "SUPER", "CREATE USER"];
+        // Privileges that create, change or act as other accounts: MySQL
+        // 8's dynamic ones and MariaDB's SET USER beside the classic ones.
+        const GLOBAL: [&str; 10] = [
+            "ALL PRIVILEGES",
+            "SUPER",
+            "CREATE USER",
+            "ROLE_ADMIN",
+            "SYSTEM_USER",
+            "SET_USER_ID",
+            "SET_ANY_DEFINER",
+            "CREATE ROLE",
+            "DROP ROLE",
+            "SET USER",
+        ];
         const MYSQL_WRITES: [&str; 6] = [
             "ALL PRIVILEGES",
             "INSERT",
@@ -275,17 +329,28 @@ impl GrantSet {
             "CREATE",
             "DROP",
         ];
-        if self.grant_option.contains("*.*") {
-            return Some("GRANT OPTION on *.*".into());
-        }
         for (object, name, column) in &self.privileges {
             if object == "*.*" && GLOBAL.contains(&name.as_str()) {
                 return Some(format!("{name} on *.*"));
             }
-            let on_mysql = object == "`mysql`.*" || object.starts_with("`mysql`.`");
+            let on_mysql = schema_of(object).is_some_and(|(schema, table)| {
+                // A schema-level grant's name is a pattern (`%`, `_`).
+                schema == "mysql" || (table.is_none() && like(&schema, "mysql"))
+            });
             if on_mysql && column.is_none() && MYSQL_WRITES.contains(&name.as_str()) {
                 return Some(format!("{name} on {object}"));
             }
+        }
+        // GRANT OPTION anywhere passes the user's rights on to accounts of
+        // its choosing; PROXY lets it act as another account.
+        if self.grant_option.contains("*.*") {
+            return Some("GRANT OPTION on *.*".into());
+        }
+        if let Some(object) = self.grant_option.iter().next() {
+            return Some(format!("GRANT OPTION on {object}"));
+        }
+        if let Some(account) = self.proxies.keys().next() {
+            return Some(format!("PROXY on {account}"));
         }
         None
     }
@@ -530,6 +595,41 @@ mod tests {
                 "GRANT ALL PRIVILEGES ON `app`.* TO `a`@`%`"
             ])
             .administers_users(),
+            None
+        );
+    }
+
+    /// What else makes a user an administrator of users (MySQL 8 dynamic
+    /// privileges, MariaDB's SET USER, roles, proxying, grants on schemas
+    /// whose pattern matches `mysql`, any GRANT OPTION): a clone of such a
+    /// user would hand its power to whoever reads the rotated secret.
+    #[test]
+    fn more_administrators_are_recognised() {
+        for (line, why) in [
+            ("GRANT ROLE_ADMIN ON *.* TO `a`@`%`", "ROLE_ADMIN on *.*"),
+            ("GRANT SYSTEM_USER ON *.* TO `a`@`%`", "SYSTEM_USER on *.*"),
+            ("GRANT SET_USER_ID ON *.* TO `a`@`%`", "SET_USER_ID on *.*"),
+            ("GRANT SET_ANY_DEFINER ON *.* TO `a`@`%`", "SET_ANY_DEFINER on *.*"),
+            ("GRANT CREATE ROLE, DROP ROLE ON *.* TO `a`@`%`", "CREATE ROLE on *.*"),
+            ("GRANT DROP ROLE ON *.* TO `a`@`%`", "DROP ROLE on *.*"),
+            ("GRANT SET USER ON *.* TO `a`@`%`", "SET USER on *.*"),
+            ("GRANT PROXY ON ''@'' TO 'a'@'%'", "PROXY on ``@``"),
+            ("GRANT INSERT ON `m%`.* TO `a`@`%`", "INSERT on `m%`.*"),
+            ("GRANT UPDATE ON `my_ql`.* TO `a`@`%`", "UPDATE on `my_ql`.*"),
+            (
+                "GRANT SELECT ON `app`.* TO `a`@`%` WITH GRANT OPTION",
+                "GRANT OPTION on `app`.*",
+            ),
+        ] {
+            assert_eq!(
+                parse(&[line]).administers_users().as_deref(),
+                Some(why),
+                "{line}"
+            );
+        }
+        // An escaped wildcard is a literal character: `my\_ql` is not `mysql`.
+        assert_eq!(
+            parse(&[r"GRANT INSERT ON `my\_ql`.* TO `a`@`%`"]).administers_users(),
             None
         );
     }

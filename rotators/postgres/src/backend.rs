@@ -22,6 +22,15 @@ use crate::clone_sync;
 use crate::sql::{alter_password, quote_identifier};
 use crate::tls;
 
+/// Roles whose members act as the server's OS user (files, programs) or,
+/// on RDS and Aurora, as its superuser: a member is an administrator.
+const POWERFUL_ROLES: [&str; 4] = [
+    "pg_write_server_files",
+    "pg_read_server_files",
+    "pg_execute_server_program",
+    "rds_superuser",
+];
+
 /// Shown in `pg_stat_activity` and the server's connection log.
 const APPLICATION_NAME: &str = "secrets-manager-rotation";
 
@@ -234,23 +243,43 @@ impl DatabaseBackend for PostgresBackend {
         admin: &mut Session,
         username: &str,
     ) -> Result<UserStanding, BoxError> {
+        if admin
+            .client
+            .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&username])
+            .await?
+            .is_none()
+        {
+            return Ok(UserStanding::Missing);
+        }
+        // The user's own attributes, then every role it is a member of,
+        // directly or not: SET ROLE gives a member the role's attributes,
+        // and some predefined roles (and RDS's) act as the server's OS user
+        // or as a superuser.
         let row = admin
             .client
             .query_opt(
-                "SELECT rolsuper, rolcreaterole FROM pg_roles WHERE rolname = $1",
-                &[&username],
+                "SELECT r.rolname, r.rolname = $1, r.rolsuper, r.rolcreaterole \
+                 FROM pg_catalog.pg_roles r \
+                 WHERE pg_catalog.pg_has_role($1, r.oid, 'MEMBER') \
+                   AND (r.rolsuper OR r.rolcreaterole OR r.rolname = ANY($2)) \
+                 ORDER BY r.rolname = $1 DESC, r.rolname LIMIT 1",
+                &[&username, &POWERFUL_ROLES.as_slice()],
             )
             .await?;
-        Ok(match row {
-            None => UserStanding::Missing,
-            Some(row) if row.try_get::<_, bool>(0)? => {
-                UserStanding::Administrator("SUPERUSER".into())
-            }
-            Some(row) if row.try_get::<_, bool>(1)? => {
-                UserStanding::Administrator("CREATEROLE".into())
-            }
-            Some(_) => UserStanding::Ordinary,
-        })
+        let Some(row) = row else {
+            return Ok(UserStanding::Ordinary);
+        };
+        let (role, own): (String, bool) = (row.try_get(0)?, row.try_get(1)?);
+        let attribute = match (row.try_get::<_, bool>(2)?, row.try_get::<_, bool>(3)?) {
+            (true, _) => "SUPERUSER",
+            (false, true) => "CREATEROLE",
+            (false, false) => "",
+        };
+        Ok(UserStanding::Administrator(match (own, attribute) {
+            (true, attribute) => attribute.to_owned(),
+            (false, "") => format!("membership of {role}"),
+            (false, attribute) => format!("{attribute} through membership of {role}"),
+        }))
     }
 
     async fn is_clone_of(

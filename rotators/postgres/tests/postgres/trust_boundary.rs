@@ -289,6 +289,62 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
         .await;
 }
 
+/// Powers a user holds through roles are an administrator's too: members
+/// (direct or through another role) of a SUPERUSER or CREATEROLE role, of
+/// `pg_write_server_files`, `pg_read_server_files` or
+/// `pg_execute_server_program` (files and programs as the server's OS
+/// user), or of `rds_superuser`. A clone of such a user would hand those
+/// powers to whoever reads the rotated secret: each is refused, naming
+/// the role, and no clone is made.
+#[tokio::test]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
+async fn members_of_powerful_roles_are_administrators() {
+    let moto = MotoServer::shared();
+    let server = PostgresServer::shared();
+    let harness = PostgresRotatorHarness::alternating_users(server).await;
+    let rotations = Rotations::new(moto.admin_store(), harness.rotator());
+    let master_arn = harness.master_secret(rotations.store()).await;
+    let powerful = unique_name("powerful").replace('-', "_");
+    let rds_superuser = unique_name("rds_superuser").replace('-', "_");
+    server
+        .execute(&format!(
+            "CREATE ROLE {powerful} NOLOGIN CREATEROLE; \
+             DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_superuser') \
+             THEN CREATE ROLE rds_superuser NOLOGIN; END IF; END $$; \
+             CREATE ROLE {rds_superuser} NOLOGIN IN ROLE rds_superuser"
+        ))
+        .await;
+    for (via, says) in [
+        ("pg_write_server_files", "pg_write_server_files"),
+        ("pg_read_server_files", "pg_read_server_files"),
+        ("pg_execute_server_program", "pg_execute_server_program"),
+        ("rds_superuser", "rds_superuser"),
+        (rds_superuser.as_str(), "rds_superuser"),
+        (powerful.as_str(), "CREATEROLE"),
+    ] {
+        let user = unique_name("member").replace('-', "_");
+        harness.create_user(&user, "the member's password").await;
+        server
+            .execute(&format!(
+                "GRANT {} TO {}",
+                quote_identifier(via),
+                quote_identifier(&user)
+            ))
+            .await;
+        let secret = secret_on(&harness, &user, "the member's password", &master_arn);
+        let arn = rotations.create("pg-member", &secret).await;
+        let message = refused(&rotations, &arn).await;
+        assert!(
+            message.contains(says) && message.contains("administrator"),
+            "{via}: {message}"
+        );
+        assert!(!server.role_exists(&format!("{user}_clone")).await, "{via}");
+    }
+    rotations
+        .assert_no_leaks(&harness.other_secret_values())
+        .await;
+}
+
 #[tokio::test]
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_master_outside_the_allow_list_is_refused() {
