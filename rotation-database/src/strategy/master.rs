@@ -95,6 +95,13 @@ impl MasterPolicy {
             ))
         };
         let mut master = ctx.other_secret(master_arn).await?;
+        // Whoever may edit rotated secrets must not make one the master of
+        // another: a master secret never names a master itself.
+        if master.get("masterarn").is_some() {
+            return Err(RotatorError::Refused(format!(
+                "the master secret {master_arn} is itself a rotated secret of alternating users (it has `masterarn`); a rotated secret is never a master"
+            )));
+        }
         if master.get("engine").is_none() {
             master.set("engine", rotated.engine.as_str());
         }

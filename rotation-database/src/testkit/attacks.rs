@@ -226,3 +226,32 @@ pub async fn a_master_outside_the_allow_list_is_refused<D: AlternatingServer>(
     assert!(!server.user_exists(&format!("{username}_clone")).await);
     assert_no_master_login(server, server.master_user(), "its server");
 }
+
+/// The rotated secret names, as its master, another rotated secret of
+/// alternating users (one that names a master itself): whoever may edit
+/// rotated secrets must not make one of them act as the master of
+/// another. Refused before that secret's user logs in, and no clone made.
+pub async fn a_rotated_secret_is_never_a_master<D: AlternatingServer>(
+    store: Arc<dyn SecretAdmin>,
+    server: &D,
+) {
+    let rotations = Rotations::new(store, server.alternating_rotator());
+    let stepping_stone = server.new_user(rotations.store(), "stone").await;
+    let stone_arn = rotations.create("stone", &stepping_stone).await;
+    let mut secret = server.new_user(rotations.store(), "climber").await;
+    secret.set("masterarn", stone_arn.as_str());
+    let username = secret.required_str("username").unwrap().to_owned();
+    let arn = rotations.create("climber", &secret).await;
+    let message = refused(&rotations, &arn).await;
+    assert!(
+        message.contains(&stone_arn) && message.contains("rotated secret"),
+        "{message}"
+    );
+    assert!(!server.user_exists(&format!("{username}_clone")).await);
+    let stone_user = stepping_stone.required_str("username").unwrap();
+    let traces = server.login_traces(stone_user);
+    assert!(
+        traces.is_empty(),
+        "the rotated secret's user logged in as a master: {traces:?}"
+    );
+}

@@ -211,6 +211,15 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
 
 #[tokio::test]
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
+async fn a_rotated_secret_is_never_a_master() {
+    let moto = MotoServer::shared();
+    let server = logged_server();
+    let harness = MysqlRotatorHarness::alternating_users(&server).await;
+    attacks::a_rotated_secret_is_never_a_master(moto.admin_store(), &harness).await;
+}
+
+#[tokio::test]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_master_outside_the_allow_list_is_refused() {
     let moto = MotoServer::shared();
     let server = logged_server();

@@ -347,6 +347,15 @@ async fn members_of_powerful_roles_are_administrators() {
 
 #[tokio::test]
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
+async fn a_rotated_secret_is_never_a_master() {
+    let moto = MotoServer::shared();
+    let server = PostgresServer::start_with(LOGGED);
+    let harness = PostgresRotatorHarness::alternating_users(&server).await;
+    attacks::a_rotated_secret_is_never_a_master(moto.admin_store(), &harness).await;
+}
+
+#[tokio::test]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_master_outside_the_allow_list_is_refused() {
     let moto = MotoServer::shared();
     let server = PostgresServer::start_with(LOGGED);
