@@ -181,12 +181,15 @@ resource "aws_lambda_function" "rotator" {
   }
 
   environment {
+    # settings first: later maps win, so the settings the role's policy
+    # follows come from their own variables (and settings may not name
+    # them: variables.tf).
     variables = merge(
+      var.settings,
       var.master_secret_arn == "" ? {} : { MASTER_SECRET_ARNS = var.master_secret_arn },
       var.secrets_manager_endpoint == "" ? {} : { SECRETS_MANAGER_ENDPOINT = var.secrets_manager_endpoint },
       length(var.iam_user_names) == 0 ? {} : { IAM_USERS = join(",", var.iam_user_names) },
       var.admin_secret_arn == "" ? {} : { HTTP_AUTH = "admin", HTTP_ADMIN_SECRET_ARN = var.admin_secret_arn },
-      var.settings,
     )
   }
 

@@ -75,6 +75,14 @@ variable "settings" {
   description = "Further function settings, by variable name: PASSWORD_LENGTH, EXCLUDE_CHARACTERS, ROTATION_STRATEGY, DB_CONNECT_TIMEOUT, DB_CA_BUNDLE for the database rotators, USERNAME_CHARACTER_LIMIT for mysql-rotator; API_KEY_PROVIDER, IAM_PREVIOUS_KEY, API_KEY_LENGTH... for api-key-rotator (see the README)."
   type        = map(string)
   default     = {}
+
+  # The role's policy follows these; each has a variable of its own.
+  validation {
+    condition = length(setintersection(toset(keys(var.settings)), toset([
+      "MASTER_SECRET_ARNS", "IAM_USERS", "HTTP_AUTH", "HTTP_ADMIN_SECRET_ARN", "SECRETS_MANAGER_ENDPOINT",
+    ]))) == 0
+    error_message = "settings may not set MASTER_SECRET_ARNS, IAM_USERS, HTTP_AUTH, HTTP_ADMIN_SECRET_ARN or SECRETS_MANAGER_ENDPOINT: use master_secret_arn, iam_user_names, admin_secret_arn and secrets_manager_endpoint."
+  }
 }
 
 variable "log_level" {

@@ -6,3 +6,4 @@
 
 mod endpoint_env;
 mod moto_store;
+mod terraform_settings;
