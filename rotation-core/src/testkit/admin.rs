@@ -207,7 +207,8 @@ impl SecretAdmin for AwsSecretStore {
 }
 
 /// Every secret string found in a snapshot: whole values and each string
-/// field of JSON values, for leak checks.
+/// field of JSON values whose name, in any case, says it holds a
+/// credential, for leak checks.
 pub fn secret_strings(snapshot: &Snapshot) -> Vec<SecretString> {
     let mut found = Vec::new();
     for version in snapshot.values() {
@@ -217,9 +218,14 @@ pub fn secret_strings(snapshot: &Snapshot) -> Vec<SecretString> {
                 if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(s.expose()) {
                     for (key, value) in map {
                         if let serde_json::Value::String(v) = value {
+                            // Any case: IAM's field is `SecretAccessKey`. An
+                            // id (`AccessKeyId`, `key_id`) names a key, and is
+                            // logged to say which.
+                            let key = key.to_ascii_lowercase();
                             if ["password", "key", "secret", "token", "credential"]
                                 .iter()
                                 .any(|word| key.contains(word))
+                                && !key.ends_with("id")
                             {
                                 found.push(SecretString::new(v));
                             }
@@ -236,4 +242,34 @@ pub fn secret_strings(snapshot: &Snapshot) -> Vec<SecretString> {
         }
     }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The leak check of the built functions' output reads these: a field
+    /// missed here is never looked for. IAM's `SecretAccessKey` once was.
+    #[test]
+    fn credential_fields_are_found_whatever_their_case() {
+        let value = r#"{"UserName":"app","AccessKeyId":"AKIAEXAMPLE","SecretAccessKey":"wJalrXUtnFEMI/K7MDENG","Api_Token":"t0k","PASSWORD":"pw"}"#;
+        let snapshot = Snapshot::from([(
+            "v1".to_owned(),
+            VersionSnapshot {
+                stages: vec!["AWSCURRENT".into()],
+                payload: Some(SecretPayload::String(SecretString::new(value))),
+            },
+        )]);
+        let found: Vec<String> = secret_strings(&snapshot)
+            .iter()
+            .map(|s| s.expose().to_owned())
+            .collect();
+        for secret in ["wJalrXUtnFEMI/K7MDENG", "t0k", "pw"] {
+            assert!(found.iter().any(|f| f == secret), "{secret} missed");
+        }
+        assert!(
+            !found.iter().any(|f| f == "app"),
+            "a user name is no secret"
+        );
+    }
 }

@@ -40,6 +40,42 @@ async fn generated_keys_rotate_through_the_runtime_api() {
     assert_eq!(report.errors.len(), 3);
 }
 
+/// At TRACE, the most verbose level an operator can set, the output holds
+/// no key either, for each provider: IAM's secret access keys (and the
+/// SDK's signed requests to IAM and STS), keys over HTTP (and the admin's
+/// key), generated keys.
+#[tokio::test]
+#[ignore = "function tier: cargo test --tests -- --include-ignored function:: (CONTRIBUTING.md)"]
+async fn every_provider_leaks_nothing_at_trace() {
+    let moto = MotoServer::shared();
+    let iam = IamHarness::new(moto, PreviousKey::KeptUntilNextRotation);
+    quiet_at_trace("IAM", &iam, moto).await;
+    quiet_at_trace("HTTP", &HttpHarness::admin(true).await, moto).await;
+    quiet_at_trace("generated", &GeneratedHarness, moto).await;
+}
+
+/// The end-to-end suite at TRACE (it checks the output holds no value of
+/// any secret it made, nor the harness's other secrets), and proof TRACE
+/// was in force: more lines than the same run at the default level.
+async fn quiet_at_trace<H: RotatorHarness + FunctionHarness>(
+    provider: &str,
+    harness: &H,
+    moto: &MotoServer,
+) {
+    let env = harness.function_env();
+    let mut trace = env.clone();
+    trace.push(("AWS_LAMBDA_LOG_LEVEL", "TRACE".to_owned()));
+    let report = lambda_e2e::run("api-key-rotator", harness, moto, &trace).await;
+    assert_eq!(report.rotations, 3, "{provider}");
+    let default = lambda_e2e::run("api-key-rotator", harness, moto, &env).await;
+    assert!(
+        report.log_lines > default.log_lines,
+        "{provider}: TRACE {} lines, default {}",
+        report.log_lines,
+        default.log_lines
+    );
+}
+
 /// createSecret of a fresh secret from `harness`, with the function's
 /// `env`, fails with `DeadlineExceeded` before Lambda would kill it, and
 /// changes nothing in the store.
