@@ -413,3 +413,98 @@ async fn an_edited_secret_cannot_aim_the_admin_elsewhere() {
     );
     rotations.assert_no_leaks(&admin(&harness)).await;
 }
+
+/// testSecret fails for a pending key the provider does not accept (here
+/// revoked behind the rotation's back after createSecret). The kit cannot
+/// check this for HTTP keys, which work from createSecret on; without this
+/// test a `test_secret` that always succeeds would pass everything.
+async fn test_secret_refuses_a_revoked_pending_key(
+    rotations: &Rotations<ApiKeyRotator>,
+    harness: &HttpHarness,
+) -> Result<(), String> {
+    let arn = rotations
+        .create("http-revoked", &harness.fresh_account())
+        .await;
+    let token = rotations.start(&arn).await;
+    rotations
+        .steps(&arn, &token, &[Step::CreateSecret, Step::SetSecret])
+        .await;
+    let pending = rotations
+        .value(
+            &arn,
+            rotation_core::store::VersionSelector::IdAndStage(&token, "AWSPENDING"),
+        )
+        .await;
+    harness.service.revoke_directly(&id(&pending));
+    match rotations.step(&arn, &token, Step::TestSecret).await {
+        Err(error) => {
+            let message = error_chain(&error);
+            assert!(
+                message.contains("401") || message.contains("403"),
+                "{message}"
+            );
+            Ok(())
+        }
+        Ok(outcome) => Err(format!("testSecret passed on a revoked key: {outcome:?}")),
+    }
+}
+
+#[tokio::test]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
+async fn test_secret_fails_for_a_key_the_provider_does_not_accept() {
+    let moto = MotoServer::shared();
+    let harness = HttpHarness::admin(true).await;
+    let rotations = driver(moto, &harness).await;
+    test_secret_refuses_a_revoked_pending_key(&rotations, &harness)
+        .await
+        .unwrap();
+
+    // The same check rejects a rotator whose testSecret always passes.
+    let mutant = Rotations::new(
+        moto.admin_store(),
+        Box::new(AlwaysPasses(harness.http_rotator())) as ApiKeyRotator,
+    );
+    harness.ensure_admin_secret(mutant.store()).await;
+    assert!(test_secret_refuses_a_revoked_pending_key(&mutant, &harness)
+        .await
+        .is_err());
+}
+
+/// A broken HTTP provider for the test above: testSecret never asks.
+struct AlwaysPasses(ApiKeyRotator);
+
+#[rotation_core::async_trait]
+impl rotation_core::Rotator for AlwaysPasses {
+    fn credential(&self) -> rotation_core::Credential {
+        self.0.credential()
+    }
+
+    fn validate(&self, secret: &SecretJson) -> Result<(), rotation_core::SecretFormatError> {
+        self.0.validate(secret)
+    }
+
+    async fn create_pending(
+        &self,
+        ctx: &rotation_core::RotationContext<'_>,
+        current: &SecretJson,
+    ) -> Result<SecretJson, rotation_core::RotatorError> {
+        self.0.create_pending(ctx, current).await
+    }
+
+    async fn set_secret(
+        &self,
+        ctx: &rotation_core::RotationContext<'_>,
+        current: &SecretJson,
+        pending: &SecretJson,
+    ) -> Result<(), rotation_core::RotatorError> {
+        self.0.set_secret(ctx, current, pending).await
+    }
+
+    async fn test_secret(
+        &self,
+        _: &rotation_core::RotationContext<'_>,
+        _: &SecretJson,
+    ) -> Result<(), rotation_core::RotatorError> {
+        Ok(())
+    }
+}
