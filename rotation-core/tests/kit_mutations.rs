@@ -13,7 +13,7 @@ use rotation_core::testkit::reference::{TableHarness, TableRotator};
 use rotation_core::testkit::SecretAdmin;
 use rotation_core::{
     secret::SecretPayload, RotationContext, Rotator, RotatorError, SecretFormatError, SecretJson,
-    SecretString,
+    SecretString, VersionLabel,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -28,6 +28,11 @@ enum Mutation {
     AfterFinishOnlyOnce,
     /// setSecret logs the new password.
     LogsThePassword,
+    /// createSecret changes one character of the current password.
+    NearCopy,
+    /// createSecret brings back AWSPREVIOUS's password when there is one:
+    /// two values in turn.
+    TwoValueCycle,
 }
 
 struct Mutant {
@@ -47,10 +52,24 @@ impl Rotator for Mutant {
         ctx: &RotationContext<'_>,
         current: &SecretJson,
     ) -> Result<SecretJson, RotatorError> {
-        match self.mutation {
-            Mutation::ReusesThePassword => Ok(current.clone()),
-            _ => self.inner.create_pending(ctx, current).await,
-        }
+        let mut pending = current.clone();
+        let old = current.required_secret("password")?;
+        let new = match self.mutation {
+            Mutation::ReusesThePassword => return Ok(current.clone()),
+            Mutation::NearCopy => {
+                let mut chars: Vec<char> = old.expose().chars().collect();
+                let last = chars.last_mut().expect("a password");
+                *last = if *last == 'x' { 'y' } else { 'x' };
+                chars.into_iter().collect()
+            }
+            Mutation::TwoValueCycle => match ctx.secret(VersionLabel::Previous).await? {
+                Some(previous) => previous.required_secret("password")?.expose().to_owned(),
+                None => return self.inner.create_pending(ctx, current).await,
+            },
+            _ => return self.inner.create_pending(ctx, current).await,
+        };
+        pending.set_secret("password", &SecretString::new(new));
+        Ok(pending)
     }
 
     async fn set_secret(
@@ -179,4 +198,16 @@ async fn the_kit_fails_an_after_finish_that_is_not_idempotent() {
 async fn the_kit_fails_a_rotator_that_logs_the_new_password() {
     let message = kit_failure(Mutation::LogsThePassword).await;
     assert!(message.contains("contains a secret value"), "{message}");
+}
+
+#[tokio::test]
+async fn the_kit_fails_a_new_password_derived_from_the_old() {
+    let message = kit_failure(Mutation::NearCopy).await;
+    assert!(message.contains("near copy of the old one"), "{message}");
+}
+
+#[tokio::test]
+async fn the_kit_fails_passwords_that_cycle() {
+    let message = kit_failure(Mutation::TwoValueCycle).await;
+    assert!(message.contains("must not cycle"), "{message}");
 }

@@ -255,6 +255,15 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
             previous.get(field),
             "the rotation must change the credential's field `{field}`"
         );
+        if let (Some(new), Some(old)) = (
+            current.get(field).and_then(|v| v.as_str()),
+            previous.get(field).and_then(|v| v.as_str()),
+        ) {
+            assert!(
+                !near_copy(new, old),
+                "the new value of `{field}` is a near copy of the old one: a new credential must not be derived from the old"
+            );
+        }
         assert_eq!(
             current.get(UNKNOWN_KEY),
             Some(&unknown_value()),
@@ -313,6 +322,18 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
         self.run_steps(&rotation, &subject, &second, &Step::ALL)
             .await;
         self.assert_rotated(&subject, &second, &first).await;
+        let field = self.driver.credential().field();
+        let original = self
+            .value(&subject, VersionSelector::Id(&subject.first_version))
+            .await;
+        let current = self
+            .value(&subject, VersionSelector::Stage(AWSCURRENT))
+            .await;
+        assert_ne!(
+            current.get(field),
+            original.get(field),
+            "the second rotation brought back the first value of `{field}`: credentials must not cycle"
+        );
         self.report.lock().unwrap().rotations += 2;
     }
 
@@ -767,6 +788,21 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
     pub fn report(&self) -> ConformanceReport {
         self.report.lock().unwrap().clone()
     }
+}
+
+/// Whether `new` is `old` with few changes: more than half of the
+/// positions alike, in a value long enough (12 characters) for two
+/// independent random values to be told apart so. Random values of any
+/// alphabet this project uses share about one position in ten; a value
+/// made by editing the old one shares nearly all.
+fn near_copy(new: &str, old: &str) -> bool {
+    let (new, old): (Vec<char>, Vec<char>) = (new.chars().collect(), old.chars().collect());
+    let length = new.len().min(old.len());
+    if length < 12 {
+        return false;
+    }
+    let alike = new.iter().zip(&old).filter(|(a, b)| a == b).count();
+    alike * 2 > length
 }
 
 /// Asserts that `report` covers every case: those of `skipped` were

@@ -153,9 +153,11 @@ impl KeyService {
         state.next += 1;
         let key = IssuedKey {
             id: format!("key_{}", state.next),
+            // Random, as a provider's keys are (the kit refuses a key
+            // that is a near copy of the one before).
             key: format!(
-                "sk_{}",
-                rotation_core::testkit::unique_name("live").replace('-', "")
+                "sk_live_{}",
+                rotation_core::testkit::new_token().replace('-', "")
             ),
             account: account.to_owned(),
             tag: tag.to_owned(),
