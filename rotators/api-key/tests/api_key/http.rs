@@ -414,6 +414,27 @@ async fn an_edited_secret_cannot_aim_the_admin_elsewhere() {
     rotations.assert_no_leaks(&admin(&harness)).await;
 }
 
+/// The whole kit with the replaced key revoked at finishSecret
+/// (`HTTP_REVOKE_AT=finish`): its revocation runs under the kit's
+/// repeats, faults and crashes too.
+#[tokio::test]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
+async fn http_keys_revoked_at_finish_pass_the_conformance_kit() {
+    let moto = MotoServer::shared();
+    let mut harness = HttpHarness::admin(true).await;
+    harness
+        .extra_settings
+        .push(("HTTP_REVOKE_AT", "finish".to_owned()));
+    let report = run_all(&harness, moto.admin_store()).await;
+    conformance::assert_covered(
+        &report,
+        &[
+            "test_secret_refuses_an_unapplied_value",
+            "fault_during_recovery_through_previous",
+        ],
+    );
+}
+
 /// testSecret fails for a pending key the provider does not accept (here
 /// revoked behind the rotation's back after createSecret). The kit cannot
 /// check this for HTTP keys, which work from createSecret on; without this
