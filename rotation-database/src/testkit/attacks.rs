@@ -199,6 +199,13 @@ pub async fn a_master_with_an_address_logs_in_only_there<D, A>(
     assert!(!attackers.user_exists("lure_clone").await);
     assert!(!server.user_exists("lure_clone").await);
     master_still_logs_in(server).await;
+    // Positive control: that login shows in the log, so an attempt by the
+    // rotator would have.
+    let traces = server.login_traces(master);
+    assert!(
+        !traces.is_empty(),
+        "the log shows no login as the master, even its own"
+    );
     rotations.assert_no_leaks(&[server.master_password()]).await;
 }
 
