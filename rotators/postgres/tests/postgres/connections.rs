@@ -2,6 +2,7 @@
 //! to plaintext, bounded logins, and the checks made before the master
 //! secret's rights are used.
 
+use rotation_database::testkit::attacks::AttackedServer;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -201,7 +202,8 @@ async fn a_server_that_never_answers_fails_within_the_connect_timeout() {
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn alternating_users_refuse_a_current_secret_that_does_not_log_in() {
     let moto = MotoServer::shared();
-    let server = PostgresServer::shared();
+    // Its own server, logging connections: the master must not log in.
+    let server = &PostgresServer::start_with(&["log_connections = on"]);
     let harness = PostgresRotatorHarness::alternating_users(server).await;
     let rotations = Rotations::new(
         moto.admin_store(),
@@ -223,6 +225,8 @@ async fn alternating_users_refuse_a_current_secret_that_does_not_log_in() {
     );
     let clone_exists = server.role_exists(&format!("{username}_clone")).await;
     assert!(!clone_exists, "the master's rights were not used");
+    let traces = AttackedServer::login_traces(&harness, harness.master_user());
+    assert!(traces.is_empty(), "the master logged in first: {traces:?}");
     assert!(harness.logs_in(&secret).await);
     rotations
         .assert_no_leaks(&harness.other_secret_values())
