@@ -7,6 +7,7 @@
 use rotation_core::event::Step;
 use rotation_core::testkit::{new_token, SecretAdmin};
 use rotation_core::SecretJson;
+pub use rotation_database::testkit::attacks::secret_naming;
 use rotation_database::testkit::attacks::{rds_managed, AlternatingServer, AttackedServer};
 
 use crate::lambda_e2e::{
@@ -27,18 +28,6 @@ pub struct AttackCase {
 
 /// The attacker's password in every case.
 pub const LURE_PASSWORD: &str = "the attacker's password";
-
-/// `secret_for(user, password)` on `server`, naming `master_arn`.
-pub fn secret_naming(
-    server: &impl AttackedServer,
-    user: &str,
-    password: &str,
-    master_arn: &str,
-) -> SecretJson {
-    let mut secret = server.secret_for(user, password);
-    secret.set("masterarn", master_arn);
-    secret
-}
 
 /// The masters the function may use, and the attacks every engine shares:
 /// an RDS-managed master and a master with an address, each with the

@@ -87,8 +87,14 @@ pub fn rds_managed(server: &impl AlternatingServer) -> SecretJson {
     secret
 }
 
-/// `secret_for(user, password)` on `server`, naming `master_arn`.
-fn lure(server: &impl AttackedServer, user: &str, password: &str, master_arn: &str) -> SecretJson {
+/// `secret_for(user, password)` on `server`, naming `master_arn`: the
+/// rotated secret an attacker stores.
+pub fn secret_naming(
+    server: &impl AttackedServer,
+    user: &str,
+    password: &str,
+    master_arn: &str,
+) -> SecretJson {
     let mut secret = server.secret_for(user, password);
     secret.set("masterarn", master_arn);
     secret
@@ -132,7 +138,7 @@ pub async fn an_rds_managed_master_is_never_sent_where_the_rotated_secret_points
     attackers
         .create_user("lure", "the attacker's password")
         .await;
-    let secret = lure(attackers, "lure", "the attacker's password", &master_arn);
+    let secret = secret_naming(attackers, "lure", "the attacker's password", &master_arn);
     let arn = rotations.create("lure", &secret).await;
     let message = refused(&rotations, &arn).await;
     assert!(
@@ -187,7 +193,7 @@ pub async fn a_master_with_an_address_logs_in_only_there<D, A>(
     attackers
         .create_user("lure", "the attacker's password")
         .await;
-    let secret = lure(attackers, "lure", "the attacker's password", &master_arn);
+    let secret = secret_naming(attackers, "lure", "the attacker's password", &master_arn);
     let arn = rotations.create("lure", &secret).await;
     let message = refused(&rotations, &arn).await;
     assert!(

@@ -10,7 +10,6 @@ use mysql_rotator::sql::account;
 use mysql_rotator_testing::harness::APP_SCHEMA;
 use mysql_rotator_testing::{MariaDbServer, MysqlRotatorHarness};
 use rotation_core::testkit::{unique_name, Rotations, RotatorHarness};
-use rotation_core::SecretJson;
 use rotation_database::rds::RdsApi;
 use rotation_database::testkit::attacks::{self, refused};
 use rotation_testing::moto::MotoServer;
@@ -18,17 +17,6 @@ use rotation_testing::moto::MotoServer;
 /// A server whose general log records every connection attempt.
 fn logged_server() -> MariaDbServer {
     MariaDbServer::start_with_general_log()
-}
-
-fn secret_on(
-    harness: &MysqlRotatorHarness<'_>,
-    username: &str,
-    password: &str,
-    master_arn: &str,
-) -> SecretJson {
-    let mut secret = harness.secret_for(username, password);
-    secret.set("masterarn", master_arn);
-    secret
 }
 
 /// The attacks every engine runs (`rotation_database::testkit::attacks`),
@@ -109,7 +97,7 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
     let named_after_master = format!("{}_clone", harness.master_user());
     harness.create_user(&named_after_master, lure).await;
     let rights_before = rights_of(server, &named_after_master).await;
-    let secret = secret_on(&harness, &named_after_master, lure, &master_arn);
+    let secret = attacks::secret_naming(&harness, &named_after_master, lure, &master_arn);
     let arn = rotations.create("my-master-clone", &secret).await;
     let message = refused(&rotations, &arn).await;
     assert!(
@@ -140,7 +128,7 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
         .await;
     harness.create_user(&format!("{victim}_clone"), lure).await;
     let rights_before = rights_of(server, &format!("{victim}_clone")).await;
-    let secret = secret_on(&harness, &format!("{victim}_clone"), lure, &master_arn);
+    let secret = attacks::secret_naming(&harness, &format!("{victim}_clone"), lure, &master_arn);
     let arn = rotations.create("my-victim-clone", &secret).await;
     let message = refused(&rotations, &arn).await;
     assert!(message.contains("is not the clone of"), "{message}");
@@ -170,7 +158,7 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
         .create_user(&squatter, "the squatter's password")
         .await;
     let squatter_rights = rights_of(server, &squatter).await;
-    let secret = secret_on(&harness, &app, lure, &master_arn);
+    let secret = attacks::secret_naming(&harness, &app, lure, &master_arn);
     let arn = rotations.create("my-squatted", &secret).await;
     let message = refused(&rotations, &arn).await;
     assert!(
@@ -198,7 +186,7 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
         let boss = unique_name("boss");
         harness.create_user(&boss, lure).await;
         server.execute(&grant.replace("{u}", &account(&boss, "%"))).await;
-        let secret = secret_on(&harness, &boss, lure, &master_arn);
+        let secret = attacks::secret_naming(&harness, &boss, lure, &master_arn);
         let arn = rotations.create("my-boss", &secret).await;
         let message = refused(&rotations, &arn).await;
         assert!(message.contains("CREATE USER") || message.contains("UPDATE on `mysql`"), "{how}: {message}");

@@ -13,7 +13,7 @@ use postgres_rotator_testing::PostgresServer;
 use rotation_core::store::VersionSelector;
 use rotation_core::testkit::Rotations;
 use rotation_core::testkit::{unique_name, RotatorHarness};
-use rotation_core::{store::AWSCURRENT, SecretJson};
+use rotation_core::store::AWSCURRENT;
 use rotation_database::rds::{RdsApi, PRIMARY_CLUSTER_TAG, PRIMARY_INSTANCE_TAG};
 use rotation_database::testkit::attacks::{self, refused};
 use rotation_database::{ConnectSettings, MasterPolicy};
@@ -33,18 +33,6 @@ fn master_traces(server: &PostgresServer, master: &str) -> Vec<String> {
 }
 
 const LOGGED: &[&str] = &["log_connections = on"];
-
-/// A secret on `server` for `username`, naming `master_arn`.
-fn secret_on(
-    harness: &PostgresRotatorHarness<'_>,
-    username: &str,
-    password: &str,
-    master_arn: &str,
-) -> SecretJson {
-    let mut secret = harness.secret_for(username, password);
-    secret.set("masterarn", master_arn);
-    secret
-}
 
 /// A login `<master>_clone` with `password`, as an attacker who may create
 /// logins would make it.
@@ -165,7 +153,8 @@ async fn a_copy_of_the_masters_cluster_is_not_taken_for_it() {
         quote_literal("the attacker's password")
     ))
     .await;
-    let mut secret = secret_on(&harness, &victim, "the attacker's password", &master_arn);
+    let mut secret =
+        attacks::secret_naming(&harness, &victim, "the attacker's password", &master_arn);
     secret.set("port", copy.port());
     let arn = rotations.create("pg-copy", &secret).await;
     let message = refused(&rotations, &arn).await;
@@ -196,7 +185,7 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
     // Attack 3: a login named <master>_clone takes the master for its pair.
     let named_after_master = login_named_after_the_master(&harness, &server, lure).await;
     let rights_before = rights_of(&server, &named_after_master).await;
-    let secret = secret_on(&harness, &named_after_master, lure, &master_arn);
+    let secret = attacks::secret_naming(&harness, &named_after_master, lure, &master_arn);
     let arn = rotations.create("pg-master-clone", &secret).await;
     let message = refused(&rotations, &arn).await;
     assert!(
@@ -227,7 +216,7 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
         .await;
     harness.create_user(&format!("{victim}_clone"), lure).await;
     let rights_before = rights_of(&server, &format!("{victim}_clone")).await;
-    let secret = secret_on(&harness, &format!("{victim}_clone"), lure, &master_arn);
+    let secret = attacks::secret_naming(&harness, &format!("{victim}_clone"), lure, &master_arn);
     let arn = rotations.create("pg-victim-clone", &secret).await;
     let message = refused(&rotations, &arn).await;
     assert!(message.contains("is not the clone of"), "{message}");
@@ -258,7 +247,7 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
         .create_user(&squatter, "the squatter's password")
         .await;
     let squatter_rights = rights_of(&server, &squatter).await;
-    let secret = secret_on(&harness, &app, lure, &master_arn);
+    let secret = attacks::secret_naming(&harness, &app, lure, &master_arn);
     let arn = rotations.create("pg-squatted", &secret).await;
     let message = refused(&rotations, &arn).await;
     assert!(
@@ -279,7 +268,7 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
     // A user that administers roles is never rotated by the master, nor
     // cloned with its rights.
     let boss = administrator(&harness, &server, lure).await;
-    let secret = secret_on(&harness, &boss, lure, &master_arn);
+    let secret = attacks::secret_naming(&harness, &boss, lure, &master_arn);
     let arn = rotations.create("pg-boss", &secret).await;
     let message = refused(&rotations, &arn).await;
     assert!(message.contains("CREATEROLE"), "{message}");
@@ -331,7 +320,7 @@ async fn members_of_powerful_roles_are_administrators() {
                 quote_identifier(&user)
             ))
             .await;
-        let secret = secret_on(&harness, &user, "the member's password", &master_arn);
+        let secret = attacks::secret_naming(&harness, &user, "the member's password", &master_arn);
         let arn = rotations.create("pg-member", &secret).await;
         let message = refused(&rotations, &arn).await;
         assert!(
