@@ -396,6 +396,12 @@ async fn a_database_outage_mid_rotation_is_survived() {
     }
 }
 
+/// TLS sessions the server has accepted (its `Ssl_accepts` counter).
+async fn tls_sessions(server: &MariaDbServer) -> u64 {
+    let rows = server.rows("SHOW GLOBAL STATUS LIKE 'Ssl_accepts'").await;
+    rows[0][1].parse().expect("a count")
+}
+
 #[tokio::test]
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn tls_is_verified_and_never_downgraded() {
@@ -411,12 +417,32 @@ async fn tls_is_verified_and_never_downgraded() {
         username_limit: None,
     };
 
-    // ssl: true with the authority in DB_CA_BUNDLE: rotates.
+    // ssl: true with the authority in DB_CA_BUNDLE: rotates, and the
+    // server counts a TLS session for each of the rotator's logins (it
+    // also accepts plaintext, so the client's word is not enough).
     let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(verified, None));
     let mut secret = harness.new_user(rotations.store(), "tls").await;
     secret.set("ssl", json!(true));
     let arn = rotations.create("my-tls", &secret).await;
+    let before = tls_sessions(&tls_server).await;
     rotations.rotate(&arn).await;
+    let tls_logins = tls_sessions(&tls_server).await - before;
+    assert!(
+        tls_logins >= 2,
+        "{tls_logins} TLS sessions for setSecret and testSecret"
+    );
+    // Control: a secret saying `ssl: false` rotates in plaintext on the
+    // same server, and the counter stays put.
+    let mut plaintext = harness.new_user(rotations.store(), "plain").await;
+    plaintext.set("ssl", json!(false));
+    let plain_arn = rotations.create("my-plain", &plaintext).await;
+    let before = tls_sessions(&tls_server).await;
+    rotations.rotate(&plain_arn).await;
+    assert_eq!(
+        tls_sessions(&tls_server).await,
+        before,
+        "plaintext counted as TLS"
+    );
     assert!(
         harness
             .logs_in(&stage(&rotations, &arn, AWSCURRENT).await)

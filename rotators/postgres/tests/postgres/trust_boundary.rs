@@ -450,6 +450,19 @@ async fn rds_managed_master_secrets_rotate_through_the_rds_api() {
             assert!(harness.logs_in(&new).await, "{tag}: {expected} logs in");
         }
     }
+    // The server's side: every session of the master was over TLS (the
+    // server also accepts plaintext, so the client's word is not enough).
+    let master_sessions: Vec<String> = std::fs::read_to_string(server.log_path())
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("connection authorized") && l.contains(harness.master_user()))
+        .map(str::to_owned)
+        .collect();
+    assert!(master_sessions.len() >= 4, "{master_sessions:#?}");
+    assert!(
+        master_sessions.iter().all(|l| l.contains("SSL enabled")),
+        "a master session without TLS: {master_sessions:#?}"
+    );
     attacks::master_still_logs_in(&harness).await;
     rotations
         .assert_no_leaks(&harness.other_secret_values())
