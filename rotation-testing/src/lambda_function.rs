@@ -152,13 +152,22 @@ impl FunctionProcess {
 
     /// Everything it wrote to stdout so far.
     pub fn stdout(&self) -> String {
-        std::fs::read_to_string(self.dir.join("stdout")).unwrap_or_default()
+        captured(&self.dir.join("stdout"))
     }
 
     /// Everything it wrote to stderr so far.
     pub fn stderr(&self) -> String {
-        std::fs::read_to_string(self.dir.join("stderr")).unwrap_or_default()
+        captured(&self.dir.join("stderr"))
     }
+}
+
+/// A captured stream as text. Bytes that are not UTF-8 become U+FFFD and
+/// the rest is kept, so the leak checks still see a secret printed beside
+/// them (reading the file as a `String` failed whole, and gave nothing).
+fn captured(path: &Path) -> String {
+    let bytes = std::fs::read(path)
+        .unwrap_or_else(|e| panic!("read the function's output {}: {e}", path.display()));
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 impl Drop for FunctionProcess {
@@ -166,5 +175,21 @@ impl Drop for FunctionProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_that_is_not_utf8_still_shows_a_secret_in_it() {
+        let path = std::env::temp_dir().join(unique_name("stderr"));
+        let mut bytes = b"panic: \xff\xfe broken bytes, then ".to_vec();
+        bytes.extend_from_slice(b"password=hunter2-leaked");
+        std::fs::write(&path, &bytes).unwrap();
+        let text = captured(&path);
+        std::fs::remove_file(&path).unwrap();
+        assert!(text.contains("hunter2-leaked"), "{text}");
     }
 }
