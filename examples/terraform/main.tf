@@ -108,6 +108,11 @@ data "aws_iam_policy_document" "rotate" {
         "iam:CreateAccessKey",
         "iam:UpdateAccessKey",
         "iam:DeleteAccessKey",
+        # Records of the keys the rotation made or proved: the only keys
+        # it may delete.
+        "iam:TagUser",
+        "iam:UntagUser",
+        "iam:ListUserTags",
       ]
       resources = flatten([
         for user in var.iam_user_names : [

@@ -17,6 +17,13 @@
 //! `GetCallerIdentity` signed with it must return the user's ARN) before it
 //! mints a key and stores it where the editor can read it: editing the
 //! secret can rotate only a user whose key the editor already holds.
+//!
+//! Keys this rotation may delete are recorded on the IAM user, a tag
+//! `secrets-rotation:<key id>` naming the secret (a digest of its ARN):
+//! each key createSecret makes, tagged at once, and AWSCURRENT's key once
+//! STS proved it. A key without that record (an operator's break-glass
+//! key, or one an editor names in AWSPREVIOUS) is never deleted: the step
+//! is refused, naming it.
 
 use std::fmt;
 use std::time::Duration;
@@ -28,6 +35,7 @@ use aws_sdk_sts::config::Credentials;
 use rotation_core::error::BoxError;
 use rotation_core::{async_trait, Credential, KeyFormat, RotationContext, Rotator, RotatorError};
 use rotation_core::{SecretFormatError, SecretJson, SecretString, SettingsError, VersionLabel};
+use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
 use rotation_core::settings;
@@ -43,6 +51,21 @@ pub const SECRET_FIELD: &str = "SecretAccessKey";
 /// The characters of a secret access key.
 const SECRET_KEY_ALPHABET: &str =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/// The prefix of the IAM user tags that record a key as a secret's.
+const RECORD_PREFIX: &str = "secrets-rotation:";
+
+/// The tag recording `key_id`.
+fn record_tag(key_id: &str) -> String {
+    format!("{RECORD_PREFIX}{key_id}")
+}
+
+/// What a record says: the secret, as a digest of its ARN (tag values are
+/// short, and the ARN need not be shown on the user).
+fn secret_mark(secret_arn: &str) -> String {
+    let digest = Sha256::digest(secret_arn.as_bytes());
+    digest[..12].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// IAM's limit of access keys per user.
 const KEYS_PER_USER: usize = 2;
 
@@ -217,6 +240,47 @@ impl IamAccessKeys {
         }
     }
 
+    /// Records `key_id` on `user` as a key of the secret `mark` names: one
+    /// its rotations may retire.
+    async fn record(&self, user: &str, key_id: &str, mark: &str) -> Result<(), RotatorError> {
+        let tag = aws_sdk_iam::types::Tag::builder()
+            .key(record_tag(key_id))
+            .value(mark)
+            .build()
+            .map_err(|e| RotatorError::backend(format!("an IAM tag for {key_id}"), e))?;
+        self.aws()
+            .await
+            .iam
+            .tag_user()
+            .user_name(user)
+            .tags(tag)
+            .send()
+            .await
+            .map_err(aws_error)
+            .map_err(|e| RotatorError::backend(format!("IAM TagUser {user} ({key_id})"), e))?;
+        Ok(())
+    }
+
+    /// The keys of `user` recorded as the secret `mark` names.
+    async fn recorded(&self, user: &str, mark: &str) -> Result<Vec<String>, RotatorError> {
+        let out = self
+            .aws()
+            .await
+            .iam
+            .list_user_tags()
+            .user_name(user)
+            .send()
+            .await
+            .map_err(aws_error)
+            .map_err(|e| RotatorError::backend(format!("IAM ListUserTags {user}"), e))?;
+        Ok(out
+            .tags()
+            .iter()
+            .filter(|tag| tag.value() == mark)
+            .filter_map(|tag| tag.key().strip_prefix(RECORD_PREFIX).map(str::to_owned))
+            .collect())
+    }
+
     /// The user's access keys (a user has at most two: one page).
     async fn keys(&self, user: &str) -> Result<Vec<AccessKeyMetadata>, RotatorError> {
         let out = self.aws().await.iam.list_access_keys().user_name(user);
@@ -242,7 +306,7 @@ impl IamAccessKeys {
             .await;
         match deactivate {
             Ok(_) => {}
-            Err(e) if e.code() == Some("NoSuchEntity") => return Ok(()),
+            Err(e) if e.code() == Some("NoSuchEntity") => return self.forget(user, key_id).await,
             Err(e) => {
                 let action = format!("IAM UpdateAccessKey {key_id} of {user} to Inactive");
                 return Err(RotatorError::backend(action, aws_error(e)));
@@ -255,8 +319,8 @@ impl IamAccessKeys {
             .send()
             .await;
         match delete {
-            Ok(_) => Ok(()),
-            Err(e) if e.code() == Some("NoSuchEntity") => Ok(()),
+            Ok(_) => self.forget(user, key_id).await,
+            Err(e) if e.code() == Some("NoSuchEntity") => self.forget(user, key_id).await,
             Err(e) => Err(RotatorError::backend(
                 format!("IAM DeleteAccessKey {key_id} of {user}"),
                 aws_error(e),
@@ -264,14 +328,37 @@ impl IamAccessKeys {
         }
     }
 
+    /// Drops the record of a deleted key. A record already gone is success.
+    async fn forget(&self, user: &str, key_id: &str) -> Result<(), RotatorError> {
+        let untag = self
+            .aws()
+            .await
+            .iam
+            .untag_user()
+            .user_name(user)
+            .tag_keys(record_tag(key_id))
+            .send()
+            .await;
+        match untag {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("NoSuchEntity") => Ok(()),
+            Err(e) => Err(RotatorError::backend(
+                format!("IAM UntagUser {user} ({key_id})"),
+                aws_error(e),
+            )),
+        }
+    }
+
     /// Leaves `user` room for one more key: clears keys no stored version
     /// holds that are newer than the current one (made by a createSecret
-    /// that never stored them), then, at IAM's limit, the previous key.
+    /// that never stored them), then, at IAM's limit, the previous key;
+    /// each only when recorded as this secret's (`recorded`).
     async fn make_room(
         &self,
         user: &str,
         current_id: &str,
         previous_id: Option<&str>,
+        recorded: &[String],
     ) -> Result<(), RotatorError> {
         let keys = self.keys(user).await?;
         let Some(current) = keys.iter().find(|k| k.access_key_id() == Some(current_id)) else {
@@ -283,13 +370,14 @@ impl IamAccessKeys {
             k.create_date()
                 .map_or((i64::MIN, 0), |d| (d.secs(), d.subsec_nanos()))
         };
+        let ours = |id: &str| recorded.iter().any(|r| r == id);
         let held = |id: &str| id == current_id || Some(id) == previous_id;
         let mut kept = Vec::new();
         for key in &keys {
             let id = key.access_key_id().unwrap_or_default();
             // Strictly newer: a key from the same instant as the current
             // one may be an operator's, and is refused below, not deleted.
-            if !held(id) && created(key) > created(current) {
+            if !held(id) && created(key) > created(current) && ours(id) {
                 self.retire(
                     user,
                     id,
@@ -303,18 +391,18 @@ impl IamAccessKeys {
         if kept.len() < KEYS_PER_USER {
             return Ok(());
         }
-        match previous_id.filter(|p| *p != current_id && kept.contains(p)) {
+        match previous_id.filter(|p| *p != current_id && kept.contains(p) && ours(p)) {
             Some(previous) => {
                 let why = "AWSPREVIOUS, two generations older than the new key: \
                            its grace window ends as this rotation starts";
                 self.retire(user, previous, why).await
             }
             None => {
-                let foreign: Vec<&str> = kept.into_iter().filter(|id| !held(id)).collect();
+                let foreign: Vec<&str> = kept.into_iter().filter(|id| *id != current_id).collect();
                 Err(RotatorError::Refused(format!(
                     "IAM user {user} already has {KEYS_PER_USER} access keys, IAM's limit, and \
-                     the secret holds only {current_id}; {} predates it and no version of the \
-                     secret holds it, so something outside this rotation may use it: delete it \
+                     {} is not one this secret's rotations made or proved (the secret holds \
+                     {current_id}), so something outside this rotation may use it: delete it \
                      (aws iam delete-access-key --user-name {user} --access-key-id ID) once \
                      nothing does, then retry",
                     foreign.join(", ")
@@ -376,12 +464,18 @@ impl Rotator for IamAccessKeys {
     ) -> Result<SecretJson, RotatorError> {
         let user = self.user(current)?;
         self.prove(user, current, "AWSCURRENT").await?;
+        let mark = secret_mark(ctx.secret_id());
+        let current_id = current.required_str(KEY_ID_FIELD)?;
+        // Proved: AWSCURRENT's key is this secret's, and a later rotation
+        // may retire it when it is AWSPREVIOUS.
+        self.record(user, current_id, &mark).await?;
+        let recorded = self.recorded(user, &mark).await?;
         let previous = ctx.secret(VersionLabel::Previous).await?;
         let previous_id = previous
             .as_ref()
             .filter(|p| p.optional_str(USER_FIELD).ok().flatten() == Some(user))
             .and_then(|p| p.optional_str(KEY_ID_FIELD).ok().flatten());
-        self.make_room(user, current.required_str(KEY_ID_FIELD)?, previous_id)
+        self.make_room(user, current_id, previous_id, &recorded)
             .await?;
         let created = self
             .aws()
@@ -397,6 +491,9 @@ impl Rotator for IamAccessKeys {
             RotatorError::Refused("IAM CreateAccessKey answered without a key".into())
         })?;
         tracing::info!(user, key_id = key.access_key_id(), "created an access key");
+        // Recorded at once, so a retry after a crash may clear it; a crash
+        // before this line leaves a key the next try refuses by name.
+        self.record(user, key.access_key_id(), &mark).await?;
         let mut pending = current.clone();
         pending.set(KEY_ID_FIELD, key.access_key_id());
         pending.set_secret(SECRET_FIELD, &SecretString::new(key.secret_access_key()));
@@ -472,18 +569,26 @@ impl Rotator for IamAccessKeys {
         let Some(previous_id) = previous.optional_str(KEY_ID_FIELD)? else {
             return Ok(());
         };
-        // Only a key IAM lists under the user: the stored id is the
-        // editor's to choose.
+        // Only a key IAM lists under the user and recorded as this
+        // secret's: the stored id is the editor's to choose.
         let listed = self.keys(user).await?;
-        if previous_id != current_id
-            && listed
-                .iter()
-                .any(|k| k.access_key_id() == Some(previous_id))
-        {
-            self.retire(user, previous_id, "IAM_PREVIOUS_KEY=finish")
-                .await?;
+        let recorded = self.recorded(user, &secret_mark(ctx.secret_id())).await?;
+        let listed = listed
+            .iter()
+            .any(|k| k.access_key_id() == Some(previous_id));
+        if previous_id == current_id || !listed {
+            return Ok(());
         }
-        Ok(())
+        if !recorded.iter().any(|r| r == previous_id) {
+            tracing::warn!(
+                user,
+                key_id = previous_id,
+                "AWSPREVIOUS's key is not one this secret's rotations made or proved; left active"
+            );
+            return Ok(());
+        }
+        self.retire(user, previous_id, "IAM_PREVIOUS_KEY=finish")
+            .await
     }
 }
 

@@ -318,3 +318,77 @@ async fn a_user_outside_the_allow_list_is_refused_before_any_iam_call() {
     );
     assert_eq!(harness.key_ids(outsider).await, vec![key_id(&secret)]);
 }
+
+/// An operator's break-glass key, made after the stored one and held by
+/// no version, looks like the orphan of a createSecret that died; but no
+/// rotation of this secret made it, so it is never deleted: createSecret
+/// is refused naming it, and it still works.
+#[tokio::test]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
+async fn a_newer_key_no_rotation_made_is_never_deleted() {
+    let moto = MotoServer::shared();
+    let harness = IamHarness::new(moto, PreviousKey::KeptUntilNextRotation);
+    let rotations = driver(moto, &harness);
+    let user = harness.fresh_user().await;
+    let stored = harness.new_key(&user).await;
+    let arn = rotations.create("iam", &stored).await;
+    let break_glass = harness.new_key(&user).await;
+
+    let token = rotations.start(&arn).await;
+    let error = rotations
+        .step(&arn, &token, Step::CreateSecret)
+        .await
+        .expect_err("a key no rotation made");
+    let message = error_chain(&error);
+    assert!(message.contains(&key_id(&break_glass)), "{message}");
+    assert_eq!(
+        harness.key_ids(&user).await,
+        sorted(vec![key_id(&stored), key_id(&break_glass)]),
+        "nothing deleted"
+    );
+    assert!(harness.works(&break_glass).await);
+}
+
+/// Whoever holds the user's key may edit the secret, AWSPREVIOUS
+/// included, to name another key of the user; at IAM's limit createSecret
+/// retires "the previous key". It retires only a key a rotation of this
+/// secret made or proved to be its current one.
+#[tokio::test]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
+async fn an_edited_previous_version_cannot_name_a_key_to_retire() {
+    let moto = MotoServer::shared();
+    let harness = IamHarness::new(moto, PreviousKey::KeptUntilNextRotation);
+    let rotations = driver(moto, &harness);
+    let user = harness.fresh_user().await;
+    let operators = harness.new_key(&user).await;
+    let stored = harness.new_key(&user).await;
+    let arn = rotations.create("iam", &stored).await;
+    let forged = rotation_core::SecretString::new(operators.to_secret_string().expose());
+    rotations
+        .store()
+        .put_value(
+            &arn,
+            rotation_core::store::PutValue {
+                version_id: &rotation_core::testkit::new_token(),
+                value: &forged,
+                stages: &[AWSPREVIOUS],
+                rotation_token: None,
+            },
+        )
+        .await
+        .unwrap();
+
+    let token = rotations.start(&arn).await;
+    let error = rotations
+        .step(&arn, &token, Step::CreateSecret)
+        .await
+        .expect_err("a previous key no rotation made or proved");
+    let message = error_chain(&error);
+    assert!(message.contains(&key_id(&operators)), "{message}");
+    assert_eq!(
+        harness.key_ids(&user).await,
+        sorted(vec![key_id(&operators), key_id(&stored)]),
+        "nothing deleted"
+    );
+    assert!(harness.works(&operators).await);
+}
