@@ -28,6 +28,12 @@ enum Mutation {
     AfterFinishOnlyOnce,
     /// setSecret logs the new password.
     LogsThePassword,
+    /// setSecret logs the new password, at TRACE only.
+    LogsThePasswordAtTrace,
+    /// testSecret logs in with AWSCURRENT instead of the pending value.
+    TestsTheCurrentValue,
+    /// after_finish changes the new credential (retiring the wrong one).
+    AfterFinishBreaksTheNew,
     /// createSecret changes one character of the current password.
     NearCopy,
     /// createSecret brings back AWSPREVIOUS's password when there is one:
@@ -85,6 +91,11 @@ impl Rotator for Mutant {
                 tracing::info!(password = password.expose(), "setting the new password");
                 self.inner.set_secret(ctx, current, pending).await
             }
+            Mutation::LogsThePasswordAtTrace => {
+                let password = pending.required_secret("password")?;
+                tracing::trace!(password = password.expose(), "setting the new password");
+                self.inner.set_secret(ctx, current, pending).await
+            }
             _ => self.inner.set_secret(ctx, current, pending).await,
         }
     }
@@ -96,11 +107,25 @@ impl Rotator for Mutant {
     ) -> Result<(), RotatorError> {
         match self.mutation {
             Mutation::TestAlwaysPasses => Ok(()),
+            Mutation::TestsTheCurrentValue => {
+                let current = ctx.secret(VersionLabel::Current).await?;
+                let current =
+                    current.ok_or_else(|| RotatorError::Refused("no AWSCURRENT".into()))?;
+                self.inner.test_secret(ctx, &current).await
+            }
             _ => self.inner.test_secret(ctx, pending).await,
         }
     }
 
     async fn after_finish(&self, ctx: &RotationContext<'_>) -> Result<(), RotatorError> {
+        if let Mutation::AfterFinishBreaksTheNew = self.mutation {
+            if let Some(current) = ctx.secret(VersionLabel::Current).await? {
+                let user = current.required_str("username")?;
+                self.inner
+                    .0
+                    .set_password(user, &SecretString::new("retired-by-mistake"));
+            }
+        }
         if let Mutation::AfterFinishOnlyOnce = self.mutation {
             if !self.finished.lock().unwrap().insert(ctx.token().to_owned()) {
                 return Err(RotatorError::Refused("already finished".into()));
@@ -210,4 +235,25 @@ async fn the_kit_fails_a_new_password_derived_from_the_old() {
 async fn the_kit_fails_passwords_that_cycle() {
     let message = kit_failure(Mutation::TwoValueCycle).await;
     assert!(message.contains("must not cycle"), "{message}");
+}
+
+#[tokio::test]
+async fn the_kit_fails_a_rotator_that_logs_the_new_password_at_trace() {
+    let message = kit_failure(Mutation::LogsThePasswordAtTrace).await;
+    assert!(message.contains("contains a secret value"), "{message}");
+}
+
+#[tokio::test]
+async fn the_kit_fails_a_test_secret_that_checks_the_current_value() {
+    // The reference backend keeps one password per user: after setSecret
+    // AWSCURRENT's no longer logs in, and the kit's first rotation fails
+    // at testSecret.
+    let message = kit_failure(Mutation::TestsTheCurrentValue).await;
+    assert!(message.contains("testSecret"), "{message}");
+}
+
+#[tokio::test]
+async fn the_kit_fails_an_after_finish_that_breaks_the_new_credential() {
+    let message = kit_failure(Mutation::AfterFinishBreaksTheNew).await;
+    assert!(message.contains("lockout after finishSecret"), "{message}");
 }

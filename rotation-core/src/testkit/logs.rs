@@ -7,8 +7,10 @@ use std::sync::{Arc, Mutex};
 use aho_corasick::AhoCorasick;
 
 use tracing::instrument::WithSubscriber;
-use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::filter::{filter_fn, LevelFilter};
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::Layer;
 
 use crate::secret::SecretString;
 
@@ -22,14 +24,20 @@ impl CapturedLogs {
         Self::default()
     }
 
-    /// Runs `future` with every `tracing` event, at DEBUG and above, written
-    /// here as JSON lines (the format Lambda's JSON logging uses).
+    /// Runs `future` with every `tracing` event, at TRACE and above, written
+    /// here as JSON lines (the format Lambda's JSON logging uses): the
+    /// most an operator can turn on, so a rotator that leaks only at TRACE
+    /// is caught. The function's caps on the SDK, HTTP and driver crates
+    /// apply here as in the function ([`crate::logging::allowed`]).
     pub async fn capture<F: Future>(&self, future: F) -> F::Output {
-        let collector = tracing_subscriber::fmt()
+        let caps =
+            filter_fn(|metadata| crate::logging::allowed(metadata.target(), metadata.level()));
+        let layer = tracing_subscriber::fmt::layer()
             .json()
-            .with_max_level(LevelFilter::DEBUG)
             .with_writer(self.clone())
-            .finish();
+            .with_filter(LevelFilter::TRACE)
+            .with_filter(caps);
+        let collector = tracing_subscriber::registry().with(layer);
         future.with_subscriber(collector).await
     }
 
