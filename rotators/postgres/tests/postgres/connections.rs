@@ -12,7 +12,7 @@ use rotation_core::error::error_chain;
 use rotation_core::store::VersionSelector;
 use rotation_core::testkit::Rotations;
 use rotation_core::testkit::RotatorHarness;
-use rotation_core::{error::RotationError, event::Step, store::AWSCURRENT, SecretJson};
+use rotation_core::{event::Step, store::AWSCURRENT, SecretJson};
 use rotation_database::ConnectSettings;
 use rotation_testing::moto::MotoServer;
 use serde_json::json;
@@ -31,21 +31,12 @@ async fn set_secret_fails<R: rotation_core::Rotator>(
     harness: &PostgresRotatorHarness<'_>,
     arn: &str,
 ) -> String {
-    let token = rotations.start(arn).await;
-    rotations.steps(arn, &token, &[Step::CreateSecret]).await;
-    let before = rotations.store().snapshot(arn).await.unwrap();
-    let result = rotations.step(arn, &token, Step::SetSecret).await;
-    assert!(
-        matches!(result, Err(RotationError::Rotator { .. })),
-        "setSecret must fail: {:?}",
-        result.as_ref().map_err(|e| error_chain(e))
-    );
-    assert_eq!(before, rotations.store().snapshot(arn).await.unwrap());
+    let message = rotation_database::testkit::attacks::refused(rotations, arn).await;
     let current = rotations
         .value(arn, VersionSelector::Stage(AWSCURRENT))
         .await;
     assert!(harness.logs_in(&current).await, "AWSCURRENT still logs in");
-    error_chain(&result.unwrap_err())
+    message
 }
 
 /// The server's "connection authorized" lines for sessions the rotator
