@@ -295,7 +295,14 @@ async fn editing_the_user_name_cannot_mint_a_key_of_another_user() {
 async fn a_user_outside_the_allow_list_is_refused_before_any_iam_call() {
     let moto = MotoServer::shared();
     let harness = IamHarness::new(moto, PreviousKey::KeptUntilNextRotation);
-    let rotations = driver(moto, &harness);
+    // The rotator reaches IAM and STS through a proxy that counts.
+    let proxy = rotation_testing::fault_proxy::FaultProxy::start(moto.port()).await;
+    let counted = api_key_rotator::IamAccessKeys::new(
+        harness.users.clone(),
+        PreviousKey::KeptUntilNextRotation,
+    )
+    .with_sdk_config(api_key_rotator_testing::moto_config(&proxy.endpoint()));
+    let rotations = Rotations::new(moto.admin_store(), Box::new(counted) as ApiKeyRotator);
     let outsider = "not-allow-listed";
     harness
         .iam
@@ -317,6 +324,13 @@ async fn a_user_outside_the_allow_list_is_refused_before_any_iam_call() {
         error_chain(&error)
     );
     assert_eq!(harness.key_ids(outsider).await, vec![key_id(&secret)]);
+    assert_eq!(proxy.requests(), 0, "an IAM or STS call was made");
+    // Control: an allow-listed user's createSecret goes through the proxy.
+    let user = harness.fresh_user().await;
+    let arn = rotations.create("iam", &harness.new_key(&user).await).await;
+    let token = rotations.start(&arn).await;
+    rotations.steps(&arn, &token, &[Step::CreateSecret]).await;
+    assert!(proxy.requests() > 0, "the proxy counts the rotator's calls");
 }
 
 /// An operator's break-glass key, made after the stored one and held by
