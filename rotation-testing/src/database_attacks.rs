@@ -7,6 +7,8 @@
 use rotation_core::event::Step;
 use rotation_core::testkit::{new_token, SecretAdmin};
 use rotation_core::SecretJson;
+pub use rotation_database::rds::RdsApi;
+pub use rotation_database::testkit::attacks;
 pub use rotation_database::testkit::attacks::secret_naming;
 use rotation_database::testkit::attacks::{rds_managed, AlternatingServer, AttackedServer};
 
@@ -122,4 +124,79 @@ pub async fn refused_by_the_function(
     rotation_database::testkit::attacks::master_still_logs_in(server).await;
     let others = [server.master_password()];
     assert_clean_output(binary, &process, store.as_ref(), &arns, &others).await;
+}
+
+/// The shared attacks of [`attacks`] as an engine's tests, one test each,
+/// for a harness type with `alternating_users(&server)` and
+/// `single_user(&server)` over servers `$server` starts (with their login
+/// logs on):
+///
+/// ```text
+/// rotation_testing::database_attack_tests!(PostgresServer::start_with(LOGGED), PostgresRotatorHarness);
+/// ```
+#[macro_export]
+macro_rules! database_attack_tests {
+    ($server:expr, $harness:ident) => {
+        #[tokio::test]
+        #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
+        async fn an_rds_managed_master_is_never_sent_where_the_rotated_secret_points() {
+            let moto = $crate::moto::MotoServer::shared();
+            let (server, attackers) = ($server, $server);
+            let harness = $harness::alternating_users(&server).await;
+            let attacker = $harness::single_user(&attackers).await;
+            let rds = std::sync::Arc::new($crate::database_attacks::RdsApi::from_client(
+                moto.rds_client(&moto.endpoint()),
+            ));
+            $crate::database_attacks::attacks::an_rds_managed_master_is_never_sent_where_the_rotated_secret_points(
+                moto.admin_store(),
+                rds,
+                &harness,
+                &attacker,
+            )
+            .await;
+        }
+
+        #[tokio::test]
+        #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
+        async fn a_master_with_an_address_logs_in_only_there() {
+            let moto = $crate::moto::MotoServer::shared();
+            let (server, attackers) = ($server, $server);
+            let harness = $harness::alternating_users(&server).await;
+            let attacker = $harness::single_user(&attackers).await;
+            $crate::database_attacks::attacks::a_master_with_an_address_logs_in_only_there(
+                moto.admin_store(),
+                &harness,
+                &attacker,
+            )
+            .await;
+        }
+
+        #[tokio::test]
+        #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
+        async fn a_rotated_secret_is_never_a_master() {
+            let moto = $crate::moto::MotoServer::shared();
+            let server = $server;
+            let harness = $harness::alternating_users(&server).await;
+            $crate::database_attacks::attacks::a_rotated_secret_is_never_a_master(
+                moto.admin_store(),
+                &harness,
+            )
+            .await;
+        }
+
+        #[tokio::test]
+        #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
+        async fn a_master_outside_the_allow_list_is_refused() {
+            let moto = $crate::moto::MotoServer::shared();
+            let server = $server;
+            let harness = $harness::alternating_users(&server).await;
+            let rds = std::sync::Arc::new($crate::database_attacks::RdsApi::from_env());
+            $crate::database_attacks::attacks::a_master_outside_the_allow_list_is_refused(
+                moto.admin_store(),
+                rds,
+                &harness,
+            )
+            .await;
+        }
+    };
 }

@@ -4,13 +4,10 @@
 //! chose, and no user may gain rights. A second throwaway server plays the
 //! server such an editor runs.
 
-use std::sync::Arc;
-
 use mysql_rotator::sql::account;
 use mysql_rotator_testing::harness::APP_SCHEMA;
 use mysql_rotator_testing::{MariaDbServer, MysqlRotatorHarness};
 use rotation_core::testkit::{unique_name, Rotations, RotatorHarness};
-use rotation_database::rds::RdsApi;
 use rotation_database::testkit::attacks::{self, refused};
 use rotation_testing::moto::MotoServer;
 
@@ -19,35 +16,9 @@ fn logged_server() -> MariaDbServer {
     MariaDbServer::start_with_general_log()
 }
 
-/// The attacks every engine runs (`rotation_database::testkit::attacks`),
-/// with a second server as the editor's.
-#[tokio::test]
-#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
-async fn an_rds_managed_master_is_never_sent_where_the_rotated_secret_points() {
-    let moto = MotoServer::shared();
-    let (server, attackers) = (logged_server(), logged_server());
-    let harness = MysqlRotatorHarness::alternating_users(&server).await;
-    let attacker = MysqlRotatorHarness::single_user(&attackers).await;
-    let rds = Arc::new(RdsApi::from_client(moto.rds_client(&moto.endpoint())));
-    attacks::an_rds_managed_master_is_never_sent_where_the_rotated_secret_points(
-        moto.admin_store(),
-        rds,
-        &harness,
-        &attacker,
-    )
-    .await;
-}
-
-#[tokio::test]
-#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
-async fn a_master_with_an_address_logs_in_only_there() {
-    let moto = MotoServer::shared();
-    let (server, attackers) = (logged_server(), logged_server());
-    let harness = MysqlRotatorHarness::alternating_users(&server).await;
-    let attacker = MysqlRotatorHarness::single_user(&attackers).await;
-    attacks::a_master_with_an_address_logs_in_only_there(moto.admin_store(), &harness, &attacker)
-        .await;
-}
+// The attacks every engine runs (`rotation_database::testkit::attacks`),
+// with a second server as the editor's.
+rotation_testing::database_attack_tests!(logged_server(), MysqlRotatorHarness);
 
 /// What `user@'%'` may do, as the alternating strategy would copy it to a
 /// clone: its grants (roles included, the password's hash cut off) and
@@ -195,25 +166,6 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
     rotations
         .assert_no_leaks(&harness.other_secret_values())
         .await;
-}
-
-#[tokio::test]
-#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
-async fn a_rotated_secret_is_never_a_master() {
-    let moto = MotoServer::shared();
-    let server = logged_server();
-    let harness = MysqlRotatorHarness::alternating_users(&server).await;
-    attacks::a_rotated_secret_is_never_a_master(moto.admin_store(), &harness).await;
-}
-
-#[tokio::test]
-#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
-async fn a_master_outside_the_allow_list_is_refused() {
-    let moto = MotoServer::shared();
-    let server = logged_server();
-    let harness = MysqlRotatorHarness::alternating_users(&server).await;
-    let rds = Arc::new(RdsApi::from_env());
-    attacks::a_master_outside_the_allow_list_is_refused(moto.admin_store(), rds, &harness).await;
 }
 
 mod function {

@@ -94,41 +94,12 @@ async fn administrator(
     boss
 }
 
-/// The attacks every engine runs (`rotation_database::testkit::attacks`),
-/// with a second server as the editor's.
-#[tokio::test]
-#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
-async fn an_rds_managed_master_is_never_sent_where_the_rotated_secret_points() {
-    let moto = MotoServer::shared();
-    let (server, attackers) = (
-        PostgresServer::start_with(LOGGED),
-        PostgresServer::start_with(LOGGED),
-    );
-    let harness = PostgresRotatorHarness::alternating_users(&server).await;
-    let attacker = PostgresRotatorHarness::single_user(&attackers).await;
-    let rds = Arc::new(RdsApi::from_client(moto.rds_client(&moto.endpoint())));
-    attacks::an_rds_managed_master_is_never_sent_where_the_rotated_secret_points(
-        moto.admin_store(),
-        rds,
-        &harness,
-        &attacker,
-    )
-    .await;
-}
-
-#[tokio::test]
-#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
-async fn a_master_with_an_address_logs_in_only_there() {
-    let moto = MotoServer::shared();
-    let (server, attackers) = (
-        PostgresServer::start_with(LOGGED),
-        PostgresServer::start_with(LOGGED),
-    );
-    let harness = PostgresRotatorHarness::alternating_users(&server).await;
-    let attacker = PostgresRotatorHarness::single_user(&attackers).await;
-    attacks::a_master_with_an_address_logs_in_only_there(moto.admin_store(), &harness, &attacker)
-        .await;
-}
+// The attacks every engine runs (`rotation_database::testkit::attacks`),
+// with a second server as the editor's.
+rotation_testing::database_attack_tests!(
+    PostgresServer::start_with(LOGGED),
+    PostgresRotatorHarness
+);
 
 #[tokio::test]
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
@@ -332,25 +303,6 @@ async fn members_of_powerful_roles_are_administrators() {
     rotations
         .assert_no_leaks(&harness.other_secret_values())
         .await;
-}
-
-#[tokio::test]
-#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
-async fn a_rotated_secret_is_never_a_master() {
-    let moto = MotoServer::shared();
-    let server = PostgresServer::start_with(LOGGED);
-    let harness = PostgresRotatorHarness::alternating_users(&server).await;
-    attacks::a_rotated_secret_is_never_a_master(moto.admin_store(), &harness).await;
-}
-
-#[tokio::test]
-#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
-async fn a_master_outside_the_allow_list_is_refused() {
-    let moto = MotoServer::shared();
-    let server = PostgresServer::start_with(LOGGED);
-    let harness = PostgresRotatorHarness::alternating_users(&server).await;
-    let rds = Arc::new(RdsApi::from_env());
-    attacks::a_master_outside_the_allow_list_is_refused(moto.admin_store(), rds, &harness).await;
 }
 
 /// moto's RDS gives made-up host names; the proxy in front of it points
