@@ -9,7 +9,7 @@
 
 use std::net::IpAddr;
 
-use rotation_core::store::{AwsSecretStore, SecretStore, VersionSelector, AWSCURRENT};
+use rotation_core::store::AwsSecretStore;
 use rotation_core::SecretJson;
 use rotation_database::MASTER_SECRET_ARNS_VARIABLE;
 
@@ -17,10 +17,10 @@ use crate::cli::RotatorKind;
 use crate::error::CliError;
 use crate::secrets_manager;
 
-/// Checks a run or step of `secret` on Secrets Manager, reading its
-/// AWSCURRENT value once.
-pub async fn check(
-    store: &dyn SecretStore,
+/// Checks a run or step of `secret` on Secrets Manager, whose AWSCURRENT
+/// value is `current` (`None`: not JSON, which the rotator refuses).
+pub fn check(
+    current: Option<&SecretJson>,
     secret: &str,
     rotator: Option<RotatorKind>,
     allow_local_hosts: bool,
@@ -30,14 +30,7 @@ pub async fn check(
             "on Secrets Manager, name the rotator with --rotator: {secret}'s `engine` must not choose what runs with your credentials"
         )));
     }
-    let Some(current) = store
-        .get_value(secret, VersionSelector::Stage(AWSCURRENT))
-        .await?
-    else {
-        return Ok(());
-    };
-    // A value that is not JSON is the rotator's to refuse, naming why.
-    let Ok(current) = SecretJson::from_payload(&current.payload) else {
+    let Some(current) = current else {
         return Ok(());
     };
     if let (Ok(Some(host)), false) = (current.optional_str("host"), allow_local_hosts) {
@@ -64,14 +57,25 @@ pub async fn check_schedule(
     secret: &str,
     force: bool,
 ) -> Result<(), CliError> {
-    let state = secrets_manager::state(store, secret).await?;
-    if force || !(state.rotation_enabled || state.function.is_some()) {
+    if force {
         return Ok(());
     }
-    let function = state.function.as_deref().unwrap_or("none");
+    let described = store
+        .client()
+        .describe_secret()
+        .secret_id(secret)
+        .send()
+        .await
+        .map_err(|e| secrets_manager::sdk_error("DescribeSecret", secret, e))?;
+    let enabled = described.rotation_enabled().unwrap_or(false);
+    let function = described.rotation_lambda_arn();
+    if !enabled && function.is_none() {
+        return Ok(());
+    }
     Err(CliError::Usage(format!(
-        "{secret} has rotation {} (function {function}): a rotation Secrets Manager starts could run beside this one; disable it, or add --force to run anyway (to resume a stuck rotation, for one)",
-        if state.rotation_enabled { "enabled" } else { "disabled" }
+        "{secret} has rotation {} (function {}): a rotation Secrets Manager starts could run beside this one; disable it, or add --force to run anyway (to resume a stuck rotation, for one)",
+        if enabled { "enabled" } else { "disabled" },
+        function.unwrap_or("none")
     )))
 }
 

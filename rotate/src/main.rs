@@ -112,11 +112,17 @@ async fn whole_rotation(cli: &Cli, args: &RunArgs) -> Result<String, CliError> {
             flag.store(true, Ordering::SeqCst);
         }
     });
+    let current = rotators::current_value(target.store(), &args.secret).await?;
     if let Target::SecretsManager(store) = &target {
-        aws_guard::check(store, &args.secret, args.rotator, args.allow_local_hosts).await?;
+        aws_guard::check(
+            current.as_ref(),
+            &args.secret,
+            args.rotator,
+            args.allow_local_hosts,
+        )?;
         aws_guard::check_schedule(store, &args.secret, args.force).await?;
     }
-    let rotator = rotators::rotator_for(target.store(), &args.secret, args.rotator).await?;
+    let rotator = rotators::rotator_for(current.as_ref(), &args.secret, args.rotator)?;
     let report = run::run(&target, rotator, args, interrupted).await?;
     Ok(if cli.json {
         serde_json::to_string_pretty(&report.json()).expect("JSON values print")
@@ -127,16 +133,16 @@ async fn whole_rotation(cli: &Cli, args: &RunArgs) -> Result<String, CliError> {
 
 async fn one_step(cli: &Cli, args: &StepArgs) -> Result<String, CliError> {
     let target = open_target(cli).await?;
+    let current = rotators::current_value(target.store(), &args.secret).await?;
     if cli.aws {
         aws_guard::check(
-            target.store(),
+            current.as_ref(),
             &args.secret,
             args.rotator,
             args.allow_local_hosts,
-        )
-        .await?;
+        )?;
     }
-    let rotator = rotators::rotator_for(target.store(), &args.secret, args.rotator).await?;
+    let rotator = rotators::rotator_for(current.as_ref(), &args.secret, args.rotator)?;
     let report = run::step(&target, rotator, args).await?;
     Ok(if cli.json {
         serde_json::to_string_pretty(&report).expect("JSON values print")

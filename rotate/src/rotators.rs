@@ -14,23 +14,29 @@ const POSTGRES_ENGINES: &[&str] = EngineSpec::POSTGRES.engines;
 const MYSQL_ENGINES: &[&str] = EngineSpec::MYSQL.engines;
 const API_KEY_ENGINES: &[&str] = &api_key_rotator::ENGINES;
 
-/// The rotator for `secret`, and the API key provider its `engine` names.
-async fn choose(
+/// `secret`'s AWSCURRENT value, read once for the checks and the choice of
+/// rotator; `None` when it is not JSON (the rotator refuses it, naming why).
+pub async fn current_value(
     store: &dyn SecretStore,
     secret: &str,
-    flag: Option<RotatorKind>,
-) -> Result<(RotatorKind, Option<String>), CliError> {
+) -> Result<Option<SecretJson>, CliError> {
     let current = store
         .get_value(secret, VersionSelector::Stage(AWSCURRENT))
         .await?
         .ok_or_else(|| CliError::Usage(format!("{secret} has no AWSCURRENT value")))?;
-    let engine = SecretJson::from_payload(&current.payload)
-        .ok()
-        .and_then(|json| {
-            json.get("engine")
-                .and_then(|e| e.as_str())
-                .map(str::to_owned)
-        });
+    Ok(SecretJson::from_payload(&current.payload).ok())
+}
+
+/// The rotator for `secret`, and the API key provider its `engine` names.
+fn choose(
+    current: Option<&SecretJson>,
+    secret: &str,
+    flag: Option<RotatorKind>,
+) -> Result<(RotatorKind, Option<String>), CliError> {
+    let engine = current
+        .and_then(|json| json.get("engine"))
+        .and_then(|e| e.as_str())
+        .map(str::to_owned);
     let from_engine = engine.as_deref().and_then(|engine| {
         if POSTGRES_ENGINES.contains(&engine) {
             Some(RotatorKind::Postgres)
@@ -64,14 +70,14 @@ fn api_key_settings(provider: Option<String>) -> impl Fn(&str) -> Option<String>
     }
 }
 
-/// The rotator for `secret`: the one `flag` names, or else the one its
-/// `engine` field names.
-pub async fn rotator_for(
-    store: &dyn SecretStore,
+/// The rotator for `secret` (whose AWSCURRENT value is `current`): the one
+/// `flag` names, or else the one its `engine` field names.
+pub fn rotator_for(
+    current: Option<&SecretJson>,
     secret: &str,
     flag: Option<RotatorKind>,
 ) -> Result<Box<dyn Rotator>, CliError> {
-    let (kind, provider) = choose(store, secret, flag).await?;
+    let (kind, provider) = choose(current, secret, flag)?;
     Ok(match kind {
         RotatorKind::Postgres => Box::new(postgres_rotator::rotator_from_env()?),
         RotatorKind::Mysql => Box::new(mysql_rotator::rotator_from_env()?),
