@@ -467,9 +467,13 @@ impl Rotator for IamAccessKeys {
         let mark = secret_mark(ctx.secret_id());
         let current_id = current.required_str(KEY_ID_FIELD)?;
         // Proved: AWSCURRENT's key is this secret's, and a later rotation
-        // may retire it when it is AWSPREVIOUS.
-        self.record(user, current_id, &mark).await?;
-        let recorded = self.recorded(user, &mark).await?;
+        // may retire it when it is AWSPREVIOUS. Its own createSecret
+        // recorded it already, but for the first rotation.
+        let mut recorded = self.recorded(user, &mark).await?;
+        if !recorded.iter().any(|r| r == current_id) {
+            self.record(user, current_id, &mark).await?;
+            recorded.push(current_id.to_owned());
+        }
         let previous = ctx.secret(VersionLabel::Previous).await?;
         let previous_id = previous
             .as_ref()
