@@ -88,6 +88,15 @@ pub trait ChangesItself: Send + Sync {
         }
     }
 
+    /// How messages name the account `secret` logs in as. The default is
+    /// its `username`; a rotator whose secret also says where adds that.
+    fn account(&self, secret: &SecretJson) -> String {
+        match secret.optional_str("username") {
+            Ok(Some(user)) => user.to_owned(),
+            _ => "an unnamed account".to_owned(),
+        }
+    }
+
     /// Logs in with `login`'s credential. `Ok(None)` when the backend
     /// rejected it (wrong password, revoked key); any other failure, such as
     /// an unreachable backend, is an `Err` and ends the step at once.
@@ -172,10 +181,11 @@ pub async fn set_pending<C: ChangesItself + ?Sized>(
     pending: &SecretJson,
 ) -> Result<(), RotatorError> {
     if !changer.same_account(current, pending) {
-        return Err(RotatorError::Refused(
-            "the AWSPENDING secret names another account than AWSCURRENT; a credential that changes itself only changes its own"
-                .into(),
-        ));
+        return Err(RotatorError::Refused(format!(
+            "the AWSPENDING secret names {}, but AWSCURRENT names {}; a credential that changes itself only changes its own",
+            changer.account(pending),
+            changer.account(current)
+        )));
     }
     if let Some(session) = log_in(changer, current, VersionLabel::Current).await? {
         return changer.change(session, pending).await;
@@ -201,13 +211,10 @@ pub async fn set_pending<C: ChangesItself + ?Sized>(
         rejected.push(VersionLabel::Previous);
     }
     let tried: Vec<String> = rejected.iter().map(ToString::to_string).collect();
-    let account = match current.optional_str("username") {
-        Ok(Some(user)) => format!(" of {user}"),
-        _ => String::new(),
-    };
     Err(RotatorError::Refused(format!(
-        "the backend rejected the {} credential{account}; it was changed outside rotation: store the working value as AWSCURRENT, then rotate again",
-        tried.join(", ")
+        "the backend rejected the {} credential of {}; it was changed outside rotation: store the working value as AWSCURRENT, then rotate again",
+        tried.join(", "),
+        changer.account(current)
     )))
 }
 

@@ -94,13 +94,7 @@ impl<B: DatabaseBackend> Rotator for DatabaseRotator<B> {
         let pending = DatabaseSecret::parse(pending_json, &B::SPEC)?;
         match strategy {
             Strategy::SingleUser => {
-                single_user::set_secret(
-                    &self.backend,
-                    ctx,
-                    (current_json, &current),
-                    (pending_json, &pending),
-                )
-                .await
+                single_user::set_secret(&self.backend, ctx, current_json, pending_json).await
             }
             Strategy::AlternatingUsers => {
                 alternating::set_secret(&self.backend, &self.master, ctx, &current, &pending).await

@@ -4,7 +4,9 @@
 //! password on AWSCURRENT's login).
 //!
 //! A fallback happens only when the server rejected the credentials; an
-//! unreachable host fails the step at once.
+//! unreachable host fails the step at once. The single-user strategy only
+//! changes the current user's password: a pending secret naming another
+//! user or host is refused.
 
 use rotation_core::self_changing::set_pending;
 use rotation_core::{async_trait, ChangesItself, RotationContext, RotatorError, SecretJson};
@@ -13,22 +15,15 @@ use crate::backend::{DatabaseBackend, LoginError};
 use crate::secret::DatabaseSecret;
 use crate::{login_failed, same_host};
 
-/// Sets the pending password as the user itself, refusing a pending secret
-/// that names another user or host.
+/// Sets the pending password as the user itself; a pending secret naming
+/// another user or host is refused by `set_pending`.
 pub(crate) async fn set_secret<B: DatabaseBackend>(
     backend: &B,
     ctx: &RotationContext<'_>,
-    (current_json, current): (&SecretJson, &DatabaseSecret),
-    (pending_json, pending): (&SecretJson, &DatabaseSecret),
+    current: &SecretJson,
+    pending: &SecretJson,
 ) -> Result<(), RotatorError> {
-    let user = SingleUser { backend };
-    if !user.same_account(current_json, pending_json) {
-        return Err(RotatorError::Refused(format!(
-            "the AWSPENDING secret names user {} on {}, but AWSCURRENT names {} on {}; the single-user strategy only changes the current user's password",
-            pending.username, pending.host, current.username, current.host
-        )));
-    }
-    set_pending(&user, ctx, current_json, pending_json).await
+    set_pending(&SingleUser { backend }, ctx, current, pending).await
 }
 
 /// A database user as a credential that changes itself.
@@ -52,6 +47,12 @@ impl<B: DatabaseBackend> ChangesItself for SingleUser<'_, B> {
             _ => true,
         };
         same("username", |a, b| a == b) && same("host", same_host)
+    }
+
+    /// The user on its host, as the database names it.
+    fn account(&self, secret: &SecretJson) -> String {
+        let field = |name| secret.optional_str(name).ok().flatten().unwrap_or("?");
+        format!("user {} on {}", field("username"), field("host"))
     }
 
     async fn log_in(&self, login: &SecretJson) -> Result<Option<Self::Session>, RotatorError> {
