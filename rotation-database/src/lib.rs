@@ -72,3 +72,19 @@ fn login_failed(
         error,
     )
 }
+
+/// Declares modules public (and hidden) when the calling crate's feature
+/// `internals` is on, private otherwise: an engine's statement builders
+/// and parsers, which its fuzz targets and tests call directly but which
+/// are not part of its API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! internal_modules {
+    ($($module:ident),+) => {$(
+        #[cfg(feature = "internals")]
+        #[doc(hidden)]
+        pub mod $module;
+        #[cfg(not(feature = "internals"))]
+        mod $module;
+    )+};
+}

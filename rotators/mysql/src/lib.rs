@@ -16,24 +16,11 @@
 
 #![warn(missing_docs)]
 
-/// Declares modules public (and hidden) with feature `internals`, private
-/// without: statement builders and parsers that the fuzz targets and the
-/// tests call directly, which are not part of the crate's API.
-macro_rules! internal_modules {
-    ($($module:ident),+) => {$(
-        #[cfg(feature = "internals")]
-        #[doc(hidden)]
-        pub mod $module;
-        #[cfg(not(feature = "internals"))]
-        mod $module;
-    )+};
-}
-
 mod accounts;
 mod backend;
 mod clone_sync;
 mod settings;
-internal_modules!(grants, hash, server, sql);
+rotation_database::internal_modules!(grants, hash, server, sql);
 
 pub use accounts::Account;
 pub use backend::{CloneNameTooLong, MysqlBackend, SecretStatementFailed, Session};

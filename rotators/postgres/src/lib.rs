@@ -15,23 +15,10 @@
 
 #![warn(missing_docs)]
 
-/// Declares modules public (and hidden) with feature `internals`, private
-/// without: statement builders and parsers that the fuzz targets and the
-/// tests call directly, which are not part of the crate's API.
-macro_rules! internal_modules {
-    ($($module:ident),+) => {$(
-        #[cfg(feature = "internals")]
-        #[doc(hidden)]
-        pub mod $module;
-        #[cfg(not(feature = "internals"))]
-        mod $module;
-    )+};
-}
-
 mod backend;
 mod clone_sync;
 mod tls;
-internal_modules!(auth_guard, sql);
+rotation_database::internal_modules!(auth_guard, sql);
 
 pub use backend::{PostgresBackend, RoleMissing, Session};
 pub use clone_sync::SyncIncomplete;
