@@ -9,8 +9,8 @@ use rotation_core::testkit::{new_token, SecretAdmin};
 use rotation_core::SecretJson;
 pub use rotation_database::rds::RdsApi;
 pub use rotation_database::testkit::attacks;
-pub use rotation_database::testkit::attacks::secret_naming;
-use rotation_database::testkit::attacks::{rds_managed, AlternatingServer, AttackedServer};
+use rotation_database::testkit::attacks::{lure, rds_managed, AlternatingServer, AttackedServer};
+pub use rotation_database::testkit::attacks::{secret_naming, LURE_PASSWORD};
 
 use crate::lambda_e2e::{
     assert_clean_output, invoke_steps, rotation_event, start_function, INVOCATION_BUDGET,
@@ -28,9 +28,6 @@ pub struct AttackCase {
     pub expected: &'static str,
 }
 
-/// The attacker's password in every case.
-pub const LURE_PASSWORD: &str = "the attacker's password";
-
 /// The masters the function may use, and the attacks every engine shares:
 /// an RDS-managed master and a master with an address, each with the
 /// attacker's host, and a master outside `MASTER_SECRET_ARNS`.
@@ -45,13 +42,12 @@ pub async fn shared_cases(
         .await
         .expect("store the RDS-managed master secret");
     let unlisted_master = server.master_secret(store).await;
-    attackers.create_user("lure", LURE_PASSWORD).await;
     let mut outside = server.new_user(store, "outside").await;
     outside.set("masterarn", unlisted_master.as_str());
     let cases = vec![
         AttackCase {
             what: "RDS-managed master, attacker's host".into(),
-            secret: secret_naming(attackers, "lure", LURE_PASSWORD, &rds_master),
+            secret: lure(attackers, &rds_master).await,
             expected: "no `host`",
         },
         AttackCase {

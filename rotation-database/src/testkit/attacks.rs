@@ -100,6 +100,16 @@ pub fn secret_naming(
     secret
 }
 
+/// The password of the attacker's user `lure` on their own server.
+pub const LURE_PASSWORD: &str = "the attacker's password";
+
+/// The attacker's user `lure` on `attackers`, and a rotated secret for it
+/// naming `master_arn`.
+pub async fn lure(attackers: &impl AttackedServer, master_arn: &str) -> SecretJson {
+    attackers.create_user("lure", LURE_PASSWORD).await;
+    secret_naming(attackers, "lure", LURE_PASSWORD, master_arn)
+}
+
 /// The master's own secret still logs in: no attack changed it.
 pub async fn master_still_logs_in(server: &impl AlternatingServer) {
     assert!(
@@ -135,10 +145,7 @@ pub async fn an_rds_managed_master_is_never_sent_where_the_rotated_secret_points
     let rotations = Rotations::new(Arc::clone(&store), server.alternating_rotator());
     let master = server.master_user();
     let master_arn = rotations.create("rds-master", &rds_managed(server)).await;
-    attackers
-        .create_user("lure", "the attacker's password")
-        .await;
-    let secret = secret_naming(attackers, "lure", "the attacker's password", &master_arn);
+    let secret = lure(attackers, &master_arn).await;
     let arn = rotations.create("lure", &secret).await;
     let message = refused(&rotations, &arn).await;
     assert!(
@@ -190,10 +197,7 @@ pub async fn a_master_with_an_address_logs_in_only_there<D, A>(
     let rotations = Rotations::new(store, server.alternating_rotator());
     let master = server.master_user();
     let master_arn = server.master_secret(rotations.store()).await;
-    attackers
-        .create_user("lure", "the attacker's password")
-        .await;
-    let secret = secret_naming(attackers, "lure", "the attacker's password", &master_arn);
+    let secret = lure(attackers, &master_arn).await;
     let arn = rotations.create("lure", &secret).await;
     let message = refused(&rotations, &arn).await;
     assert!(
