@@ -216,9 +216,13 @@ resource "aws_lambda_permission" "secrets_manager" {
   source_account = data.aws_caller_identity.current.account_id
 }
 
+# Counted, not `for_each = toset(var.secret_arns)`: for_each needs its keys
+# at plan time, and the ARN of a secret created in the same configuration
+# is known only after apply, so the first plan would fail. The list's
+# length is known.
 resource "aws_secretsmanager_secret_rotation" "this" {
-  for_each            = toset(var.secret_arns)
-  secret_id           = each.value
+  count               = length(var.secret_arns)
+  secret_id           = var.secret_arns[count.index]
   rotation_lambda_arn = aws_lambda_function.rotator.arn
   # false: Secrets Manager only runs testSecret now, to check the set-up;
   # the first rotation comes with the schedule.
@@ -230,4 +234,63 @@ resource "aws_secretsmanager_secret_rotation" "this" {
   }
 
   depends_on = [aws_lambda_permission.secrets_manager]
+}
+
+# Monitoring, on whether or not a topic is given (as template.yaml): an
+# alarm on the function's errors, and one on the rotations of these secrets
+# that Secrets Manager reports failed or abandoned; with alarm_topic_arn,
+# the error alarm and the rule tell the topic. Overdue rotations:
+# `rotate status` (README).
+resource "aws_cloudwatch_metric_alarm" "errors" {
+  alarm_name          = "${var.function_name}-errors"
+  alarm_description   = "The rotation function ${var.function_name} failed a step."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = aws_lambda_function.rotator.function_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_topic_arn == "" ? [] : [var.alarm_topic_arn]
+}
+
+# Only these secrets, so that two deployments in one region do not report
+# each other's failures. EventBridge matches the ARN by prefix: the
+# `-??????` form becomes the prefix before the random suffix.
+resource "aws_cloudwatch_event_rule" "rotation_failed" {
+  name_prefix = "${substr(var.function_name, 0, 30)}-failed-"
+  description = "Rotations by ${var.function_name} that failed or were abandoned."
+  event_pattern = jsonencode({
+    source        = ["aws.secretsmanager"]
+    "detail-type" = ["AWS Service Event via CloudTrail"]
+    detail = {
+      eventSource         = ["secretsmanager.amazonaws.com"]
+      eventName           = ["RotationFailed", "RotationAbandoned"]
+      additionalEventData = { SecretId = [for arn in var.secret_arns : { prefix = replace(arn, "?", "") }] }
+    }
+  })
+}
+
+resource "aws_cloudwatch_event_target" "alarm_topic" {
+  count = var.alarm_topic_arn == "" ? 0 : 1
+  rule  = aws_cloudwatch_event_rule.rotation_failed.name
+  arn   = var.alarm_topic_arn
+}
+
+resource "aws_cloudwatch_metric_alarm" "rotation_failed" {
+  alarm_name          = "${var.function_name}-rotation-failed"
+  alarm_description   = "Secrets Manager reported a failed or abandoned rotation by ${var.function_name}."
+  namespace           = "AWS/Events"
+  metric_name         = "MatchedEvents"
+  dimensions          = { RuleName = aws_cloudwatch_event_rule.rotation_failed.name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  # No action: with a topic, the rule itself sends it the event, which
+  # names the secret.
 }

@@ -114,3 +114,9 @@ variable "rotation_window" {
   type        = string
   default     = "3h"
 }
+
+variable "alarm_topic_arn" {
+  description = "SNS topic told of failed rotations of these secrets and of the function's errors (its policy must let events.amazonaws.com and cloudwatch.amazonaws.com publish); empty: the alarms exist and notify no one."
+  type        = string
+  default     = ""
+}

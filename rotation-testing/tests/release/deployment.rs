@@ -274,3 +274,19 @@ fn the_terraform_example_grants_what_the_template_grants() {
         text(&output)
     );
 }
+
+/// The traps of a first deployment that no local rotation shows: kept log
+/// groups with fixed names, monitoring that exists only with a topic or
+/// for every secret of the region, and a Terraform `for_each` that cannot
+/// be planned (scripts/check_deployment.py, which fails on each of them as
+/// they were).
+#[test]
+fn the_deployments_avoid_the_first_deployment_traps() {
+    let output = run(&venv_tool("python"), &["scripts/check_deployment.py"]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        text(&output).contains("deployment checks passed"),
+        "{}",
+        text(&output)
+    );
+}
