@@ -14,8 +14,10 @@ use rotation_core::{RotatorError, SettingsError};
 use crate::rds::{default_directory, RdsDirectory, PRIMARY_CLUSTER_TAG, PRIMARY_INSTANCE_TAG};
 use crate::secret::{DatabaseSecret, EngineSpec};
 
-/// The master secrets a function may use, comma-separated ARNs. Unset or
-/// empty: any secret the function's role can read.
+/// The master secrets a function may use, comma-separated ARNs, each full
+/// or with its random suffix written `-??????` (the form IAM policies and
+/// the quick start use). Unset or empty: any secret the function's role
+/// can read.
 pub const MASTER_SECRET_ARNS_VARIABLE: &str = "MASTER_SECRET_ARNS";
 
 /// What the alternating-users strategy trusts for the master's side.
@@ -68,7 +70,7 @@ impl MasterPolicy {
     /// Refuses a master secret outside the allow-list, naming it.
     pub(crate) fn check_allowed(&self, master_arn: &str) -> Result<(), RotatorError> {
         match &self.allowed {
-            Some(allowed) if !allowed.iter().any(|a| a == master_arn) => {
+            Some(allowed) if !allowed.iter().any(|a| allows(a, master_arn)) => {
                 Err(RotatorError::Refused(format!(
                     "the secret names the master secret {master_arn}, which this function may not use: {MASTER_SECRET_ARNS_VARIABLE} allows only {}",
                     allowed.join(", ")
@@ -157,13 +159,42 @@ fn parse_arns(value: &str) -> Result<Vec<String>, SettingsError> {
         .filter(|a| !a.is_empty())
         .map(str::to_owned)
         .collect();
+    let refuse = |reason: String| SettingsError {
+        name: MASTER_SECRET_ARNS_VARIABLE,
+        reason,
+    };
     if let Some(bad) = arns.iter().find(|a| !a.starts_with("arn:")) {
-        return Err(SettingsError {
-            name: MASTER_SECRET_ARNS_VARIABLE,
-            reason: format!("`{bad}` is not a secret ARN (a comma-separated list of ARNs)"),
-        });
+        return Err(refuse(format!(
+            "`{bad}` is not a secret ARN (a comma-separated list of ARNs)"
+        )));
+    }
+    let wildcard_elsewhere = |arn: &&String| {
+        arn.strip_suffix(RANDOM_SUFFIX)
+            .unwrap_or(arn)
+            .contains(['?', '*'])
+    };
+    if let Some(bad) = arns.iter().find(wildcard_elsewhere) {
+        return Err(refuse(format!(
+            "`{bad}` has a wildcard other than the random suffix: write the full ARN, or end it with `{RANDOM_SUFFIX}`"
+        )));
     }
     Ok(arns)
+}
+
+/// How IAM policies write the six random characters Secrets Manager
+/// appends to a secret's name in its ARN.
+const RANDOM_SUFFIX: &str = "-??????";
+
+/// Whether the allow-list entry `allowed` names `arn`: the same ARN, or,
+/// for an entry ending in `-??????`, the same ARN up to six random
+/// characters (letters and digits, as Secrets Manager makes them).
+fn allows(allowed: &str, arn: &str) -> bool {
+    match allowed.strip_suffix("??????") {
+        Some(prefix) if allowed.ends_with(RANDOM_SUFFIX) => arn
+            .strip_prefix(prefix)
+            .is_some_and(|suffix| suffix.len() == 6 && suffix.bytes().all(|b| b.is_ascii_alphanumeric())),
+        _ => allowed == arn,
+    }
 }
 
 /// Whether two logins reach the same address (host names compared as DNS
@@ -208,5 +239,38 @@ mod tests {
             .err()
             .unwrap();
         assert_eq!(bad.name, MASTER_SECRET_ARNS_VARIABLE);
+    }
+
+    /// The `-??????` form an operator also writes in the template's ARN
+    /// parameters allows the secret of that name whatever its random
+    /// suffix, and nothing else: not a longer name, not another name.
+    #[test]
+    fn the_allow_list_takes_the_random_suffix_wildcard() {
+        let policy = MasterPolicy::from_lookup(lookup(
+            "arn:aws:secretsmanager:eu-west-1:1:secret:rds-master-??????",
+        ))
+        .unwrap();
+        policy
+            .check_allowed("arn:aws:secretsmanager:eu-west-1:1:secret:rds-master-AbC123")
+            .unwrap();
+        for refused in [
+            "arn:aws:secretsmanager:eu-west-1:1:secret:rds-master-other-AbC123",
+            "arn:aws:secretsmanager:eu-west-1:1:secret:rds-master-AbC12",
+            "arn:aws:secretsmanager:eu-west-1:1:secret:rds-master-AbC1234",
+            "arn:aws:secretsmanager:eu-west-1:1:secret:rds-master-AbC12/",
+            "arn:aws:secretsmanager:eu-west-1:1:secret:rds-mastex-AbC123",
+            "arn:aws:secretsmanager:eu-west-2:1:secret:rds-master-AbC123",
+        ] {
+            let error = policy.check_allowed(refused).unwrap_err().to_string();
+            assert!(error.contains(refused), "{refused}: {error}");
+        }
+        for bad in [
+            "arn:aws:secretsmanager:eu-west-1:1:secret:rds-*",
+            "arn:aws:secretsmanager:eu-west-1:1:secret:rds-master-???",
+            "arn:aws:secretsmanager:eu-west-1:1:secret:rds-??????-master-??????",
+        ] {
+            let error = MasterPolicy::from_lookup(lookup(bad)).err().unwrap();
+            assert!(error.reason.contains(bad), "{bad}: {}", error.reason);
+        }
     }
 }
