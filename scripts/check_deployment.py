@@ -12,7 +12,9 @@ tier):
   event pattern is rendered from sample parameters (both ARN forms) and
   read back as JSON;
 - Terraform's first apply: no `for_each` keyed by secret ARNs, which a
-  secret created in the same configuration leaves unknown at plan time.
+  secret created in the same configuration leaves unknown at plan time;
+- `DbCaBundle` names a file inside the function: the database functions
+  take layers (`Layers`, Terraform's `layers`) to bring one.
 
 Prints each failure and exits 1 if there is any.
 
@@ -191,6 +193,22 @@ def check_template_monitoring():
         fail(f"with AlarmTopicArn the rule's targets are {targets}")
 
 
+def check_layers():
+    """DB_CA_BUNDLE names a file inside the function: the database
+    functions take layers to bring one."""
+    layer = "arn:aws:lambda:eu-west-1:111122223333:layer:rds-ca:3"
+    for parameters, expected in (({}, []), ({"Layers": layer, "MysqlFunction": "true"}, [layer])):
+        template = Template(parameters)
+        for function in ("PostgresRotatorFunction", "MysqlRotatorFunction"):
+            properties = template.doc["Resources"][function]["Properties"]
+            layers = template.value(properties.get("Layers")) or []
+            if layers != expected:
+                fail(f"{function} with {parameters or 'no Layers'} has layers {layers}, expected {expected}")
+    functions = resources_of(terraform(), "aws_lambda_function")
+    if not all("layers" in f for f in functions.values()):
+        fail("Terraform: the function takes no layers")
+
+
 def terraform():
     with open(ROOT / "examples/terraform/main.tf") as f:
         return hcl2.load(f)
@@ -234,11 +252,12 @@ def main():
     check_log_groups(Template({}))
     check_template_monitoring()
     check_terraform()
+    check_layers()
     for message in FAILURES:
         print(f"FAIL: {message}")
     if FAILURES:
         sys.exit(1)
-    print("deployment checks passed: log groups, monitoring, Terraform plan")
+    print("deployment checks passed: log groups, monitoring, Terraform plan, layers")
 
 
 if __name__ == "__main__":

@@ -168,6 +168,8 @@ resource "aws_lambda_function" "rotator" {
   architectures = [var.architecture]
   memory_size   = 128
   timeout       = 30
+  # For example a layer holding a CA bundle for DB_CA_BUNDLE (under /opt).
+  layers = var.layers
 
   logging_config {
     log_format            = "JSON"

@@ -120,3 +120,9 @@ variable "alarm_topic_arn" {
   type        = string
   default     = ""
 }
+
+variable "layers" {
+  description = "ARNs of Lambda layers (with versions) for the function, e.g. one holding a CA bundle that settings' DB_CA_BUNDLE names (a layer's files appear under /opt)."
+  type        = list(string)
+  default     = []
+}
