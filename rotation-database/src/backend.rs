@@ -31,7 +31,7 @@ pub struct TimedOut(pub std::time::Duration);
 /// The server's certificate failed verification; the source is the
 /// driver's error.
 #[derive(Debug, thiserror::Error)]
-#[error("the server's certificate was not accepted (trusted: the system's roots, Amazon RDS's authorities compiled in, and DB_CA_BUNDLE; for an RDS region the compiled-in set lacks, or a private authority, set DB_CA_BUNDLE)")]
+#[error("the server's certificate was not accepted (trusted: the system's roots, Amazon RDS's authorities compiled in, and DB_CA_BUNDLE, with the host name checked; with \"ssl\": \"verify-ca\", RDS's authorities and DB_CA_BUNDLE only, and no name; for an RDS region the compiled-in set lacks, or a private authority, set DB_CA_BUNDLE; for a host given as an IP address or an alias the certificate does not name, \"ssl\": \"verify-ca\")")]
 pub struct CertificateRejected(#[source] pub BoxError);
 
 /// The secret asks for TLS and the server offers none; the source is the

@@ -35,7 +35,7 @@ pub use backend::{
     CertificateRejected, DatabaseBackend, LoginError, ServerWithoutTls, TimedOut, UserStanding,
 };
 pub use rotator::DatabaseRotator;
-pub use secret::{DatabaseSecret, EngineSpec};
+pub use secret::{DatabaseSecret, EngineSpec, SslMode};
 pub use settings::{
     ConnectSettings, CA_BUNDLE_VARIABLE, CONNECT_TIMEOUT_VARIABLE, DEFAULT_CONNECT_TIMEOUT,
 };
@@ -44,8 +44,8 @@ pub use strategy::{
     alternate_name, clone_name, original_name, Strategy, CLONE_SUFFIX, STRATEGY_VARIABLE,
 };
 pub use tls::{
-    is_certificate_error, read_ca_bundle, system_and_rds_roots, RDS_REGIONS_NOT_COVERED,
-    RDS_ROOTS_PEM,
+    is_certificate_error, is_name_mismatch, rds_roots, read_ca_bundle, system_and_rds_roots,
+    ChainOnlyVerifier, RDS_REGIONS_NOT_COVERED, RDS_ROOTS_PEM,
 };
 
 use rotation_core::{RotatorError, VersionLabel};

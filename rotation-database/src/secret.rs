@@ -51,6 +51,24 @@ impl EngineSpec {
     };
 }
 
+/// What a login's TLS checks, from the secret's `ssl`. No mode falls back
+/// to plaintext.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    /// No TLS (`false`, `"disable"`).
+    Disable,
+    /// TLS; the certificate chains to a trusted authority (the system's,
+    /// Amazon RDS's, `DB_CA_BUNDLE`) and names the secret's `host`
+    /// (`true`, `"require"`, `"verify-full"`).
+    VerifyFull,
+    /// TLS; the certificate chains to Amazon RDS's authorities or
+    /// `DB_CA_BUNDLE`, whatever names it holds (`"verify-ca"`, as libpq):
+    /// for hosts given as IP addresses or private DNS aliases. Public
+    /// authorities are not trusted here, since anyone can get one of their
+    /// certificates for a name of their own.
+    VerifyCa,
+}
+
 /// A database login read from a secret: `engine`, `host`, `port`,
 /// `username`, `password`, `dbname`, `ssl` and `masterarn`.
 #[derive(Clone)]
@@ -72,7 +90,7 @@ pub struct DatabaseSecret {
     /// `verify-ca`, `verify-full` for TLS and `disable` for none); `None`
     /// when absent, in which case the backend applies its documented
     /// default.
-    pub ssl: Option<bool>,
+    pub ssl: Option<SslMode>,
     /// The `masterarn` field: the secret whose credentials change this
     /// user's password in the alternating-users strategy.
     pub masterarn: Option<String>,
@@ -159,11 +177,17 @@ impl DatabaseSecret {
         })
     }
 
-    /// Whether the login uses TLS: `ssl` when the secret has it, otherwise
-    /// yes. TLS always verifies the certificate and the host name, and a
-    /// server without TLS is an error, never a plaintext fallback.
+    /// What the login's TLS checks: `ssl` when the secret has it,
+    /// otherwise [`SslMode::VerifyFull`]. A server without TLS is an error
+    /// under every mode but [`SslMode::Disable`], never a plaintext
+    /// fallback.
+    pub fn ssl_mode(&self) -> SslMode {
+        self.ssl.unwrap_or(SslMode::VerifyFull)
+    }
+
+    /// Whether the login uses TLS (every mode but [`SslMode::Disable`]).
     pub fn uses_tls(&self) -> bool {
-        self.ssl.unwrap_or(true)
+        self.ssl_mode() != SslMode::Disable
     }
 
     /// `host:port`, for messages.
@@ -190,13 +214,15 @@ fn invalid(field: &str, reason: String) -> SecretFormatError {
 /// `ssl` as people write it: a boolean, "true"/"false", or libpq's
 /// `sslmode` names. Every mode that allows plaintext is refused by name,
 /// because this function never falls back to it.
-fn parse_ssl(value: Option<&Value>) -> Result<Option<bool>, SecretFormatError> {
+fn parse_ssl(value: Option<&Value>) -> Result<Option<SslMode>, SecretFormatError> {
     match value {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(Value::Bool(true)) => Ok(Some(SslMode::VerifyFull)),
+        Some(Value::Bool(false)) => Ok(Some(SslMode::Disable)),
         Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
-            "true" | "require" | "verify-ca" | "verify-full" => Ok(Some(true)),
-            "false" | "disable" => Ok(Some(false)),
+            "true" | "require" | "verify-full" => Ok(Some(SslMode::VerifyFull)),
+            "verify-ca" => Ok(Some(SslMode::VerifyCa)),
+            "false" | "disable" => Ok(Some(SslMode::Disable)),
             mode @ ("prefer" | "allow") => Err(invalid(
                 "ssl",
                 format!(
@@ -271,19 +297,19 @@ mod tests {
             DatabaseSecret::parse(&with("ssl", json!("TRUE")), &SPEC)
                 .unwrap()
                 .ssl,
-            Some(true)
+            Some(SslMode::VerifyFull)
         );
         assert_eq!(
             DatabaseSecret::parse(&with("ssl", json!(false)), &SPEC)
                 .unwrap()
                 .ssl,
-            Some(false)
+            Some(SslMode::Disable)
         );
         for (mode, tls) in [
-            ("require", true),
-            ("Verify-CA", true),
-            ("verify-full", true),
-            ("disable", false),
+            ("require", SslMode::VerifyFull),
+            ("Verify-CA", SslMode::VerifyCa),
+            ("verify-full", SslMode::VerifyFull),
+            ("disable", SslMode::Disable),
         ] {
             let parsed = DatabaseSecret::parse(&with("ssl", json!(mode)), &SPEC).unwrap();
             assert_eq!(parsed.ssl, Some(tls), "{mode}");

@@ -1,5 +1,7 @@
 //! The certificate authorities every database rotator's TLS trusts: the
-//! system's roots, Amazon RDS's (compiled in) and `DB_CA_BUNDLE`.
+//! system's roots, Amazon RDS's (compiled in) and `DB_CA_BUNDLE`; and the
+//! check of `ssl: "verify-ca"`, which trusts only the last two and reads
+//! no name.
 
 use std::path::Path;
 
@@ -7,8 +9,10 @@ use rotation_core::SettingsError;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 
+mod chain_only;
 mod rds_roots;
 
+pub use chain_only::{is_name_mismatch, ChainOnlyVerifier};
 pub use rds_roots::{RDS_REGIONS_NOT_COVERED, RDS_ROOTS_PEM};
 
 use crate::CA_BUNDLE_VARIABLE;
@@ -42,9 +46,19 @@ pub fn read_ca_bundle(path: &Path) -> Result<Vec<CertificateDer<'static>>, Setti
 /// are skipped: a `DB_CA_BUNDLE` that is the only trust anchor still works.
 pub fn system_and_rds_roots() -> Vec<CertificateDer<'static>> {
     let mut roots = rustls_native_certs::load_native_certs().certs;
-    // The file is checked by this crate's tests; nothing is skipped.
-    roots.extend(CertificateDer::pem_slice_iter(RDS_ROOTS_PEM.as_bytes()).filter_map(Result::ok));
+    roots.extend(rds_roots());
     roots
+}
+
+/// Amazon RDS's authorities alone: with `DB_CA_BUNDLE`, what
+/// `ssl: "verify-ca"` trusts. The public authorities of the system store
+/// are left out there, since without a name to check, any certificate
+/// they issued (to anyone, for any name) would pass.
+pub fn rds_roots() -> Vec<CertificateDer<'static>> {
+    // The file is checked by this crate's tests; nothing is skipped.
+    CertificateDer::pem_slice_iter(RDS_ROOTS_PEM.as_bytes())
+        .filter_map(Result::ok)
+        .collect()
 }
 
 /// Whether `error`, or an error in its chain (directly or inside an

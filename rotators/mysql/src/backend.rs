@@ -1,7 +1,8 @@
 //! [`MysqlBackend`]: logins through `mysql_async`, and the statements that
 //! change accounts.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
@@ -10,7 +11,7 @@ use rotation_core::error::{BoxError, SettingsError};
 use rotation_core::SecretString;
 use rotation_database::{
     CertificateRejected, ConnectSettings, DatabaseBackend, DatabaseSecret, EngineSpec, LoginError,
-    ServerWithoutTls, TimedOut, UserStanding,
+    ServerWithoutTls, SslMode, TimedOut, UserStanding,
 };
 use rustls::pki_types::CertificateDer;
 
@@ -25,7 +26,11 @@ use crate::sql::{self, Plugin};
 pub struct MysqlBackend {
     settings: MysqlSettings,
     extra_roots: Vec<CertificateDer<'static>>,
-    tls: OnceLock<SslOpts>,
+    verify_full: OnceLock<SslOpts>,
+    verify_ca: OnceLock<SslOpts>,
+    /// For `verify-ca`: by `host:port`, a name the server's certificate
+    /// holds (see [`verify_ca_name`]).
+    verify_ca_names: Mutex<HashMap<String, String>>,
 }
 
 /// An open session, with what the server said about itself at login.
@@ -84,7 +89,9 @@ impl MysqlBackend {
         Ok(Self {
             settings,
             extra_roots,
-            tls: OnceLock::new(),
+            verify_full: OnceLock::new(),
+            verify_ca: OnceLock::new(),
+            verify_ca_names: Mutex::default(),
         })
     }
 
@@ -105,13 +112,17 @@ impl MysqlBackend {
     /// The TLS options, built on the first TLS login: reading the system
     /// store and parsing the RDS roots cost start-up time that `ssl: false`
     /// rotations never need.
-    fn ssl_opts(&self) -> SslOpts {
-        self.tls
-            .get_or_init(|| {
+    /// Under `verify-ca`, only RDS's authorities and the bundle.
+    fn ssl_opts(&self, mode: SslMode) -> SslOpts {
+        let (opts, roots): (_, fn() -> Vec<CertificateDer<'static>>) = match mode {
+            SslMode::VerifyCa => (&self.verify_ca, rotation_database::rds_roots),
+            _ => (&self.verify_full, rotation_database::system_and_rds_roots),
+        };
+        opts.get_or_init(|| {
                 // mysql_async builds its TLS client with rustls's
                 // process-wide provider; the function has one, aws-lc-rs.
                 let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-                let mut roots = rotation_database::system_and_rds_roots();
+                let mut roots = roots();
                 roots.extend(self.extra_roots.iter().cloned());
                 SslOpts::default()
                     .with_disable_built_in_roots(true)
@@ -131,26 +142,53 @@ impl MysqlBackend {
             // Known up front, so the driver does not ask the server.
             .max_allowed_packet(Some(16 * 1024 * 1024))
             .wait_timeout(Some(60));
-        if login.uses_tls() {
-            builder.ssl_opts(self.ssl_opts())
-        } else {
-            builder
+        match login.ssl_mode() {
+            SslMode::Disable => builder,
+            SslMode::VerifyFull => builder.ssl_opts(self.ssl_opts(SslMode::VerifyFull)),
+            SslMode::VerifyCa => {
+                let known = self.verify_ca_names.lock().unwrap().get(&login.address()).cloned();
+                builder.ssl_opts(
+                    self.ssl_opts(SslMode::VerifyCa)
+                        .with_danger_tls_hostname_override(known),
+                )
+            }
+        }
+    }
+
+    /// `Conn::new`, and under `verify-ca`, once more with a name the
+    /// certificate holds when the first refused it for its names only.
+    /// mysql_async can only check a certificate against a name (its own
+    /// way to skip the name no longer recognises rustls's error), so the
+    /// retry checks the whole chain again against a name the server
+    /// showed: the chain is what `verify-ca` promises.
+    async fn conn(&self, login: &DatabaseSecret) -> Result<Conn, mysql_async::Error> {
+        match Conn::new(self.opts(login)).await {
+            Err(error) if login.ssl_mode() == SslMode::VerifyCa => {
+                let Some(name) = verify_ca_name(&error) else {
+                    return Err(error);
+                };
+                tracing::debug!(host = %login.host, certificate_name = %name, "verify-ca: the certificate does not name the host; checking its chain with a name it holds");
+                self.verify_ca_names
+                    .lock()
+                    .unwrap()
+                    .insert(login.address(), name);
+                Conn::new(self.opts(login)).await
+            }
+            other => other,
         }
     }
 
     async fn open(&self, login: &DatabaseSecret) -> Result<Session, LoginError> {
         let limit = self.settings.connect.connect_timeout;
         let connecting = async {
-            let mut conn = match Conn::new(self.opts(login)).await.map_err(classify) {
+            let mut conn = match self.conn(login).await.map_err(classify) {
                 // mysql_async drops a trailing zero byte from the nonce of
                 // an authentication switch, and MariaDB's ed25519 nonce is
                 // 32 random bytes with no terminator: one login in 256 to
                 // an ed25519 account signs the wrong message and is
                 // refused. A second try gets a new nonce. A password that
                 // is really wrong costs one more refused login.
-                Err(LoginError::Rejected(_)) => {
-                    Conn::new(self.opts(login)).await.map_err(classify)?
-                }
+                Err(LoginError::Rejected(_)) => self.conn(login).await.map_err(classify)?,
                 other => other?,
             };
             let (version, mode): (String, String) = conn
@@ -196,6 +234,51 @@ impl MysqlBackend {
         }
         Ok(())
     }
+}
+
+/// When `error` is rustls refusing a certificate for its names only (so
+/// after its chain was verified), a name the certificate holds, usable as
+/// the name to check: its first DNS name (a wildcard's first label made
+/// concrete) or IP address. rustls reports the names as webpki prints
+/// them (`DnsName("…")`, `IpAddress(…)`); a form not understood gives
+/// `None`, and the login fails with the certificate error.
+fn verify_ca_name(error: &mysql_async::Error) -> Option<String> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        let tls = e.downcast_ref::<rustls::Error>().or_else(|| {
+            e.downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        });
+        if let Some(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::NotValidForNameContext { presented, .. },
+        )) = tls
+        {
+            return presented.iter().find_map(|name| usable_name(name));
+        }
+        source = e.source();
+    }
+    None
+}
+
+fn usable_name(presented: &str) -> Option<String> {
+    let name = if let Some(dns) = presented
+        .strip_prefix("DnsName(\"")
+        .and_then(|n| n.strip_suffix("\")"))
+    {
+        match dns.strip_prefix("*.") {
+            Some(parent) => format!("verify-ca.{parent}"),
+            None => dns.to_owned(),
+        }
+    } else {
+        presented
+            .strip_prefix("IpAddress(")
+            .and_then(|n| n.strip_suffix(')'))?
+            .to_owned()
+    };
+    rustls::pki_types::ServerName::try_from(name.as_str())
+        .is_ok()
+        .then_some(name)
 }
 
 /// Rejected credentials are told apart so the strategies can fall back to
@@ -369,5 +452,31 @@ impl DatabaseBackend for MysqlBackend {
         clone: &str,
     ) -> Result<bool, BoxError> {
         clone_sync::is_clone_of(admin, original, clone).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::usable_name;
+
+    /// The names rustls reports, as webpki prints them, become names to
+    /// check the certificate against; anything else gives none, and the
+    /// login fails with the certificate error.
+    #[test]
+    fn verify_ca_takes_a_name_the_certificate_holds() {
+        for (presented, name) in [
+            (r#"DnsName("db.internal.example")"#, Some("db.internal.example")),
+            (
+                r#"DnsName("*.cluster-abc.eu-west-1.rds.amazonaws.com")"#,
+                Some("verify-ca.cluster-abc.eu-west-1.rds.amazonaws.com"),
+            ),
+            ("IpAddress(10.0.3.7)", Some("10.0.3.7")),
+            ("DirectoryName", None),
+            (r#"DnsName("not a name")"#, None),
+            ("IpAddress(10.0.3)", None),
+            ("db.internal.example", None),
+        ] {
+            assert_eq!(usable_name(presented).as_deref(), name, "{presented}");
+        }
     }
 }

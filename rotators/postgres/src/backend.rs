@@ -7,11 +7,11 @@ use rotation_core::error::{BoxError, SettingsError};
 use rotation_core::SecretString;
 use rotation_database::{
     CertificateRejected, ConnectSettings, DatabaseBackend, DatabaseSecret, EngineSpec, LoginError,
-    ServerWithoutTls, TimedOut, UserStanding,
+    ServerWithoutTls, SslMode, TimedOut, UserStanding,
 };
 use rustls::pki_types::CertificateDer;
 use tokio::net::TcpStream;
-use tokio_postgres::config::SslMode;
+use tokio_postgres::config::SslMode as DriverSslMode;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::{Client, Config, NoTls};
@@ -38,7 +38,10 @@ const APPLICATION_NAME: &str = "secrets-manager-rotation";
 pub struct PostgresBackend {
     settings: ConnectSettings,
     extra_roots: Vec<CertificateDer<'static>>,
-    tls: OnceLock<Result<MakeRustlsConnect, String>>,
+    /// The TLS connectors of `verify-full` and `verify-ca`, each built on
+    /// its first login.
+    verify_full: OnceLock<Result<MakeRustlsConnect, String>>,
+    verify_ca: OnceLock<Result<MakeRustlsConnect, String>>,
 }
 
 /// An open session. Dropping it closes the connection.
@@ -62,7 +65,8 @@ impl PostgresBackend {
         Ok(Self {
             settings,
             extra_roots,
-            tls: OnceLock::new(),
+            verify_full: OnceLock::new(),
+            verify_ca: OnceLock::new(),
         })
     }
 
@@ -71,10 +75,14 @@ impl PostgresBackend {
         Self::new(ConnectSettings::from_env()?)
     }
 
-    fn tls(&self) -> Result<MakeRustlsConnect, LoginError> {
-        self.tls
+    fn tls(&self, mode: SslMode) -> Result<MakeRustlsConnect, LoginError> {
+        let connector = match mode {
+            SslMode::VerifyCa => &self.verify_ca,
+            _ => &self.verify_full,
+        };
+        connector
             .get_or_init(|| {
-                tls::client_config(&self.extra_roots)
+                tls::client_config(&self.extra_roots, mode)
                     .map(MakeRustlsConnect::new)
                     .map_err(|e| format!("cannot set up TLS: {e}"))
             })
@@ -92,11 +100,12 @@ impl PostgresBackend {
             .application_name(APPLICATION_NAME)
             .connect_timeout(self.settings.connect_timeout)
             .ssl_mode(if login.uses_tls() {
-                // With a verifying connector, Require means verify-full and
-                // never a plaintext fallback.
-                SslMode::Require
+                // With a verifying connector (tls::client_config), Require
+                // means the secret's verify mode and never a plaintext
+                // fallback.
+                DriverSslMode::Require
             } else {
-                SslMode::Disable
+                DriverSslMode::Disable
             });
         if let Some(dbname) = &login.dbname {
             config.dbname(dbname);
@@ -119,7 +128,7 @@ impl PostgresBackend {
                 .map_err(|e| LoginError::Connection(e.into()))?;
             let _ = tcp.set_nodelay(true);
             if login.uses_tls() {
-                let mut tls = self.tls()?;
+                let mut tls = self.tls(login.ssl_mode())?;
                 let connector =
                     MakeTlsConnect::<TcpStream>::make_tls_connect(&mut tls, &login.host)
                         .map_err(|e| LoginError::Connection(e.into()))?;
@@ -143,11 +152,11 @@ impl PostgresBackend {
             .unwrap_or_else(|_| Err(LoginError::Connection(TimedOut(limit).into())))
     }
 
-    async fn open(&self, config: Config, use_tls: bool) -> Result<Client, LoginError> {
+    async fn open(&self, config: Config, ssl: SslMode) -> Result<Client, LoginError> {
         let limit = self.settings.connect_timeout;
         let connecting = async {
-            if use_tls {
-                let (client, connection) = config.connect(self.tls()?).await.map_err(classify)?;
+            if ssl != SslMode::Disable {
+                let (client, connection) = config.connect(self.tls(ssl)?).await.map_err(classify)?;
                 tokio::spawn(connection);
                 Ok(client)
             } else {
@@ -187,7 +196,7 @@ impl DatabaseBackend for PostgresBackend {
     const SPEC: EngineSpec = EngineSpec::POSTGRES;
 
     async fn connect(&self, login: &DatabaseSecret) -> Result<Session, LoginError> {
-        let client = self.open(self.config(login), login.uses_tls()).await?;
+        let client = self.open(self.config(login), login.ssl_mode()).await?;
         Ok(Session { client })
     }
 

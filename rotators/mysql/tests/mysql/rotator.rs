@@ -449,8 +449,53 @@ async fn tls_is_verified_and_never_downgraded() {
             .await
     );
 
+    // The certificate names 127.0.0.1 only. Host `localhost` under
+    // verify-full (`true`): refused for the name, nothing changed. Under
+    // `verify-ca` (as libpq: the chain, not the name): rotates, over TLS
+    // by the server's count.
+    let misnamed = Rotations::new(
+        moto.admin_store(),
+        harness.rotator_with(
+            MysqlSettings {
+                connect: ConnectSettings {
+                    connect_timeout: Duration::from_secs(5),
+                    ca_bundle: tls_server.certificates().map(|c| c.ca.clone()),
+                },
+                username_limit: None,
+            },
+            None,
+        ),
+    );
+    let mut secret = harness.new_user(misnamed.store(), "full-alias").await;
+    secret.set("host", "localhost");
+    secret.set("ssl", json!(true));
+    let arn = misnamed.create("my-full-alias", &secret).await;
+    let message = rotation_database::testkit::attacks::refused(&misnamed, &arn).await;
+    assert!(
+        message.contains("certificate was not accepted") && message.contains("verify-ca"),
+        "{message}"
+    );
+    assert!(harness.logs_in(&secret).await);
+    let mut secret = harness.new_user(misnamed.store(), "ca-alias").await;
+    secret.set("host", "localhost");
+    secret.set("ssl", json!("verify-ca"));
+    let arn = misnamed.create("my-ca-alias", &secret).await;
+    let before = tls_sessions(&tls_server).await;
+    misnamed.rotate(&arn).await;
+    assert!(
+        tls_sessions(&tls_server).await - before >= 2,
+        "verify-ca logins over TLS"
+    );
+    let new = stage(&misnamed, &arn, AWSCURRENT).await;
+    assert_ne!(
+        new.required_secret("password").unwrap().expose(),
+        secret.required_secret("password").unwrap().expose()
+    );
+    assert!(harness.logs_in(&new).await);
+
     // ssl absent (verified TLS by default) without the authority: the
-    // certificate is refused, by name, and nothing changes.
+    // certificate is refused, by name, and nothing changes. The same
+    // under verify-ca, which trusts no other authority for want of a name.
     let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(settings(), None));
     let secret = harness.new_user(rotations.store(), "untrusted").await;
     let mut map = secret.as_map().clone();
@@ -467,6 +512,15 @@ async fn tls_is_verified_and_never_downgraded() {
     );
     assert!(
         message.contains("certificate was not accepted"),
+        "{message}"
+    );
+    assert!(harness.logs_in(&secret).await);
+    let mut secret = harness.new_user(rotations.store(), "ca-untrusted").await;
+    secret.set("ssl", json!("verify-ca"));
+    let arn = rotations.create("my-ca-untrusted", &secret).await;
+    let message = rotation_database::testkit::attacks::refused(&rotations, &arn).await;
+    assert!(
+        message.contains("certificate was not accepted") && message.contains("UnknownIssuer"),
         "{message}"
     );
     assert!(harness.logs_in(&secret).await);

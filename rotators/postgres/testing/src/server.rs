@@ -82,7 +82,7 @@ impl PostgresServer {
     /// Creates and starts a cluster with `extra_config` lines appended to
     /// postgresql.conf (e.g. `log_statement = 'all'`).
     pub fn start_with(extra_config: &[&str]) -> Self {
-        Self::start_configured(extra_config, false)
+        Self::start_configured(extra_config, None)
     }
 
     /// A cluster that also accepts TLS, with a certificate for 127.0.0.1
@@ -90,14 +90,20 @@ impl PostgresServer {
     /// Plaintext logins still work, so a client that fell back to
     /// plaintext would go unnoticed by the server: tests check the client.
     pub fn start_with_tls(extra_config: &[&str]) -> Self {
-        Self::start_configured(extra_config, true)
+        Self::start_configured(extra_config, Some("IP:127.0.0.1"))
     }
 
-    fn start_configured(extra_config: &[&str], tls: bool) -> Self {
+    /// [`start_with_tls`](Self::start_with_tls) with a certificate for
+    /// `subject_alt_names` (e.g. `DNS:db.internal.example`) instead.
+    pub fn start_with_tls_for(extra_config: &[&str], subject_alt_names: &str) -> Self {
+        Self::start_configured(extra_config, Some(subject_alt_names))
+    }
+
+    fn start_configured(extra_config: &[&str], tls_names: Option<&str>) -> Self {
         let bin = pg_bin();
         let dir = std::env::temp_dir().join(unique_name("rotation-pg"));
         std::fs::create_dir_all(&dir).expect("create the cluster directory");
-        let certificates = tls.then(|| TestCertificates::issue(&dir.join("tls"), "IP:127.0.0.1"));
+        let certificates = tls_names.map(|names| TestCertificates::issue(&dir.join("tls"), names));
         let mut extra_config: Vec<String> = extra_config.iter().map(|l| l.to_string()).collect();
         if let Some(certificates) = &certificates {
             extra_config.push("ssl = on".into());

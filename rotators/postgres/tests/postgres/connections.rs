@@ -53,6 +53,82 @@ fn rotator_sessions(server: &PostgresServer) -> Vec<String> {
         .collect()
 }
 
+/// `ssl: "verify-ca"` (as libpq): the certificate must chain to a trusted
+/// authority, whatever names it holds, so hosts given as an IP address or
+/// an alias the certificate does not name work over TLS. The server's
+/// certificate names only `db.internal.example`: under verify-full
+/// (`true`) both hosts are refused for the name; under verify-ca both
+/// rotate, every session over TLS by the server's own log; and an
+/// authority not trusted is still refused, with nothing changed. Public
+/// authorities are not trusted under verify-ca (`rds_roots` only, with the
+/// bundle): a unit test of the roots could not show the name is skipped,
+/// this shows both.
+#[tokio::test]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
+async fn verify_ca_checks_the_chain_and_not_the_name() {
+    let moto = MotoServer::shared();
+    let server =
+        PostgresServer::start_with_tls_for(&["log_connections = on"], "DNS:db.internal.example");
+    let ca = server.certificates().expect("a TLS server").ca.clone();
+    let harness = PostgresRotatorHarness::single_user(&server).await;
+    let trusting = Rotations::new(
+        moto.admin_store(),
+        harness.rotator_with(settings(Some(ca), Duration::from_secs(5)), None),
+    );
+    for host in ["127.0.0.1", "localhost"] {
+        let mut secret = harness.new_user(trusting.store(), "full").await;
+        secret.set("host", host);
+        secret.set("ssl", "verify-full");
+        let arn = trusting.create("pg-verify-full", &secret).await;
+        let before = rotator_sessions(&server).len();
+        let message = set_secret_fails(&trusting, &harness, &arn).await;
+        assert!(
+            message.contains("certificate") && message.contains("verify-ca"),
+            "{host}: a name error that points to verify-ca: {message}"
+        );
+        assert_eq!(rotator_sessions(&server).len(), before, "{host}");
+
+        let mut secret = harness.new_user(trusting.store(), "ca").await;
+        secret.set("host", host);
+        secret.set("ssl", "verify-ca");
+        let arn = trusting.create("pg-verify-ca", &secret).await;
+        trusting.rotate(&arn).await;
+        let new = trusting
+            .value(&arn, VersionSelector::Stage(AWSCURRENT))
+            .await;
+        assert_ne!(
+            new.required_secret("password").unwrap().expose(),
+            secret.required_secret("password").unwrap().expose(),
+            "{host}"
+        );
+        assert!(harness.logs_in(&new).await, "{host}: the new password logs in");
+        let sessions = rotator_sessions(&server);
+        assert!(sessions.len() >= before + 3, "{host}: {sessions:#?}");
+        assert!(
+            sessions.iter().all(|l| l.contains("SSL enabled")),
+            "{host}: every rotator session used TLS: {sessions:#?}"
+        );
+    }
+
+    let untrusting = Rotations::new(
+        moto.admin_store(),
+        harness.rotator_with(settings(None, Duration::from_secs(5)), None),
+    );
+    let mut secret = harness.new_user(untrusting.store(), "ca-untrusted").await;
+    secret.set("host", "127.0.0.1");
+    secret.set("ssl", "verify-ca");
+    let arn = untrusting.create("pg-verify-ca-untrusted", &secret).await;
+    let before = rotator_sessions(&server).len();
+    let message = set_secret_fails(&untrusting, &harness, &arn).await;
+    assert!(
+        message.contains("certificate was not accepted") && message.contains("UnknownIssuer"),
+        "{message}"
+    );
+    assert_eq!(rotator_sessions(&server).len(), before);
+    trusting.assert_no_leaks(&[]).await;
+    untrusting.assert_no_leaks(&[]).await;
+}
+
 #[tokio::test]
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn tls_verifies_the_server_and_never_falls_back_to_plaintext() {
