@@ -41,28 +41,51 @@ impl RdsApi {
             .await
     }
 
-    /// The endpoint addresses of the instances named `ids`, one
-    /// `DescribeDBInstances` call each.
-    async fn addresses<I, S>(&self, ids: I) -> Result<Vec<String>, BoxError>
+    /// The endpoint addresses of the replicas or members named `ids`, one
+    /// `DescribeDBInstances` call each. They only widen the hosts a
+    /// rotated secret may name, so one that cannot be described is left
+    /// out with a warning instead of failing rotations that never needed
+    /// it.
+    async fn addresses<I, S>(&self, ids: I) -> Vec<String>
     where
         I: Iterator<Item = S> + Send,
         S: AsRef<str> + Send,
     {
         let mut addresses = Vec::new();
         for id in ids {
-            let found = self.instances(id.as_ref()).await?;
-            addresses.extend(
-                found
-                    .iter()
-                    .filter_map(|i| i.endpoint()?.address().map(str::to_owned)),
-            );
+            match self.instances(id.as_ref()).await {
+                Ok(found) => addresses.extend(
+                    found
+                        .iter()
+                        .filter_map(|i| i.endpoint()?.address().map(str::to_owned)),
+                ),
+                Err(error) => tracing::warn!(
+                    replica = id.as_ref(),
+                    %error,
+                    "RDS did not describe a replica of the master's database; a rotated secret naming its address is not accepted as that database"
+                ),
+            }
         }
-        Ok(addresses)
+        addresses
     }
 
-    /// `DescribeDBInstances` for one instance identifier or ARN.
+    /// `DescribeDBInstances` for one instance identifier or ARN, asked of
+    /// the ARN's region: a cross-region read replica is listed by its ARN,
+    /// and only its own region knows it.
     async fn instances(&self, id: &str) -> Result<Vec<aws_sdk_rds::types::DbInstance>, BoxError> {
-        let describe = self.client().await.describe_db_instances();
+        let client = self.client().await;
+        let region = arn_region(id).filter(|r| client.config().region().map(|own| own.as_ref()) != Some(*r));
+        let describe = match region {
+            Some(region) => Client::from_conf(
+                client
+                    .config()
+                    .to_builder()
+                    .region(aws_sdk_rds::config::Region::new(region.to_owned()))
+                    .build(),
+            )
+            .describe_db_instances(),
+            None => client.describe_db_instances(),
+        };
         let out = describe
             .db_instance_identifier(id)
             .send()
@@ -70,6 +93,14 @@ impl RdsApi {
             .map_err(rds_error)?;
         Ok(out.db_instances().to_vec())
     }
+}
+
+/// The region of an RDS ARN (`arn:partition:rds:region:account:db:name`),
+/// or `None` for a plain identifier.
+fn arn_region(id: &str) -> Option<&str> {
+    let mut parts = id.split(':');
+    (parts.next() == Some("arn")).then_some(())?;
+    parts.nth(2).filter(|region| !region.is_empty())
 }
 
 /// The SDK error's code and message only: its Debug carries the raw HTTP
@@ -110,7 +141,7 @@ impl RdsDirectory for RdsApi {
             .to_owned();
         let replica_hosts = self
             .addresses(instance.read_replica_db_instance_identifiers().iter())
-            .await?;
+            .await;
         Ok(RdsDatabase {
             arn: arn.to_owned(),
             host,
@@ -145,12 +176,31 @@ impl RdsDirectory for RdsApi {
             .db_cluster_members()
             .iter()
             .filter_map(|m| m.db_instance_identifier());
-        replica_hosts.extend(self.addresses(members).await?);
+        replica_hosts.extend(self.addresses(members).await);
         Ok(RdsDatabase {
             arn: arn.to_owned(),
             host,
             port: port(cluster.port(), arn)?,
             replica_hosts,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::arn_region;
+
+    #[test]
+    fn a_replica_arn_names_its_region() {
+        assert_eq!(
+            arn_region("arn:aws:rds:us-west-2:111122223333:db:replica-1"),
+            Some("us-west-2")
+        );
+        assert_eq!(
+            arn_region("arn:aws-cn:rds:cn-north-1:111122223333:db:r"),
+            Some("cn-north-1")
+        );
+        assert_eq!(arn_region("replica-1"), None);
+        assert_eq!(arn_region("arn:aws:rds::111122223333:db:r"), None);
     }
 }

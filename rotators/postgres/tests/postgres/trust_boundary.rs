@@ -14,7 +14,7 @@ use rotation_core::store::VersionSelector;
 use rotation_core::store::AWSCURRENT;
 use rotation_core::testkit::Rotations;
 use rotation_core::testkit::{unique_name, RotatorHarness};
-use rotation_database::rds::{RdsApi, PRIMARY_CLUSTER_TAG, PRIMARY_INSTANCE_TAG};
+use rotation_database::rds::{RdsApi, RdsDirectory, PRIMARY_CLUSTER_TAG, PRIMARY_INSTANCE_TAG};
 use rotation_database::testkit::attacks::{self, refused};
 use rotation_database::{ConnectSettings, MasterPolicy};
 use rotation_testing::fault_proxy::FaultProxy;
@@ -336,6 +336,38 @@ async fn rds_managed_master_secrets_rotate_through_the_rds_api() {
     let instance = created.db_instance().unwrap();
     let address = instance.endpoint().unwrap().address().unwrap().to_owned();
     proxy.rewrite(address, "127.0.0.1");
+    // A cross-region read replica: the instance lists it by its ARN, which
+    // only its own region knows. Its address counts among the instance's
+    // replicas, and its presence takes nothing from the rotations below
+    // (the look-up failed on it, aborting them).
+    let west = aws_sdk_rds::Client::from_conf(
+        rds.config()
+            .to_builder()
+            .region(aws_sdk_rds::config::Region::new("us-west-2"))
+            .build(),
+    );
+    let replica = west
+        .create_db_instance_read_replica()
+        .db_instance_identifier(format!("{}-west", instance.db_instance_identifier().unwrap()))
+        .source_db_instance_identifier(instance.db_instance_arn().unwrap())
+        .send()
+        .await
+        .expect("create the cross-region read replica in moto");
+    let replica_address = replica
+        .db_instance()
+        .and_then(|r| r.endpoint())
+        .and_then(|e| e.address())
+        .expect("the replica's address")
+        .to_owned();
+    let located = RdsApi::from_client(rds.clone())
+        .instance(instance.db_instance_arn().unwrap())
+        .await
+        .expect("the instance with a cross-region replica is located");
+    assert!(
+        located.replica_hosts.contains(&replica_address),
+        "{:?} lacks {replica_address}",
+        located.replica_hosts
+    );
 
     // A cluster: its reader endpoint is another name of the same server,
     // which the rotated secret uses.
