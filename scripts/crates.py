@@ -3,6 +3,7 @@ metadata`, so that there is one definition of each list:
 
     python3 scripts/crates.py publishable   # every crate not `publish = false`
     python3 scripts/crates.py rotators      # the binaries of those under rotators/
+    python3 scripts/crates.py rotator-versions   # each of those, with its crate's version
 """
 
 import json
@@ -21,9 +22,9 @@ def publishable():
     return [p for p in json.loads(metadata.stdout)["packages"] if p["publish"] != []]
 
 
-def rotators():
+def rotator_versions():
     return [
-        target["name"]
+        f"{target['name']} {package['version']}"
         for package in publishable()
         if Path(package["manifest_path"]).relative_to(ROOT).parts[0] == "rotators"
         for target in package["targets"]
@@ -31,8 +32,16 @@ def rotators():
     ]
 
 
+def rotators():
+    return [line.split()[0] for line in rotator_versions()]
+
+
 if __name__ == "__main__":
-    lists = {"publishable": lambda: [p["name"] for p in publishable()], "rotators": rotators}
+    lists = {
+        "publishable": lambda: [p["name"] for p in publishable()],
+        "rotators": rotators,
+        "rotator-versions": rotator_versions,
+    }
     if len(sys.argv) != 2 or sys.argv[1] not in lists:
         sys.exit(f"usage: {sys.argv[0]} {'|'.join(lists)}")
     names = lists[sys.argv[1]]()

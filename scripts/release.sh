@@ -1,29 +1,41 @@
 #!/usr/bin/env bash
-# Builds every rotator's Lambda function for x86_64 and arm64 as
-# bootstrap.zip, ready for `aws lambda create-function --zip-file` or a
-# Terraform `filename`, with SHA-256 checksums:
+# Builds a release: every rotator's Lambda function for x86_64 and arm64,
+# zipped with its version in the name, a SAM template per architecture
+# that deploys those zips as they are (no Rust toolchain needed: README,
+# "Deploy without Rust"), and their SHA-256 checksums:
 #
-#   target/release-artifacts/<arch>/<rotator>/bootstrap.zip
+#   target/release-artifacts/<rotator>-<version>-<arch>.zip
+#   target/release-artifacts/template-<arch>.yaml
 #   target/release-artifacts/SHA256SUMS
 #
+# Each zip holds one executable, `bootstrap`, ready for `aws lambda
+# create-function --zip-file`, a Terraform `filename`, or the template.
 # Rotators are the binaries of the publishable crates under rotators/.
-# Needs cargo-lambda (the test command installs it into .venv).
+# Needs cargo-lambda (./scripts/install.sh release installs it into .venv).
+# .github/workflows/release.yml runs it on a version tag and attaches the
+# files to the release.
 #
 #   ./scripts/release.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 out=target/release-artifacts
-mapfile -t rotators < <(python3 scripts/crates.py rotators)
-[ ${#rotators[@]} -gt 0 ] || { echo "no rotator binaries found" >&2; exit 1; }
-rm -rf "$out"
-packages=()
-for rotator in "${rotators[@]}"; do packages+=(--bin "$rotator"); done
+build=target/release-zips
+versions=$(python3 scripts/crates.py rotator-versions)
+[ -n "$versions" ] || { echo "no rotator binaries found" >&2; exit 1; }
+rm -rf "$out" "$build"
+mkdir -p "$out"
+bins=()
+while read -r rotator _; do bins+=(--bin "$rotator"); done <<<"$versions"
 for arch in x86_64 arm64; do
     flag=--x86-64
     [ "$arch" = arm64 ] && flag=--arm64
-    cargo lambda build --release "${packages[@]}" "$flag" \
-        --output-format zip --lambda-dir "$out/$arch"
+    cargo lambda build --release "${bins[@]}" "$flag" \
+        --output-format zip --lambda-dir "$build/$arch"
+    while read -r rotator version; do
+        cp "$build/$arch/$rotator/bootstrap.zip" "$out/$rotator-$version-$arch.zip"
+    done <<<"$versions"
+    python3 scripts/release_template.py "$arch" "$out" <<<"$versions"
 done
-(cd "$out" && find . -name bootstrap.zip | sort | xargs sha256sum > SHA256SUMS)
+(cd "$out" && sha256sum -- *.zip template-*.yaml > SHA256SUMS)
 cat "$out/SHA256SUMS"

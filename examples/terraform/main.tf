@@ -1,7 +1,7 @@
 # Deploys a rotation function and attaches secrets to it: an execution role
 # with the policy statements of template.yaml's function roles (a test keeps
 # them in step), the function's log group, the function from the
-# bootstrap.zip that scripts/release.sh builds, the permission for Secrets
+# release zip (scripts/release.sh), the permission for Secrets
 # Manager to invoke it, and a rotation schedule per secret.
 
 data "aws_caller_identity" "current" {}
@@ -164,7 +164,7 @@ resource "aws_lambda_function" "rotator" {
   source_code_hash = filebase64sha256(var.zip_path)
   handler          = "bootstrap"
   runtime          = "provided.al2023"
-  # The zip's architecture: target/release-artifacts/<architecture>/...
+  # The zip's architecture: <rotator>-<version>-<architecture>.zip
   architectures = [var.architecture]
   memory_size   = 128
   timeout       = 30

