@@ -26,7 +26,7 @@ use database_app::comparison::{run as run_comparison, Comparison, Scenario, Stra
 use mysql_rotator::server::SqlMode;
 use mysql_rotator::sql::{account as mysql_account, quote_literal as quote_mysql_literal};
 use mysql_rotator_testing::{MariaDbServer, MysqlRotatorHarness};
-use postgres_rotator::sql::{alter_password, quote_identifier, quote_literal};
+use postgres_rotator::sql::{alter_password, quote_identifier, quote_literal, PasswordFormat};
 use postgres_rotator_testing::PostgresRotatorHarness;
 use postgres_rotator_testing::PostgresServer;
 use rotation_core::engine::Rotation;
@@ -254,7 +254,9 @@ impl FloorDatabase for PostgresServer {
     }
     async fn change_password(&self, user: &str, old: &str, new: &SecretString) {
         let db = log_in(self, user, old).await;
-        db.batch_execute(&alter_password(user, new)).await.unwrap();
+        db.batch_execute(&alter_password(user, new, PasswordFormat::ScramSha256))
+            .await
+            .unwrap();
     }
     async fn check(&self, user: &str, password: &str) {
         let db = log_in(self, user, password).await;

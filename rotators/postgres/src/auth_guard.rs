@@ -1,13 +1,18 @@
 //! Master logins never hand out the password. PostgreSQL's server chooses
 //! the authentication method; a server that asks for the password in
-//! cleartext, or as an MD5 hash (crackable offline, and replayable to that
-//! server), would receive the master's credential. tokio-postgres can
-//! refuse both only by requiring SCRAM channel binding, which also refuses
-//! plain SCRAM and so servers and proxies that do not offer
-//! SCRAM-SHA-256-PLUS. This guard instead watches the server's messages
-//! under the driver (inside TLS) and ends the session when the server asks
-//! for a cleartext or MD5 password, before the driver can answer; SCRAM,
-//! which never reveals the password, goes through.
+//! cleartext, or as an MD5 hash (crackable offline), would receive the
+//! master's credential. tokio-postgres can refuse both only by requiring
+//! SCRAM channel binding, which also refuses plain SCRAM and so servers and
+//! proxies that do not offer SCRAM-SHA-256-PLUS. This guard instead watches
+//! the server's messages under the driver (inside TLS) and ends the session
+//! when the server asks for a cleartext password, or for an MD5 one unless
+//! the session is TLS whose certificate names the host, before the driver
+//! can answer; SCRAM, which never reveals the password, goes through.
+//!
+//! MD5 inside TLS verified with the host name goes only to the server the
+//! name designates, which already holds the hash: RDS and Aurora
+//! PostgreSQL 13 and earlier store passwords as MD5 by default, and RDS
+//! resets a managed master's password that way.
 
 use std::io;
 use std::pin::Pin;
@@ -22,8 +27,9 @@ pub enum PasswordDisclosureRefused {
     /// Cleartext: the server would receive the password itself.
     #[error("the server asked for the master password in cleartext; master logins use SCRAM only, which never sends the password (check the server's pg_hba.conf: `scram-sha-256`, not `password`)")]
     Cleartext,
-    /// MD5: the hash can be replayed and cracked offline.
-    #[error("the server asked for the master password as an MD5 hash; master logins use SCRAM only: store the master's password as SCRAM (SET password_encryption = 'scram-sha-256', then set the password again) and use `scram-sha-256` in pg_hba.conf")]
+    /// MD5 outside TLS verified with the host name: the hash could reach
+    /// another server and be cracked offline.
+    #[error("the server asked for the master password as an MD5 hash on a session that is not TLS verified with the host name; master logins answer MD5 only inside TLS whose certificate names the host (the master secret's `ssl`: true or verify-full), SCRAM always: use TLS, or store the master's password as SCRAM (SET password_encryption = 'scram-sha-256', then set the password again)")]
     Md5,
 }
 
@@ -35,6 +41,7 @@ struct AuthWatch {
     head: Vec<u8>,
     skip: usize,
     done: bool,
+    allow_md5: bool,
 }
 
 impl AuthWatch {
@@ -65,7 +72,7 @@ impl AuthWatch {
                     match code {
                         0 => self.done = true,
                         3 => return Err(PasswordDisclosureRefused::Cleartext),
-                        5 => return Err(PasswordDisclosureRefused::Md5),
+                        5 if !self.allow_md5 => return Err(PasswordDisclosureRefused::Md5),
                         _ => {}
                     }
                     self.skip = length(&self.head).saturating_sub(8);
@@ -87,11 +94,23 @@ pub struct AuthGuard<S> {
 
 impl<S> AuthGuard<S> {
     /// Guards `inner`, a stream on which the startup message is yet to be
-    /// sent.
+    /// sent: no cleartext and no MD5 password.
     pub fn new(inner: S) -> Self {
         Self {
             inner,
             watch: AuthWatch::default(),
+        }
+    }
+
+    /// Guards `inner`, a TLS session whose certificate was verified with
+    /// the host name: no cleartext password; MD5 answered.
+    pub fn allowing_md5(inner: S) -> Self {
+        Self {
+            inner,
+            watch: AuthWatch {
+                allow_md5: true,
+                ..AuthWatch::default()
+            },
         }
     }
 }
@@ -145,8 +164,14 @@ impl<S: TlsStream + Unpin> TlsStream for AuthGuard<S> {
 }
 
 /// A TLS connector whose sessions are guarded above TLS, where the
-/// server's messages are readable.
-pub struct GuardedTls<T>(pub T);
+/// server's messages are readable. `verified_name`: the connector checks
+/// the certificate against the host name, so MD5 may be answered.
+pub struct GuardedTls<T> {
+    /// The connector.
+    pub tls: T,
+    /// Whether the connector verifies the host name.
+    pub verified_name: bool,
+}
 
 impl<S, T> TlsConnect<S> for GuardedTls<T>
 where
@@ -159,8 +184,13 @@ where
     type Future = Pin<Box<dyn std::future::Future<Output = Result<Self::Stream, T::Error>> + Send>>;
 
     fn connect(self, stream: S) -> Self::Future {
-        let handshake = self.0.connect(stream);
-        Box::pin(async move { handshake.await.map(AuthGuard::new) })
+        let handshake = self.tls.connect(stream);
+        let guard = if self.verified_name {
+            AuthGuard::allowing_md5
+        } else {
+            AuthGuard::new
+        };
+        Box::pin(async move { handshake.await.map(guard) })
     }
 }
 
@@ -204,6 +234,32 @@ mod tests {
                 feed(&auth(5, b"salt"), size),
                 Err(PasswordDisclosureRefused::Md5)
             );
+        }
+    }
+
+    /// Inside TLS verified with the host name, MD5 is answered; cleartext
+    /// never is.
+    #[test]
+    fn md5_passes_only_where_allowed() {
+        for size in [1, 3, 1000] {
+            let mut md5 = auth(5, b"salt");
+            md5.extend(auth(0, &[]));
+            let mut watch = AuthWatch {
+                allow_md5: true,
+                ..AuthWatch::default()
+            };
+            for chunk in md5.chunks(size) {
+                watch.feed(chunk).unwrap();
+            }
+            assert!(watch.done);
+            let mut watch = AuthWatch {
+                allow_md5: true,
+                ..AuthWatch::default()
+            };
+            let refused = auth(3, &[])
+                .chunks(size)
+                .try_for_each(|chunk| watch.feed(chunk));
+            assert_eq!(refused, Err(PasswordDisclosureRefused::Cleartext));
         }
     }
 

@@ -19,7 +19,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::auth_guard::{AuthGuard, GuardedTls};
 use crate::clone_sync;
-use crate::sql::{alter_password, quote_identifier};
+use crate::sql::{alter_password, quote_identifier, PasswordFormat};
 use crate::tls;
 
 /// Roles whose members act as the server's OS user (files, programs) or,
@@ -47,6 +47,21 @@ pub struct PostgresBackend {
 /// An open session. Dropping it closes the connection.
 pub struct Session {
     client: Client,
+    /// The server's `password_encryption`, once asked.
+    password_format: Option<PasswordFormat>,
+}
+
+impl Session {
+    /// How the server stores passwords, asked once per session.
+    async fn password_format(&mut self) -> Result<PasswordFormat, tokio_postgres::Error> {
+        if let Some(format) = self.password_format {
+            return Ok(format);
+        }
+        let row = self.client.query_one("SHOW password_encryption", &[]).await?;
+        let format = PasswordFormat::from_setting(row.try_get(0)?);
+        self.password_format = Some(format);
+        Ok(format)
+    }
 }
 
 /// A role the statements need does not exist.
@@ -132,8 +147,12 @@ impl PostgresBackend {
                 let connector =
                     MakeTlsConnect::<TcpStream>::make_tls_connect(&mut tls, &login.host)
                         .map_err(|e| LoginError::Connection(e.into()))?;
+                let guarded = GuardedTls {
+                    tls: connector,
+                    verified_name: login.ssl_mode() == SslMode::VerifyFull,
+                };
                 let (client, connection) = config
-                    .connect_raw(tcp, GuardedTls(connector))
+                    .connect_raw(tcp, guarded)
                     .await
                     .map_err(classify)?;
                 tokio::spawn(connection);
@@ -197,23 +216,36 @@ impl DatabaseBackend for PostgresBackend {
 
     async fn connect(&self, login: &DatabaseSecret) -> Result<Session, LoginError> {
         let client = self.open(self.config(login), login.ssl_mode()).await?;
-        Ok(Session { client })
+        Ok(Session {
+            client,
+            password_format: None,
+        })
     }
 
     async fn connect_admin(&self, login: &DatabaseSecret) -> Result<Session, LoginError> {
         let client = self.open_guarded(self.config(login), login).await?;
         // A statement waiting on a lock (a role another session is
         // altering) fails with a lock timeout, naming the statement, well
-        // before the step's deadline.
-        let lock_timeout = format!(
-            "SET lock_timeout = {}",
+        // before the step's deadline. In the same round trip: how the
+        // server stores passwords, for set_password.
+        let settings = format!(
+            "SET lock_timeout = {}; SHOW password_encryption",
             self.settings.connect_timeout.as_millis().max(1)
         );
-        client
-            .batch_execute(&lock_timeout)
+        let messages = client
+            .simple_query(&settings)
             .await
             .map_err(|e| LoginError::Connection(e.into()))?;
-        Ok(Session { client })
+        let password_format = messages.iter().find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(row) => {
+                row.get(0).map(PasswordFormat::from_setting)
+            }
+            _ => None,
+        });
+        Ok(Session {
+            client,
+            password_format,
+        })
     }
 
     async fn check(&self, session: &mut Session) -> Result<(), BoxError> {
@@ -230,9 +262,10 @@ impl DatabaseBackend for PostgresBackend {
         username: &str,
         password: &SecretString,
     ) -> Result<(), BoxError> {
+        let format = admin.password_format().await?;
         admin
             .client
-            .batch_execute(&alter_password(username, password))
+            .batch_execute(&alter_password(username, password, format))
             .await?;
         Ok(())
     }

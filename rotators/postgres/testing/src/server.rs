@@ -82,7 +82,18 @@ impl PostgresServer {
     /// Creates and starts a cluster with `extra_config` lines appended to
     /// postgresql.conf (e.g. `log_statement = 'all'`).
     pub fn start_with(extra_config: &[&str]) -> Self {
-        Self::start_configured(extra_config, None)
+        Self::start_configured(extra_config, None, "scram-sha-256")
+    }
+
+    /// A cluster as RDS and Aurora PostgreSQL 13 and earlier set up by
+    /// default: passwords stored as MD5 (`password_encryption = md5`),
+    /// TCP logins by `md5` in pg_hba.conf (which answers SCRAM for a
+    /// password stored as SCRAM), with TLS as
+    /// [`start_with_tls`](Self::start_with_tls).
+    pub fn start_md5_with_tls(extra_config: &[&str]) -> Self {
+        let mut config = vec!["password_encryption = md5"];
+        config.extend_from_slice(extra_config);
+        Self::start_configured(&config, Some("IP:127.0.0.1"), "md5")
     }
 
     /// A cluster that also accepts TLS, with a certificate for 127.0.0.1
@@ -90,16 +101,16 @@ impl PostgresServer {
     /// Plaintext logins still work, so a client that fell back to
     /// plaintext would go unnoticed by the server: tests check the client.
     pub fn start_with_tls(extra_config: &[&str]) -> Self {
-        Self::start_configured(extra_config, Some("IP:127.0.0.1"))
+        Self::start_configured(extra_config, Some("IP:127.0.0.1"), "scram-sha-256")
     }
 
     /// [`start_with_tls`](Self::start_with_tls) with a certificate for
     /// `subject_alt_names` (e.g. `DNS:db.internal.example`) instead.
     pub fn start_with_tls_for(extra_config: &[&str], subject_alt_names: &str) -> Self {
-        Self::start_configured(extra_config, Some(subject_alt_names))
+        Self::start_configured(extra_config, Some(subject_alt_names), "scram-sha-256")
     }
 
-    fn start_configured(extra_config: &[&str], tls_names: Option<&str>) -> Self {
+    fn start_configured(extra_config: &[&str], tls_names: Option<&str>, auth_host: &str) -> Self {
         let bin = pg_bin();
         let dir = std::env::temp_dir().join(unique_name("rotation-pg"));
         std::fs::create_dir_all(&dir).expect("create the cluster directory");
@@ -149,7 +160,7 @@ impl PostgresServer {
                     "--pwfile",
                     pwfile.to_str().unwrap(),
                     "--auth-local=trust",
-                    "--auth-host=scram-sha-256",
+                    &format!("--auth-host={auth_host}"),
                     "-E",
                     "UTF8",
                     "--locale=C.UTF-8",

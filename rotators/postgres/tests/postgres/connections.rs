@@ -2,7 +2,7 @@
 //! to plaintext, bounded logins, and the checks made before the master
 //! secret's rights are used.
 
-use rotation_database::testkit::attacks::AttackedServer;
+use rotation_database::testkit::attacks::{AlternatingServer, AttackedServer};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -51,6 +51,96 @@ fn rotator_sessions(server: &PostgresServer) -> Vec<String> {
         })
         .map(str::to_owned)
         .collect()
+}
+
+/// How `user`'s password is stored: the start of `pg_authid.rolpassword`.
+async fn stored_format(server: &PostgresServer, user: &str) -> String {
+    let row = server
+        .superuser()
+        .await
+        .query_one("SELECT rolpassword FROM pg_authid WHERE rolname = $1", &[&user])
+        .await
+        .expect("read pg_authid");
+    let stored: String = row.get(0);
+    stored.chars().take(13).collect()
+}
+
+/// A server as RDS and Aurora PostgreSQL 13 and earlier are by default:
+/// `password_encryption = md5`, `md5` in pg_hba.conf. Both strategies
+/// rotate, and every new password is stored as MD5 (clients that speak
+/// only MD5 keep working), computed in the function. The master answers
+/// the server's MD5 challenge inside TLS verified with the host name; on a
+/// plaintext session the same master is refused before it answers, and
+/// nothing changes.
+#[tokio::test]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
+async fn md5_servers_rotate_with_both_strategies_and_keep_md5() {
+    let moto = MotoServer::shared();
+    let server = PostgresServer::start_md5_with_tls(&["log_connections = on"]);
+    let ca = server.certificates().expect("a TLS server").ca.clone();
+    let tls = || settings(Some(ca.clone()), Duration::from_secs(5));
+
+    let single = PostgresRotatorHarness::single_user(&server).await;
+    let rotations = Rotations::new(moto.admin_store(), single.rotator_with(tls(), None));
+    let mut secret = single.new_user(rotations.store(), "md5-single").await;
+    secret.set("ssl", true);
+    let user = secret.required_str("username").unwrap().to_owned();
+    assert!(
+        stored_format(&server, &user).await.starts_with("md5"),
+        "the server stores new passwords as MD5"
+    );
+    let arn = rotations.create("pg-md5-single", &secret).await;
+    rotations.rotate(&arn).await;
+    let new = rotations.value(&arn, VersionSelector::Stage(AWSCURRENT)).await;
+    assert!(single.logs_in(&new).await, "the new password logs in");
+    assert!(!single.logs_in(&secret).await, "the old one no longer does");
+    assert!(stored_format(&server, &user).await.starts_with("md5"), "{user} stored as MD5");
+
+    let alternating = PostgresRotatorHarness::alternating_users(&server).await;
+    assert!(stored_format(&server, alternating.master_user()).await.starts_with("md5"));
+    let mut master = alternating.secret_for(
+        alternating.master_user(),
+        alternating.master_password().expose(),
+    );
+    master.set("ssl", true);
+    let master_arn = rotations
+        .store()
+        .create_json("pg-md5-master", &master)
+        .await
+        .unwrap();
+    let rotations = Rotations::new(moto.admin_store(), alternating.rotator_with(tls(), None));
+    let mut secret = alternating.new_user(rotations.store(), "md5alt").await;
+    secret.set("masterarn", master_arn.as_str());
+    secret.set("ssl", true);
+    let original = secret.required_str("username").unwrap().to_owned();
+    let arn = rotations.create("pg-md5-alternating", &secret).await;
+    for expected in [format!("{original}_clone"), original.clone()] {
+        rotations.rotate(&arn).await;
+        let new = rotations.value(&arn, VersionSelector::Stage(AWSCURRENT)).await;
+        assert_eq!(new.required_str("username").unwrap(), expected);
+        assert!(alternating.logs_in(&new).await, "{expected} logs in");
+        assert!(
+            stored_format(&server, &expected).await.starts_with("md5"),
+            "{expected} stored as MD5"
+        );
+    }
+
+    // The same master over plaintext: refused before it answers MD5.
+    master.set("ssl", false);
+    let plain_master = rotations
+        .store()
+        .create_json("pg-md5-plain-master", &master)
+        .await
+        .unwrap();
+    let mut secret = alternating.new_user(rotations.store(), "md5plain").await;
+    secret.set("masterarn", plain_master.as_str());
+    let arn = rotations.create("pg-md5-plain", &secret).await;
+    let message = set_secret_fails(&rotations, &alternating, &arn).await;
+    assert!(
+        message.contains("MD5") && message.contains("not TLS verified with the host name"),
+        "{message}"
+    );
+    rotations.assert_no_leaks(&alternating.other_secret_values()).await;
 }
 
 /// `ssl: "verify-ca"` (as libpq): the certificate must chain to a trusted
