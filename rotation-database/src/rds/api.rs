@@ -74,7 +74,8 @@ impl RdsApi {
     /// and only its own region knows it.
     async fn instances(&self, id: &str) -> Result<Vec<aws_sdk_rds::types::DbInstance>, BoxError> {
         let client = self.client().await;
-        let region = arn_region(id).filter(|r| client.config().region().map(|own| own.as_ref()) != Some(*r));
+        let region =
+            arn_region(id).filter(|r| client.config().region().map(|own| own.as_ref()) != Some(*r));
         let describe = match region {
             Some(region) => Client::from_conf(
                 client

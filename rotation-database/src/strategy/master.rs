@@ -190,9 +190,11 @@ const RANDOM_SUFFIX: &str = "-??????";
 /// characters (letters and digits, as Secrets Manager makes them).
 fn allows(allowed: &str, arn: &str) -> bool {
     match allowed.strip_suffix("??????") {
-        Some(prefix) if allowed.ends_with(RANDOM_SUFFIX) => arn
-            .strip_prefix(prefix)
-            .is_some_and(|suffix| suffix.len() == 6 && suffix.bytes().all(|b| b.is_ascii_alphanumeric())),
+        Some(prefix) if allowed.ends_with(RANDOM_SUFFIX) => {
+            arn.strip_prefix(prefix).is_some_and(|suffix| {
+                suffix.len() == 6 && suffix.bytes().all(|b| b.is_ascii_alphanumeric())
+            })
+        }
         _ => allowed == arn,
     }
 }

@@ -103,7 +103,10 @@ fn every_rotator_binary_is_built_for_both_architectures_and_in_the_template() {
 /// The rotators' binaries with their crates' versions
 /// (`scripts/crates.py rotator-versions`).
 fn rotator_versions() -> Vec<(String, String)> {
-    let output = run(&venv_tool("python"), &["scripts/crates.py", "rotator-versions"]);
+    let output = run(
+        &venv_tool("python"),
+        &["scripts/crates.py", "rotator-versions"],
+    );
     assert!(output.status.success(), "crates.py: {}", text(&output));
     String::from_utf8_lossy(&output.stdout)
         .lines()
@@ -215,7 +218,10 @@ fn the_release_templates_deploy_the_zips_as_they_are() {
         let template_path = template.to_str().unwrap();
         let body = std::fs::read_to_string(&template)
             .unwrap_or_else(|e| panic!("{template_path}: {e}; run ./scripts/release.sh"));
-        assert!(!body.contains("BuildMethod"), "{arch}: a build step is left");
+        assert!(
+            !body.contains("BuildMethod"),
+            "{arch}: a build step is left"
+        );
         assert!(
             body.contains(&format!("AllowedValues: [{arch}]")),
             "{arch}: the architecture is not pinned"
@@ -239,7 +245,13 @@ fn the_release_templates_deploy_the_zips_as_they_are() {
         );
         let packaged = std::env::temp_dir().join(unique_name("packaged"));
         let package = Command::new(venv_tool("sam"))
-            .args(["package", "--template-file", template_path, "--s3-bucket", &bucket])
+            .args([
+                "package",
+                "--template-file",
+                template_path,
+                "--s3-bucket",
+                &bucket,
+            ])
             .arg("--output-template-file")
             .arg(&packaged)
             .current_dir(&artifacts)
@@ -250,11 +262,18 @@ fn the_release_templates_deploy_the_zips_as_they_are() {
             .env("AWS_DEFAULT_REGION", "us-east-1")
             .output()
             .expect("run sam package");
-        assert!(package.status.success(), "sam package {arch}: {}", text(&package));
+        assert!(
+            package.status.success(),
+            "sam package {arch}: {}",
+            text(&package)
+        );
         let packaged_body = std::fs::read_to_string(&packaged).unwrap();
         let uploaded = packaged_body
             .lines()
-            .filter(|l| l.trim_start().starts_with(&format!("CodeUri: s3://{bucket}/")))
+            .filter(|l| {
+                l.trim_start()
+                    .starts_with(&format!("CodeUri: s3://{bucket}/"))
+            })
             .count();
         assert_eq!(
             uploaded,

@@ -119,16 +119,16 @@ impl MysqlBackend {
             _ => (&self.verify_full, rotation_database::system_and_rds_roots),
         };
         opts.get_or_init(|| {
-                // mysql_async builds its TLS client with rustls's
-                // process-wide provider; the function has one, aws-lc-rs.
-                let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-                let mut roots = roots();
-                roots.extend(self.extra_roots.iter().cloned());
-                SslOpts::default()
-                    .with_disable_built_in_roots(true)
-                    .with_root_certs(roots.iter().map(|c| c.to_vec().into()).collect())
-            })
-            .clone()
+            // mysql_async builds its TLS client with rustls's
+            // process-wide provider; the function has one, aws-lc-rs.
+            let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+            let mut roots = roots();
+            roots.extend(self.extra_roots.iter().cloned());
+            SslOpts::default()
+                .with_disable_built_in_roots(true)
+                .with_root_certs(roots.iter().map(|c| c.to_vec().into()).collect())
+        })
+        .clone()
     }
 
     fn opts(&self, login: &DatabaseSecret) -> OptsBuilder {
@@ -146,7 +146,12 @@ impl MysqlBackend {
             SslMode::Disable => builder,
             SslMode::VerifyFull => builder.ssl_opts(self.ssl_opts(SslMode::VerifyFull)),
             SslMode::VerifyCa => {
-                let known = self.verify_ca_names.lock().unwrap().get(&login.address()).cloned();
+                let known = self
+                    .verify_ca_names
+                    .lock()
+                    .unwrap()
+                    .get(&login.address())
+                    .cloned();
                 builder.ssl_opts(
                     self.ssl_opts(SslMode::VerifyCa)
                         .with_danger_tls_hostname_override(known),
@@ -465,7 +470,10 @@ mod tests {
     #[test]
     fn verify_ca_takes_a_name_the_certificate_holds() {
         for (presented, name) in [
-            (r#"DnsName("db.internal.example")"#, Some("db.internal.example")),
+            (
+                r#"DnsName("db.internal.example")"#,
+                Some("db.internal.example"),
+            ),
             (
                 r#"DnsName("*.cluster-abc.eu-west-1.rds.amazonaws.com")"#,
                 Some("verify-ca.cluster-abc.eu-west-1.rds.amazonaws.com"),

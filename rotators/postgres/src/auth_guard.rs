@@ -185,12 +185,15 @@ where
 
     fn connect(self, stream: S) -> Self::Future {
         let handshake = self.tls.connect(stream);
-        let guard = if self.verified_name {
-            AuthGuard::allowing_md5
-        } else {
-            AuthGuard::new
-        };
-        Box::pin(async move { handshake.await.map(guard) })
+        let allow_md5 = self.verified_name;
+        Box::pin(async move {
+            let stream = handshake.await?;
+            Ok(if allow_md5 {
+                AuthGuard::allowing_md5(stream)
+            } else {
+                AuthGuard::new(stream)
+            })
+        })
     }
 }
 

@@ -57,7 +57,10 @@ impl Session {
         if let Some(format) = self.password_format {
             return Ok(format);
         }
-        let row = self.client.query_one("SHOW password_encryption", &[]).await?;
+        let row = self
+            .client
+            .query_one("SHOW password_encryption", &[])
+            .await?;
         let format = PasswordFormat::from_setting(row.try_get(0)?);
         self.password_format = Some(format);
         Ok(format)
@@ -151,10 +154,8 @@ impl PostgresBackend {
                     tls: connector,
                     verified_name: login.ssl_mode() == SslMode::VerifyFull,
                 };
-                let (client, connection) = config
-                    .connect_raw(tcp, guarded)
-                    .await
-                    .map_err(classify)?;
+                let (client, connection) =
+                    config.connect_raw(tcp, guarded).await.map_err(classify)?;
                 tokio::spawn(connection);
                 Ok(client)
             } else {
@@ -175,7 +176,8 @@ impl PostgresBackend {
         let limit = self.settings.connect_timeout;
         let connecting = async {
             if ssl != SslMode::Disable {
-                let (client, connection) = config.connect(self.tls(ssl)?).await.map_err(classify)?;
+                let (client, connection) =
+                    config.connect(self.tls(ssl)?).await.map_err(classify)?;
                 tokio::spawn(connection);
                 Ok(client)
             } else {

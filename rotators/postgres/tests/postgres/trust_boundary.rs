@@ -348,7 +348,10 @@ async fn rds_managed_master_secrets_rotate_through_the_rds_api() {
     );
     let replica = west
         .create_db_instance_read_replica()
-        .db_instance_identifier(format!("{}-west", instance.db_instance_identifier().unwrap()))
+        .db_instance_identifier(format!(
+            "{}-west",
+            instance.db_instance_identifier().unwrap()
+        ))
         .source_db_instance_identifier(instance.db_instance_arn().unwrap())
         .send()
         .await
