@@ -44,7 +44,7 @@ pub use strategy::{
     alternate_name, clone_name, original_name, Strategy, CLONE_SUFFIX, STRATEGY_VARIABLE,
 };
 pub use tls::{
-    is_certificate_error, is_name_mismatch, rds_roots, read_ca_bundle, system_and_rds_roots,
+    is_certificate_error, rds_roots, read_ca_bundle, rustls_error, system_and_rds_roots,
     ChainOnlyVerifier, RDS_REGIONS_NOT_COVERED, RDS_ROOTS_PEM,
 };
 

@@ -27,7 +27,7 @@ impl ChainOnlyVerifier {
 }
 
 /// Whether `error` is rustls refusing a certificate for its names only.
-pub fn is_name_mismatch(error: &Error) -> bool {
+fn is_name_mismatch(error: &Error) -> bool {
     matches!(
         error,
         Error::InvalidCertificate(

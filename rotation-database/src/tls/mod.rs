@@ -12,7 +12,7 @@ use rustls_pki_types::CertificateDer;
 mod chain_only;
 mod rds_roots;
 
-pub use chain_only::{is_name_mismatch, ChainOnlyVerifier};
+pub use chain_only::ChainOnlyVerifier;
 pub use rds_roots::{RDS_REGIONS_NOT_COVERED, RDS_ROOTS_PEM};
 
 use crate::CA_BUNDLE_VARIABLE;
@@ -65,6 +65,15 @@ pub fn rds_roots() -> Vec<CertificateDer<'static>> {
 /// `io::Error`), is rustls refusing the server's certificate: the case a
 /// backend names, with the trusted sources, instead of a bare TLS error.
 pub fn is_certificate_error(error: &(dyn std::error::Error + 'static)) -> bool {
+    matches!(
+        rustls_error(error),
+        Some(rustls::Error::InvalidCertificate(_))
+    )
+}
+
+/// The first rustls error in `error`'s chain, directly or inside an
+/// `io::Error` (as the drivers wrap it).
+pub fn rustls_error<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
     let mut source = Some(error);
     while let Some(e) = source {
         let tls = e.downcast_ref::<rustls::Error>().or_else(|| {
@@ -72,10 +81,10 @@ pub fn is_certificate_error(error: &(dyn std::error::Error + 'static)) -> bool {
                 .and_then(|io| io.get_ref())
                 .and_then(|inner| inner.downcast_ref::<rustls::Error>())
         });
-        if matches!(tls, Some(rustls::Error::InvalidCertificate(_))) {
-            return true;
+        if tls.is_some() {
+            return tls;
         }
         source = e.source();
     }
-    false
+    None
 }

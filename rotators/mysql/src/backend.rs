@@ -248,22 +248,13 @@ impl MysqlBackend {
 /// them (`DnsName("…")`, `IpAddress(…)`); a form not understood gives
 /// `None`, and the login fails with the certificate error.
 fn verify_ca_name(error: &mysql_async::Error) -> Option<String> {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = source {
-        let tls = e.downcast_ref::<rustls::Error>().or_else(|| {
-            e.downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        });
-        if let Some(rustls::Error::InvalidCertificate(
-            rustls::CertificateError::NotValidForNameContext { presented, .. },
-        )) = tls
-        {
-            return presented.iter().find_map(|name| usable_name(name));
-        }
-        source = e.source();
+    match rotation_database::rustls_error(error)? {
+        rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForNameContext {
+            presented,
+            ..
+        }) => presented.iter().find_map(|name| usable_name(name)),
+        _ => None,
     }
-    None
 }
 
 fn usable_name(presented: &str) -> Option<String> {
