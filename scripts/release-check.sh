@@ -5,7 +5,8 @@
 #
 # - every rotator's LTO release build for x86_64 and arm64, zipped with
 #   checksums (scripts/release.sh), unpacked into target/lambda/<arch>/
-#   (where the benchmarks look too, beside the empty `lambda-floor`);
+#   (where the benchmarks look too; scripts/bench.sh adds the empty
+#   `lambda-floor` they compare with, which nothing here needs);
 # - `cargo package` of the publishable crates;
 # - the release test binary (rotation-testing's tests/release): the
 #   artifacts' architectures, checksums and linked libraries, cfn-lint,
@@ -37,8 +38,6 @@ for archive in sorted(pathlib.Path("target/release-artifacts").glob("*.zip")):
     os.chmod(target / "bootstrap", 0o755)
     print(f"unpacked {archive} into {target}")
 PY
-cargo lambda build --release --package lambda-floor --x86-64 --lambda-dir target/lambda/x86_64
-cargo lambda build --release --package lambda-floor --arm64 --lambda-dir target/lambda/arm64
 
 # The publishable crates package (metadata, readme, license, versions of
 # path dependencies); building them from the packages is checked by hand

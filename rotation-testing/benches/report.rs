@@ -1,10 +1,11 @@
 //! The benchmark report: runs every measurement in one go on this machine
 //! and writes BENCHMARKS.md at the workspace root.
 //!
-//! `cargo bench -p rotation-testing --bench report [-- --quick]`
+//! `./scripts/bench.sh [--quick]` (which builds the empty `lambda-floor`
+//! first), or `cargo bench -p rotation-testing --bench report [-- --quick]`
 //!
-//! Needs the bootstraps from scripts/release-check.sh (target/lambda/),
-//! moto in .venv, PostgreSQL and MariaDB, as the tests do. `--quick` runs fewer
+//! Needs the bootstraps from scripts/release-check.sh and scripts/bench.sh
+//! (target/lambda/), moto in .venv, PostgreSQL and MariaDB, as the tests do. `--quick` runs fewer
 //! rounds and 100 secrets instead of 1,000 for the scale test.
 
 use std::fmt::Write as _;
