@@ -122,28 +122,34 @@ impl MariaDbServer {
     /// Creates and starts a server with extra `mariadbd` options (e.g.
     /// `--general-log=1`).
     pub fn start_with(extra: &[&str]) -> Self {
-        Self::start_configured(extra, false, false)
+        Self::start_configured(extra, None, false)
     }
 
     /// A server whose general query log records every connection and
     /// statement in [`general_log_path`](Self::general_log_path).
     pub fn start_with_general_log() -> Self {
-        Self::start_configured(&[], false, true)
+        Self::start_configured(&[], None, true)
     }
 
     /// A server that also accepts TLS, with a certificate for 127.0.0.1
     /// from a throwaway authority ([`certificates`](Self::certificates)).
     /// Plaintext logins still work, so tests check the client.
     pub fn start_with_tls() -> Self {
-        Self::start_configured(&[], true, false)
+        Self::start_configured(&[], Some("IP:127.0.0.1"), false)
     }
 
-    fn start_configured(extra: &[&str], tls: bool, general_log: bool) -> Self {
+    /// [`start_with_tls`](Self::start_with_tls) with a certificate for
+    /// `subject_alt_names` (e.g. `DNS:db.internal.example`) instead.
+    pub fn start_with_tls_for(subject_alt_names: &str) -> Self {
+        Self::start_configured(&[], Some(subject_alt_names), false)
+    }
+
+    fn start_configured(extra: &[&str], tls_names: Option<&str>, general_log: bool) -> Self {
         let dir = std::env::temp_dir().join(unique_name("rotation-mariadb"));
         std::fs::create_dir_all(&dir).expect("create the server directory");
         let data = dir.join("data");
         install(&data);
-        let certificates = tls.then(|| TestCertificates::issue(&dir.join("tls"), "IP:127.0.0.1"));
+        let certificates = tls_names.map(|names| TestCertificates::issue(&dir.join("tls"), names));
         let port = free_port();
         let mut args = vec![
             "--no-defaults".to_owned(),

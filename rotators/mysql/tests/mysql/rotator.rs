@@ -546,6 +546,44 @@ async fn tls_is_verified_and_never_downgraded() {
     assert!(plain.logs_in(&secret).await);
 }
 
+/// `ssl: "verify-ca"` with a host given as an IP address, on a server
+/// whose certificate names only `db.internal.example`: refused under
+/// verify-full for the name; under verify-ca, the driver's second
+/// handshake checks the chain against the DNS name the certificate
+/// holds, and the rotation runs over TLS by the server's count.
+#[tokio::test]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
+async fn verify_ca_accepts_an_ip_host_the_certificate_does_not_name() {
+    let moto = MotoServer::shared();
+    let server = MariaDbServer::start_with_tls_for("DNS:db.internal.example");
+    let harness = MysqlRotatorHarness::single_user(&server).await;
+    let settings = MysqlSettings {
+        connect: ConnectSettings {
+            connect_timeout: Duration::from_secs(5),
+            ca_bundle: server.certificates().map(|c| c.ca.clone()),
+        },
+        username_limit: None,
+    };
+    let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(settings, None));
+    let mut secret = harness.new_user(rotations.store(), "ip-full").await;
+    secret.set("ssl", json!("verify-full"));
+    let arn = rotations.create("my-ip-full", &secret).await;
+    let message = rotation_database::testkit::attacks::refused(&rotations, &arn).await;
+    assert!(
+        message.contains("certificate was not accepted") && message.contains("verify-ca"),
+        "{message}"
+    );
+    let mut secret = harness.new_user(rotations.store(), "ip-ca").await;
+    secret.set("ssl", json!("verify-ca"));
+    let arn = rotations.create("my-ip-ca", &secret).await;
+    let before = tls_sessions(&server).await;
+    rotations.rotate(&arn).await;
+    assert!(tls_sessions(&server).await - before >= 2, "logins over TLS");
+    let new = stage(&rotations, &arn, AWSCURRENT).await;
+    assert!(harness.logs_in(&new).await);
+    assert!(!harness.logs_in(&secret).await, "the old password is gone");
+}
+
 #[tokio::test]
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_clone_name_beyond_the_limit_is_refused_by_name() {
