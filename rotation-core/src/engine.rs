@@ -53,7 +53,12 @@ pub struct Rotation<S, R> {
     store: S,
     rotator: R,
     values: ValueGenerator,
+    prove_pending_at_finish: bool,
 }
+
+/// Turns off finishSecret's proof that the pending value works
+/// (`false`); on by default. See [`Rotation::proving_pending_at_finish`].
+pub const PROVE_PENDING_AT_FINISH_VARIABLE: &str = "PROVE_PENDING_AT_FINISH";
 
 impl<S: SecretStore, R: Rotator> Rotation<S, R> {
     /// Assembles a rotation from its parts.
@@ -62,7 +67,19 @@ impl<S: SecretStore, R: Rotator> Rotation<S, R> {
             store,
             rotator,
             values,
+            prove_pending_at_finish: true,
         }
+    }
+
+    /// Whether finishSecret runs the rotator's test of the pending value
+    /// again before it moves AWSCURRENT (default: yes). Secrets Manager
+    /// runs testSecret first, but whoever may invoke the function can send
+    /// finishSecret alone with a stuck rotation's token; the proof keeps
+    /// AWSCURRENT off a value the backend does not accept, for one more
+    /// GetSecretValue and the rotator's test (a login) per rotation.
+    pub fn proving_pending_at_finish(mut self, prove: bool) -> Self {
+        self.prove_pending_at_finish = prove;
+        self
     }
 
     /// The store.
@@ -244,6 +261,13 @@ impl<S: SecretStore, R: Rotator> Rotation<S, R> {
         ctx: &RotationContext<'_>,
         description: &SecretDescription,
     ) -> Result<StepOutcome, RotationError> {
+        if self.prove_pending_at_finish {
+            let pending = self.load(ctx, VersionLabel::Pending).await?;
+            self.rotator
+                .test_secret(ctx, &pending)
+                .await
+                .map_err(rotator_error(event.step))?;
+        }
         let old = description.version_with_stage(AWSCURRENT);
         let moved = self
             .store

@@ -228,7 +228,7 @@ async fn create_keeps_an_existing_pending_value() {
 }
 
 #[tokio::test]
-async fn one_rotation_costs_eleven_secrets_manager_calls() {
+async fn one_rotation_costs_twelve_secrets_manager_calls() {
     let f = fixture();
     let mut all = Vec::new();
     for step in Step::ALL {
@@ -247,8 +247,77 @@ async fn one_rotation_costs_eleven_secrets_manager_calls() {
             ],
             vec!["DescribeSecret", "GetSecretValue", "GetSecretValue"],
             vec!["DescribeSecret", "GetSecretValue"],
-            vec!["DescribeSecret", "UpdateSecretVersionStage"],
+            // The pending value, proved again before AWSCURRENT moves.
+            vec![
+                "DescribeSecret",
+                "GetSecretValue",
+                "UpdateSecretVersionStage"
+            ],
         ]
+    );
+}
+
+/// Whoever may invoke the function can send finishSecret with a stuck
+/// rotation's token, skipping setSecret and testSecret. finishSecret
+/// proves the pending value works before moving AWSCURRENT, so the
+/// secret is never left on a password the backend does not accept; with
+/// the proof turned off (PROVE_PENDING_AT_FINISH=false), the move happens
+/// and the application is locked out, which is why it is on by default.
+#[tokio::test]
+async fn finish_secret_never_moves_current_to_a_value_that_does_not_work() {
+    let f = fixture();
+    f.run(Step::CreateSecret).await.unwrap();
+    let before = f.snapshot().await;
+    let refused = f.run(Step::FinishSecret).await.unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            RotationError::Rotator {
+                step: Step::FinishSecret,
+                ..
+            }
+        ),
+        "{refused}"
+    );
+    assert_eq!(f.snapshot().await, before, "AWSCURRENT did not move");
+    let current = f
+        .store
+        .get_value(&f.arn, VersionSelector::Stage(AWSCURRENT))
+        .await
+        .unwrap()
+        .expect("an AWSCURRENT version");
+    let current = SecretJson::from_payload(&current.payload).unwrap();
+    assert!(
+        f.harness.can_log_in(&current).await,
+        "AWSCURRENT still logs in"
+    );
+
+    // The opt-out, on a rotation of its own: the same invocation moves
+    // AWSCURRENT onto a password nothing accepts.
+    let unproved = fixture();
+    let unproved = Fixture {
+        rotation: Rotation::new(
+            FaultyStore::new(Arc::clone(&unproved.store)),
+            unproved.harness.rotator(),
+            Credential::password("password")
+                .generator_from_lookup(|_| None)
+                .unwrap(),
+        )
+        .proving_pending_at_finish(false),
+        ..unproved
+    };
+    unproved.run(Step::CreateSecret).await.unwrap();
+    unproved.run(Step::FinishSecret).await.unwrap();
+    let current = unproved
+        .store
+        .get_value(&unproved.arn, VersionSelector::Stage(AWSCURRENT))
+        .await
+        .unwrap()
+        .expect("an AWSCURRENT version");
+    let current = SecretJson::from_payload(&current.payload).unwrap();
+    assert!(
+        !unproved.harness.can_log_in(&current).await,
+        "without the proof, AWSCURRENT moved to a password that does not log in"
     );
 }
 
@@ -277,9 +346,10 @@ async fn finish_copes_with_a_retried_move_the_service_refuses() {
     for step in [Step::CreateSecret, Step::SetSecret, Step::TestSecret] {
         f.run(step).await.unwrap();
     }
-    // finishSecret's calls: DescribeSecret, then UpdateSecretVersionStage,
-    // whose first attempt applies and whose retry meets the refusal.
-    f.rotation.store().arm(1, FaultTiming::Retried);
+    // finishSecret's calls: DescribeSecret, GetSecretValue (the pending
+    // value, proved), then UpdateSecretVersionStage, whose first attempt
+    // applies and whose retry meets the refusal.
+    f.rotation.store().arm(2, FaultTiming::Retried);
     f.run(Step::FinishSecret).await.unwrap();
     assert!(f.rotation.store().fired());
     let snapshot = f.snapshot().await;
@@ -588,8 +658,9 @@ async fn after_finish_runs_even_when_finish_died_after_moving_the_label() {
     for step in [Step::CreateSecret, Step::SetSecret, Step::TestSecret] {
         rotation.run_step(&f.event(step), None).await.unwrap();
     }
-    // UpdateSecretVersionStage takes effect, then the answer is lost.
-    rotation.store().arm(1, FaultTiming::After);
+    // UpdateSecretVersionStage (after DescribeSecret and the pending
+    // value's GetSecretValue) takes effect, then the answer is lost.
+    rotation.store().arm(2, FaultTiming::After);
     assert!(rotation
         .run_step(&f.event(Step::FinishSecret), None)
         .await

@@ -321,9 +321,10 @@ async fn log_in(server: &PostgresServer, user: &str, password: &str) -> tokio_po
     db
 }
 
-/// The floor of a single-user rotation: the same eleven Secrets Manager
-/// calls and two database logins, made directly with the SDK and
-/// tokio-postgres, nothing else.
+/// The floor of a single-user rotation: the same twelve Secrets Manager
+/// calls and three database logins (finishSecret proves the pending value
+/// again), made directly with the SDK and the database client, nothing
+/// else.
 async fn floor_rotation(
     client: &Client,
     server: &dyn FloorDatabase,
@@ -374,8 +375,13 @@ async fn floor_rotation(
         get_value(client, arn, Some(&token), AWSPENDING).await,
     );
     server.check(user, new_password.expose()).await;
-    // finishSecret
+    // finishSecret: the pending value proved, then the move.
     let description = describe(client, arn).await;
+    sdk(
+        "GetSecretValue",
+        get_value(client, arn, Some(&token), AWSPENDING).await,
+    );
+    server.check(user, new_password.expose()).await;
     let old = description
         .version_ids_to_stages()
         .and_then(|m| {
@@ -568,7 +574,7 @@ fn main() {
         // Rotations through the function.
         let bootstrap = x86.iter().find(|(n, _)| n == "postgres-rotator").map(|(_, p)| p.clone()).expect("postgres-rotator");
         let floor_rot = floor(&server, &moto, rounds).await;
-        let _ = writeln!(out, "\n## Full rotation through the Runtime API\n\nThe four invocations of one rotation, through the tests' Runtime API, against moto and PostgreSQL on 127.0.0.1. Warm: one process, {rounds} rotations of one secret after 3 warm-up rotations. Cold: a new process per rotation, timed from its start. Floor: the same 11 Secrets Manager calls and 2 database logins made directly with the AWS SDK and tokio-postgres, in this process, {rounds} rotations. Both the function and the floor reach moto through a counting proxy (one extra local hop per call). The function's time includes the Runtime API's round trips and its INFO logging. Peak memory is the function process's VmHWM after the warm rotations. Targets: warm at most 1.3x the floor; at most 10 calls for single user; at most 20 MB.\n\n| strategy | warm min | warm median | warm max | cold median | warm median / floor | Secrets Manager calls | peak RSS |\n| --- | --- | --- | --- | --- | --- | --- | --- |");
+        let _ = writeln!(out, "\n## Full rotation through the Runtime API\n\nThe four invocations of one rotation, through the tests' Runtime API, against moto and PostgreSQL on 127.0.0.1. Warm: one process, {rounds} rotations of one secret after 3 warm-up rotations. Cold: a new process per rotation, timed from its start. Floor: the same 12 Secrets Manager calls and 3 database logins made directly with the AWS SDK and tokio-postgres, in this process, {rounds} rotations. Both the function and the floor reach moto through a counting proxy (one extra local hop per call). The function's time includes the Runtime API's round trips and its INFO logging. Peak memory is the function process's VmHWM after the warm rotations. Targets: warm at most 1.3x the floor; at most 10 calls for single user; at most 20 MB.\n\n| strategy | warm min | warm median | warm max | cold median | warm median / floor | Secrets Manager calls | peak RSS |\n| --- | --- | --- | --- | --- | --- | --- | --- |");
         for (name, harness) in [("single user", &single), ("alternating users", &alternating)] {
             let f = through_function(&bootstrap, harness, &moto, rounds, &[]).await;
             let _ = writeln!(out, "| {name} | {} | {} | {} | {} | {:.2} | {} | {:.1} MB |", ms(f.warm.min), ms(f.warm.median), ms(f.warm.max), ms(f.cold.median), f.warm.median.as_secs_f64() / floor_rot.median.as_secs_f64(), f.calls, f.peak_rss_mb);
@@ -579,7 +585,7 @@ fn main() {
         let mysql_bootstrap = x86.iter().find(|(n, _)| n == "mysql-rotator").map(|(_, p)| p.clone()).expect("mysql-rotator");
         let mariadb = MariaDbServer::start();
         let mysql_floor = floor(&mariadb, &moto, rounds).await;
-        let _ = writeln!(out, "\n## MySQL rotation through the Runtime API\n\n`mysql-rotator`, measured as above, against MariaDB 10.11 on 127.0.0.1 (`mysql_native_password` accounts). Floor: the same 11 Secrets Manager calls and 2 database logins made directly with the AWS SDK and `mysql_async`, in this process. Targets as PostgreSQL's.\n\n| strategy | warm min | warm median | warm max | cold median | warm median / floor | Secrets Manager calls | peak RSS |\n| --- | --- | --- | --- | --- | --- | --- | --- |");
+        let _ = writeln!(out, "\n## MySQL rotation through the Runtime API\n\n`mysql-rotator`, measured as above, against MariaDB 10.11 on 127.0.0.1 (`mysql_native_password` accounts). Floor: the same 12 Secrets Manager calls and 3 database logins made directly with the AWS SDK and `mysql_async`, in this process. Targets as PostgreSQL's.\n\n| strategy | warm min | warm median | warm max | cold median | warm median / floor | Secrets Manager calls | peak RSS |\n| --- | --- | --- | --- | --- | --- | --- | --- |");
         for (name, harness) in [
             ("single user", MysqlRotatorHarness::single_user(&mariadb).await),
             ("alternating users", MysqlRotatorHarness::alternating_users(&mariadb).await),

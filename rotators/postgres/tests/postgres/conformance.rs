@@ -25,8 +25,8 @@ async fn single_user_passes_the_conformance_kit() {
     println!("single user: {report:#?}");
     conformance::assert_covered(&report, &[]);
     let calls: usize = report.calls_per_step.iter().map(|(_, ops)| ops.len()).sum();
-    assert_eq!(calls, 11, "Secrets Manager calls per single-user rotation");
-    assert_eq!(report.fault_points.len(), 22);
+    assert_eq!(calls, 12, "Secrets Manager calls per single-user rotation");
+    assert_eq!(report.fault_points.len(), 24);
 }
 
 #[tokio::test]
@@ -41,10 +41,10 @@ async fn alternating_users_passes_the_conformance_kit() {
     let calls: usize = report.calls_per_step.iter().map(|(_, ops)| ops.len()).sum();
     // setSecret also reads the master secret.
     assert_eq!(
-        calls, 12,
+        calls, 13,
         "Secrets Manager calls per alternating-users rotation"
     );
-    assert_eq!(report.fault_points.len(), 24);
+    assert_eq!(report.fault_points.len(), 26);
 }
 
 /// An engine that, in alternating users, changes the current user's
