@@ -34,8 +34,10 @@ pub enum Fault {
 pub enum FaultPlan {
     /// None: a plain proxy.
     Pass,
-    /// Every other request, starting with the next: each call's first
-    /// attempt fails and its retry goes through (calls are sequential).
+    /// Each call's first attempt, as the SDK numbers it in the
+    /// `amz-sdk-request` header (`attempt=1`); retries go through. By the
+    /// header, not by counting: under load an attempt that times out on
+    /// the client side would shift a count.
     FirstAttempts(Fault),
     /// Every request.
     Always(Fault),
@@ -113,16 +115,30 @@ impl FaultProxy {
 
 fn decide(state: &Mutex<State>, request: &Message) -> Option<Fault> {
     let mut state = state.lock().unwrap();
-    let index = state.requests;
     state.requests += 1;
     let fault = match state.plan {
         FaultPlan::Pass => None,
-        FaultPlan::FirstAttempts(fault) => index.is_multiple_of(2).then_some(fault),
+        FaultPlan::FirstAttempts(fault) => is_first_attempt(request).then_some(fault),
         FaultPlan::Always(fault) => Some(fault),
     }?;
     let target = request.header("x-amz-target").unwrap_or("?").to_owned();
     state.injected.push((target, fault));
     Some(fault)
+}
+
+/// Whether the SDK says this is a call's first attempt
+/// (`amz-sdk-request: attempt=1; max=3`). A request without the header is
+/// no SDK call's retry, so it counts as a first attempt.
+fn is_first_attempt(request: &Message) -> bool {
+    request
+        .header("amz-sdk-request")
+        .and_then(|value| {
+            value
+                .split(';')
+                .find_map(|part| part.trim().strip_prefix("attempt="))
+                .map(|attempt| attempt.trim() == "1")
+        })
+        .unwrap_or(true)
 }
 
 fn error_answer(status: &str, error_type: &str) -> Vec<u8> {
