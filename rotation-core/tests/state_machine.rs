@@ -94,6 +94,18 @@ impl Fixture {
             .unwrap()
     }
 
+    /// Whether AWSCURRENT's password logs in.
+    async fn current_logs_in(&self) -> bool {
+        let current = self
+            .store
+            .get_value(&self.arn, VersionSelector::Stage(AWSCURRENT))
+            .await
+            .unwrap()
+            .expect("an AWSCURRENT version");
+        let current = SecretJson::from_payload(&current.payload).unwrap();
+        self.harness.can_log_in(&current).await
+    }
+
     /// Whether any labelled version's password logs in.
     async fn someone_logs_in(&self) -> bool {
         for version in self.snapshot().await.values() {
@@ -280,17 +292,7 @@ async fn finish_secret_never_moves_current_to_a_value_that_does_not_work() {
         "{refused}"
     );
     assert_eq!(f.snapshot().await, before, "AWSCURRENT did not move");
-    let current = f
-        .store
-        .get_value(&f.arn, VersionSelector::Stage(AWSCURRENT))
-        .await
-        .unwrap()
-        .expect("an AWSCURRENT version");
-    let current = SecretJson::from_payload(&current.payload).unwrap();
-    assert!(
-        f.harness.can_log_in(&current).await,
-        "AWSCURRENT still logs in"
-    );
+    assert!(f.current_logs_in().await, "AWSCURRENT still logs in");
 
     // The opt-out, on a rotation of its own: the same invocation moves
     // AWSCURRENT onto a password nothing accepts.
@@ -308,15 +310,8 @@ async fn finish_secret_never_moves_current_to_a_value_that_does_not_work() {
     };
     unproved.run(Step::CreateSecret).await.unwrap();
     unproved.run(Step::FinishSecret).await.unwrap();
-    let current = unproved
-        .store
-        .get_value(&unproved.arn, VersionSelector::Stage(AWSCURRENT))
-        .await
-        .unwrap()
-        .expect("an AWSCURRENT version");
-    let current = SecretJson::from_payload(&current.payload).unwrap();
     assert!(
-        !unproved.harness.can_log_in(&current).await,
+        !unproved.current_logs_in().await,
         "without the proof, AWSCURRENT moved to a password that does not log in"
     );
 }
