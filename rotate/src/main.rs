@@ -25,8 +25,9 @@ use std::sync::Arc;
 use clap::Parser;
 use rotation_core::store::embedded::EmbeddedSecretStore;
 use rotation_core::store::AwsSecretStore;
+use rotation_core::Rotator;
 
-use crate::cli::{Cli, Command, RunArgs, StepArgs, TriggerArgs};
+use crate::cli::{Cli, Command, RotatorKind, RunArgs, StepArgs, TriggerArgs};
 use crate::error::{exit, CliError};
 use crate::status::{SecretState, Status};
 use crate::target::Target;
@@ -112,17 +113,11 @@ async fn whole_rotation(cli: &Cli, args: &RunArgs) -> Result<String, CliError> {
             flag.store(true, Ordering::SeqCst);
         }
     });
-    let current = rotators::current_value(target.store(), &args.secret).await?;
+    let rotator =
+        guarded_rotator(&target, &args.secret, args.rotator, args.allow_local_hosts).await?;
     if let Target::SecretsManager(store) = &target {
-        aws_guard::check(
-            current.as_ref(),
-            &args.secret,
-            args.rotator,
-            args.allow_local_hosts,
-        )?;
         aws_guard::check_schedule(store, &args.secret, args.force).await?;
     }
-    let rotator = rotators::rotator_for(current.as_ref(), &args.secret, args.rotator)?;
     let report = run::run(&target, rotator, args, interrupted).await?;
     Ok(if cli.json {
         serde_json::to_string_pretty(&report.json()).expect("JSON values print")
@@ -131,18 +126,27 @@ async fn whole_rotation(cli: &Cli, args: &RunArgs) -> Result<String, CliError> {
     })
 }
 
+/// The rotator for `secret`, read once from its AWSCURRENT: on Secrets
+/// Manager, only after the checks that keep the secret's content from
+/// choosing what runs with the operator's credentials and network
+/// (`aws_guard::check`).
+async fn guarded_rotator(
+    target: &Target,
+    secret: &str,
+    flag: Option<RotatorKind>,
+    allow_local_hosts: bool,
+) -> Result<Box<dyn Rotator>, CliError> {
+    let current = rotators::current_value(target.store(), secret).await?;
+    if matches!(target, Target::SecretsManager(_)) {
+        aws_guard::check(current.as_ref(), secret, flag, allow_local_hosts)?;
+    }
+    rotators::rotator_for(current.as_ref(), secret, flag)
+}
+
 async fn one_step(cli: &Cli, args: &StepArgs) -> Result<String, CliError> {
     let target = open_target(cli).await?;
-    let current = rotators::current_value(target.store(), &args.secret).await?;
-    if cli.aws {
-        aws_guard::check(
-            current.as_ref(),
-            &args.secret,
-            args.rotator,
-            args.allow_local_hosts,
-        )?;
-    }
-    let rotator = rotators::rotator_for(current.as_ref(), &args.secret, args.rotator)?;
+    let rotator =
+        guarded_rotator(&target, &args.secret, args.rotator, args.allow_local_hosts).await?;
     let report = run::step(&target, rotator, args).await?;
     Ok(if cli.json {
         serde_json::to_string_pretty(&report).expect("JSON values print")
