@@ -9,18 +9,20 @@ use serde_json::Value;
 
 use crate::support::{current_json, describe, holder, on_moto, StoreFile};
 
+/// Stores `json` as a new secret named after `name`; its ARN.
+async fn create(admin: &dyn SecretAdmin, name: &str, json: &str) -> String {
+    admin
+        .create_json(name, &SecretJson::parse(&SecretString::new(json)).unwrap())
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_stuck_rotation_in_secrets_manager_is_diagnosed_and_resumed() {
     let moto = MotoServer::start();
     let admin = moto.store();
-    let arn = admin
-        .create_json(
-            "cli-status",
-            &SecretJson::parse(&SecretString::new(r#"{"api_key": "k"}"#)).unwrap(),
-        )
-        .await
-        .unwrap();
+    let arn = create(&admin, "cli-status", r#"{"api_key": "k"}"#).await;
     let token = "0b7e5d1c-6a57-4d1b-9d3e-2f4c8a9e1b20";
     admin.start_rotation(&arn, token).await.unwrap();
     let store = StoreFile::new();
@@ -85,13 +87,7 @@ async fn run_rotates_a_secret_in_secrets_manager_without_invoking_a_function() {
     let moto = MotoServer::start();
     let admin = moto.store();
     let initial = r#"{"engine": "generated", "api_key": "sk_on_moto"}"#;
-    let arn = admin
-        .create_json(
-            "cli-run",
-            &SecretJson::parse(&SecretString::new(initial)).unwrap(),
-        )
-        .await
-        .unwrap();
+    let arn = create(&admin, "cli-run", initial).await;
     let store = StoreFile::new();
     let aws = |args: &[&str]| on_moto(&store, &moto, args).output().unwrap();
     let mut previous = None;
@@ -158,13 +154,7 @@ async fn a_secret_edited_by_someone_else_does_not_steer_an_aws_run() {
     };
 
     let generated = r#"{"engine": "generated", "api_key": "sk_untouched"}"#;
-    let arn = admin
-        .create_json(
-            "cli-engine",
-            &SecretJson::parse(&SecretString::new(generated)).unwrap(),
-        )
-        .await
-        .unwrap();
+    let arn = create(&admin, "cli-engine", generated).await;
     refused(&["run", &arn], "--rotator");
     refused(&["step", &arn, "createSecret", "--token", "t"], "--rotator");
     let current = current_json(&admin, &arn).await;
@@ -184,13 +174,7 @@ async fn a_secret_edited_by_someone_else_does_not_steer_an_aws_run() {
             "engine": "postgres", "host": host, "username": "postgres",
             "password": "chosen-by-the-editor", "ssl": false,
         });
-        let arn = admin
-            .create_json(
-                "cli-local",
-                &SecretJson::parse(&SecretString::new(secret.to_string())).unwrap(),
-            )
-            .await
-            .unwrap();
+        let arn = create(&admin, "cli-local", &secret.to_string()).await;
         refused(
             &["run", &arn, "--rotator", "postgres"],
             "--allow-local-hosts",
@@ -209,13 +193,7 @@ async fn a_secret_edited_by_someone_else_does_not_steer_an_aws_run() {
         "engine": "postgres", "host": "db.example.com", "username": "app",
         "password": "p", "masterarn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:master",
     });
-    let arn = admin
-        .create_json(
-            "cli-alternating",
-            &SecretJson::parse(&SecretString::new(alternating.to_string())).unwrap(),
-        )
-        .await
-        .unwrap();
+    let arn = create(&admin, "cli-alternating", &alternating.to_string()).await;
     refused(
         &["run", &arn, "--rotator", "postgres"],
         "MASTER_SECRET_ARNS",
@@ -234,13 +212,7 @@ async fn an_aws_run_beside_a_scheduled_rotation_needs_force() {
     let moto = MotoServer::start();
     let admin = moto.store();
     let value = r#"{"engine": "generated", "api_key": "sk_scheduled"}"#;
-    let arn = admin
-        .create_json(
-            "cli-scheduled",
-            &SecretJson::parse(&SecretString::new(value)).unwrap(),
-        )
-        .await
-        .unwrap();
+    let arn = create(&admin, "cli-scheduled", value).await;
     // A rotation the function finished: rotation enabled, a function set.
     let token = "5d0c8a3e-7b41-4e2a-9f6d-1c3b5a7e9d20";
     admin.start_rotation(&arn, token).await.unwrap();
