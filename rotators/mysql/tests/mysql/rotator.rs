@@ -420,7 +420,10 @@ async fn tls_is_verified_and_never_downgraded() {
     // ssl: true with the authority in DB_CA_BUNDLE: rotates, and the
     // server counts a TLS session for each of the rotator's logins (it
     // also accepts plaintext, so the client's word is not enough).
-    let rotations = Rotations::new(moto.admin_store(), harness.rotator_with(verified, None));
+    let rotations = Rotations::new(
+        moto.admin_store(),
+        harness.rotator_with(verified.clone(), None),
+    );
     let mut secret = harness.new_user(rotations.store(), "tls").await;
     secret.set("ssl", json!(true));
     let arn = rotations.create("my-tls", &secret).await;
@@ -453,19 +456,7 @@ async fn tls_is_verified_and_never_downgraded() {
     // verify-full (`true`): refused for the name, nothing changed. Under
     // `verify-ca` (as libpq: the chain, not the name): rotates, over TLS
     // by the server's count.
-    let misnamed = Rotations::new(
-        moto.admin_store(),
-        harness.rotator_with(
-            MysqlSettings {
-                connect: ConnectSettings {
-                    connect_timeout: Duration::from_secs(5),
-                    ca_bundle: tls_server.certificates().map(|c| c.ca.clone()),
-                },
-                username_limit: None,
-            },
-            None,
-        ),
-    );
+    let misnamed = Rotations::new(moto.admin_store(), harness.rotator_with(verified, None));
     let mut secret = harness.new_user(misnamed.store(), "full-alias").await;
     secret.set("host", "localhost");
     secret.set("ssl", json!(true));
