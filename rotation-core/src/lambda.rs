@@ -72,17 +72,16 @@ where
     crate::logging::init();
     let settings = build().and_then(|rotator| {
         let values = rotator.credential().generator_from_env()?;
-        Ok((rotator, values))
+        let prove = crate::settings::flag(
+            &crate::settings::env,
+            crate::engine::PROVE_PENDING_AT_FINISH_VARIABLE,
+            true,
+        )?;
+        Ok((rotator, values, prove))
     });
-    let (rotator, values) = settings.inspect_err(
+    let (rotator, values, prove) = settings.inspect_err(
         |e| tracing::error!(error = %e, "invalid settings; the function cannot start"),
     )?;
-    let prove = crate::settings::flag(
-        &crate::settings::env,
-        crate::engine::PROVE_PENDING_AT_FINISH_VARIABLE,
-        true,
-    )
-    .inspect_err(|e| tracing::error!(error = %e, "invalid settings; the function cannot start"))?;
     let store = AwsSecretStore::from_env().await;
     let rotation = Arc::new(Rotation::new(store, rotator, values).proving_pending_at_finish(prove));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
