@@ -130,6 +130,17 @@ pub fn invalid_settings() -> Vec<(String, Vec<(&'static str, &'static str)>, Str
             "a missing CA bundle",
             ("DB_CA_BUNDLE", "/nonexistent/ca.pem"),
         ),
+        (
+            "a master allow-list with a wildcard other than the random suffix",
+            (
+                "MASTER_SECRET_ARNS",
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:*",
+            ),
+        ),
+        (
+            "a finish proof that is no boolean",
+            ("PROVE_PENDING_AT_FINISH", "sometimes"),
+        ),
     ]
     .into_iter()
     .map(|(what, setting)| (what.to_owned(), vec![setting], setting.0.to_owned()))
