@@ -155,6 +155,22 @@ impl MotoServer {
     pub fn admin_store(&self) -> std::sync::Arc<dyn rotation_core::testkit::SecretAdmin> {
         std::sync::Arc::new(self.store())
     }
+
+    /// A rotator's conformance kit: every case over this server, but the
+    /// two store-fault matrices over the in-memory store, as
+    /// [`run_all_with_matrix_store`](rotation_core::testkit::conformance::run_all_with_matrix_store)
+    /// explains (the state machine's own kit runs them over moto).
+    pub async fn run_conformance_kit<H: rotation_core::testkit::RotatorHarness>(
+        &self,
+        harness: &H,
+    ) -> rotation_core::testkit::ConformanceReport {
+        rotation_core::testkit::conformance::run_all_with_matrix_store(
+            harness,
+            self.admin_store(),
+            std::sync::Arc::new(rotation_core::store::InMemorySecretStore::new()),
+        )
+        .await
+    }
 }
 
 impl Drop for MotoServer {

@@ -103,6 +103,9 @@ pub struct Kit<'a, H: RotatorHarness> {
     harness: &'a H,
     driver: Rotations<H::Rotator>,
     report: Mutex<ConformanceReport>,
+    /// Where the store-fault matrices run, when not over `driver`'s store
+    /// ([`run_all_with_matrix_store`]).
+    matrix: Option<Box<Kit<'a, H>>>,
 }
 
 /// A secret under test.
@@ -118,7 +121,28 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
             harness,
             driver: Rotations::new(store, harness.rotator()),
             report: Mutex::new(ConformanceReport::default()),
+            matrix: None,
         }
+    }
+
+    /// The kit with its two store-fault matrices run over `matrix_store`
+    /// instead; see [`run_all_with_matrix_store`].
+    pub fn with_matrix_store(mut self, matrix_store: Arc<dyn SecretAdmin>) -> Self {
+        self.matrix = Some(Box::new(Kit::new(self.harness, matrix_store)));
+        self
+    }
+
+    /// Moves what the matrix kit recorded (cases skipped, fault points,
+    /// calls per step, rotations) into this kit's report.
+    fn absorb_matrix_report(&self, matrix: &Self) {
+        let theirs = std::mem::take(&mut *matrix.report.lock().unwrap());
+        let mut ours = self.report.lock().unwrap();
+        ours.skipped.extend(theirs.skipped);
+        ours.fault_points.extend(theirs.fault_points);
+        if ours.calls_per_step.is_empty() {
+            ours.calls_per_step = theirs.calls_per_step;
+        }
+        ours.rotations += theirs.rotations;
     }
 
     fn rotation<R: Rotator>(&self, rotator: R) -> Rotations<R> {
@@ -448,6 +472,16 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
     /// labelled version logs in, no stored value is lost or changed, and
     /// the resumed rotation ends right.
     pub async fn fault_at_every_store_call(&self) {
+        match &self.matrix {
+            Some(matrix) => {
+                matrix.fault_at_every_store_call_here().await;
+                self.absorb_matrix_report(matrix);
+            }
+            None => self.fault_at_every_store_call_here().await,
+        }
+    }
+
+    async fn fault_at_every_store_call_here(&self) {
         for rotated in [0, 1] {
             self.fault_at_every_store_call_after(rotated).await;
         }
@@ -561,6 +595,16 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
     /// the rotation resumed: some labelled version logs in throughout, no
     /// value is lost, and the new AWSCURRENT logs in.
     pub async fn fault_during_recovery_through_previous(&self) {
+        match &self.matrix {
+            Some(matrix) => {
+                matrix.fault_during_recovery_through_previous_here().await;
+                self.absorb_matrix_report(matrix);
+            }
+            None => self.fault_during_recovery_through_previous_here().await,
+        }
+    }
+
+    async fn fault_during_recovery_through_previous_here(&self) {
         if !self.harness.recovers_through_previous() {
             self.skip("fault_during_recovery_through_previous");
             return;
@@ -777,11 +821,17 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
     pub async fn assert_no_leaks(&self) {
         let others = self.harness.other_secret_values();
         self.driver.assert_no_leaks(&others).await;
+        if let Some(matrix) = &self.matrix {
+            matrix.driver.assert_no_leaks(&others).await;
+        }
     }
 
-    /// The captured logs so far (JSON lines).
+    /// The captured logs so far (JSON lines), the matrix kit's last.
     pub fn logs(&self) -> String {
-        self.driver.logs()
+        match &self.matrix {
+            Some(matrix) => self.driver.logs() + &matrix.driver.logs(),
+            None => self.driver.logs(),
+        }
     }
 
     /// What the cases run so far covered.
@@ -832,7 +882,31 @@ macro_rules! kit_cases {
             harness: &H,
             store: Arc<dyn SecretAdmin>,
         ) -> ConformanceReport {
-            let kit = Kit::new(harness, store);
+            run_kit(Kit::new(harness, store)).await
+        }
+
+        /// [`run_all`], with the two store-fault matrices
+        /// (`fault_at_every_store_call`, `fault_during_recovery_through_previous`)
+        /// run over `matrix_store` and every other case over `store`.
+        ///
+        /// The matrices make about three quarters of the kit's store
+        /// calls, each a whole rotation with a failure injected by the
+        /// kit, not by the store: what they test is how the state machine
+        /// and the rotator resume, which no store's behaviour changes once
+        /// the stores answer alike. So a rotator's kit runs them over the
+        /// in-memory store (whose answers match moto's, by
+        /// `store_contract`) and everything else over moto, and the state
+        /// machine's own kit runs them all over moto; over moto a kit's
+        /// time is moto's CPU.
+        pub async fn run_all_with_matrix_store<H: RotatorHarness>(
+            harness: &H,
+            store: Arc<dyn SecretAdmin>,
+            matrix_store: Arc<dyn SecretAdmin>,
+        ) -> ConformanceReport {
+            run_kit(Kit::new(harness, store).with_matrix_store(matrix_store)).await
+        }
+
+        async fn run_kit<H: RotatorHarness>(kit: Kit<'_, H>) -> ConformanceReport {
             $(
                 kit.$case().await;
                 kit.record_case(stringify!($case));

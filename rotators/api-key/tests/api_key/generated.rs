@@ -4,7 +4,7 @@
 use api_key_rotator_testing::GeneratedHarness;
 use rotation_core::error::error_chain;
 use rotation_core::store::{PutValue, VersionSelector, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
-use rotation_core::testkit::conformance::{self, run_all, RotatorHarness};
+use rotation_core::testkit::conformance::{self, RotatorHarness};
 use rotation_core::testkit::{Rotations, SecretAdmin};
 use rotation_core::{event::Step, SecretJson, SecretString};
 use rotation_testing::moto::MotoServer;
@@ -32,7 +32,7 @@ async fn consumer_accepts(store: &dyn SecretAdmin, arn: &str, presented: &str) -
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn generated_keys_pass_the_conformance_kit() {
     let moto = MotoServer::shared();
-    let report = run_all(&GeneratedHarness, moto.admin_store()).await;
+    let report = moto.run_conformance_kit(&GeneratedHarness).await;
     println!("generated keys: {report:#?}");
     conformance::assert_covered(
         &report,

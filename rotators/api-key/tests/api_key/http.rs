@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use api_key_rotator::ApiKeyRotator;
 use api_key_rotator_testing::HttpHarness;
 use rotation_core::error::error_chain;
-use rotation_core::testkit::conformance::{self, run_all};
+use rotation_core::testkit::conformance;
 use rotation_core::testkit::{FaultTiming, Rotations};
 use rotation_core::{event::Step, SecretJson, SecretString};
 use rotation_testing::moto::MotoServer;
@@ -44,7 +44,7 @@ fn admin(harness: &HttpHarness) -> Vec<SecretString> {
 async fn http_keys_pass_the_conformance_kit() {
     let moto = MotoServer::shared();
     let harness = HttpHarness::admin(true).await;
-    let report = run_all(&harness, moto.admin_store()).await;
+    let report = moto.run_conformance_kit(&harness).await;
     println!("http keys: {report:#?}");
     conformance::assert_covered(
         &report,
@@ -63,7 +63,7 @@ async fn http_keys_pass_the_conformance_kit() {
 async fn self_rotating_keys_pass_the_conformance_kit() {
     let moto = MotoServer::shared();
     let harness = HttpHarness::self_rotating().await;
-    let report = run_all(&harness, moto.admin_store()).await;
+    let report = moto.run_conformance_kit(&harness).await;
     conformance::assert_covered(
         &report,
         &[
@@ -425,7 +425,7 @@ async fn http_keys_revoked_at_finish_pass_the_conformance_kit() {
     harness
         .extra_settings
         .push(("HTTP_REVOKE_AT", "finish".to_owned()));
-    let report = run_all(&harness, moto.admin_store()).await;
+    let report = moto.run_conformance_kit(&harness).await;
     conformance::assert_covered(
         &report,
         &[

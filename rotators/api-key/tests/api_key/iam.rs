@@ -6,7 +6,7 @@ use api_key_rotator::iam::{PreviousKey, KEY_ID_FIELD, USER_FIELD};
 use api_key_rotator::ApiKeyRotator;
 use rotation_core::error::error_chain;
 use rotation_core::store::{VersionSelector, AWSPREVIOUS};
-use rotation_core::testkit::conformance::{self, run_all};
+use rotation_core::testkit::conformance;
 use rotation_core::testkit::{FaultTiming, Rotations};
 use rotation_core::{event::Step, SecretJson};
 use rotation_testing::moto::MotoServer;
@@ -31,7 +31,7 @@ fn sorted(mut ids: Vec<String>) -> Vec<String> {
 async fn iam_access_keys_pass_the_conformance_kit() {
     let moto = MotoServer::shared();
     let harness = IamHarness::new(moto, PreviousKey::KeptUntilNextRotation);
-    let report = run_all(&harness, moto.admin_store()).await;
+    let report = moto.run_conformance_kit(&harness).await;
     println!("iam access keys: {report:#?}");
     conformance::assert_covered(
         &report,
@@ -208,7 +208,7 @@ async fn retiring_the_previous_key_at_finish_leaves_only_the_current_one() {
 async fn iam_access_keys_retired_at_finish_pass_the_conformance_kit() {
     let moto = MotoServer::shared();
     let harness = IamHarness::new(moto, PreviousKey::RetiredAtFinish);
-    let report = run_all(&harness, moto.admin_store()).await;
+    let report = moto.run_conformance_kit(&harness).await;
     conformance::assert_covered(
         &report,
         &[

@@ -3,7 +3,7 @@
 //! `rotator.rs`, the kit's logic being the same for every plugin).
 
 use mysql_rotator_testing::{MariaDbServer, MysqlRotatorHarness};
-use rotation_core::testkit::conformance::{self, run_all};
+use rotation_core::testkit::conformance;
 use rotation_testing::moto::MotoServer;
 
 #[tokio::test]
@@ -12,7 +12,7 @@ async fn single_user_passes_the_conformance_kit() {
     let moto = MotoServer::shared();
     let server = MariaDbServer::shared();
     let harness = MysqlRotatorHarness::single_user(server).await;
-    let report = run_all(&harness, moto.admin_store()).await;
+    let report = moto.run_conformance_kit(&harness).await;
     println!("single user: {report:#?}");
     conformance::assert_covered(&report, &[]);
     let calls: usize = report.calls_per_step.iter().map(|(_, ops)| ops.len()).sum();
@@ -25,7 +25,7 @@ async fn alternating_users_passes_the_conformance_kit() {
     let moto = MotoServer::shared();
     let server = MariaDbServer::shared();
     let harness = MysqlRotatorHarness::alternating_users(server).await;
-    let report = run_all(&harness, moto.admin_store()).await;
+    let report = moto.run_conformance_kit(&harness).await;
     println!("alternating users: {report:#?}");
     conformance::assert_covered(&report, &["fault_during_recovery_through_previous"]);
     let calls: usize = report.calls_per_step.iter().map(|(_, ops)| ops.len()).sum();

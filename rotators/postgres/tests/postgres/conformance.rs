@@ -6,7 +6,7 @@ use postgres_rotator::{PostgresBackend, Session};
 use postgres_rotator_testing::PostgresRotatorHarness;
 use postgres_rotator_testing::PostgresServer;
 use rotation_core::error::BoxError;
-use rotation_core::testkit::conformance::{self, run_all, Kit, RotatorHarness};
+use rotation_core::testkit::conformance::{self, Kit, RotatorHarness};
 use rotation_core::testkit::SecretAdmin;
 use rotation_core::{SecretJson, SecretString};
 use rotation_database::{
@@ -21,7 +21,7 @@ async fn single_user_passes_the_conformance_kit() {
     let moto = MotoServer::shared();
     let server = PostgresServer::shared();
     let harness = PostgresRotatorHarness::single_user(server).await;
-    let report = run_all(&harness, moto.admin_store()).await;
+    let report = moto.run_conformance_kit(&harness).await;
     println!("single user: {report:#?}");
     conformance::assert_covered(&report, &[]);
     let calls: usize = report.calls_per_step.iter().map(|(_, ops)| ops.len()).sum();
@@ -35,7 +35,7 @@ async fn alternating_users_passes_the_conformance_kit() {
     let moto = MotoServer::shared();
     let server = PostgresServer::shared();
     let harness = PostgresRotatorHarness::alternating_users(server).await;
-    let report = run_all(&harness, moto.admin_store()).await;
+    let report = moto.run_conformance_kit(&harness).await;
     println!("alternating users: {report:#?}");
     conformance::assert_covered(&report, &["fault_during_recovery_through_previous"]);
     let calls: usize = report.calls_per_step.iter().map(|(_, ops)| ops.len()).sum();
