@@ -91,6 +91,9 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod aws_query;
 pub mod credential;
 pub mod engine;
 pub mod error;

@@ -25,7 +25,6 @@ const CAPS: &[(&str, Level)] = &[
     ("aws_sigv4", Level::DEBUG),
     ("aws_config", Level::DEBUG),
     ("aws_sdk_secretsmanager", Level::DEBUG),
-    ("aws_sdk_rds", Level::DEBUG),
     ("aws_sdk_sts", Level::DEBUG),
     // Frames, headers (session tokens) and bytes from DEBUG on.
     ("hyper", Level::INFO),

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use aws_sdk_secretsmanager::config::SharedCredentialsProvider;
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+use rotation_core::aws_query::{QueryClient, RDS};
 use rotation_core::store::AwsSecretStore;
 use rotation_core::testkit::unique_name;
 
@@ -130,17 +132,18 @@ impl MotoServer {
     }
 
     /// An RDS client for this server (moto serves RDS too), at `endpoint`
-    /// (this server's, or a proxy's in front of it).
-    pub fn rds_client(&self, endpoint: &str) -> aws_sdk_rds::Client {
-        let config = aws_sdk_rds::Config::builder()
-            .behavior_version(aws_sdk_rds::config::BehaviorVersion::latest())
-            .region(aws_sdk_rds::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_rds::config::Credentials::new(
+    /// (this server's, or a proxy's in front of it): region us-east-1,
+    /// dummy credentials. Tests also create moto's instances and clusters
+    /// with it (`call("CreateDBInstance", ...)`).
+    pub fn rds_client(&self, endpoint: &str) -> QueryClient {
+        let config = aws_config::SdkConfig::builder()
+            .region(Region::new("us-east-1"))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
                 "test", "test", None, None, "moto",
-            ))
+            )))
             .endpoint_url(endpoint)
             .build();
-        aws_sdk_rds::Client::from_conf(config)
+        QueryClient::new(&config, &RDS).expect("an RDS client for moto")
     }
 
     /// The AWS-SDK store over this server.

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use aws_sdk_secretsmanager::config::retry::RetryConfig;
 use aws_sdk_secretsmanager::config::timeout::TimeoutConfig;
 use aws_sdk_secretsmanager::config::ConfigBag;
-use aws_sdk_secretsmanager::config::{HttpClient, Region, SharedHttpClient};
+use aws_sdk_secretsmanager::config::{HttpClient, Region, SharedAsyncSleep, SharedHttpClient};
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_secretsmanager::Client;
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -103,26 +103,37 @@ const AWS_ENDPOINT_ROOTS: &str = include_str!("../../certs/aws-endpoint-roots.pe
 /// file, when the first client is built: four fifths of a function's
 /// start-up, for roots no AWS endpoint uses.
 fn aws_endpoint_client() -> SharedHttpClient {
+    let client =
+        aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
+            aws_endpoint_connector(settings.cloned(), components.and_then(|c| c.sleep_impl()))
+        });
+    SharedHttpClient::new(WithoutStartupCheck(client))
+}
+
+/// A connector of [`aws_endpoint_client`]'s kind: rustls with aws-lc,
+/// [`AWS_ENDPOINT_ROOTS`] only (parsed once per process), the proxy
+/// settings of the environment. Also for the clients that send their
+/// requests themselves (`aws_query`).
+pub(crate) fn aws_endpoint_connector(
+    settings: Option<HttpConnectorSettings>,
+    sleep: Option<SharedAsyncSleep>,
+) -> aws_smithy_http_client::Connector {
     use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
     use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
-    use aws_smithy_http_client::{proxy::ProxyConfig, Builder, ConnectorBuilder};
-
-    let context = TlsContext::builder()
-        .with_trust_store(TrustStore::empty().with_pem_certificate(AWS_ENDPOINT_ROOTS))
-        .build()
-        .expect("the compiled-in roots form a TLS context");
-    let client = Builder::new().build_with_connector_fn(move |settings, components| {
-        let mut connector = ConnectorBuilder::default()
-            .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
-            .tls_context(context.clone());
-        connector.set_connector_settings(settings.cloned());
-        if let Some(components) = components {
-            connector.set_sleep_impl(components.sleep_impl());
-        }
-        connector.set_proxy_config(Some(ProxyConfig::from_env()));
-        connector.build()
+    use aws_smithy_http_client::{proxy::ProxyConfig, ConnectorBuilder};
+    static CONTEXT: std::sync::LazyLock<TlsContext> = std::sync::LazyLock::new(|| {
+        TlsContext::builder()
+            .with_trust_store(TrustStore::empty().with_pem_certificate(AWS_ENDPOINT_ROOTS))
+            .build()
+            .expect("the compiled-in roots form a TLS context")
     });
-    SharedHttpClient::new(WithoutStartupCheck(client))
+    let mut connector = ConnectorBuilder::default()
+        .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(CONTEXT.clone());
+    connector.set_connector_settings(settings);
+    connector.set_sleep_impl(sleep);
+    connector.set_proxy_config(Some(ProxyConfig::from_env()));
+    connector.build()
 }
 
 /// The SDK's HTTPS client without the check it runs when each SDK client

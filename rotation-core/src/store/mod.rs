@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
+#[cfg(feature = "internals")]
+pub(crate) use aws::aws_endpoint_connector;
 pub use aws::AwsSecretStore;
 #[cfg(feature = "internals")]
 #[doc(hidden)]

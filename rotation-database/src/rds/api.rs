@@ -1,20 +1,21 @@
-//! [`RdsDirectory`] over the AWS SDK's RDS client (feature `rds-api`).
+//! [`RdsDirectory`] over the RDS API (feature `rds-api`): two read-only
+//! calls through `rotation_core::aws_query`, not the SDK's RDS crate,
+//! which built longer than the rest of the workspace for them.
 
 use async_trait::async_trait;
-use aws_sdk_rds::error::{DisplayErrorContext, ProvideErrorMetadata};
-use aws_sdk_rds::Client;
+use rotation_core::aws_query::{Element, QueryClient, QueryError, RDS};
 use tokio::sync::OnceCell;
 
 use rotation_core::error::BoxError;
 
 use super::{RdsDatabase, RdsDirectory};
 
-/// The RDS API through the AWS SDK. The client is built on first use: only
-/// rotations with an RDS-managed master secret need it, so no other
-/// function pays for it at start-up.
+/// The RDS API. The client is built on first use: only rotations with an
+/// RDS-managed master secret need it, so no other function pays for it at
+/// start-up.
 #[derive(Debug, Default)]
 pub struct RdsApi {
-    client: OnceCell<Client>,
+    client: OnceCell<Result<QueryClient, QueryError>>,
 }
 
 impl RdsApi {
@@ -24,21 +25,24 @@ impl RdsApi {
         Self::default()
     }
 
-    /// An RDS API over an already configured client.
-    pub fn from_client(client: Client) -> Self {
+    /// The RDS API through an already configured client.
+    pub fn from_client(client: QueryClient) -> Self {
         Self {
-            client: OnceCell::new_with(Some(client)),
+            client: OnceCell::new_with(Some(Ok(client))),
         }
     }
 
-    async fn client(&self) -> &Client {
+    async fn client(&self) -> Result<&QueryClient, BoxError> {
         self.client
             .get_or_init(|| async {
                 // Not the Secrets Manager endpoint override: RDS's endpoint
-                // comes from the SDK's own settings (AWS_ENDPOINT_URL_RDS).
-                Client::new(&rotation_core::store::sdk_config_loader().load().await)
+                // comes from its own settings (AWS_ENDPOINT_URL_RDS).
+                let config = rotation_core::store::sdk_config_loader().load().await;
+                QueryClient::new(&config, &RDS)
             })
             .await
+            .as_ref()
+            .map_err(|e| e.clone().into())
     }
 
     /// The endpoint addresses of the replicas or members named `ids`, one
@@ -57,7 +61,7 @@ impl RdsApi {
                 Ok(found) => addresses.extend(
                     found
                         .iter()
-                        .filter_map(|i| i.endpoint()?.address().map(str::to_owned)),
+                        .filter_map(|i| i.text_at(&["Endpoint", "Address"]).map(str::to_owned)),
                 ),
                 Err(error) => tracing::warn!(
                     replica = id.as_ref(),
@@ -72,27 +76,22 @@ impl RdsApi {
     /// `DescribeDBInstances` for one instance identifier or ARN, asked of
     /// the ARN's region: a cross-region read replica is listed by its ARN,
     /// and only its own region knows it.
-    async fn instances(&self, id: &str) -> Result<Vec<aws_sdk_rds::types::DbInstance>, BoxError> {
-        let client = self.client().await;
-        let region =
-            arn_region(id).filter(|r| client.config().region().map(|own| own.as_ref()) != Some(*r));
-        let describe = match region {
-            Some(region) => Client::from_conf(
-                client
-                    .config()
-                    .to_builder()
-                    .region(aws_sdk_rds::config::Region::new(region.to_owned()))
-                    .build(),
-            )
-            .describe_db_instances(),
-            None => client.describe_db_instances(),
+    async fn instances(&self, id: &str) -> Result<Vec<Element>, BoxError> {
+        let client = self.client().await?;
+        let elsewhere = match arn_region(id).filter(|r| *r != client.signing_region()) {
+            Some(region) => Some(client.in_region(region)?),
+            None => None,
         };
-        let out = describe
-            .db_instance_identifier(id)
-            .send()
+        let answer = elsewhere
+            .as_ref()
+            .unwrap_or(client)
+            .call("DescribeDBInstances", &[("DBInstanceIdentifier", id)])
             .await
             .map_err(rds_error)?;
-        Ok(out.db_instances().to_vec())
+        Ok(answer
+            .at(&["DescribeDBInstancesResult", "DBInstances"])
+            .map(|list| list.children_named("DBInstance").cloned().collect())
+            .unwrap_or_default())
     }
 }
 
@@ -104,24 +103,15 @@ fn arn_region(id: &str) -> Option<&str> {
     parts.nth(2).filter(|region| !region.is_empty())
 }
 
-/// The SDK error's code and message only: its Debug carries the raw HTTP
-/// exchange.
-fn rds_error<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
-    error: aws_sdk_rds::error::SdkError<E>,
-) -> BoxError {
-    match error.code() {
-        Some(code) => format!(
-            "RDS answered {code}: {}",
-            error.message().unwrap_or("no message")
-        )
-        .into(),
-        None => format!("RDS API call failed: {}", DisplayErrorContext(&error)).into(),
-    }
+/// RDS's code and message, or what failed on the way.
+fn rds_error(error: QueryError) -> BoxError {
+    error.into()
 }
 
-fn port(value: Option<i32>, what: &str) -> Result<u16, BoxError> {
+/// A port as RDS gives it: a number from 1 to 65535.
+fn port(value: Option<&str>, what: &str) -> Result<u16, BoxError> {
     value
-        .and_then(|p| u16::try_from(p).ok())
+        .and_then(|p| p.trim().parse::<u16>().ok())
         .filter(|p| *p != 0)
         .ok_or_else(|| format!("RDS gives no port for {what}").into())
 }
@@ -134,54 +124,64 @@ impl RdsDirectory for RdsApi {
             .first()
             .ok_or_else(|| format!("RDS knows no DB instance {arn}"))?;
         let endpoint = instance
-            .endpoint()
+            .child("Endpoint")
             .ok_or_else(|| format!("the DB instance {arn} has no endpoint yet"))?;
         let host = endpoint
-            .address()
+            .text_at(&["Address"])
+            .filter(|a| !a.is_empty())
             .ok_or_else(|| format!("the DB instance {arn} has no address"))?
             .to_owned();
         let replica_hosts = self
-            .addresses(instance.read_replica_db_instance_identifiers().iter())
+            .addresses(
+                instance
+                    .list_at(&["ReadReplicaDBInstanceIdentifiers"])
+                    .into_iter(),
+            )
             .await;
         Ok(RdsDatabase {
             arn: arn.to_owned(),
             host,
-            port: port(endpoint.port(), arn)?,
+            port: port(endpoint.text_at(&["Port"]), arn)?,
             replica_hosts,
         })
     }
 
     async fn cluster(&self, arn: &str) -> Result<RdsDatabase, BoxError> {
-        let client = self.client().await;
-        let out = client
-            .describe_db_clusters()
-            .db_cluster_identifier(arn)
-            .send()
+        let answer = self
+            .client()
+            .await?
+            .call("DescribeDBClusters", &[("DBClusterIdentifier", arn)])
             .await
             .map_err(rds_error)?;
-        let cluster = out
-            .db_clusters()
-            .first()
+        let cluster = answer
+            .at(&["DescribeDBClustersResult", "DBClusters", "DBCluster"])
             .ok_or_else(|| format!("RDS knows no DB cluster {arn}"))?;
         let host = cluster
-            .endpoint()
+            .text_at(&["Endpoint"])
+            .filter(|e| !e.is_empty())
             .ok_or_else(|| format!("the DB cluster {arn} has no endpoint yet"))?
             .to_owned();
         let mut replica_hosts: Vec<String> = cluster
-            .reader_endpoint()
+            .text_at(&["ReaderEndpoint"])
+            .filter(|e| !e.is_empty())
             .into_iter()
+            .chain(cluster.list_at(&["CustomEndpoints"]))
             .map(str::to_owned)
-            .chain(cluster.custom_endpoints().iter().cloned())
             .collect();
-        let members = cluster
-            .db_cluster_members()
-            .iter()
-            .filter_map(|m| m.db_instance_identifier());
-        replica_hosts.extend(self.addresses(members).await);
+        let members: Vec<&str> = cluster
+            .at(&["DBClusterMembers"])
+            .map(|list| {
+                list.children
+                    .iter()
+                    .filter_map(|m| m.text_at(&["DBInstanceIdentifier"]))
+                    .collect()
+            })
+            .unwrap_or_default();
+        replica_hosts.extend(self.addresses(members.into_iter()).await);
         Ok(RdsDatabase {
             arn: arn.to_owned(),
             host,
-            port: port(cluster.port(), arn)?,
+            port: port(cluster.text_at(&["Port"]), arn)?,
             replica_hosts,
         })
     }

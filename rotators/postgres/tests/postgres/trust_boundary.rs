@@ -322,48 +322,57 @@ async fn rds_managed_master_secrets_rotate_through_the_rds_api() {
 
     // An instance: its endpoint is the master's address.
     let instance = unique_name("db").replace([' ', '_'], "-").to_lowercase();
+    let port = server.port().to_string();
     let created = rds
-        .create_db_instance()
-        .db_instance_identifier(&instance)
-        .db_instance_class("db.t3.micro")
-        .engine("postgres")
-        .master_username(harness.master_user())
-        .master_user_password("unused-by-moto")
-        .port(i32::from(server.port()))
-        .send()
+        .call(
+            "CreateDBInstance",
+            &[
+                ("DBInstanceIdentifier", instance.as_str()),
+                ("DBInstanceClass", "db.t3.micro"),
+                ("Engine", "postgres"),
+                ("MasterUsername", harness.master_user()),
+                ("MasterUserPassword", "unused-by-moto"),
+                ("Port", port.as_str()),
+            ],
+        )
         .await
         .expect("create the DB instance in moto");
-    let instance = created.db_instance().unwrap();
-    let address = instance.endpoint().unwrap().address().unwrap().to_owned();
+    let created = created
+        .at(&["CreateDBInstanceResult", "DBInstance"])
+        .expect("the created instance");
+    let instance_arn = created.text_at(&["DBInstanceArn"]).unwrap().to_owned();
+    let address = created
+        .text_at(&["Endpoint", "Address"])
+        .unwrap()
+        .to_owned();
     proxy.rewrite(address, "127.0.0.1");
     // A cross-region read replica: the instance lists it by its ARN, which
     // only its own region knows. Its address counts among the instance's
     // replicas, and its presence takes nothing from the rotations below
     // (the look-up failed on it, aborting them).
-    let west = aws_sdk_rds::Client::from_conf(
-        rds.config()
-            .to_builder()
-            .region(aws_sdk_rds::config::Region::new("us-west-2"))
-            .build(),
-    );
-    let replica = west
-        .create_db_instance_read_replica()
-        .db_instance_identifier(format!(
-            "{}-west",
-            instance.db_instance_identifier().unwrap()
-        ))
-        .source_db_instance_identifier(instance.db_instance_arn().unwrap())
-        .send()
+    let replica = rds
+        .in_region("us-west-2")
+        .unwrap()
+        .call(
+            "CreateDBInstanceReadReplica",
+            &[
+                ("DBInstanceIdentifier", format!("{instance}-west").as_str()),
+                ("SourceDBInstanceIdentifier", instance_arn.as_str()),
+            ],
+        )
         .await
         .expect("create the cross-region read replica in moto");
     let replica_address = replica
-        .db_instance()
-        .and_then(|r| r.endpoint())
-        .and_then(|e| e.address())
+        .text_at(&[
+            "CreateDBInstanceReadReplicaResult",
+            "DBInstance",
+            "Endpoint",
+            "Address",
+        ])
         .expect("the replica's address")
         .to_owned();
     let located = RdsApi::from_client(rds.clone())
-        .instance(instance.db_instance_arn().unwrap())
+        .instance(&instance_arn)
         .await
         .expect("the instance with a cross-region replica is located");
     assert!(
@@ -376,18 +385,24 @@ async fn rds_managed_master_secrets_rotate_through_the_rds_api() {
     // which the rotated secret uses.
     let cluster = unique_name("cl").replace([' ', '_'], "-").to_lowercase();
     let created = rds
-        .create_db_cluster()
-        .db_cluster_identifier(&cluster)
-        .engine("aurora-postgresql")
-        .master_username(harness.master_user())
-        .master_user_password("unused-by-moto")
-        .port(i32::from(server.port()))
-        .send()
+        .call(
+            "CreateDBCluster",
+            &[
+                ("DBClusterIdentifier", cluster.as_str()),
+                ("Engine", "aurora-postgresql"),
+                ("MasterUsername", harness.master_user()),
+                ("MasterUserPassword", "unused-by-moto"),
+                ("Port", port.as_str()),
+            ],
+        )
         .await
         .expect("create the DB cluster in moto");
-    let cluster = created.db_cluster().unwrap();
-    proxy.rewrite(cluster.endpoint().unwrap(), "127.0.0.1");
-    proxy.rewrite(cluster.reader_endpoint().unwrap(), "localhost");
+    let created = created
+        .at(&["CreateDBClusterResult", "DBCluster"])
+        .expect("the created cluster");
+    let cluster_arn = created.text_at(&["DBClusterArn"]).unwrap().to_owned();
+    proxy.rewrite(created.text_at(&["Endpoint"]).unwrap(), "127.0.0.1");
+    proxy.rewrite(created.text_at(&["ReaderEndpoint"]).unwrap(), "localhost");
 
     let rotations = Rotations::new(
         moto.admin_store(),
@@ -402,16 +417,8 @@ async fn rds_managed_master_secrets_rotate_through_the_rds_api() {
             .with_master_policy(MasterPolicy::new(None, Arc::new(RdsApi::from_client(rds)))),
     );
     let cases = [
-        (
-            PRIMARY_INSTANCE_TAG,
-            instance.db_instance_arn().unwrap(),
-            "127.0.0.1",
-        ),
-        (
-            PRIMARY_CLUSTER_TAG,
-            cluster.db_cluster_arn().unwrap(),
-            "localhost",
-        ),
+        (PRIMARY_INSTANCE_TAG, instance_arn.as_str(), "127.0.0.1"),
+        (PRIMARY_CLUSTER_TAG, cluster_arn.as_str(), "localhost"),
     ];
     for (tag, database, host) in cases {
         let master_arn = rotations
