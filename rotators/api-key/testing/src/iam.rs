@@ -4,13 +4,14 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use api_key_rotator::iam::{IamAccessKeys, PreviousKey, KEY_ID_FIELD, SECRET_FIELD, USER_FIELD};
+use api_key_rotator::iam::{
+    IamAccessKeys, IamApi, PreviousKey, KEY_ID_FIELD, SECRET_FIELD, USER_FIELD,
+};
 use api_key_rotator::ApiKeyRotator;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_iam::types::StatusType;
 use rotation_core::secret::SecretPayload;
 use rotation_core::testkit::{conformance::RotatorHarness, unique_name, SecretAdmin};
-use rotation_core::{async_trait, SecretJson, SecretString};
+use rotation_core::{async_trait, SecretJson};
 use rotation_testing::function_checks::{FunctionHarness, NamedCase};
 use rotation_testing::moto::MotoServer;
 
@@ -26,7 +27,7 @@ pub struct IamHarness {
     /// The SDK configuration for moto.
     pub config: SdkConfig,
     /// IAM at moto, to make users and keys and to look at them.
-    pub iam: aws_sdk_iam::Client,
+    pub iam: IamApi,
     /// The users the rotator may rotate (`IAM_USERS`).
     pub users: Vec<String>,
     next_user: AtomicUsize,
@@ -36,11 +37,11 @@ pub struct IamHarness {
 /// An SDK configuration for moto: region us-east-1, moto's own
 /// credentials (moto does not check signatures).
 pub fn moto_config(endpoint: &str) -> SdkConfig {
-    let credentials = aws_sdk_iam::config::Credentials::new("test", "test", None, None, "moto");
+    let credentials = aws_sdk_sts::config::Credentials::new("test", "test", None, None, "moto");
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_iam::config::SharedCredentialsProvider::new(
+        .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
             credentials,
         ))
         .endpoint_url(endpoint)
@@ -54,7 +55,7 @@ impl IamHarness {
         let config = moto_config(&moto.endpoint());
         Self {
             endpoint: moto.endpoint(),
-            iam: aws_sdk_iam::Client::new(&config),
+            iam: IamApi::new(&config).expect("IAM at moto"),
             config,
             users: (0..USERS)
                 .map(|i| unique_name(&format!("app{i}-")))
@@ -86,47 +87,42 @@ impl IamHarness {
     /// A new allow-listed IAM user (created in IAM), without keys.
     pub async fn fresh_user(&self) -> String {
         let user = self.users[self.next_user.fetch_add(1, Ordering::Relaxed)].clone();
+        self.create_user(&user).await;
+        user
+    }
+
+    /// Creates `user` in IAM (allow-listed or not).
+    pub async fn create_user(&self, user: &str) {
         self.iam
-            .create_user()
-            .user_name(&user)
-            .send()
+            .client()
+            .call("CreateUser", &[("UserName", user)])
             .await
             .expect("create the IAM user");
-        user
     }
 
     /// A new access key of `user`, as the secret an operator would store.
     pub async fn new_key(&self, user: &str) -> SecretJson {
-        let out = self
+        let key = self
             .iam
-            .create_access_key()
-            .user_name(user)
-            .send()
+            .create_access_key(user)
             .await
             .expect("create an access key");
-        let key = out.access_key().expect("a key");
         let mut secret = SecretJson::from_map(Default::default());
         secret.set("engine", "iam-access-key");
         secret.set(USER_FIELD, user);
-        secret.set(KEY_ID_FIELD, key.access_key_id());
-        secret.set_secret(SECRET_FIELD, &SecretString::new(key.secret_access_key()));
+        secret.set(KEY_ID_FIELD, key.id.as_str());
+        secret.set_secret(SECRET_FIELD, &key.secret);
         secret
     }
 
     /// The user's access key ids, sorted.
     pub async fn key_ids(&self, user: &str) -> Vec<String> {
-        let out = self
+        let keys = self
             .iam
-            .list_access_keys()
-            .user_name(user)
-            .send()
+            .access_keys(user)
             .await
             .expect("list the access keys");
-        let mut ids: Vec<String> = out
-            .access_key_metadata()
-            .iter()
-            .filter_map(|k| k.access_key_id().map(str::to_owned))
-            .collect();
+        let mut ids: Vec<String> = keys.into_iter().map(|k| k.id).collect();
         ids.sort();
         ids
     }
@@ -141,16 +137,12 @@ impl IamHarness {
         ) else {
             return false;
         };
-        let Ok(listed) = self.iam.list_access_keys().user_name(user).send().await else {
+        let Ok(listed) = self.iam.access_keys(user).await else {
             return false;
         };
         // moto lets an inactive key through STS; IAM's listing says.
-        let active = listed
-            .access_key_metadata()
-            .iter()
-            .any(|k| k.access_key_id() == Some(id) && k.status() == Some(&StatusType::Active));
-        let arn = self.iam.get_user().user_name(user).send().await.ok();
-        let arn = arn.and_then(|out| out.user().map(|u| u.arn().to_owned()));
+        let active = listed.iter().any(|k| k.id == id && k.active);
+        let arn = self.iam.user_arn(user).await.ok().filter(|a| !a.is_empty());
         let credentials = aws_sdk_sts::config::Credentials::new(id, key.expose(), None, None, "t");
         let sts = aws_sdk_sts::Client::from_conf(
             aws_sdk_sts::config::Builder::from(&self.config)

@@ -235,11 +235,7 @@ async fn an_inactive_pending_key_fails_test_secret() {
         .await;
     harness
         .iam
-        .update_access_key()
-        .user_name(&user)
-        .access_key_id(key_id(&pending))
-        .status(aws_sdk_iam::types::StatusType::Inactive)
-        .send()
+        .deactivate(&user, &key_id(&pending))
         .await
         .unwrap();
     let error = rotations
@@ -304,13 +300,7 @@ async fn a_user_outside_the_allow_list_is_refused_before_any_iam_call() {
     .with_sdk_config(api_key_rotator_testing::moto_config(&proxy.endpoint()));
     let rotations = Rotations::new(moto.admin_store(), Box::new(counted) as ApiKeyRotator);
     let outsider = "not-allow-listed";
-    harness
-        .iam
-        .create_user()
-        .user_name(outsider)
-        .send()
-        .await
-        .unwrap();
+    harness.create_user(outsider).await;
     let secret = harness.new_key(outsider).await;
     let arn = rotations.create("iam", &secret).await;
     let token = rotations.start(&arn).await;

@@ -29,16 +29,20 @@ use std::fmt;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_iam::types::{AccessKeyMetadata, StatusType};
 use aws_sdk_sts::config::Credentials;
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+use rotation_core::aws_query::QueryError;
 use rotation_core::error::BoxError;
 use rotation_core::{async_trait, Credential, KeyFormat, RotationContext, Rotator, RotatorError};
-use rotation_core::{SecretFormatError, SecretJson, SecretString, SettingsError, VersionLabel};
+use rotation_core::{SecretFormatError, SecretJson, SettingsError, VersionLabel};
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
 use rotation_core::settings;
+
+mod api;
+
+pub use api::{AccessKey, IamApi, NewKey};
 
 /// The provider's name in `API_KEY_PROVIDER` and a secret's `engine`.
 pub const ENGINE: &str = crate::IAM_ENGINE;
@@ -91,7 +95,14 @@ pub struct IamAccessKeys {
 
 struct Aws {
     config: SdkConfig,
-    iam: aws_sdk_iam::Client,
+    iam: Result<IamApi, QueryError>,
+}
+
+impl Aws {
+    fn new(config: SdkConfig) -> Self {
+        let iam = IamApi::new(&config);
+        Self { config, iam }
+    }
 }
 
 impl fmt::Debug for IamAccessKeys {
@@ -120,8 +131,7 @@ impl IamAccessKeys {
     /// The same provider over an SDK configuration of the caller's (a
     /// test's endpoint and credentials).
     pub fn with_sdk_config(mut self, config: SdkConfig) -> Self {
-        let iam = aws_sdk_iam::Client::new(&config);
-        self.aws = OnceCell::new_with(Some(Aws { config, iam }));
+        self.aws = OnceCell::new_with(Some(Aws::new(config)));
         self
     }
 
@@ -165,11 +175,18 @@ impl IamAccessKeys {
     async fn aws(&self) -> &Aws {
         self.aws
             .get_or_init(|| async {
-                let config = rotation_core::store::sdk_config_loader().load().await;
-                let iam = aws_sdk_iam::Client::new(&config);
-                Aws { config, iam }
+                Aws::new(rotation_core::store::sdk_config_loader().load().await)
             })
             .await
+    }
+
+    /// IAM, or why there is no client (no region, a bad endpoint URL).
+    async fn iam(&self) -> Result<&IamApi, RotatorError> {
+        self.aws()
+            .await
+            .iam
+            .as_ref()
+            .map_err(|e| RotatorError::backend("IAM", e.clone()))
     }
 
     /// The secret's user, if this function may rotate it.
@@ -186,13 +203,14 @@ impl IamAccessKeys {
 
     /// The user's ARN, from IAM with the function's own credentials.
     async fn user_arn(&self, user: &str) -> Result<String, RotatorError> {
-        let out = self.aws().await.iam.get_user().user_name(user).send().await;
-        let out = out
-            .map_err(aws_error)
+        let arn = self
+            .iam()
+            .await?
+            .user_arn(user)
+            .await
             .map_err(|e| RotatorError::backend(format!("IAM GetUser {user}"), e))?;
         // An empty ARN must not compare equal to an empty answer from STS.
-        out.user()
-            .map(|u| u.arn().to_owned())
+        Some(arn)
             .filter(|arn| !arn.is_empty())
             .ok_or_else(|| RotatorError::Refused(format!("IAM GetUser {user} answered no ARN")))
     }
@@ -243,108 +261,73 @@ impl IamAccessKeys {
     /// Records `key_id` on `user` as a key of the secret `mark` names: one
     /// its rotations may retire.
     async fn record(&self, user: &str, key_id: &str, mark: &str) -> Result<(), RotatorError> {
-        let tag = aws_sdk_iam::types::Tag::builder()
-            .key(record_tag(key_id))
-            .value(mark)
-            .build()
-            .map_err(|e| RotatorError::backend(format!("an IAM tag for {key_id}"), e))?;
-        self.aws()
+        self.iam()
+            .await?
+            .tag_user(user, &record_tag(key_id), mark)
             .await
-            .iam
-            .tag_user()
-            .user_name(user)
-            .tags(tag)
-            .send()
-            .await
-            .map_err(aws_error)
-            .map_err(|e| RotatorError::backend(format!("IAM TagUser {user} ({key_id})"), e))?;
-        Ok(())
+            .map_err(|e| RotatorError::backend(format!("IAM TagUser {user} ({key_id})"), e))
     }
 
     /// The keys of `user` recorded as the secret `mark` names.
     async fn recorded(&self, user: &str, mark: &str) -> Result<Vec<String>, RotatorError> {
-        let out = self
-            .aws()
+        let tags = self
+            .iam()
+            .await?
+            .user_tags(user)
             .await
-            .iam
-            .list_user_tags()
-            .user_name(user)
-            .send()
-            .await
-            .map_err(aws_error)
             .map_err(|e| RotatorError::backend(format!("IAM ListUserTags {user}"), e))?;
-        Ok(out
-            .tags()
-            .iter()
-            .filter(|tag| tag.value() == mark)
-            .filter_map(|tag| tag.key().strip_prefix(RECORD_PREFIX).map(str::to_owned))
+        Ok(tags
+            .into_iter()
+            .filter(|(_, value)| value == mark)
+            .filter_map(|(key, _)| key.strip_prefix(RECORD_PREFIX).map(str::to_owned))
             .collect())
     }
 
     /// The user's access keys (a user has at most two: one page).
-    async fn keys(&self, user: &str) -> Result<Vec<AccessKeyMetadata>, RotatorError> {
-        let out = self.aws().await.iam.list_access_keys().user_name(user);
-        let out = out
-            .send()
+    async fn keys(&self, user: &str) -> Result<Vec<AccessKey>, RotatorError> {
+        self.iam()
+            .await?
+            .access_keys(user)
             .await
-            .map_err(aws_error)
-            .map_err(|e| RotatorError::backend(format!("IAM ListAccessKeys {user}"), e))?;
-        Ok(out.access_key_metadata().to_vec())
+            .map_err(|e| RotatorError::backend(format!("IAM ListAccessKeys {user}"), e))
     }
 
     /// Deactivates, then deletes, one key of `user`. A key already gone is
     /// success: a retried step finds its own earlier work done.
     async fn retire(&self, user: &str, key_id: &str, why: &str) -> Result<(), RotatorError> {
         tracing::info!(user, key_id, why, "retiring an access key");
-        let iam = &self.aws().await.iam;
-        let deactivate = iam
-            .update_access_key()
-            .user_name(user)
-            .access_key_id(key_id)
-            .status(StatusType::Inactive)
-            .send()
-            .await;
-        match deactivate {
-            Ok(_) => {}
+        let iam = self.iam().await?;
+        match iam.deactivate(user, key_id).await {
+            Ok(()) => {}
             Err(e) if e.code() == Some("NoSuchEntity") => return self.forget(user, key_id).await,
             Err(e) => {
                 let action = format!("IAM UpdateAccessKey {key_id} of {user} to Inactive");
-                return Err(RotatorError::backend(action, aws_error(e)));
+                return Err(RotatorError::backend(action, e));
             }
         }
-        let delete = iam
-            .delete_access_key()
-            .user_name(user)
-            .access_key_id(key_id)
-            .send()
-            .await;
-        match delete {
-            Ok(_) => self.forget(user, key_id).await,
+        match iam.delete_access_key(user, key_id).await {
+            Ok(()) => self.forget(user, key_id).await,
             Err(e) if e.code() == Some("NoSuchEntity") => self.forget(user, key_id).await,
             Err(e) => Err(RotatorError::backend(
                 format!("IAM DeleteAccessKey {key_id} of {user}"),
-                aws_error(e),
+                e,
             )),
         }
     }
 
     /// Drops the record of a deleted key. A record already gone is success.
     async fn forget(&self, user: &str, key_id: &str) -> Result<(), RotatorError> {
-        let untag = self
-            .aws()
+        match self
+            .iam()
+            .await?
+            .untag_user(user, &record_tag(key_id))
             .await
-            .iam
-            .untag_user()
-            .user_name(user)
-            .tag_keys(record_tag(key_id))
-            .send()
-            .await;
-        match untag {
-            Ok(_) => Ok(()),
+        {
+            Ok(()) => Ok(()),
             Err(e) if e.code() == Some("NoSuchEntity") => Ok(()),
             Err(e) => Err(RotatorError::backend(
                 format!("IAM UntagUser {user} ({key_id})"),
-                aws_error(e),
+                e,
             )),
         }
     }
@@ -361,23 +344,19 @@ impl IamAccessKeys {
         recorded: &[String],
     ) -> Result<(), RotatorError> {
         let keys = self.keys(user).await?;
-        let Some(current) = keys.iter().find(|k| k.access_key_id() == Some(current_id)) else {
+        let Some(current) = keys.iter().find(|k| k.id == current_id) else {
             return Err(RotatorError::Refused(format!(
                 "AWSCURRENT's {KEY_ID_FIELD} {current_id} is not an access key of IAM user {user}"
             )));
-        };
-        let created = |k: &AccessKeyMetadata| {
-            k.create_date()
-                .map_or((i64::MIN, 0), |d| (d.secs(), d.subsec_nanos()))
         };
         let ours = |id: &str| recorded.iter().any(|r| r == id);
         let held = |id: &str| id == current_id || Some(id) == previous_id;
         let mut kept = Vec::new();
         for key in &keys {
-            let id = key.access_key_id().unwrap_or_default();
+            let id = key.id.as_str();
             // Strictly newer: a key from the same instant as the current
             // one may be an operator's, and is refused below, not deleted.
-            if !held(id) && created(key) > created(current) && ours(id) {
+            if !held(id) && key.created > current.created && ours(id) {
                 self.retire(
                     user,
                     id,
@@ -421,8 +400,8 @@ fn key_refused(code: Option<&str>) -> bool {
     )
 }
 
-/// The error's code and message only: the SDK error's Debug carries the
-/// raw HTTP exchange, and CreateAccessKey's response holds a secret key.
+/// STS's error code and message only: the SDK error's Debug carries the
+/// raw HTTP exchange.
 fn aws_error<E: ProvideErrorMetadata, R>(error: SdkError<E, R>) -> BoxError {
     match error.code() {
         Some(code) => format!("{code}: {}", error.message().unwrap_or("no message")).into(),
@@ -481,26 +460,19 @@ impl Rotator for IamAccessKeys {
             .and_then(|p| p.optional_str(KEY_ID_FIELD).ok().flatten());
         self.make_room(user, current_id, previous_id, &recorded)
             .await?;
-        let created = self
-            .aws()
+        let key = self
+            .iam()
+            .await?
+            .create_access_key(user)
             .await
-            .iam
-            .create_access_key()
-            .user_name(user)
-            .send()
-            .await
-            .map_err(aws_error)
             .map_err(|e| RotatorError::backend(format!("IAM CreateAccessKey for {user}"), e))?;
-        let key = created.access_key().ok_or_else(|| {
-            RotatorError::Refused("IAM CreateAccessKey answered without a key".into())
-        })?;
-        tracing::info!(user, key_id = key.access_key_id(), "created an access key");
+        tracing::info!(user, key_id = key.id, "created an access key");
         // Recorded at once, so a retry after a crash may clear it; a crash
         // before this line leaves a key the next try refuses by name.
-        self.record(user, key.access_key_id(), &mark).await?;
+        self.record(user, &key.id, &mark).await?;
         let mut pending = current.clone();
-        pending.set(KEY_ID_FIELD, key.access_key_id());
-        pending.set_secret(SECRET_FIELD, &SecretString::new(key.secret_access_key()));
+        pending.set(KEY_ID_FIELD, key.id.as_str());
+        pending.set_secret(SECRET_FIELD, &key.secret);
         Ok(pending)
     }
 
@@ -524,9 +496,7 @@ impl Rotator for IamAccessKeys {
         // STS alone is not enough: an inactive key must fail too, and some
         // implementations let one through.
         let keys = self.keys(user).await?;
-        let active = keys
-            .iter()
-            .any(|k| k.access_key_id() == Some(key_id) && k.status() == Some(&StatusType::Active));
+        let active = keys.iter().any(|k| k.id == key_id && k.active);
         if !active {
             return Err(RotatorError::Refused(format!(
                 "the pending {KEY_ID_FIELD} {key_id} is not an active access key of IAM user {user}"
@@ -577,9 +547,7 @@ impl Rotator for IamAccessKeys {
         // secret's: the stored id is the editor's to choose.
         let listed = self.keys(user).await?;
         let recorded = self.recorded(user, &secret_mark(ctx.secret_id())).await?;
-        let listed = listed
-            .iter()
-            .any(|k| k.access_key_id() == Some(previous_id));
+        let listed = listed.iter().any(|k| k.id == previous_id);
         if previous_id == current_id || !listed {
             return Ok(());
         }
