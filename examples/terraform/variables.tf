@@ -24,7 +24,7 @@ variable "secret_arns" {
 }
 
 variable "master_secret_arn" {
-  description = "ARN of the master secret for the alternating-users strategy (read only, and the only master the function accepts); empty for single user."
+  description = "ARN of the master secret for the alternating-users strategy (read only, and the only master the function accepts); empty for single user only: without it, alternating users is refused."
   type        = string
   default     = ""
 }

@@ -140,7 +140,8 @@ async fn guarded_rotator(
     if matches!(target, Target::SecretsManager(_)) {
         aws_guard::check(current.as_ref(), secret, flag, allow_local_hosts)?;
     }
-    rotators::rotator_for(current.as_ref(), secret, flag)
+    let local = !matches!(target, Target::SecretsManager(_));
+    rotators::rotator_for(current.as_ref(), secret, flag, local)
 }
 
 async fn one_step(cli: &Cli, args: &StepArgs) -> Result<String, CliError> {

@@ -4,7 +4,7 @@
 use rotation_core::store::VersionSelector;
 use rotation_core::{store::SecretStore, store::AWSCURRENT, Rotator, SecretJson};
 
-use rotation_database::EngineSpec;
+use rotation_database::{EngineSpec, MasterPolicy, MASTER_SECRET_ARNS_VARIABLE};
 
 use crate::cli::RotatorKind;
 use crate::error::CliError;
@@ -72,15 +72,37 @@ fn api_key_settings(provider: Option<String>) -> impl Fn(&str) -> Option<String>
 
 /// The rotator for `secret` (whose AWSCURRENT value is `current`): the one
 /// `flag` names, or else the one its `engine` field names.
+///
+/// On the local store (`local`), a database rotator without
+/// `MASTER_SECRET_ARNS` may use any master secret of that store: whoever
+/// edits it is the operator. A deployed function, and a run on Secrets
+/// Manager, refuse alternating users without the allow-list.
 pub fn rotator_for(
     current: Option<&SecretJson>,
     secret: &str,
     flag: Option<RotatorKind>,
+    local: bool,
 ) -> Result<Box<dyn Rotator>, CliError> {
     let (kind, provider) = choose(current, secret, flag)?;
+    let any_master =
+        local && std::env::var(MASTER_SECRET_ARNS_VARIABLE).map_or(true, |v| v.trim().is_empty());
     Ok(match kind {
-        RotatorKind::Postgres => Box::new(postgres_rotator::rotator_from_env()?),
-        RotatorKind::Mysql => Box::new(mysql_rotator::rotator_from_env()?),
+        RotatorKind::Postgres => {
+            let rotator = postgres_rotator::rotator_from_env()?;
+            Box::new(if any_master {
+                rotator.with_master_policy(MasterPolicy::default())
+            } else {
+                rotator
+            })
+        }
+        RotatorKind::Mysql => {
+            let rotator = mysql_rotator::rotator_from_env()?;
+            Box::new(if any_master {
+                rotator.with_master_policy(MasterPolicy::default())
+            } else {
+                rotator
+            })
+        }
         RotatorKind::ApiKey => api_key_rotator::rotator_from_lookup(api_key_settings(provider))?,
     })
 }

@@ -147,14 +147,16 @@ async fn through_function<H: RotatorHarness>(
 ) -> FunctionFigures {
     let proxy = FaultProxy::start(moto.port()).await;
     let store = moto.admin_store();
+    let secret = harness.fresh_secret(store.as_ref()).await;
     let mut env = vec![("SECRETS_MANAGER_ENDPOINT", proxy.endpoint())];
     env.extend_from_slice(settings);
+    let env =
+        rotation_testing::lambda_e2e::with_masters_allowed(&env, std::slice::from_ref(&secret));
     let api = RuntimeApi::start().await;
     let process = FunctionProcess::start(bootstrap, &api, &env);
     api.wait_until_ready(Duration::from_secs(10))
         .await
         .expect("starts");
-    let secret = harness.fresh_secret(store.as_ref()).await;
     let arn = store.create_json("bench", &secret).await.unwrap();
     let mut warm = Vec::new();
     let mut calls = 0;

@@ -122,6 +122,27 @@ pub async fn refused_by_the_function(
     assert_clean_output(binary, &process, store.as_ref(), &arns, &others).await;
 }
 
+/// A deployment that names no master secrets (the template's empty
+/// `MasterSecretArn`, Terraform without `master_secret_arn`): the built
+/// function, started without `MASTER_SECRET_ARNS`, refuses an
+/// alternating-users secret naming the harness's own, working master
+/// before the master logs in anywhere, and changes nothing.
+pub async fn refused_without_an_allow_list(
+    binary: &str,
+    moto: &MotoServer,
+    server: &impl AlternatingServer,
+) {
+    let store = moto.admin_store();
+    let mut secret = server.new_user(store.as_ref(), "unlisted").await;
+    secret.set("masterarn", server.master_secret(store.as_ref()).await);
+    let cases = vec![AttackCase {
+        what: "an alternating-users secret, and no MASTER_SECRET_ARNS".into(),
+        secret,
+        expected: "MASTER_SECRET_ARNS is not set",
+    }];
+    refused_by_the_function(binary, moto, server, server, &[], cases).await;
+}
+
 /// The shared attacks of [`attacks`] as an engine's tests, one test each,
 /// for a harness type with `alternating_users(&server)` and
 /// `single_user(&server)` over servers `$server` starts (with their login

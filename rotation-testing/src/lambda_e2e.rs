@@ -95,16 +95,24 @@ pub async fn run<H: RotatorHarness>(
     moto: &MotoServer,
     env: &[(&str, String)],
 ) -> SuiteReport {
-    let (api, mut process, ready_after) = start_function(bin, &moto.endpoint(), env).await;
+    let store = moto.admin_store();
+    // The secrets come first: alternating users needs its masters in the
+    // function's MASTER_SECRET_ARNS, as a deployment names them.
+    let mut fresh = Vec::new();
+    for _ in 0..3 {
+        fresh.push(harness.fresh_secret(store.as_ref()).await);
+    }
+    let env = with_masters_allowed(env, &fresh);
+    let (api, mut process, ready_after) = start_function(bin, &moto.endpoint(), &env).await;
     let mut report = SuiteReport {
         ready_after,
         ..SuiteReport::default()
     };
-    let store = moto.admin_store();
+    let mut fresh = fresh.into_iter();
     let mut arns = Vec::new();
 
-    for _ in 0..2 {
-        arns.push(rotate_once(bin, harness, &api, &store).await);
+    for secret in fresh.by_ref().take(2) {
+        arns.push(rotate_once(bin, harness, &api, &store, secret).await);
         report.rotations += 1;
     }
 
@@ -139,7 +147,8 @@ pub async fn run<H: RotatorHarness>(
         }
     }
     assert!(process.is_running(), "{bin} died after an error response");
-    arns.push(rotate_once(bin, harness, &api, &store).await);
+    let last = fresh.next().expect("a third secret");
+    arns.push(rotate_once(bin, harness, &api, &store, last).await);
     report.rotations += 1;
     assert!(process.is_running(), "{bin} is still serving");
 
@@ -279,13 +288,31 @@ async fn rotate_once<H: RotatorHarness>(
     harness: &H,
     api: &RuntimeApi,
     store: &Arc<dyn SecretAdmin>,
+    secret: SecretJson,
 ) -> String {
-    let secret = harness.fresh_secret(store.as_ref()).await;
     let started = start_rotation_of(store.as_ref(), &format!("e2e-{bin}"), &secret).await;
     let (arn, token) = (started.arn, started.token);
     invoke_steps(api, &arn, &token, &Step::ALL).await;
     assert_rotated(harness, store.as_ref(), &arn, &token, &started.old).await;
     arn
+}
+
+/// `env`, with `MASTER_SECRET_ARNS` naming the master secrets of `secrets`
+/// when they name any and `env` sets none: as a deployment's settings
+/// name the masters its alternating-users secrets use.
+pub fn with_masters_allowed<'a>(
+    env: &[(&'a str, String)],
+    secrets: &[SecretJson],
+) -> Vec<(&'a str, String)> {
+    let mut env = env.to_vec();
+    let masters: Vec<&str> = secrets
+        .iter()
+        .filter_map(|s| s.optional_str("masterarn").ok().flatten())
+        .collect();
+    if !masters.is_empty() && !env.iter().any(|(name, _)| *name == "MASTER_SECRET_ARNS") {
+        env.push(("MASTER_SECRET_ARNS", masters.join(",")));
+    }
+    env
 }
 
 /// The version of `arn` staged AWSCURRENT.

@@ -16,14 +16,26 @@ use crate::secret::{DatabaseSecret, EngineSpec};
 
 /// The master secrets a function may use, comma-separated ARNs, each full
 /// or with its random suffix written `-??????` (the form IAM policies and
-/// the quick start use). Unset or empty: any secret the function's role
-/// can read.
+/// the quick start use). Unset or empty: none, and alternating users is
+/// refused, naming this variable; the allow-list never depends on a
+/// setting being present.
 pub const MASTER_SECRET_ARNS_VARIABLE: &str = "MASTER_SECRET_ARNS";
 
 /// What the alternating-users strategy trusts for the master's side.
 pub struct MasterPolicy {
-    allowed: Option<Vec<String>>,
+    allowed: Allowed,
     rds: Arc<dyn RdsDirectory>,
+}
+
+/// The master secrets a policy allows.
+enum Allowed {
+    /// Those listed.
+    Listed(Vec<String>),
+    /// Any the function's role can read: only ever chosen in code
+    /// ([`MasterPolicy::new`] with `None`), never by a missing setting.
+    Any,
+    /// None: the settings name no allow-list.
+    Unset,
 }
 
 impl Default for MasterPolicy {
@@ -46,13 +58,16 @@ pub(crate) struct Master {
 }
 
 impl MasterPolicy {
-    /// A policy allowing the master secrets in `allowed` (`None`: any), with
-    /// RDS-managed master secrets located through `rds`.
+    /// A policy allowing the master secrets in `allowed` (`None`: any, a
+    /// choice made in code, as the `rotate` tool does for its own local
+    /// store), with RDS-managed master secrets located through `rds`.
     pub fn new(allowed: Option<Vec<String>>, rds: Arc<dyn RdsDirectory>) -> Self {
+        let allowed = allowed.map_or(Allowed::Any, Allowed::Listed);
         Self { allowed, rds }
     }
 
-    /// The policy from `MASTER_SECRET_ARNS`.
+    /// The policy from `MASTER_SECRET_ARNS`; unset or empty, it allows no
+    /// master secret.
     pub fn from_env() -> Result<Self, SettingsError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -61,22 +76,29 @@ impl MasterPolicy {
     /// if set).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let allowed = match lookup(MASTER_SECRET_ARNS_VARIABLE) {
-            Some(value) if !value.trim().is_empty() => Some(parse_arns(&value)?),
-            _ => None,
+            Some(value) if !value.trim().is_empty() => Allowed::Listed(parse_arns(&value)?),
+            _ => Allowed::Unset,
         };
-        Ok(Self::new(allowed, default_directory()))
+        Ok(Self {
+            allowed,
+            rds: default_directory(),
+        })
     }
 
-    /// Refuses a master secret outside the allow-list, naming it.
+    /// Refuses a master secret outside the allow-list, naming it, and any
+    /// master secret when there is no allow-list.
     pub(crate) fn check_allowed(&self, master_arn: &str) -> Result<(), RotatorError> {
         match &self.allowed {
-            Some(allowed) if !allowed.iter().any(|a| allows(a, master_arn)) => {
+            Allowed::Listed(allowed) if !allowed.iter().any(|a| allows(a, master_arn)) => {
                 Err(RotatorError::Refused(format!(
                     "the secret names the master secret {master_arn}, which this function may not use: {MASTER_SECRET_ARNS_VARIABLE} allows only {}",
                     allowed.join(", ")
                 )))
             }
-            _ => Ok(()),
+            Allowed::Unset => Err(RotatorError::Refused(format!(
+                "the secret names the master secret {master_arn} (alternating users), and {MASTER_SECRET_ARNS_VARIABLE} is not set: alternating users needs the list of master secrets this function may use (the template's MasterSecretArn, Terraform's master_secret_arn), so that editing a rotated secret cannot choose another"
+            ))),
+            Allowed::Listed(_) | Allowed::Any => Ok(()),
         }
     }
 
@@ -235,8 +257,24 @@ mod tests {
             error.contains("secret:evil") && error.contains(MASTER_SECRET_ARNS_VARIABLE),
             "{error}"
         );
-        let open = MasterPolicy::from_lookup(lookup("  ")).unwrap();
-        open.check_allowed("arn:anything").unwrap();
+        // No allow-list in the settings: no master at all, naming the
+        // variable; only code may allow any.
+        for unset in ["", "  "] {
+            let closed = MasterPolicy::from_lookup(lookup(unset)).unwrap();
+            let error = closed
+                .check_allowed("arn:anything")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains(MASTER_SECRET_ARNS_VARIABLE) && error.contains("not set"),
+                "{error}"
+            );
+        }
+        let missing = MasterPolicy::from_lookup(|_| None).unwrap();
+        missing.check_allowed("arn:anything").unwrap_err();
+        MasterPolicy::default()
+            .check_allowed("arn:anything")
+            .unwrap();
         let bad = MasterPolicy::from_lookup(lookup("master-secret"))
             .err()
             .unwrap();

@@ -172,6 +172,22 @@ mod function {
     use super::*;
     use rotation_testing::database_attacks::{refused_by_the_function, shared_cases};
 
+    /// A deployment without `MASTER_SECRET_ARNS` rotates no alternating
+    /// users: the allow-list never depends on a setting being present.
+    #[tokio::test]
+    #[ignore = "function tier: cargo test --tests -- --include-ignored function:: (CONTRIBUTING.md)"]
+    async fn the_built_function_without_an_allow_list_uses_no_master() {
+        let moto = MotoServer::shared();
+        let server = logged_server();
+        let harness = MysqlRotatorHarness::alternating_users(&server).await;
+        rotation_testing::database_attacks::refused_without_an_allow_list(
+            "mysql-rotator",
+            moto,
+            &harness,
+        )
+        .await;
+    }
+
     /// The attacks every engine shares, through the built function as
     /// Lambda runs it.
     #[tokio::test]

@@ -470,6 +470,22 @@ mod function {
         refused_by_the_function, secret_naming, shared_cases, AttackCase, LURE_PASSWORD,
     };
 
+    /// A deployment without `MASTER_SECRET_ARNS` rotates no alternating
+    /// users: the allow-list never depends on a setting being present.
+    #[tokio::test]
+    #[ignore = "function tier: cargo test --tests -- --include-ignored function:: (CONTRIBUTING.md)"]
+    async fn the_built_function_without_an_allow_list_uses_no_master() {
+        let moto = MotoServer::shared();
+        let server = PostgresServer::start_with(LOGGED);
+        let harness = PostgresRotatorHarness::alternating_users(&server).await;
+        rotation_testing::database_attacks::refused_without_an_allow_list(
+            "postgres-rotator",
+            moto,
+            &harness,
+        )
+        .await;
+    }
+
     /// Every refusal above, through the built function as Lambda runs it:
     /// the attacks every engine shares, and PostgreSQL's own (logins named
     /// after the master or another user, an administrator).
