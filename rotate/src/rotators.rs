@@ -4,7 +4,9 @@
 use rotation_core::store::VersionSelector;
 use rotation_core::{store::SecretStore, store::AWSCURRENT, Rotator, SecretJson};
 
-use rotation_database::{EngineSpec, MasterPolicy, MASTER_SECRET_ARNS_VARIABLE};
+use rotation_database::{
+    DatabaseBackend, DatabaseRotator, EngineSpec, MasterPolicy, MASTER_SECRET_ARNS_VARIABLE,
+};
 
 use crate::cli::RotatorKind;
 use crate::error::CliError;
@@ -70,6 +72,17 @@ fn api_key_settings(provider: Option<String>) -> impl Fn(&str) -> Option<String>
     }
 }
 
+/// `rotator`, allowed any master secret when `any_master`.
+fn masters<B: DatabaseBackend>(
+    rotator: DatabaseRotator<B>,
+    any_master: bool,
+) -> DatabaseRotator<B> {
+    match any_master {
+        true => rotator.with_master_policy(MasterPolicy::default()),
+        false => rotator,
+    }
+}
+
 /// The rotator for `secret` (whose AWSCURRENT value is `current`): the one
 /// `flag` names, or else the one its `engine` field names.
 ///
@@ -88,21 +101,9 @@ pub fn rotator_for(
         local && std::env::var(MASTER_SECRET_ARNS_VARIABLE).map_or(true, |v| v.trim().is_empty());
     Ok(match kind {
         RotatorKind::Postgres => {
-            let rotator = postgres_rotator::rotator_from_env()?;
-            Box::new(if any_master {
-                rotator.with_master_policy(MasterPolicy::default())
-            } else {
-                rotator
-            })
+            Box::new(masters(postgres_rotator::rotator_from_env()?, any_master))
         }
-        RotatorKind::Mysql => {
-            let rotator = mysql_rotator::rotator_from_env()?;
-            Box::new(if any_master {
-                rotator.with_master_policy(MasterPolicy::default())
-            } else {
-                rotator
-            })
-        }
+        RotatorKind::Mysql => Box::new(masters(mysql_rotator::rotator_from_env()?, any_master)),
         RotatorKind::ApiKey => api_key_rotator::rotator_from_lookup(api_key_settings(provider))?,
     })
 }
