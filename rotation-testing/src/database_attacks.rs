@@ -118,6 +118,15 @@ pub async fn refused_by_the_function(
         "the master reached the attacker: {traces:?}"
     );
     rotation_database::testkit::attacks::master_still_logs_in(server).await;
+    // The positive control: an attempt as the master, accepted or not,
+    // shows in the attacker's log, so the empty trace above means none.
+    let _ = attackers
+        .can_log_in(server.master_user(), &server.master_password())
+        .await;
+    assert!(
+        !attackers.login_traces(server.master_user()).is_empty(),
+        "a login attempt as the master leaves no trace in the attacker's log"
+    );
     let others = [server.master_password()];
     assert_clean_output(binary, &process, store.as_ref(), &arns, &others).await;
 }

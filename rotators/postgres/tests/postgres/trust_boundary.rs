@@ -141,6 +141,14 @@ async fn a_copy_of_the_masters_cluster_is_not_taken_for_it() {
     );
     assert!(master_traces(&copy, harness.master_user()).is_empty());
     attacks::master_still_logs_in(&harness).await;
+    // The positive control: a login as the master on the copy does show
+    // in its log, so the empty trace above means no attempt.
+    let master_password = attacks::AlternatingServer::master_password(&harness);
+    assert!(
+        copy.can_log_in(harness.master_user(), master_password.expose())
+            .await
+    );
+    assert!(!master_traces(&copy, harness.master_user()).is_empty());
 }
 
 #[tokio::test]
