@@ -195,6 +195,17 @@ pub async fn marked_hosts(
     Ok(hosts.into_iter().collect())
 }
 
+/// The session's own account, as `CURRENT_USER()` gives it: the user and
+/// the host pattern the server matched this connection to.
+pub async fn own_account(session: &mut Session) -> Result<(String, String), BoxError> {
+    let current: Option<String> = session.conn.query_first("SELECT CURRENT_USER()").await?;
+    current
+        .as_deref()
+        .and_then(|c| c.rsplit_once('@'))
+        .map(|(user, host)| (user.to_owned(), host.to_owned()))
+        .ok_or_else(|| format!("CURRENT_USER() answered {current:?}, not user@host").into())
+}
+
 /// The plugin of the session's own account, on MariaDB, where an account
 /// without administrative rights cannot read `mysql.user`: its own
 /// `SHOW GRANTS` names the plugin (`IDENTIFIED VIA ed25519 USING ...`,

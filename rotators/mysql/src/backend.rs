@@ -296,6 +296,19 @@ fn classify(error: mysql_async::Error) -> LoginError {
 
 /// Runs a statement that holds a password or a hash; a failure keeps the
 /// server's code and SQLSTATE and drops its message.
+/// The server refused for want of a privilege: on a table (1142), a
+/// database (1044), or a global one such as CREATE USER (1227).
+fn access_denied(error: &(dyn std::error::Error + Send + Sync + 'static)) -> bool {
+    const CODES: [u16; 3] = [1044, 1142, 1227];
+    if let Some(failed) = error.downcast_ref::<SecretStatementFailed>() {
+        return CODES.contains(&failed.code);
+    }
+    matches!(
+        error.downcast_ref::<mysql_async::Error>(),
+        Some(mysql_async::Error::Server(e)) if CODES.contains(&e.code)
+    )
+}
+
 pub(crate) async fn execute_secret(
     session: &mut Session,
     what: &str,
@@ -361,12 +374,52 @@ impl DatabaseBackend for MysqlBackend {
         }
     }
 
+    /// The user's own password. A user may have accounts for several hosts
+    /// (`app@'10.0.%'` for the function's subnet, `app@'%'` for the
+    /// application servers), and its own statement changes only the one
+    /// this connection matched, while AWSCURRENT moves for every client.
+    /// So when the user can read its accounts and has others, all of them
+    /// change in one statement, or the step is refused naming them; when
+    /// it cannot read them (no `SELECT` on `mysql.user`, the usual), only
+    /// its own changes, and the log says which.
     async fn set_own_password(
         &self,
         session: &mut Session,
         login: &DatabaseSecret,
         password: &SecretString,
     ) -> Result<(), BoxError> {
+        let own = accounts::own_account(session).await?;
+        match accounts::accounts(session, &login.username).await {
+            Ok(all) if all.iter().any(|a| a.host != own.1) => {
+                let others: Vec<String> = all
+                    .iter()
+                    .filter(|a| a.host != own.1)
+                    .map(|a| sql::account(&login.username, &a.host))
+                    .collect();
+                return match self.set_password(session, &login.username, password).await {
+                    Ok(()) => {
+                        tracing::info!(
+                            accounts = all.len(),
+                            "setSecret: changed the password of every host's account of the user in one statement"
+                        );
+                        Ok(())
+                    }
+                    Err(e) if access_denied(e.as_ref()) => Err(format!(
+                        "user {} also has the accounts {}, whose passwords its own login may not change (it lacks CREATE USER), so single user would leave them on the old password while AWSCURRENT moves for every client: use alternating users (the master changes every host's account), or drop the other accounts",
+                        login.username,
+                        others.join(", ")
+                    )
+                    .into()),
+                    Err(e) => Err(e),
+                };
+            }
+            Ok(_) => {}
+            Err(e) if access_denied(e.as_ref()) => tracing::info!(
+                account = %sql::account(&own.0, &own.1),
+                "setSecret: changing the password of the account this connection matched; the user cannot read mysql.user, so any account of it for another host keeps its password (alternating users changes every host's account)"
+            ),
+            Err(e) => return Err(e),
+        }
         let plugin = match session.server.flavor {
             crate::server::Flavor::MariaDb => accounts::own_plugin(session).await?,
             // MySQL's statement keeps the account's plugin.
