@@ -1,12 +1,14 @@
 //! The Secrets Manager operations the rotation protocol needs, as a trait.
 //!
-//! Three implementations: [`AwsSecretStore`] over the AWS SDK;
+//! Three implementations: `AwsSecretStore` over the AWS SDK (the `aws`
+//! feature, on with `lambda`);
 //! `InMemorySecretStore` with the service's semantics, for fast tests (the
 //! `testkit` feature); and `embedded::EmbeddedSecretStore`, the same
 //! semantics in an SQLite file, for rotating without an AWS account (the
 //! `embedded` feature). All pass the same contract suite
 //! (`testkit::store_contract`).
 
+#[cfg(feature = "aws")]
 pub(crate) mod aws;
 #[cfg(feature = "embedded")]
 pub mod embedded;
@@ -19,6 +21,7 @@ use async_trait::async_trait;
 
 #[cfg(feature = "internals")]
 pub(crate) use aws::aws_endpoint_connector;
+#[cfg(feature = "aws")]
 pub use aws::AwsSecretStore;
 #[cfg(feature = "internals")]
 #[doc(hidden)]
