@@ -47,8 +47,10 @@
 //!    at start-up; feature `lambda`, on by default) is the Lambda
 //!    function's whole `main`, with a log subscriber (`logging`) that keeps
 //!    raw HTTP exchanges out of the logs at any level. An application that
-//!    only reads secrets (`secret-cache`) turns default features off and
-//!    builds no Lambda runtime.
+//!    only reads secrets (`secret-cache`) turns default features off but
+//!    `aws` (the Secrets Manager store) and builds no Lambda runtime; with
+//!    no features at all (the fuzz targets) nothing of the AWS SDK is
+//!    built.
 //! 7. **Prove it against the real backend:** the `testkit` feature's
 //!    conformance kit (`testkit::conformance::run_all`) runs full, repeated
 //!    and interrupted rotations, store faults at every call, bad events and
