@@ -86,8 +86,7 @@ impl RdsApi {
             .as_ref()
             .unwrap_or(client)
             .call("DescribeDBInstances", &[("DBInstanceIdentifier", id)])
-            .await
-            .map_err(rds_error)?;
+            .await?;
         Ok(answer
             .at(&["DescribeDBInstancesResult", "DBInstances"])
             .map(|list| list.children_named("DBInstance").cloned().collect())
@@ -101,11 +100,6 @@ fn arn_region(id: &str) -> Option<&str> {
     let mut parts = id.split(':');
     (parts.next() == Some("arn")).then_some(())?;
     parts.nth(2).filter(|region| !region.is_empty())
-}
-
-/// RDS's code and message, or what failed on the way.
-fn rds_error(error: QueryError) -> BoxError {
-    error.into()
 }
 
 /// A port as RDS gives it: a number from 1 to 65535.
@@ -151,8 +145,7 @@ impl RdsDirectory for RdsApi {
             .client()
             .await?
             .call("DescribeDBClusters", &[("DBClusterIdentifier", arn)])
-            .await
-            .map_err(rds_error)?;
+            .await?;
         let cluster = answer
             .at(&["DescribeDBClustersResult", "DBClusters", "DBCluster"])
             .ok_or_else(|| format!("RDS knows no DB cluster {arn}"))?;
