@@ -265,6 +265,12 @@ impl PostgresServer {
         self.port
     }
 
+    /// The directory of this server's PostgreSQL programs (`pgbench`,
+    /// `psql`...).
+    pub fn bin_dir(&self) -> &Path {
+        &self.bin
+    }
+
     /// The superuser's password.
     pub fn superuser_password(&self) -> &str {
         &self.superuser_password

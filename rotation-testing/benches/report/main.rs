@@ -16,27 +16,15 @@ use std::time::{Duration, Instant};
 
 use api_key_rotator::iam::PreviousKey;
 use api_key_rotator_testing::{GeneratedHarness, HttpHarness, IamHarness};
-use aws_sdk_secretsmanager::config::http::HttpResponse;
-use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
-use aws_sdk_secretsmanager::operation::get_secret_value::{
-    GetSecretValueError, GetSecretValueOutput,
-};
-use aws_sdk_secretsmanager::Client;
 use database_app::comparison::{run as run_comparison, Comparison, Scenario, Strategy};
-use mysql_rotator::server::SqlMode;
-use mysql_rotator::sql::{account as mysql_account, quote_literal as quote_mysql_literal};
 use mysql_rotator_testing::{MariaDbServer, MysqlRotatorHarness};
-use postgres_rotator::sql::{alter_password, quote_identifier, quote_literal, PasswordFormat};
+use postgres_rotator::sql::{quote_identifier, quote_literal};
 use postgres_rotator_testing::PostgresRotatorHarness;
 use postgres_rotator_testing::PostgresServer;
 use rotation_core::engine::Rotation;
 use rotation_core::store::InMemorySecretStore;
 use rotation_core::testkit::{new_token, unique_name, RotatorHarness, SecretAdmin};
-use rotation_core::{
-    event::RotationEvent, event::Step, store::AWSCURRENT, store::AWSPENDING, PasswordPolicy,
-    Rotator, SecretString,
-};
+use rotation_core::{event::RotationEvent, event::Step, Rotator};
 use rotation_testing::fault_proxy::{FaultPlan, FaultProxy};
 use rotation_testing::function_checks::FunctionHarness;
 use rotation_testing::lambda_e2e::invoke_steps;
@@ -45,6 +33,13 @@ use rotation_testing::measure::{ms, Stats};
 use rotation_testing::moto::MotoServer;
 use rotation_testing::runtime_api::RuntimeApi;
 use rotation_testing::workspace_root;
+
+use floor::{floor, Floor, FloorStrategy};
+use steps::StepTimes;
+
+mod floor;
+mod logins;
+mod steps;
 
 fn command_line(program: &str, args: &[&str]) -> String {
     Command::new(program)
@@ -82,10 +77,59 @@ fn machine() -> String {
         &["-c", "import moto; print(moto.__version__)"],
     );
     format!(
-        "- CPU: {cpu}, {cores} cores; memory {memory}; Linux {}\n- {}\n- moto {moto} (Secrets Manager) and PostgreSQL (throwaway cluster) on 127.0.0.1\n",
+        "- CPU: {cpu}, {cores} cores; memory {memory}; Linux {}\n- CPU features: {}\n- {}\n- moto {moto} (Secrets Manager) and PostgreSQL (throwaway cluster) on 127.0.0.1\n",
         kernel.trim(),
+        cpu_features(),
         command_line("rustc", &["-V"]),
     )
+}
+
+/// The CPU features the rotators' hot paths depend on, so figures from two
+/// kinds of machine can be told apart: SHA-256 instructions decide the cost
+/// of SCRAM's key derivation (4096 HMAC rounds per PostgreSQL login and
+/// per verifier; `sha2` picks its code at run time from the same flags),
+/// AES and vector units that of TLS.
+fn cpu_features() -> String {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let flags: Vec<&str> = info
+        .lines()
+        .find(|l| l.starts_with("flags") || l.starts_with("Features"))
+        .and_then(|l| l.split(':').nth(1))
+        .map(|f| f.split_whitespace().collect())
+        .unwrap_or_default();
+    let has = |flag: &str| flags.contains(&flag);
+    let named: &[(&str, &str)] = if cfg!(target_arch = "aarch64") {
+        &[("sha2", "SHA-256"), ("aes", "AES"), ("asimd", "NEON")]
+    } else {
+        &[
+            ("sha_ni", "SHA-256 (sha_ni)"),
+            ("aes", "AES-NI"),
+            ("avx2", "AVX2"),
+            ("avx512f", "AVX-512"),
+        ]
+    };
+    let list = |present: bool| {
+        named
+            .iter()
+            .filter(|(flag, _)| has(flag) == present)
+            .map(|(_, name)| *name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let sha = if has(named[0].0) {
+        "in hardware"
+    } else {
+        "in software (no SHA instructions: SCRAM costs several times more)"
+    };
+    let (present, missing) = (list(true), list(false));
+    let mut out = format!("SHA-256 runs {sha}");
+    if !present.is_empty() {
+        let _ = write!(out, "; has {present}");
+    }
+    if !missing.is_empty() {
+        let _ = write!(out, "; lacks {missing}");
+    }
+    out
 }
 
 fn zip_size(path: &Path) -> u64 {
@@ -129,7 +173,7 @@ fn peak_rss_mb(pid: u32) -> f64 {
 }
 
 struct FunctionFigures {
-    warm: Stats,
+    warm: StepTimes,
     cold: Stats,
     calls: usize,
     peak_rss_mb: f64,
@@ -158,18 +202,23 @@ async fn through_function<H: RotatorHarness>(
         .await
         .expect("starts");
     let arn = store.create_json("bench", &secret).await.unwrap();
-    let mut warm = Vec::new();
+    let mut warm = StepTimes::default();
     let mut calls = 0;
     for round in 0..rounds + 3 {
         let token = new_token();
         store.start_rotation(&arn, &token).await.unwrap();
         proxy.set_plan(FaultPlan::Pass);
-        let started = Instant::now();
-        invoke_steps(&api, &arn, &token, &Step::ALL).await;
-        if round >= 3 {
-            warm.push(started.elapsed());
+        let before = proxy.requests();
+        let mut times = StepTimes::default();
+        for (index, step) in Step::ALL.into_iter().enumerate() {
+            let started = Instant::now();
+            invoke_steps(&api, &arn, &token, &[step]).await;
+            times.record(index, started.elapsed());
         }
-        calls = proxy.requests();
+        if round >= 3 {
+            warm.extend(&times);
+        }
+        calls = proxy.requests() - before;
     }
     let peak_rss_mb = peak_rss_mb(process.id());
     drop(process);
@@ -183,264 +232,11 @@ async fn through_function<H: RotatorHarness>(
         cold.push(process.started().elapsed());
     }
     FunctionFigures {
-        warm: Stats::of(warm),
+        warm,
         cold: Stats::of(cold),
         calls,
         peak_rss_mb,
     }
-}
-
-/// The SDK call's output; on failure, a panic with the service's error
-/// code and message only: an SDK error's `Debug` carries the raw HTTP
-/// response, which for GetSecretValue holds the secret.
-fn sdk<T, E: ProvideErrorMetadata, R>(operation: &str, result: Result<T, SdkError<E, R>>) -> T {
-    result.unwrap_or_else(|e| {
-        panic!(
-            "{operation}: {} {}",
-            e.code().unwrap_or("(no code)"),
-            e.message().unwrap_or("")
-        )
-    })
-}
-
-async fn describe(client: &Client, arn: &str) -> DescribeSecretOutput {
-    let answer = client.describe_secret().secret_id(arn).send().await;
-    sdk("DescribeSecret", answer)
-}
-
-async fn get_value(
-    client: &Client,
-    arn: &str,
-    version: Option<&str>,
-    stage: &str,
-) -> Result<GetSecretValueOutput, SdkError<GetSecretValueError, HttpResponse>> {
-    client
-        .get_secret_value()
-        .secret_id(arn)
-        .set_version_id(version.map(str::to_owned))
-        .version_stage(stage)
-        .send()
-        .await
-}
-
-/// The database side of the floor: the least a rotation must do with the
-/// engine's own driver.
-#[async_trait::async_trait]
-trait FloorDatabase: Sync {
-    /// The `engine` of its secrets.
-    fn engine(&self) -> &'static str;
-    /// Its port on 127.0.0.1.
-    fn port(&self) -> u16;
-    /// Creates `user` with `password`.
-    async fn create_user(&self, user: &str, password: &str);
-    /// Logs in as `user` with `old` and sets its password to `new`.
-    async fn change_password(&self, user: &str, old: &str, new: &SecretString);
-    /// Logs in as `user` with `password` and runs `SELECT 1`.
-    async fn check(&self, user: &str, password: &str);
-}
-
-#[async_trait::async_trait]
-impl FloorDatabase for PostgresServer {
-    fn engine(&self) -> &'static str {
-        "postgres"
-    }
-    fn port(&self) -> u16 {
-        PostgresServer::port(self)
-    }
-    async fn create_user(&self, user: &str, password: &str) {
-        let create = format!(
-            "CREATE ROLE {} LOGIN PASSWORD {}",
-            quote_identifier(user),
-            quote_literal(password)
-        );
-        self.superuser().await.batch_execute(&create).await.unwrap();
-    }
-    async fn change_password(&self, user: &str, old: &str, new: &SecretString) {
-        let db = log_in(self, user, old).await;
-        db.batch_execute(&alter_password(user, new, PasswordFormat::ScramSha256))
-            .await
-            .unwrap();
-    }
-    async fn check(&self, user: &str, password: &str) {
-        let db = log_in(self, user, password).await;
-        db.query_one("SELECT 1", &[]).await.unwrap();
-    }
-}
-
-fn mariadb_login(server: &MariaDbServer, user: &str, password: &str) -> mysql_async::OptsBuilder {
-    mysql_async::OptsBuilder::default()
-        .ip_or_hostname("127.0.0.1")
-        .tcp_port(server.port())
-        .user(Some(user))
-        .pass(Some(password))
-        .prefer_socket(false)
-}
-
-#[async_trait::async_trait]
-impl FloorDatabase for MariaDbServer {
-    fn engine(&self) -> &'static str {
-        "mariadb"
-    }
-    fn port(&self) -> u16 {
-        MariaDbServer::port(self)
-    }
-    async fn create_user(&self, user: &str, password: &str) {
-        let literal = |v: &str| quote_mysql_literal(v, SqlMode::default());
-        self.execute(&format!(
-            "CREATE USER {} IDENTIFIED BY {}",
-            mysql_account(user, "%"),
-            literal(password)
-        ))
-        .await;
-    }
-    async fn change_password(&self, user: &str, old: &str, new: &SecretString) {
-        use mysql_async::prelude::Queryable;
-        let mut db = mysql_async::Conn::new(mariadb_login(self, user, old))
-            .await
-            .expect("log in");
-        let statement = format!(
-            "SET PASSWORD = '{}'",
-            mysql_rotator::hash::native_password(new)
-        );
-        db.query_drop(statement).await.unwrap();
-        let _ = db.disconnect().await;
-    }
-    async fn check(&self, user: &str, password: &str) {
-        use mysql_async::prelude::Queryable;
-        let mut db = mysql_async::Conn::new(mariadb_login(self, user, password))
-            .await
-            .expect("log in");
-        let one: Option<i64> = db.query_first("SELECT 1").await.unwrap();
-        assert_eq!(one, Some(1));
-        let _ = db.disconnect().await;
-    }
-}
-
-async fn log_in(server: &PostgresServer, user: &str, password: &str) -> tokio_postgres::Client {
-    let config = server.config(user, password, "postgres");
-    let (db, connection) = config.connect(tokio_postgres::NoTls).await.expect("log in");
-    tokio::spawn(connection);
-    db
-}
-
-/// The floor of a single-user rotation: the same twelve Secrets Manager
-/// calls and three database logins (finishSecret proves the pending value
-/// again), made directly with the SDK and the database client, nothing
-/// else.
-async fn floor_rotation(
-    client: &Client,
-    server: &dyn FloorDatabase,
-    store: &dyn SecretAdmin,
-    arn: &str,
-    user: &str,
-    password: &mut String,
-) -> Duration {
-    let token = new_token();
-    store.start_rotation(arn, &token).await.unwrap();
-    let generator = PasswordPolicy::default().generator().unwrap();
-    let started = Instant::now();
-    // createSecret: the pending read answers "not found".
-    describe(client, arn).await;
-    let current = sdk(
-        "GetSecretValue",
-        get_value(client, arn, None, AWSCURRENT).await,
-    );
-    let _ = get_value(client, arn, Some(&token), AWSPENDING).await;
-    let mut pending: serde_json::Value =
-        serde_json::from_str(current.secret_string().unwrap()).unwrap();
-    let new_password = generator.generate();
-    pending["password"] = new_password.expose().into();
-    let put = client
-        .put_secret_value()
-        .secret_id(arn)
-        .client_request_token(&token)
-        .secret_string(pending.to_string())
-        .version_stages(AWSPENDING)
-        .send()
-        .await;
-    sdk("PutSecretValue", put);
-    // setSecret
-    describe(client, arn).await;
-    sdk(
-        "GetSecretValue",
-        get_value(client, arn, None, AWSCURRENT).await,
-    );
-    sdk(
-        "GetSecretValue",
-        get_value(client, arn, Some(&token), AWSPENDING).await,
-    );
-    server.change_password(user, password, &new_password).await;
-    // testSecret
-    describe(client, arn).await;
-    sdk(
-        "GetSecretValue",
-        get_value(client, arn, Some(&token), AWSPENDING).await,
-    );
-    server.check(user, new_password.expose()).await;
-    // finishSecret: the pending value proved, then the move.
-    let description = describe(client, arn).await;
-    sdk(
-        "GetSecretValue",
-        get_value(client, arn, Some(&token), AWSPENDING).await,
-    );
-    server.check(user, new_password.expose()).await;
-    let old = description
-        .version_ids_to_stages()
-        .and_then(|m| {
-            m.iter()
-                .find(|(_, s)| s.iter().any(|s| s == AWSCURRENT))
-                .map(|(v, _)| v.clone())
-        })
-        .unwrap();
-    let moved = client
-        .update_secret_version_stage()
-        .secret_id(arn)
-        .version_stage(AWSCURRENT)
-        .move_to_version_id(&token)
-        .remove_from_version_id(old)
-        .send()
-        .await;
-    sdk("UpdateSecretVersionStage", moved);
-    let took = started.elapsed();
-    *password = new_password.expose().to_owned();
-    took
-}
-
-async fn floor(server: &dyn FloorDatabase, moto: &MotoServer, rounds: usize) -> Stats {
-    // Through the same kind of proxy as the function's calls, so both pay
-    // the same extra hop.
-    let proxy = FaultProxy::start(moto.port()).await;
-    let config = moto
-        .client()
-        .config()
-        .to_builder()
-        .endpoint_url(proxy.endpoint())
-        .build();
-    let client = aws_sdk_secretsmanager::Client::from_conf(config);
-    let store = moto.admin_store();
-    let user = unique_name("floor");
-    let mut password = unique_name("pw");
-    server.create_user(&user, &password).await;
-    let secret = serde_json::json!({"engine": server.engine(), "host": "127.0.0.1", "port": server.port(), "username": user, "password": password, "ssl": false});
-    let arn = client
-        .create_secret()
-        .name(unique_name("floor"))
-        .secret_string(secret.to_string())
-        .send()
-        .await
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_owned();
-    let mut times = Vec::new();
-    for round in 0..rounds + 3 {
-        let took =
-            floor_rotation(&client, server, store.as_ref(), &arn, &user, &mut password).await;
-        if round >= 3 {
-            times.push(took);
-        }
-    }
-    Stats::of(times)
 }
 
 /// `count` single-user secrets rotated once each through the library, at
@@ -539,8 +335,59 @@ async fn scale_secrets(
     arns
 }
 
+/// An engine's table: its function's rotations for both strategies, each
+/// against the floor of its strategy.
+async fn database_rotations<H: RotatorHarness>(
+    out: &mut String,
+    bootstrap: &Path,
+    server: &dyn floor::FloorDatabase,
+    moto: &MotoServer,
+    rounds: usize,
+    [single, alternating]: [&H; 2],
+) {
+    let _ = writeln!(out, "| strategy | warm min | warm median | warm max | steps' warm medians (create / set / test / finish) | cold median | warm median / floor | Secrets Manager calls | peak RSS |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    let mut floors = Vec::new();
+    for (name, harness, strategy) in [
+        ("single user", single, FloorStrategy::SingleUser),
+        (
+            "alternating users",
+            alternating,
+            FloorStrategy::AlternatingUsers,
+        ),
+    ] {
+        let Floor { times, calls } = floor(server, moto, strategy, rounds).await;
+        let f = through_function(bootstrap, harness, moto, rounds, &[]).await;
+        let warm = f.warm.total();
+        let ratio = warm.median.as_secs_f64() / times.total().median.as_secs_f64();
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} | {} | {ratio:.2} | {} | {:.1} MB |",
+            warm.row(),
+            f.warm.medians_cell(),
+            ms(f.cold.median),
+            f.calls,
+            f.peak_rss_mb
+        );
+        floors.push((name, times, calls));
+    }
+    for (name, times, calls) in floors {
+        let _ = writeln!(
+            out,
+            "| floor ({name}) | {} | {} | — | 1.00 | {calls} | — |",
+            times.total().row(),
+            times.medians_cell()
+        );
+    }
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
+    // `--only postgres`: the machine and PostgreSQL's sections, printed and
+    // written to target/bench-postgres.md, leaving BENCHMARKS.md alone.
+    let only_postgres = std::env::args()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .any(|w| w[0] == "--only" && w[1] == "postgres");
     let (rounds, starts, secrets) = if quick { (10, 10, 100) } else { (50, 50, 1000) };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -555,6 +402,7 @@ fn main() {
         let _ = writeln!(out, "# Benchmarks\n\nWritten by `cargo bench -p rotation-testing --bench report{}` on {}. Every figure below comes from that one run.\n\n## Machine\n\n{}", if quick { " -- --quick" } else { "" }, command_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]), machine());
 
         // Sizes.
+        let x86 = bootstraps("x86_64");
         let _ = writeln!(out, "## Size\n\nTarget: zip at most 4 MB.\n\n| binary | architecture | bootstrap | zip (deflate -9) |\n| --- | --- | --- | --- |");
         for arch in ["x86_64", "arm64"] {
             for (name, path) in bootstraps(arch) {
@@ -564,7 +412,6 @@ fn main() {
         }
 
         // Start-up.
-        let x86 = bootstraps("x86_64");
         let floor_bin = x86.iter().find(|(n, _)| n == "lambda-floor").map(|(_, p)| p.clone()).expect("the lambda-floor bootstrap");
         let floor_start = Stats::of(times_to_ready(&floor_bin, starts).await);
         let _ = writeln!(out, "\n## Initialisation\n\nProcess start to the first Runtime API `next` request, {starts} starts, x86_64. Floor: `lambda-floor`, an empty `lambda_runtime` function with the same profile. Target: at most 1.5x the floor.\n\n| binary | min | median | max | median / floor |\n| --- | --- | --- | --- | --- |");
@@ -575,39 +422,32 @@ fn main() {
 
         // Rotations through the function.
         let bootstrap = x86.iter().find(|(n, _)| n == "postgres-rotator").map(|(_, p)| p.clone()).expect("postgres-rotator");
-        let floor_rot = floor(&server, &moto, rounds).await;
-        let _ = writeln!(out, "\n## Full rotation through the Runtime API\n\nThe four invocations of one rotation, through the tests' Runtime API, against moto and PostgreSQL on 127.0.0.1. Warm: one process, {rounds} rotations of one secret after 3 warm-up rotations. Cold: a new process per rotation, timed from its start. Floor: the same 12 Secrets Manager calls and 3 database logins made directly with the AWS SDK and tokio-postgres, in this process, {rounds} rotations. Both the function and the floor reach moto through a counting proxy (one extra local hop per call). The function's time includes the Runtime API's round trips and its INFO logging. Peak memory is the function process's VmHWM after the warm rotations. Targets: warm at most 1.3x the floor; at most 10 calls for single user; at most 20 MB.\n\n| strategy | warm min | warm median | warm max | cold median | warm median / floor | Secrets Manager calls | peak RSS |\n| --- | --- | --- | --- | --- | --- | --- | --- |");
-        for (name, harness) in [("single user", &single), ("alternating users", &alternating)] {
-            let f = through_function(&bootstrap, harness, &moto, rounds, &[]).await;
-            let _ = writeln!(out, "| {name} | {} | {} | {} | {} | {:.2} | {} | {:.1} MB |", ms(f.warm.min), ms(f.warm.median), ms(f.warm.max), ms(f.cold.median), f.warm.median.as_secs_f64() / floor_rot.median.as_secs_f64(), f.calls, f.peak_rss_mb);
+        let _ = writeln!(out, "\n## Full rotation through the Runtime API\n\nThe four invocations of one rotation, through the tests' Runtime API, against moto and PostgreSQL on 127.0.0.1. Warm: one process, {rounds} rotations of one secret after 3 warm-up rotations; the steps' medians show where the time goes. Cold: a new process per rotation, timed from its start. Floor: the same Secrets Manager calls and database logins made directly with the AWS SDK and tokio-postgres, in this process (built with the same release profile), {rounds} rotations: single user logs in and changes its own password, then logs in with the new one at testSecret and again at finishSecret; alternating users also logs in with AWSCURRENT, reads the master secret and logs in as the administrator. Both the function and the floor reach moto through a counting proxy (one extra local hop per call). The function's time includes the Runtime API's round trips and its INFO logging. Peak memory is the function process's VmHWM after the warm rotations. Targets: warm at most 1.2x the floor of its strategy; at most 20 MB.\n");
+        database_rotations(&mut out, &bootstrap, &server, &moto, rounds, [&single, &alternating]).await;
+        logins::report(&mut out, &server, rounds).await;
+        if only_postgres {
+            return out;
         }
-        let _ = writeln!(out, "| floor (single user) | {} | — | 1.00 | 11 | — |", Stats::row(&floor_rot));
 
         // MySQL rotations through the function.
         let mysql_bootstrap = x86.iter().find(|(n, _)| n == "mysql-rotator").map(|(_, p)| p.clone()).expect("mysql-rotator");
         let mariadb = MariaDbServer::start();
-        let mysql_floor = floor(&mariadb, &moto, rounds).await;
-        let _ = writeln!(out, "\n## MySQL rotation through the Runtime API\n\n`mysql-rotator`, measured as above, against MariaDB 10.11 on 127.0.0.1 (`mysql_native_password` accounts). Floor: the same 12 Secrets Manager calls and 3 database logins made directly with the AWS SDK and `mysql_async`, in this process. Targets as PostgreSQL's.\n\n| strategy | warm min | warm median | warm max | cold median | warm median / floor | Secrets Manager calls | peak RSS |\n| --- | --- | --- | --- | --- | --- | --- | --- |");
-        for (name, harness) in [
-            ("single user", MysqlRotatorHarness::single_user(&mariadb).await),
-            ("alternating users", MysqlRotatorHarness::alternating_users(&mariadb).await),
-        ] {
-            let f = through_function(&mysql_bootstrap, &harness, &moto, rounds, &[]).await;
-            let _ = writeln!(out, "| {name} | {} | {} | {} | {} | {:.2} | {} | {:.1} MB |", ms(f.warm.min), ms(f.warm.median), ms(f.warm.max), ms(f.cold.median), f.warm.median.as_secs_f64() / mysql_floor.median.as_secs_f64(), f.calls, f.peak_rss_mb);
-        }
-        let _ = writeln!(out, "| floor (single user) | {} | — | 1.00 | 11 | — |", Stats::row(&mysql_floor));
+        let _ = writeln!(out, "\n## MySQL rotation through the Runtime API\n\n`mysql-rotator`, measured as above, against MariaDB 10.11 on 127.0.0.1 (`mysql_native_password` accounts). Floor: the same Secrets Manager calls and database logins made directly with the AWS SDK and `mysql_async`, in this process. Targets as PostgreSQL's.\n");
+        let (mysql_single, mysql_alternating) = (MysqlRotatorHarness::single_user(&mariadb).await, MysqlRotatorHarness::alternating_users(&mariadb).await);
+        database_rotations(&mut out, &mysql_bootstrap, &mariadb, &moto, rounds, [&mysql_single, &mysql_alternating]).await;
 
         // API keys through the function.
         let api_key = x86.iter().find(|(n, _)| n == "api-key-rotator").map(|(_, p)| p.clone()).expect("api-key-rotator");
         let iam = IamHarness::new(&moto, PreviousKey::KeptUntilNextRotation);
         let http = HttpHarness::admin(true).await;
-        let _ = writeln!(out, "\n## API key rotation through the Runtime API\n\n`api-key-rotator`, measured as above (warm: {rounds} rotations of one secret in one process; cold: a new process per rotation). IAM access keys against moto's IAM and STS, which answer at once (IAM's real propagation delay, which testSecret waits out, is not in these figures); keys over HTTP against the tests' key service on 127.0.0.1 (plain HTTP, so no TLS handshake is counted), with an admin key; generated keys have no backend. Secrets Manager calls counted at the proxy for one warm rotation after the first (the IAM provider's createSecret also reads AWSPREVIOUS once the secret has one).\n\n| provider | warm min | warm median | warm max | cold median | Secrets Manager calls | peak RSS |\n| --- | --- | --- | --- | --- | --- | --- |");
+        let _ = writeln!(out, "\n## API key rotation through the Runtime API\n\n`api-key-rotator`, measured as above (warm: {rounds} rotations of one secret in one process; cold: a new process per rotation). IAM access keys against moto's IAM and STS, which answer at once (IAM's real propagation delay, which testSecret waits out, is not in these figures); keys over HTTP against the tests' key service on 127.0.0.1 (plain HTTP, so no TLS handshake is counted), with an admin key; generated keys have no backend. Secrets Manager calls counted at the proxy for one warm rotation after the first (the IAM provider's createSecret also reads AWSPREVIOUS once the secret has one).\n\n| provider | warm min | warm median | warm max | steps' warm medians (create / set / test / finish) | cold median | Secrets Manager calls | peak RSS |\n| --- | --- | --- | --- | --- | --- | --- | --- |");
         for (name, f) in [
             ("generated", through_function(&api_key, &GeneratedHarness, &moto, rounds, &GeneratedHarness.function_env()).await),
             ("iam-access-key", through_function(&api_key, &iam, &moto, rounds, &iam.function_env()).await),
             ("http (admin key)", through_function(&api_key, &http, &moto, rounds, &http.function_env()).await),
         ] {
-            let _ = writeln!(out, "| {name} | {} | {} | {} | {} | {} | {:.1} MB |", ms(f.warm.min), ms(f.warm.median), ms(f.warm.max), ms(f.cold.median), f.calls, f.peak_rss_mb);
+            let warm = f.warm.total();
+            let _ = writeln!(out, "| {name} | {} | {} | {} | {} | {:.1} MB |", warm.row(), f.warm.medians_cell(), ms(f.cold.median), f.calls, f.peak_rss_mb);
         }
 
         // Scale.
@@ -637,7 +477,11 @@ fn main() {
         }
         out
     });
-    let path = workspace_root().join("BENCHMARKS.md");
+    let path = workspace_root().join(if only_postgres {
+        "target/bench-postgres.md"
+    } else {
+        "BENCHMARKS.md"
+    });
     std::fs::write(&path, &report).unwrap();
     println!("{report}\nwritten to {}", path.display());
 }
