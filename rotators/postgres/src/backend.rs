@@ -1,4 +1,8 @@
 //! [`PostgresBackend`]: logins and the statements that change roles.
+//!
+//! Statements go in one round trip each: catalog reads with
+//! `query_typed` (the parameters' types given, so no separate prepare),
+//! fixed statements with the simple protocol.
 
 use std::sync::OnceLock;
 
@@ -14,7 +18,8 @@ use tokio::net::TcpStream;
 use tokio_postgres::config::SslMode as DriverSslMode;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::tls::MakeTlsConnect;
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::types::Type;
+use tokio_postgres::{Client, Config, NoTls, SimpleQueryMessage};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::auth_guard::{AuthGuard, GuardedTls};
@@ -53,15 +58,14 @@ pub struct Session {
 
 impl Session {
     /// How the server stores passwords, asked once per session.
-    async fn password_format(&mut self) -> Result<PasswordFormat, tokio_postgres::Error> {
+    async fn password_format(&mut self) -> Result<PasswordFormat, BoxError> {
         if let Some(format) = self.password_format {
             return Ok(format);
         }
-        let row = self
-            .client
-            .query_one("SHOW password_encryption", &[])
-            .await?;
-        let format = PasswordFormat::from_setting(row.try_get(0)?);
+        let messages = self.client.simple_query("SHOW password_encryption").await?;
+        let setting = first_value(&messages)
+            .ok_or("SHOW password_encryption returned no value")?;
+        let format = PasswordFormat::from_setting(setting);
         self.password_format = Some(format);
         Ok(format)
     }
@@ -238,12 +242,7 @@ impl DatabaseBackend for PostgresBackend {
             .simple_query(&settings)
             .await
             .map_err(|e| LoginError::Connection(e.into()))?;
-        let password_format = messages.iter().find_map(|m| match m {
-            tokio_postgres::SimpleQueryMessage::Row(row) => {
-                row.get(0).map(PasswordFormat::from_setting)
-            }
-            _ => None,
-        });
+        let password_format = first_value(&messages).map(PasswordFormat::from_setting);
         Ok(Session {
             client,
             password_format,
@@ -251,12 +250,13 @@ impl DatabaseBackend for PostgresBackend {
     }
 
     async fn check(&self, session: &mut Session) -> Result<(), BoxError> {
-        let row = session.client.query_one("SELECT 1", &[]).await?;
-        let one: i32 = row.try_get(0)?;
-        if one != 1 {
-            return Err(format!("SELECT 1 returned {one}").into());
+        // The simple protocol: one round trip, where a prepared statement
+        // takes two.
+        let messages = session.client.simple_query("SELECT 1").await?;
+        match first_value(&messages) {
+            Some("1") => Ok(()),
+            other => Err(format!("SELECT 1 returned {other:?}").into()),
         }
-        Ok(())
     }
     async fn set_password(
         &self,
@@ -287,12 +287,7 @@ impl DatabaseBackend for PostgresBackend {
         admin: &mut Session,
         username: &str,
     ) -> Result<UserStanding, BoxError> {
-        if admin
-            .client
-            .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&username])
-            .await?
-            .is_none()
-        {
+        if !role_exists(&admin.client, username).await? {
             return Ok(UserStanding::Missing);
         }
         // The user's own attributes, then every role it is a member of,
@@ -301,13 +296,16 @@ impl DatabaseBackend for PostgresBackend {
         // or as a superuser.
         let row = admin
             .client
-            .query_opt(
+            .query_typed_opt(
                 "SELECT r.rolname, r.rolname = $1, r.rolsuper, r.rolcreaterole \
                  FROM pg_catalog.pg_roles r \
                  WHERE pg_catalog.pg_has_role($1, r.oid, 'MEMBER') \
                    AND (r.rolsuper OR r.rolcreaterole OR r.rolname = ANY($2)) \
                  ORDER BY r.rolname = $1 DESC, r.rolname LIMIT 1",
-                &[&username, &POWERFUL_ROLES.as_slice()],
+                &[
+                    (&username, Type::NAME),
+                    (&POWERFUL_ROLES.as_slice(), Type::NAME_ARRAY),
+                ],
             )
             .await?;
         let Some(row) = row else {
@@ -332,17 +330,18 @@ impl DatabaseBackend for PostgresBackend {
         original: &str,
         clone: &str,
     ) -> Result<bool, BoxError> {
+        // EXISTS: PostgreSQL 16 keeps one row per grantor of a membership.
         let row = admin
             .client
-            .query_opt(
-                "SELECT 1 FROM pg_auth_members m \
-                 JOIN pg_roles g ON g.oid = m.roleid \
-                 JOIN pg_roles u ON u.oid = m.member \
-                 WHERE g.rolname = $1 AND u.rolname = $2",
-                &[&original, &clone],
+            .query_typed_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m \
+                 JOIN pg_catalog.pg_roles g ON g.oid = m.roleid \
+                 JOIN pg_catalog.pg_roles u ON u.oid = m.member \
+                 WHERE g.rolname = $1 AND u.rolname = $2)",
+                &[(&original, Type::NAME), (&clone, Type::NAME)],
             )
             .await?;
-        Ok(row.is_some())
+        Ok(row.try_get(0)?)
     }
 }
 
@@ -371,8 +370,19 @@ async fn create_clone(client: &Client, original: &str, clone: &str) -> Result<()
 }
 
 async fn role_exists(client: &Client, name: &str) -> Result<bool, tokio_postgres::Error> {
-    let row = client
-        .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&name])
-        .await?;
-    Ok(row.is_some())
+    client
+        .query_typed_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1)",
+            &[(&name, Type::NAME)],
+        )
+        .await?
+        .try_get(0)
+}
+
+/// The first column of the first row of a simple query's answer.
+fn first_value(messages: &[SimpleQueryMessage]) -> Option<&str> {
+    messages.iter().find_map(|m| match m {
+        SimpleQueryMessage::Row(row) => row.get(0),
+        _ => None,
+    })
 }

@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 
 use rotation_core::error::BoxError;
+use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 
 use crate::backend::RoleMissing;
@@ -106,10 +107,10 @@ struct Attributes {
 
 async fn attributes(client: &Client, role: &str) -> Result<Attributes, BoxError> {
     let row = client
-        .query_opt(
+        .query_typed_opt(
             "SELECT rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolreplication, \
              rolbypassrls, rolcanlogin, rolconnlimit FROM pg_catalog.pg_roles WHERE rolname = $1",
-            &[&role],
+            &[(&role, Type::NAME)],
         )
         .await?
         .ok_or_else(|| RoleMissing(role.to_owned()))?;
@@ -168,13 +169,13 @@ async fn attribute_statements(
 /// option.
 async fn memberships(client: &Client, role: &str) -> Result<BTreeMap<String, bool>, BoxError> {
     let rows = client
-        .query(
+        .query_typed(
             "SELECT g.rolname::text, bool_or(m.admin_option) \
              FROM pg_catalog.pg_auth_members m \
              JOIN pg_catalog.pg_roles g ON g.oid = m.roleid \
              JOIN pg_catalog.pg_roles u ON u.oid = m.member \
              WHERE u.rolname = $1 GROUP BY g.rolname",
-            &[&role],
+            &[(&role, Type::NAME)],
         )
         .await?;
     rows.iter()
@@ -224,14 +225,14 @@ async fn settings(
     role: &str,
 ) -> Result<BTreeMap<(String, String), String>, BoxError> {
     let rows = client
-        .query(
+        .query_typed(
             "SELECT coalesce(d.datname::text, ''), c.config \
              FROM pg_catalog.pg_db_role_setting s \
              JOIN pg_catalog.pg_roles r ON r.oid = s.setrole \
              LEFT JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase \
              CROSS JOIN LATERAL unnest(s.setconfig) AS c(config) \
              WHERE r.rolname = $1",
-            &[&role],
+            &[(&role, Type::NAME)],
         )
         .await?;
     let mut settings = BTreeMap::new();
@@ -249,11 +250,11 @@ async fn settings(
 /// them with a warning instead of failing every rotation.
 async fn superuser_only(client: &Client, names: &[String]) -> Result<Vec<String>, BoxError> {
     let rows = client
-        .query(
+        .query_typed(
             "SELECT name::text FROM pg_catalog.pg_settings \
              WHERE name = ANY($1) AND context = 'superuser' \
              AND NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)",
-            &[&names],
+            &[(&names, Type::TEXT_ARRAY)],
         )
         .await?;
     rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
