@@ -63,8 +63,7 @@ impl Session {
             return Ok(format);
         }
         let messages = self.client.simple_query("SHOW password_encryption").await?;
-        let setting = first_value(&messages)
-            .ok_or("SHOW password_encryption returned no value")?;
+        let setting = first_value(&messages).ok_or("SHOW password_encryption returned no value")?;
         let format = PasswordFormat::from_setting(setting);
         self.password_format = Some(format);
         Ok(format)
@@ -287,32 +286,38 @@ impl DatabaseBackend for PostgresBackend {
         admin: &mut Session,
         username: &str,
     ) -> Result<UserStanding, BoxError> {
-        if !role_exists(&admin.client, username).await? {
-            return Ok(UserStanding::Missing);
-        }
-        // The user's own attributes, then every role it is a member of,
-        // directly or not: SET ROLE gives a member the role's attributes,
-        // and some predefined roles (and RDS's) act as the server's OS user
-        // or as a superuser.
+        // Whether the user exists, and the most powerful role among its
+        // own attributes and every role it is a member of, directly or not:
+        // SET ROLE gives a member the role's attributes, and some predefined
+        // roles (and RDS's) act as the server's OS user or as a superuser.
+        // One round trip: pg_has_role is strict, so for a missing user the
+        // lateral part finds nothing instead of failing.
         let row = admin
             .client
-            .query_typed_opt(
-                "SELECT r.rolname, r.rolname = $1, r.rolsuper, r.rolcreaterole \
-                 FROM pg_catalog.pg_roles r \
-                 WHERE pg_catalog.pg_has_role($1, r.oid, 'MEMBER') \
-                   AND (r.rolsuper OR r.rolcreaterole OR r.rolname = ANY($2)) \
-                 ORDER BY r.rolname = $1 DESC, r.rolname LIMIT 1",
+            .query_typed_one(
+                "SELECT u.oid IS NOT NULL, p.rolname::text, p.own, p.rolsuper, p.rolcreaterole \
+                 FROM (VALUES ($1::name)) AS wanted(name) \
+                 LEFT JOIN pg_catalog.pg_roles u ON u.rolname = wanted.name \
+                 LEFT JOIN LATERAL ( \
+                   SELECT r.rolname, r.oid = u.oid AS own, r.rolsuper, r.rolcreaterole \
+                   FROM pg_catalog.pg_roles r \
+                   WHERE pg_catalog.pg_has_role(u.oid, r.oid, 'MEMBER') \
+                     AND (r.rolsuper OR r.rolcreaterole OR r.rolname = ANY($2)) \
+                   ORDER BY r.oid = u.oid DESC, r.rolname LIMIT 1) p ON true",
                 &[
                     (&username, Type::NAME),
                     (&POWERFUL_ROLES.as_slice(), Type::NAME_ARRAY),
                 ],
             )
             .await?;
-        let Some(row) = row else {
+        if !row.try_get::<_, bool>(0)? {
+            return Ok(UserStanding::Missing);
+        }
+        let Some(role) = row.try_get::<_, Option<String>>(1)? else {
             return Ok(UserStanding::Ordinary);
         };
-        let (role, own): (String, bool) = (row.try_get(0)?, row.try_get(1)?);
-        let attribute = match (row.try_get::<_, bool>(2)?, row.try_get::<_, bool>(3)?) {
+        let own: bool = row.try_get(2)?;
+        let attribute = match (row.try_get::<_, bool>(3)?, row.try_get::<_, bool>(4)?) {
             (true, _) => "SUPERUSER",
             (false, true) => "CREATEROLE",
             (false, false) => "",

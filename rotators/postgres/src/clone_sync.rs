@@ -105,27 +105,39 @@ struct Attributes {
     connection_limit: i32,
 }
 
-async fn attributes(client: &Client, role: &str) -> Result<Attributes, BoxError> {
-    let row = client
-        .query_typed_opt(
-            "SELECT rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolreplication, \
-             rolbypassrls, rolcanlogin, rolconnlimit FROM pg_catalog.pg_roles WHERE rolname = $1",
-            &[(&role, Type::NAME)],
+/// The original's and the clone's attributes, in one round trip.
+async fn attributes(
+    client: &Client,
+    original: &str,
+    clone: &str,
+) -> Result<(Attributes, Attributes), BoxError> {
+    let rows = client
+        .query_typed(
+            "SELECT rolname::text, rolsuper, rolinherit, rolcreaterole, rolcreatedb, \
+             rolreplication, rolbypassrls, rolcanlogin, rolconnlimit \
+             FROM pg_catalog.pg_roles WHERE rolname = ANY($1)",
+            &[(&[original, clone].as_slice(), Type::NAME_ARRAY)],
         )
-        .await?
-        .ok_or_else(|| RoleMissing(role.to_owned()))?;
-    Ok(Attributes {
-        flags: [
-            ("SUPERUSER", row.try_get(0)?),
-            ("INHERIT", row.try_get(1)?),
-            ("CREATEROLE", row.try_get(2)?),
-            ("CREATEDB", row.try_get(3)?),
-            ("REPLICATION", row.try_get(4)?),
-            ("BYPASSRLS", row.try_get(5)?),
-        ],
-        can_login: row.try_get(6)?,
-        connection_limit: row.try_get(7)?,
-    })
+        .await?;
+    let of = |role: &str| -> Result<Attributes, BoxError> {
+        let row = rows
+            .iter()
+            .find(|row| row.try_get::<_, &str>(0).is_ok_and(|name| name == role))
+            .ok_or_else(|| RoleMissing(role.to_owned()))?;
+        Ok(Attributes {
+            flags: [
+                ("SUPERUSER", row.try_get(1)?),
+                ("INHERIT", row.try_get(2)?),
+                ("CREATEROLE", row.try_get(3)?),
+                ("CREATEDB", row.try_get(4)?),
+                ("REPLICATION", row.try_get(5)?),
+                ("BYPASSRLS", row.try_get(6)?),
+            ],
+            can_login: row.try_get(7)?,
+            connection_limit: row.try_get(8)?,
+        })
+    };
+    Ok((of(original)?, of(clone)?))
 }
 
 async fn attribute_statements(
@@ -133,8 +145,7 @@ async fn attribute_statements(
     original: &str,
     clone: &str,
 ) -> Result<Vec<String>, BoxError> {
-    let want = attributes(client, original).await?;
-    let have = attributes(client, clone).await?;
+    let (want, have) = attributes(client, original, clone).await?;
     let mut options: Vec<String> = want
         .flags
         .iter()
@@ -165,22 +176,30 @@ async fn attribute_statements(
     })
 }
 
-/// The roles `role` is a direct member of, with whether it holds the admin
-/// option.
-async fn memberships(client: &Client, role: &str) -> Result<BTreeMap<String, bool>, BoxError> {
+/// The roles the original and the clone are direct members of, with
+/// whether each holds the admin option, in one round trip.
+async fn memberships(
+    client: &Client,
+    original: &str,
+    clone: &str,
+) -> Result<[BTreeMap<String, bool>; 2], BoxError> {
     let rows = client
         .query_typed(
-            "SELECT g.rolname::text, bool_or(m.admin_option) \
+            "SELECT u.rolname::text, g.rolname::text, bool_or(m.admin_option) \
              FROM pg_catalog.pg_auth_members m \
              JOIN pg_catalog.pg_roles g ON g.oid = m.roleid \
              JOIN pg_catalog.pg_roles u ON u.oid = m.member \
-             WHERE u.rolname = $1 GROUP BY g.rolname",
-            &[(&role, Type::NAME)],
+             WHERE u.rolname = ANY($1) GROUP BY u.rolname, g.rolname",
+            &[(&[original, clone].as_slice(), Type::NAME_ARRAY)],
         )
         .await?;
-    rows.iter()
-        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-        .collect()
+    let mut of = [BTreeMap::new(), BTreeMap::new()];
+    for row in rows {
+        let member: &str = row.try_get(0)?;
+        let index = usize::from(member != original);
+        of[index].insert(row.try_get(1)?, row.try_get(2)?);
+    }
+    Ok(of)
 }
 
 /// The clone's memberships are the original's plus the original itself;
@@ -191,10 +210,9 @@ async fn membership_statements(
     clone: &str,
 ) -> Result<Vec<String>, BoxError> {
     let clone_ident = quote_identifier(clone);
-    let mut wanted = memberships(client, original).await?;
+    let [mut wanted, held] = memberships(client, original, clone).await?;
     wanted.insert(original.to_owned(), false);
     wanted.remove(clone);
-    let held = memberships(client, clone).await?;
     let mut statements = Vec::new();
     for (role, admin) in &wanted {
         let role_ident = quote_identifier(role);
@@ -218,47 +236,49 @@ async fn membership_statements(
     Ok(statements)
 }
 
-/// `(database or "", setting) -> value` for the role's `ALTER ROLE ... SET`
-/// defaults.
+/// `(database or "", setting) -> value` for each role's `ALTER ROLE ...
+/// SET` defaults, the original's then the clone's, and the original's
+/// settings that only a superuser may set when this session is not one
+/// (a master without the right skips them with a warning instead of
+/// failing every rotation); in one round trip.
 async fn settings(
     client: &Client,
-    role: &str,
-) -> Result<BTreeMap<(String, String), String>, BoxError> {
+    original: &str,
+    clone: &str,
+) -> Result<([Settings; 2], Vec<String>), BoxError> {
     let rows = client
         .query_typed(
-            "SELECT coalesce(d.datname::text, ''), c.config \
+            "SELECT r.rolname::text, coalesce(d.datname::text, ''), c.config, \
+             EXISTS (SELECT 1 FROM pg_catalog.pg_settings p \
+                     WHERE p.name = split_part(c.config, '=', 1) AND p.context = 'superuser') \
+             AND NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) \
              FROM pg_catalog.pg_db_role_setting s \
              JOIN pg_catalog.pg_roles r ON r.oid = s.setrole \
              LEFT JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase \
              CROSS JOIN LATERAL unnest(s.setconfig) AS c(config) \
-             WHERE r.rolname = $1",
-            &[(&role, Type::NAME)],
+             WHERE r.rolname = ANY($1)",
+            &[(&[original, clone].as_slice(), Type::NAME_ARRAY)],
         )
         .await?;
-    let mut settings = BTreeMap::new();
+    let mut of = [Settings::new(), Settings::new()];
+    let mut superuser_only = Vec::new();
     for row in rows {
-        let database: String = row.try_get(0)?;
-        let config: String = row.try_get(1)?;
-        if let Some((name, value)) = config.split_once('=') {
-            settings.insert((database, name.to_owned()), value.to_owned());
+        let role: &str = row.try_get(0)?;
+        let database: String = row.try_get(1)?;
+        let config: String = row.try_get(2)?;
+        let Some((name, value)) = config.split_once('=') else {
+            continue;
+        };
+        if role == original && row.try_get::<_, bool>(3)? {
+            superuser_only.push(name.to_owned());
         }
+        of[usize::from(role != original)].insert((database, name.to_owned()), value.to_owned());
     }
-    Ok(settings)
+    Ok((of, superuser_only))
 }
 
-/// Settings only a superuser may set; a master without the right skips
-/// them with a warning instead of failing every rotation.
-async fn superuser_only(client: &Client, names: &[String]) -> Result<Vec<String>, BoxError> {
-    let rows = client
-        .query_typed(
-            "SELECT name::text FROM pg_catalog.pg_settings \
-             WHERE name = ANY($1) AND context = 'superuser' \
-             AND NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)",
-            &[(&names, Type::TEXT_ARRAY)],
-        )
-        .await?;
-    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
-}
+/// A role's settings: `(database or "", setting) -> value`.
+type Settings = BTreeMap<(String, String), String>;
 
 /// The clone's settings are the original's, plus the session role: the
 /// original's own `role` default if it has one, else the original.
@@ -267,13 +287,11 @@ async fn setting_statements(
     original: &str,
     clone: &str,
 ) -> Result<Vec<SettingChange>, BoxError> {
-    let mut wanted = settings(client, original).await?;
+    let ([mut wanted, held], skipped) = settings(client, original, clone).await?;
+    // `role` is a user-level setting: never in `skipped`.
     wanted
         .entry((String::new(), SESSION_ROLE.to_owned()))
         .or_insert_with(|| original.to_owned());
-    let held = settings(client, clone).await?;
-    let names: Vec<String> = wanted.keys().map(|(_, name)| name.clone()).collect();
-    let skipped = superuser_only(client, &names).await?;
     let clone_ident = quote_identifier(clone);
     let target = |database: &str| {
         if database.is_empty() {

@@ -2,7 +2,9 @@
 //! attributes and memberships: its sessions act as the original (so a
 //! NOINHERIT original's privileges reach it and what it creates stays the
 //! original's), role-level settings follow the original both ways and are
-//! never spliced as SQL, and a statement stuck on a lock fails by name.
+//! never spliced as SQL, a setting only a superuser may set is skipped
+//! with a warning by a master that is not one, and a statement stuck on a
+//! lock fails by name.
 
 use std::time::{Duration, Instant};
 
@@ -171,6 +173,63 @@ async fn the_clone_acts_as_its_original_with_its_settings() {
     rotations
         .assert_no_leaks(&rotation_core::testkit::RotatorHarness::other_secret_values(&harness))
         .await;
+}
+
+#[tokio::test]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
+async fn a_superuser_only_setting_is_skipped_by_a_master_that_is_not_one() {
+    let moto = MotoServer::shared();
+    let server = PostgresServer::shared();
+    let harness = PostgresRotatorHarness::alternating_users(server).await;
+    let rotations = Rotations::new(
+        moto.admin_store(),
+        harness.rotator_with(settings(Duration::from_secs(5)), None),
+    );
+    let secret = harness.new_user(rotations.store(), "superset").await;
+    let original = quote_identifier(secret.required_str("username").unwrap());
+    // log_min_duration_statement may be set only by a superuser; work_mem
+    // by anyone.
+    server
+        .execute(&format!(
+            "ALTER ROLE {original} SET log_min_duration_statement = '123ms'; \
+             ALTER ROLE {original} SET work_mem = '9MB';"
+        ))
+        .await;
+    let arn = rotations.create("pg-superuser-setting", &secret).await;
+
+    rotations.rotate(&arn).await;
+    let clone = login(
+        server,
+        &rotations
+            .value(&arn, VersionSelector::Stage(AWSCURRENT))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        show(&clone, "work_mem").await,
+        "9MB",
+        "a user setting is copied"
+    );
+    assert_ne!(
+        show(&clone, "log_min_duration_statement").await,
+        "123ms",
+        "the master, not a superuser, could not copy it"
+    );
+    let logs = rotations.logs();
+    let skipped: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("only a superuser may set"))
+        .collect();
+    assert_eq!(
+        skipped.len(),
+        1,
+        "one setting skipped, with a warning: {logs}"
+    );
+    assert!(
+        skipped[0].contains("log_min_duration_statement"),
+        "the warning names the setting: {}",
+        skipped[0]
+    );
 }
 
 #[tokio::test]
