@@ -277,8 +277,18 @@ impl DatabaseBackend for PostgresBackend {
         original: &str,
         clone: &str,
     ) -> Result<(), BoxError> {
-        create_clone(&admin.client, original, clone).await?;
-        clone_sync::sync(&admin.client, original, clone).await
+        let client = &admin.client;
+        // Whether the clone exists, and both roles as the sync compares
+        // them, in one round trip: queries sent together are pipelined.
+        let (exists, pair) = tokio::join!(
+            role_exists(client, clone),
+            clone_sync::Pair::read(client, original, clone)
+        );
+        if exists? {
+            return clone_sync::sync_from(client, &pair?).await;
+        }
+        create_clone(client, original, clone).await?;
+        clone_sync::sync(client, original, clone).await
     }
 
     async fn user_standing(
@@ -350,14 +360,11 @@ impl DatabaseBackend for PostgresBackend {
     }
 }
 
-/// Creates `clone` unless it exists. Membership in the original is the
-/// clone's mark (`is_clone_of`), and how it inherits the original's object
-/// privileges; one statement gives both, so a crash cannot leave an
-/// unmarked clone.
+/// Creates `clone`, found missing (a concurrent retry may create it
+/// first). Membership in the original is the clone's mark (`is_clone_of`),
+/// and how it inherits the original's object privileges; one statement
+/// gives both, so a crash cannot leave an unmarked clone.
 async fn create_clone(client: &Client, original: &str, clone: &str) -> Result<(), BoxError> {
-    if role_exists(client, clone).await? {
-        return Ok(());
-    }
     let create = format!(
         "CREATE ROLE {} WITH LOGIN IN ROLE {}",
         quote_identifier(clone),

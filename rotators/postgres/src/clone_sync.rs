@@ -48,8 +48,14 @@ pub struct SyncIncomplete {
 
 /// Makes `clone` match `original` in one transaction, then checks it does.
 pub async fn sync(client: &Client, original: &str, clone: &str) -> Result<(), BoxError> {
-    let structure = structure_statements(client, original, clone).await?;
-    let settings = setting_statements(client, original, clone).await?;
+    let pair = Pair::read(client, original, clone).await?;
+    sync_from(client, &pair).await
+}
+
+/// [`sync`] from a reading of both roles already made.
+pub(crate) async fn sync_from(client: &Client, pair: &Pair) -> Result<(), BoxError> {
+    let structure = pair.structure_statements();
+    let settings = pair.setting_statements();
     if structure.is_empty() && settings.is_empty() {
         return Ok(());
     }
@@ -64,11 +70,14 @@ pub async fn sync(client: &Client, original: &str, clone: &str) -> Result<(), Bo
     // Setting values are the original's business (a custom setting may
     // hold a key): the log names the settings, not their values.
     let changed: Vec<&str> = settings.iter().map(|s| s.name.as_str()).collect();
+    let clone = pair.clone.as_str();
     tracing::info!(clone, changes = ?structure, settings = ?changed, "setSecret: synced the clone with its original");
-    let remaining = structure_statements(client, original, clone).await?;
+    let remaining = Pair::read(client, &pair.original, clone)
+        .await?
+        .structure_statements();
     if !remaining.is_empty() {
         return Err(SyncIncomplete {
-            original: original.to_owned(),
+            original: pair.original.clone(),
             clone: clone.to_owned(),
             remaining,
         }
@@ -77,16 +86,50 @@ pub async fn sync(client: &Client, original: &str, clone: &str) -> Result<(), Bo
     Ok(())
 }
 
-/// The attribute and membership statements that make `clone` match
-/// `original`.
-async fn structure_statements(
-    client: &Client,
-    original: &str,
-    clone: &str,
-) -> Result<Vec<String>, BoxError> {
-    let mut statements = attribute_statements(client, original, clone).await?;
-    statements.extend(membership_statements(client, original, clone).await?);
-    Ok(statements)
+/// The original and its clone as the catalog has them: what a sync
+/// compares.
+pub(crate) struct Pair {
+    original: String,
+    clone: String,
+    attributes: (Attributes, Attributes),
+    memberships: [BTreeMap<String, bool>; 2],
+    settings: [Settings; 2],
+    /// The original's settings only a superuser may set, when this session
+    /// is not one.
+    superuser_only: Vec<String>,
+}
+
+impl Pair {
+    /// Reads both roles: three queries, sent together on the connection,
+    /// so one round trip. Fails with [`RoleMissing`] when either is
+    /// missing.
+    pub(crate) async fn read(
+        client: &Client,
+        original: &str,
+        clone: &str,
+    ) -> Result<Self, BoxError> {
+        let (attributes, memberships, (settings, superuser_only)) = tokio::try_join!(
+            attributes(client, original, clone),
+            memberships(client, original, clone),
+            settings(client, original, clone),
+        )?;
+        Ok(Self {
+            original: original.to_owned(),
+            clone: clone.to_owned(),
+            attributes,
+            memberships,
+            settings,
+            superuser_only,
+        })
+    }
+
+    /// The attribute and membership statements that make the clone match
+    /// the original.
+    fn structure_statements(&self) -> Vec<String> {
+        let mut statements = self.attribute_statements();
+        statements.extend(self.membership_statements());
+        statements
+    }
 }
 
 /// A statement that sets or resets one of the clone's settings, with the
@@ -140,40 +183,38 @@ async fn attributes(
     Ok((of(original)?, of(clone)?))
 }
 
-async fn attribute_statements(
-    client: &Client,
-    original: &str,
-    clone: &str,
-) -> Result<Vec<String>, BoxError> {
-    let (want, have) = attributes(client, original, clone).await?;
-    let mut options: Vec<String> = want
-        .flags
-        .iter()
-        .zip(have.flags.iter())
-        .filter(|(w, h)| w.1 != h.1)
-        .map(|((name, on), _)| {
-            if *on {
-                (*name).to_owned()
-            } else {
-                format!("NO{name}")
-            }
-        })
-        .collect();
-    if !have.can_login {
-        options.push("LOGIN".into());
+impl Pair {
+    fn attribute_statements(&self) -> Vec<String> {
+        let (want, have) = &self.attributes;
+        let mut options: Vec<String> = want
+            .flags
+            .iter()
+            .zip(have.flags.iter())
+            .filter(|(w, h)| w.1 != h.1)
+            .map(|((name, on), _)| {
+                if *on {
+                    (*name).to_owned()
+                } else {
+                    format!("NO{name}")
+                }
+            })
+            .collect();
+        if !have.can_login {
+            options.push("LOGIN".into());
+        }
+        if want.connection_limit != have.connection_limit {
+            options.push(format!("CONNECTION LIMIT {}", want.connection_limit));
+        }
+        if options.is_empty() {
+            Vec::new()
+        } else {
+            vec![format!(
+                "ALTER ROLE {} WITH {}",
+                quote_identifier(&self.clone),
+                options.join(" ")
+            )]
+        }
     }
-    if want.connection_limit != have.connection_limit {
-        options.push(format!("CONNECTION LIMIT {}", want.connection_limit));
-    }
-    Ok(if options.is_empty() {
-        Vec::new()
-    } else {
-        vec![format!(
-            "ALTER ROLE {} WITH {}",
-            quote_identifier(clone),
-            options.join(" ")
-        )]
-    })
 }
 
 /// The roles the original and the clone are direct members of, with
@@ -204,36 +245,35 @@ async fn memberships(
 
 /// The clone's memberships are the original's plus the original itself;
 /// memberships the original lacks are revoked.
-async fn membership_statements(
-    client: &Client,
-    original: &str,
-    clone: &str,
-) -> Result<Vec<String>, BoxError> {
-    let clone_ident = quote_identifier(clone);
-    let [mut wanted, held] = memberships(client, original, clone).await?;
-    wanted.insert(original.to_owned(), false);
-    wanted.remove(clone);
-    let mut statements = Vec::new();
-    for (role, admin) in &wanted {
-        let role_ident = quote_identifier(role);
-        match held.get(role) {
-            None | Some(false) if *admin => statements.push(format!(
-                "GRANT {role_ident} TO {clone_ident} WITH ADMIN OPTION"
-            )),
-            None => statements.push(format!("GRANT {role_ident} TO {clone_ident}")),
-            Some(true) if !admin => statements.push(format!(
-                "REVOKE ADMIN OPTION FOR {role_ident} FROM {clone_ident}"
-            )),
-            Some(_) => {}
+impl Pair {
+    fn membership_statements(&self) -> Vec<String> {
+        let clone_ident = quote_identifier(&self.clone);
+        let [wanted, held] = &self.memberships;
+        let mut wanted = wanted.clone();
+        wanted.insert(self.original.clone(), false);
+        wanted.remove(&self.clone);
+        let mut statements = Vec::new();
+        for (role, admin) in &wanted {
+            let role_ident = quote_identifier(role);
+            match held.get(role) {
+                None | Some(false) if *admin => statements.push(format!(
+                    "GRANT {role_ident} TO {clone_ident} WITH ADMIN OPTION"
+                )),
+                None => statements.push(format!("GRANT {role_ident} TO {clone_ident}")),
+                Some(true) if !admin => statements.push(format!(
+                    "REVOKE ADMIN OPTION FOR {role_ident} FROM {clone_ident}"
+                )),
+                Some(_) => {}
+            }
         }
+        for role in held.keys().filter(|role| !wanted.contains_key(*role)) {
+            statements.push(format!(
+                "REVOKE {} FROM {clone_ident}",
+                quote_identifier(role)
+            ));
+        }
+        statements
     }
-    for role in held.keys().filter(|role| !wanted.contains_key(*role)) {
-        statements.push(format!(
-            "REVOKE {} FROM {clone_ident}",
-            quote_identifier(role)
-        ));
-    }
-    Ok(statements)
 }
 
 /// `(database or "", setting) -> value` for each role's `ALTER ROLE ...
@@ -282,57 +322,58 @@ type Settings = BTreeMap<(String, String), String>;
 
 /// The clone's settings are the original's, plus the session role: the
 /// original's own `role` default if it has one, else the original.
-async fn setting_statements(
-    client: &Client,
-    original: &str,
-    clone: &str,
-) -> Result<Vec<SettingChange>, BoxError> {
-    let ([mut wanted, held], skipped) = settings(client, original, clone).await?;
-    // `role` is a user-level setting: never in `skipped`.
-    wanted
-        .entry((String::new(), SESSION_ROLE.to_owned()))
-        .or_insert_with(|| original.to_owned());
-    let clone_ident = quote_identifier(clone);
-    let target = |database: &str| {
-        if database.is_empty() {
-            format!("ALTER ROLE {clone_ident}")
-        } else {
-            format!(
-                "ALTER ROLE {clone_ident} IN DATABASE {}",
-                quote_identifier(database)
-            )
-        }
-    };
-    let mut statements = Vec::new();
-    for ((database, name), value) in &wanted {
-        if held.get(&(database.clone(), name.clone())) == Some(value) {
-            continue;
-        }
-        if skipped.contains(name) {
-            tracing::warn!(
+impl Pair {
+    fn setting_statements(&self) -> Vec<SettingChange> {
+        let (original, clone) = (self.original.as_str(), self.clone.as_str());
+        let [wanted, held] = &self.settings;
+        let mut wanted = wanted.clone();
+        let skipped = &self.superuser_only;
+        // `role` is a user-level setting: never in `skipped`.
+        wanted
+            .entry((String::new(), SESSION_ROLE.to_owned()))
+            .or_insert_with(|| original.to_owned());
+        let clone_ident = quote_identifier(clone);
+        let target = |database: &str| {
+            if database.is_empty() {
+                format!("ALTER ROLE {clone_ident}")
+            } else {
+                format!(
+                    "ALTER ROLE {clone_ident} IN DATABASE {}",
+                    quote_identifier(database)
+                )
+            }
+        };
+        let mut statements = Vec::new();
+        for ((database, name), value) in &wanted {
+            if held.get(&(database.clone(), name.clone())) == Some(value) {
+                continue;
+            }
+            if skipped.contains(name) {
+                tracing::warn!(
                 clone,
                 setting = name.as_str(),
                 "setSecret: the original has a default for a setting only a superuser may set; the clone does not get it"
             );
-            continue;
+                continue;
+            }
+            statements.push(SettingChange {
+                sql: format!(
+                    "{} SET {} TO {}",
+                    target(database),
+                    quote_setting_name(name),
+                    setting_value(name, value)
+                ),
+                name: name.clone(),
+            });
         }
-        statements.push(SettingChange {
-            sql: format!(
-                "{} SET {} TO {}",
-                target(database),
-                quote_setting_name(name),
-                setting_value(name, value)
-            ),
-            name: name.clone(),
-        });
+        for (database, name) in held.keys().filter(|key| !wanted.contains_key(*key)) {
+            statements.push(SettingChange {
+                sql: format!("{} RESET {}", target(database), quote_setting_name(name)),
+                name: name.clone(),
+            });
+        }
+        statements
     }
-    for (database, name) in held.keys().filter(|key| !wanted.contains_key(*key)) {
-        statements.push(SettingChange {
-            sql: format!("{} RESET {}", target(database), quote_setting_name(name)),
-            name: name.clone(),
-        });
-    }
-    Ok(statements)
 }
 
 /// A setting's name (`work_mem`, `pg_stat_statements.track`), each part
