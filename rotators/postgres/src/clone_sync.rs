@@ -288,16 +288,24 @@ async fn settings(
 ) -> Result<([Settings; 2], Vec<String>), BoxError> {
     let rows = client
         .query_typed(
+            // pg_settings lists every setting of the server at each use:
+            // CASE keeps it to the original's rows, and to sessions that
+            // are not a superuser's.
             "SELECT r.rolname::text, coalesce(d.datname::text, ''), c.config, \
-             EXISTS (SELECT 1 FROM pg_catalog.pg_settings p \
-                     WHERE p.name = split_part(c.config, '=', 1) AND p.context = 'superuser') \
-             AND NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) \
+             CASE WHEN r.rolname = $2 \
+                   AND NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) \
+             THEN EXISTS (SELECT 1 FROM pg_catalog.pg_settings p \
+                          WHERE p.name = split_part(c.config, '=', 1) AND p.context = 'superuser') \
+             ELSE false END \
              FROM pg_catalog.pg_db_role_setting s \
              JOIN pg_catalog.pg_roles r ON r.oid = s.setrole \
              LEFT JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase \
              CROSS JOIN LATERAL unnest(s.setconfig) AS c(config) \
              WHERE r.rolname = ANY($1)",
-            &[(&[original, clone].as_slice(), Type::NAME_ARRAY)],
+            &[
+                (&[original, clone].as_slice(), Type::NAME_ARRAY),
+                (&original, Type::NAME),
+            ],
         )
         .await?;
     let mut of = [Settings::new(), Settings::new()];
@@ -309,7 +317,7 @@ async fn settings(
         let Some((name, value)) = config.split_once('=') else {
             continue;
         };
-        if role == original && row.try_get::<_, bool>(3)? {
+        if row.try_get::<_, bool>(3)? {
             superuser_only.push(name.to_owned());
         }
         of[usize::from(role != original)].insert((database, name.to_owned()), value.to_owned());
