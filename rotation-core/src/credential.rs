@@ -194,6 +194,7 @@ impl KeyFormat {
             )));
         }
         Ok(KeyGenerator {
+            format: self.clone(),
             prefix: self.prefix.clone(),
             length: self.length,
             alphabet,
@@ -215,12 +216,23 @@ enum GeneratorKind {
 
 #[derive(Debug, Clone)]
 struct KeyGenerator {
+    format: KeyFormat,
     prefix: String,
     length: usize,
     alphabet: Vec<char>,
 }
 
 impl ValueGenerator {
+    /// Whether `value` has the shape this generator's values have (a
+    /// password of its policy, a key of its format): what a conformance
+    /// check asks of a rotator's new value.
+    pub fn admits(&self, value: &str) -> bool {
+        match &self.kind {
+            GeneratorKind::Password(passwords) => passwords.admits(value),
+            GeneratorKind::Key(key) => key.format.matches(value),
+        }
+    }
+
     /// A new value.
     pub fn generate(&self) -> SecretString {
         match &self.kind {
@@ -266,6 +278,31 @@ mod tests {
         let foreign = format!("{short}-");
         for other in [short, unprefixed, foreign.as_str(), "", "sk_"] {
             assert!(!format.matches(other), "{other:?} matched");
+            assert!(!generator.admits(other), "{other:?} admitted");
+        }
+        assert!(generator.admits(&key));
+    }
+
+    #[test]
+    fn a_password_generator_admits_its_own_passwords_and_no_other_shape() {
+        let policy = PasswordPolicy::default().excluding("'\\").with_length(12);
+        let generator = Credential::with_policy("password", policy)
+            .generator_from_lookup(|_| None)
+            .unwrap();
+        for _ in 0..200 {
+            let password = generator.generate();
+            assert!(generator.admits(password.expose()));
+        }
+        let fine = "aB3!aB3!aB3!";
+        assert!(generator.admits(fine));
+        // Too short, too long, an excluded character, a class missing.
+        for other in [
+            "aB3!aB3!aB3",
+            "aB3!aB3!aB3!a",
+            "aB3!aB3!aB3'",
+            "abc!abc!abc!",
+        ] {
+            assert!(!generator.admits(other), "{other:?} admitted");
         }
     }
 

@@ -206,6 +206,20 @@ impl PasswordGenerator {
     pub fn length(&self) -> usize {
         self.length
     }
+
+    /// Whether `value` is a password this generator could have made: its
+    /// length, only characters of the policy and, when the policy requires
+    /// it, one of each class in use.
+    pub fn admits(&self, value: &str) -> bool {
+        let chars: Vec<char> = value.chars().collect();
+        chars.len() == self.length
+            && chars.iter().all(|c| self.alphabet.contains(c))
+            && (!self.require_each
+                || self
+                    .classes
+                    .iter()
+                    .all(|class| chars.iter().any(|c| class.contains(c))))
+    }
 }
 
 #[cfg(test)]

@@ -8,12 +8,12 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use rotation_core::store::InMemorySecretStore;
-use rotation_core::testkit::conformance::{run_all, RotatorHarness};
+use rotation_core::testkit::conformance::{run_all, ConformanceReport, RotatorHarness};
 use rotation_core::testkit::reference::{TableHarness, TableRotator};
 use rotation_core::testkit::SecretAdmin;
 use rotation_core::{
-    secret::SecretPayload, RotationContext, Rotator, RotatorError, SecretFormatError, SecretJson,
-    SecretString, VersionLabel,
+    secret::SecretPayload, Credential, KeyFormat, RotationContext, Rotator, RotatorError,
+    SecretFormatError, SecretJson, SecretString, VersionLabel,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -39,6 +39,14 @@ enum Mutation {
     /// createSecret brings back AWSPREVIOUS's password when there is one:
     /// two values in turn.
     TwoValueCycle,
+    /// The rotator declares hexadecimal keys and stores passwords.
+    WrongFormat,
+    /// setSecret logs in with AWSCURRENT only, never AWSPREVIOUS.
+    NoPreviousFallback,
+    /// setSecret logs the new password from a task it spawns.
+    LogsFromASpawnedTask,
+    /// setSecret reads AWSCURRENT again, though the step was given it.
+    ReadsCurrentAgain,
 }
 
 struct Mutant {
@@ -49,6 +57,13 @@ struct Mutant {
 
 #[async_trait]
 impl Rotator for Mutant {
+    fn credential(&self) -> Credential {
+        match self.mutation {
+            Mutation::WrongFormat => Credential::key("password", KeyFormat::hex(40)),
+            _ => self.inner.credential(),
+        }
+    }
+
     fn validate(&self, secret: &SecretJson) -> Result<(), SecretFormatError> {
         self.inner.validate(secret)
     }
@@ -72,6 +87,12 @@ impl Rotator for Mutant {
                 Some(previous) => previous.required_secret("password")?.expose().to_owned(),
                 None => return self.inner.create_pending(ctx, current).await,
             },
+            Mutation::WrongFormat => Credential::password("password")
+                .generator_from_lookup(|_| None)
+                .expect("the default password policy")
+                .generate()
+                .expose()
+                .to_owned(),
             _ => return self.inner.create_pending(ctx, current).await,
         };
         pending.set_secret("password", &SecretString::new(new));
@@ -94,6 +115,35 @@ impl Rotator for Mutant {
             Mutation::LogsThePasswordAtTrace => {
                 let password = pending.required_secret("password")?;
                 tracing::trace!(password = password.expose(), "setting the new password");
+                self.inner.set_secret(ctx, current, pending).await
+            }
+            Mutation::LogsFromASpawnedTask => {
+                let password = pending.required_secret("password")?;
+                tokio::spawn(async move {
+                    tracing::info!(password = password.expose(), "setting the new password");
+                })
+                .await
+                .expect("the logging task");
+                self.inner.set_secret(ctx, current, pending).await
+            }
+            Mutation::NoPreviousFallback => {
+                let table = &self.inner.0;
+                let logs_in = |secret: &SecretJson| -> Result<bool, RotatorError> {
+                    Ok(table.log_in(
+                        secret.required_str("username")?,
+                        &secret.required_secret("password")?,
+                    ))
+                };
+                if logs_in(pending)? {
+                    return Ok(());
+                }
+                if !logs_in(current)? {
+                    return Err(RotatorError::Refused("AWSCURRENT does not log in".into()));
+                }
+                self.inner.set_secret(ctx, current, pending).await
+            }
+            Mutation::ReadsCurrentAgain => {
+                ctx.secret(VersionLabel::Current).await?;
                 self.inner.set_secret(ctx, current, pending).await
             }
             _ => self.inner.set_secret(ctx, current, pending).await,
@@ -167,20 +217,30 @@ impl RotatorHarness for MutantHarness {
     fn other_secret_values(&self) -> Vec<SecretString> {
         Vec::new()
     }
+
+    fn recovers_through_previous(&self) -> bool {
+        self.inner.recovers_through_previous()
+    }
 }
 
 /// Runs the whole kit on `mutation`; returns the kit's failure message.
 async fn kit_failure(mutation: Mutation) -> String {
-    let harness = MutantHarness {
+    kit_failure_over(MutantHarness {
         inner: TableHarness::default(),
         mutation,
-    };
+    })
+    .await
+}
+
+/// Runs the whole kit on `harness`, which must fail it; returns the kit's
+/// failure message.
+async fn kit_failure_over<H: RotatorHarness + Send + Sync + 'static>(harness: H) -> String {
     let run = tokio::spawn(async move {
         let store: Arc<dyn SecretAdmin> = Arc::new(InMemorySecretStore::new());
         run_all(&harness, store).await
     });
     match run.await {
-        Ok(report) => panic!("the kit passed a broken rotator ({mutation:?}): {report:?}"),
+        Ok(report) => panic!("the kit passed a broken rotator: {report:?}"),
         Err(error) => {
             let payload = error.into_panic();
             payload
@@ -189,6 +249,21 @@ async fn kit_failure(mutation: Mutation) -> String {
                 .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_default()
         }
+    }
+}
+
+/// Runs the whole kit on `mutation`, which passes it; returns the report.
+async fn kit_report(mutation: Option<Mutation>) -> ConformanceReport {
+    let store: Arc<dyn SecretAdmin> = Arc::new(InMemorySecretStore::new());
+    match mutation {
+        Some(mutation) => {
+            let harness = MutantHarness {
+                inner: TableHarness::default(),
+                mutation,
+            };
+            run_all(&harness, store).await
+        }
+        None => run_all(&TableHarness::default(), store).await,
     }
 }
 
@@ -256,4 +331,193 @@ async fn the_kit_fails_a_test_secret_that_checks_the_current_value() {
 async fn the_kit_fails_an_after_finish_that_breaks_the_new_credential() {
     let message = kit_failure(Mutation::AfterFinishBreaksTheNew).await;
     assert!(message.contains("lockout after finishSecret"), "{message}");
+}
+
+#[tokio::test]
+async fn the_kit_fails_a_new_value_not_of_the_declared_format() {
+    let message = kit_failure(Mutation::WrongFormat).await;
+    assert!(
+        message.contains("is not of the format the rotator declares"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn the_kit_fails_a_set_secret_without_the_awsprevious_fallback() {
+    let message = kit_failure(Mutation::NoPreviousFallback).await;
+    assert!(message.contains("AWSCURRENT does not log in"), "{message}");
+}
+
+#[tokio::test]
+async fn the_kit_fails_a_rotator_that_logs_the_new_password_from_a_spawned_task() {
+    let message = kit_failure(Mutation::LogsFromASpawnedTask).await;
+    assert!(message.contains("contains a secret value"), "{message}");
+}
+
+/// A store read more per rotation passes every case, as it should: only
+/// the exact counts a rotator's tests assert (`tests/conformance.rs` for
+/// this one) show it, where a lower bound would not.
+#[tokio::test]
+async fn exact_counts_show_a_store_call_that_a_lower_bound_lets_through() {
+    let reference = kit_report(None).await;
+    let mutant = kit_report(Some(Mutation::ReadsCurrentAgain)).await;
+    let calls = |report: &ConformanceReport| -> usize {
+        report.calls_per_step.iter().map(|(_, ops)| ops.len()).sum()
+    };
+    assert_eq!((calls(&reference), reference.fault_points.len()), (12, 24));
+    assert_eq!((calls(&mutant), mutant.fault_points.len()), (13, 26));
+    // The bound the audit found (`>= 8` fault points) accepts both.
+    assert!(reference.fault_points.len() >= 8 && mutant.fault_points.len() >= 8);
+}
+
+/// A key service: a key works from the moment it is issued (createSecret),
+/// before setSecret, as a provider's API key does.
+#[derive(Clone, Default)]
+struct KeyService(Arc<Mutex<HashSet<(String, String)>>>);
+
+impl KeyService {
+    fn issue(&self, user: &str, key: &SecretString) {
+        let issued = (user.to_owned(), key.expose().to_owned());
+        self.0.lock().unwrap().insert(issued);
+    }
+
+    fn accepts(&self, secret: &SecretJson) -> bool {
+        let (Ok(user), Ok(key)) = (
+            secret.required_str("username"),
+            secret.required_secret("api_key"),
+        ) else {
+            return false;
+        };
+        let issued = (user.to_owned(), key.expose().to_owned());
+        self.0.lock().unwrap().contains(&issued)
+    }
+}
+
+/// Keys the service issues; `tests_current` is the mutant whose testSecret
+/// checks AWSCURRENT instead of the pending key.
+struct IssuedKeys {
+    service: KeyService,
+    tests_current: bool,
+}
+
+#[async_trait]
+impl Rotator for IssuedKeys {
+    fn credential(&self) -> Credential {
+        Credential::key("api_key", KeyFormat::alphanumeric(40))
+    }
+
+    fn validate(&self, secret: &SecretJson) -> Result<(), SecretFormatError> {
+        secret.required_str("username")?;
+        secret.required_secret("api_key").map(drop)
+    }
+
+    async fn create_pending(
+        &self,
+        ctx: &RotationContext<'_>,
+        current: &SecretJson,
+    ) -> Result<SecretJson, RotatorError> {
+        let key = ctx.new_value();
+        self.service.issue(current.required_str("username")?, &key);
+        let mut pending = current.clone();
+        pending.set_secret("api_key", &key);
+        Ok(pending)
+    }
+
+    async fn set_secret(
+        &self,
+        _: &RotationContext<'_>,
+        _: &SecretJson,
+        _: &SecretJson,
+    ) -> Result<(), RotatorError> {
+        Ok(())
+    }
+
+    async fn test_secret(
+        &self,
+        ctx: &RotationContext<'_>,
+        pending: &SecretJson,
+    ) -> Result<(), RotatorError> {
+        let tested = if self.tests_current {
+            ctx.secret(VersionLabel::Current)
+                .await?
+                .ok_or_else(|| RotatorError::Refused("no AWSCURRENT".into()))?
+        } else {
+            pending.clone()
+        };
+        if self.service.accepts(&tested) {
+            Ok(())
+        } else {
+            Err(RotatorError::Refused(
+                "the key service refuses the key".into(),
+            ))
+        }
+    }
+}
+
+struct IssuedKeysHarness {
+    service: KeyService,
+    tests_current: bool,
+}
+
+#[async_trait]
+impl RotatorHarness for IssuedKeysHarness {
+    type Rotator = IssuedKeys;
+
+    fn rotator(&self) -> IssuedKeys {
+        IssuedKeys {
+            service: self.service.clone(),
+            tests_current: self.tests_current,
+        }
+    }
+
+    async fn fresh_secret(&self, _: &dyn SecretAdmin) -> SecretJson {
+        let user = rotation_core::testkit::unique_name("client");
+        let key = Credential::key("api_key", KeyFormat::alphanumeric(40))
+            .generator_from_lookup(|_| None)
+            .expect("a key format")
+            .generate();
+        self.service.issue(&user, &key);
+        let mut secret = SecretJson::from_map(serde_json::Map::new());
+        secret.set("username", user.as_str());
+        secret.set_secret("api_key", &key);
+        secret
+    }
+
+    async fn can_log_in(&self, secret: &SecretJson) -> bool {
+        self.service.accepts(secret)
+    }
+
+    fn pending_works_before_set_secret(&self) -> bool {
+        true
+    }
+}
+
+#[tokio::test]
+async fn issued_keys_pass_the_kit_when_test_secret_checks_the_pending_key() {
+    let store: Arc<dyn SecretAdmin> = Arc::new(InMemorySecretStore::new());
+    let harness = IssuedKeysHarness {
+        service: KeyService::default(),
+        tests_current: false,
+    };
+    let report = run_all(&harness, store).await;
+    rotation_core::testkit::conformance::assert_covered(
+        &report,
+        &[
+            "test_secret_refuses_an_unapplied_value",
+            "fault_during_recovery_through_previous",
+        ],
+    );
+}
+
+#[tokio::test]
+async fn the_kit_fails_a_test_secret_that_checks_the_current_value_of_issued_keys() {
+    let message = kit_failure_over(IssuedKeysHarness {
+        service: KeyService::default(),
+        tests_current: true,
+    })
+    .await;
+    assert!(
+        message.contains("testSecret must fail on a pending value the rotator never made"),
+        "{message}"
+    );
 }

@@ -287,6 +287,12 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
                 !near_copy(new, old),
                 "the new value of `{field}` is a near copy of the old one: a new credential must not be derived from the old"
             );
+            assert!(
+                self.driver.values().admits(new),
+                "the new value of `{field}` ({} characters) is not of the format the rotator declares ({:?})",
+                new.chars().count(),
+                self.driver.credential().format()
+            );
         }
         assert_eq!(
             current.get(UNKNOWN_KEY),
@@ -428,6 +434,51 @@ impl<'a, H: RotatorHarness> Kit<'a, H> {
         self.assert_rotated(&subject, &token, &subject.first_version)
             .await;
         self.report.lock().unwrap().rotations += 1;
+    }
+
+    /// testSecret proves the pending value, not another one that works: on
+    /// an AWSPENDING the kit wrote itself (AWSCURRENT with the credential
+    /// replaced by a value no rotator made and no backend holds), it fails
+    /// and changes nothing. The case above cannot tell a testSecret that
+    /// checks AWSCURRENT from a right one when the backend accepts a
+    /// pending value before setSecret (an issued key); this one can, in
+    /// both kinds.
+    pub async fn test_secret_refuses_a_value_it_never_made(&self) {
+        let subject = self.subject("kit-foreign").await;
+        let token = self.start(&subject).await;
+        let mut foreign = self
+            .value(&subject, VersionSelector::Stage(AWSCURRENT))
+            .await;
+        foreign.set(
+            self.driver.credential().field(),
+            "a value no rotator made, never given to the backend",
+        );
+        self.store()
+            .put_value(
+                &subject.arn,
+                PutValue {
+                    version_id: &token,
+                    value: &foreign.to_secret_string(),
+                    stages: &[AWSPENDING],
+                    rotation_token: None,
+                },
+            )
+            .await
+            .expect("store the kit's own pending value");
+        let before = self.snapshot(&subject).await;
+        let rotation = self.rotation(self.harness.rotator());
+        let tested = rotation.step(&subject.arn, &token, Step::TestSecret).await;
+        assert!(
+            tested.is_err(),
+            "testSecret must fail on a pending value the rotator never made"
+        );
+        assert_eq!(
+            before,
+            self.snapshot(&subject).await,
+            "a failed testSecret changed the store"
+        );
+        self.assert_someone_logs_in(&subject, "after testSecret refused a foreign value")
+            .await;
     }
 
     /// A fresh subject rotated `times` times; returns it with the version
@@ -922,6 +973,7 @@ kit_cases!(
     two_rotations_in_a_row,
     each_step_twice,
     test_secret_refuses_an_unapplied_value,
+    test_secret_refuses_a_value_it_never_made,
     fault_at_every_store_call,
     fault_during_recovery_through_previous,
     crash_after_backend_change,

@@ -29,21 +29,115 @@ impl CapturedLogs {
     /// most an operator can turn on, so a rotator that leaks only at TRACE
     /// is caught. The function's caps on the SDK, HTTP and driver crates
     /// apply here as in the function ([`crate::logging::allowed`]).
+    ///
+    /// A task the future spawns does not inherit its subscriber: its events
+    /// go to the process's global one, which the first capture installs
+    /// and which copies them into every buffer capturing at the time. A
+    /// rotator that logs a secret from a spawned task is caught too; a
+    /// parallel test's lines may land here as well, which a leak check,
+    /// looking only for this test's secrets, does not mind.
     pub async fn capture<F: Future>(&self, future: F) -> F::Output {
-        let caps =
-            filter_fn(|metadata| crate::logging::allowed(metadata.target(), metadata.level()));
-        let layer = tracing_subscriber::fmt::layer()
-            .json()
-            .with_writer(self.clone())
-            .with_filter(LevelFilter::TRACE)
-            .with_filter(caps);
-        let collector = tracing_subscriber::registry().with(layer);
-        future.with_subscriber(collector).await
+        spill::install();
+        let _spilling = spill::register(self);
+        future.with_subscriber(collector(self.clone())).await
     }
 
     /// Everything captured so far.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+/// The subscriber a capture runs its future with: JSON lines into
+/// `writer`, at TRACE, under the function's caps.
+fn collector<W>(writer: W) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let caps = filter_fn(|metadata| crate::logging::allowed(metadata.target(), metadata.level()));
+    let layer = tracing_subscriber::fmt::layer()
+        .json()
+        .with_writer(writer)
+        .with_filter(LevelFilter::TRACE)
+        .with_filter(caps);
+    tracing_subscriber::registry().with(layer)
+}
+
+/// The global subscriber for events outside any capture's future (tasks
+/// it spawned), and the buffers it copies them to.
+mod spill {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex, Once, Weak};
+
+    use tracing_subscriber::fmt::MakeWriter;
+
+    use super::CapturedLogs;
+
+    type Buffer = Arc<Mutex<Vec<u8>>>;
+
+    static CAPTURING: Mutex<Vec<Weak<Mutex<Vec<u8>>>>> = Mutex::new(Vec::new());
+
+    /// Installs the global subscriber, once per process. A process that
+    /// set its own first keeps it, and is told what the kit then misses.
+    pub(super) fn install() {
+        static ONCE: Once = Once::new();
+        ONCE.call_once(|| {
+            if tracing::subscriber::set_global_default(super::collector(Spill)).is_err() {
+                eprintln!(
+                    "testkit: a global tracing subscriber was already set; \
+                     events from spawned tasks are not captured"
+                );
+            }
+        });
+    }
+
+    /// Copies spilled events into `logs` until the guard drops.
+    pub(super) fn register(logs: &CapturedLogs) -> Registered {
+        let buffer = Arc::clone(&logs.0);
+        CAPTURING.lock().unwrap().push(Arc::downgrade(&buffer));
+        Registered(buffer)
+    }
+
+    pub(super) struct Registered(Buffer);
+
+    impl Drop for Registered {
+        fn drop(&mut self) {
+            // One entry per registration: the same buffer may capture
+            // several steps at once.
+            let mut capturing = CAPTURING.lock().unwrap();
+            if let Some(at) = capturing
+                .iter()
+                .position(|weak| weak.upgrade().is_some_and(|b| Arc::ptr_eq(&b, &self.0)))
+            {
+                capturing.swap_remove(at);
+            }
+            capturing.retain(|weak| weak.strong_count() > 0);
+        }
+    }
+
+    /// Writes each event line to every buffer capturing now.
+    #[derive(Clone, Copy)]
+    struct Spill;
+
+    impl Write for Spill {
+        fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
+            for buffer in CAPTURING.lock().unwrap().iter().filter_map(Weak::upgrade) {
+                buffer.lock().unwrap().extend_from_slice(line);
+            }
+            Ok(line.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Spill {
+        type Writer = Spill;
+
+        fn make_writer(&'a self) -> Spill {
+            Spill
+        }
     }
 }
 

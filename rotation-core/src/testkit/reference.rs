@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use crate::error::{RotatorError, SecretFormatError};
 use crate::secret::{SecretJson, SecretString};
 use crate::self_changing::{ChangesItself, SelfChanging};
+use crate::Rotator;
 
 use super::admin::SecretAdmin;
 use super::conformance::RotatorHarness;
@@ -89,7 +90,14 @@ impl RotatorHarness for TableHarness {
 
     async fn fresh_secret(&self, _store: &dyn SecretAdmin) -> SecretJson {
         let user = unique_name("user");
-        let password = SecretString::new(format!("initial-{}", unique_name("pw")));
+        // Of the declared format, as a rotation's would be, so that a
+        // rotator bringing it back is caught as a cycle, not as a shape.
+        let password = self
+            .rotator()
+            .credential()
+            .generator_from_lookup(|_| None)
+            .expect("the reference rotator's format")
+            .generate();
         self.table.set_password(&user, &password);
         let mut secret = SecretJson::from_map(serde_json::Map::new());
         secret.set("engine", "table");

@@ -81,6 +81,12 @@ impl<R: Rotator> Rotations<R> {
         &self.session.credential
     }
 
+    /// The generator of new values these rotations use: the declared
+    /// format, without `PASSWORD_*`/`EXCLUDE_*` settings.
+    pub fn values(&self) -> &ValueGenerator {
+        &self.session.values
+    }
+
     /// Creates a secret holding `secret` (AWSCURRENT); returns its ARN.
     pub async fn create(&self, prefix: &str, secret: &SecretJson) -> String {
         let payload = SecretPayload::String(secret.to_secret_string());
