@@ -308,6 +308,16 @@ async fn a_deleted_secret_is_not_served_stale() {
         let error = cache.get("app").await.unwrap_err();
         assert_not_found(&error, read);
     }
+
+    // The control: the same expiry in an outage serves the held value, so
+    // the errors above are the cache telling a deletion from an outage.
+    let outage = Arc::new(CountingStore::default());
+    outage.create("app", "v1");
+    let cache = self::cache(&outage, CacheConfig::default().refresh_ahead(Duration::ZERO));
+    cache.get("app").await.unwrap();
+    outage.fail(true);
+    advance(Duration::from_secs(301)).await;
+    assert_eq!(text(&cache.get("app").await.unwrap()), "v1");
 }
 
 #[tokio::test(start_paused = true)]

@@ -37,6 +37,7 @@ async fn iam_access_keys_pass_the_conformance_kit() {
         &report,
         &[
             "test_secret_refuses_an_unapplied_value",
+            "test_secret_refuses_a_value_it_never_made",
             "fault_during_recovery_through_previous",
         ],
     );
@@ -213,6 +214,7 @@ async fn iam_access_keys_retired_at_finish_pass_the_conformance_kit() {
         &report,
         &[
             "test_secret_refuses_an_unapplied_value",
+            "test_secret_refuses_a_value_it_never_made",
             "fault_during_recovery_through_previous",
         ],
     );

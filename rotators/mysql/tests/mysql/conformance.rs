@@ -2,8 +2,14 @@
 //! moto, for both strategies (native passwords; ed25519 accounts rotate in
 //! `rotator.rs`, the kit's logic being the same for every plugin).
 
+use async_trait::async_trait;
+use mysql_rotator::{MysqlBackend, MysqlSettings};
 use mysql_rotator_testing::{MariaDbServer, MysqlRotatorHarness};
-use rotation_core::testkit::conformance;
+use rotation_core::testkit::conformance::{self, Kit, RotatorHarness};
+use rotation_core::testkit::SecretAdmin;
+use rotation_core::{SecretJson, SecretString};
+use rotation_database::testkit::SwapsTheUsers;
+use rotation_database::{ConnectSettings, DatabaseRotator};
 use rotation_testing::moto::MotoServer;
 
 #[tokio::test]
@@ -33,5 +39,58 @@ async fn alternating_users_passes_the_conformance_kit() {
     assert_eq!(
         calls, 13,
         "Secrets Manager calls per alternating-users rotation"
+    );
+}
+
+/// The MySQL engine made to change the current user's password instead of
+/// the pending one's in alternating users: the kit must fail it.
+struct SwapsTheUsersHarness<'a>(MysqlRotatorHarness<'a>);
+
+#[async_trait]
+impl RotatorHarness for SwapsTheUsersHarness<'_> {
+    type Rotator = DatabaseRotator<SwapsTheUsers<MysqlBackend>>;
+
+    fn rotator(&self) -> Self::Rotator {
+        let settings = MysqlSettings {
+            connect: ConnectSettings::default(),
+            username_limit: None,
+        };
+        let backend = MysqlBackend::new(settings).expect("valid settings");
+        DatabaseRotator::new(SwapsTheUsers(backend), None)
+    }
+    async fn fresh_secret(&self, store: &dyn SecretAdmin) -> SecretJson {
+        self.0.fresh_secret(store).await
+    }
+    async fn can_log_in(&self, secret: &SecretJson) -> bool {
+        self.0.can_log_in(secret).await
+    }
+    fn other_secret_values(&self) -> Vec<SecretString> {
+        self.0.other_secret_values()
+    }
+}
+
+#[tokio::test]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
+async fn the_kit_fails_an_alternating_rotator_that_changes_the_current_user() {
+    // The kit's first case is enough; it must panic. The servers live in
+    // the task, so unwinding stops them.
+    let run = tokio::spawn(async move {
+        let moto = MotoServer::shared();
+        let server = MariaDbServer::shared();
+        let harness = SwapsTheUsersHarness(MysqlRotatorHarness::alternating_users(server).await);
+        let kit = Kit::new(&harness, moto.admin_store());
+        kit.full_rotation().await;
+    });
+    let error = run.await.expect_err("the kit passed a broken rotator");
+    let payload = error.into_panic();
+    let message = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    // AWSCURRENT's user loses its password at setSecret: the kit's
+    // no-lockout check, or testSecret on the untouched pending user, fails.
+    assert!(
+        message.contains("lockout") || message.contains("testSecret"),
+        "{message}"
     );
 }

@@ -146,6 +146,31 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
         squatter_rights,
         "the squatter gained none of the app's rights"
     );
+    // The comparisons above can fail: each right a sync would copy, given
+    // by hand, shows in `rights_of`.
+    for (right, grant) in [
+        ("a role", format!("GRANT `{privileged}` TO {{u}}")),
+        (
+            "INSERT",
+            format!("GRANT INSERT ON `{APP_SCHEMA}`.* TO {{u}}"),
+        ),
+        (
+            "a connection limit",
+            "ALTER USER {u} WITH MAX_USER_CONNECTIONS 7".to_owned(),
+        ),
+    ] {
+        let control = unique_name("control");
+        harness.create_user(&control, lure).await;
+        let before = rights_of(server, &control).await;
+        server
+            .execute(&grant.replace("{u}", &account(&control, "%")))
+            .await;
+        assert_ne!(
+            rights_of(server, &control).await,
+            before,
+            "{right} must show"
+        );
+    }
 
     // A user that administers users (directly, or through a role) is
     // never rotated by the master, nor cloned with its rights.

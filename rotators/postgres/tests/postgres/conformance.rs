@@ -2,17 +2,14 @@
 //! against moto, for both strategies.
 
 use async_trait::async_trait;
-use postgres_rotator::{PostgresBackend, Session};
+use postgres_rotator::PostgresBackend;
 use postgres_rotator_testing::PostgresRotatorHarness;
 use postgres_rotator_testing::PostgresServer;
-use rotation_core::error::BoxError;
 use rotation_core::testkit::conformance::{self, Kit, RotatorHarness};
 use rotation_core::testkit::SecretAdmin;
 use rotation_core::{SecretJson, SecretString};
-use rotation_database::{
-    alternate_name, ConnectSettings, DatabaseBackend, DatabaseRotator, DatabaseSecret, EngineSpec,
-    LoginError, UserStanding,
-};
+use rotation_database::testkit::SwapsTheUsers;
+use rotation_database::{ConnectSettings, DatabaseRotator};
 use rotation_testing::moto::MotoServer;
 
 #[tokio::test]
@@ -47,64 +44,11 @@ async fn alternating_users_passes_the_conformance_kit() {
     assert_eq!(report.fault_points.len(), 26);
 }
 
-/// An engine that, in alternating users, changes the current user's
-/// password instead of the pending one's: the kit must fail it.
-struct SwapsTheUsers(PostgresBackend);
-
-#[async_trait]
-impl DatabaseBackend for SwapsTheUsers {
-    type Connection = Session;
-    const SPEC: EngineSpec = PostgresBackend::SPEC;
-
-    async fn connect(&self, login: &DatabaseSecret) -> Result<Session, LoginError> {
-        self.0.connect(login).await
-    }
-    async fn connect_admin(&self, login: &DatabaseSecret) -> Result<Session, LoginError> {
-        self.0.connect_admin(login).await
-    }
-    async fn check(&self, session: &mut Session) -> Result<(), BoxError> {
-        self.0.check(session).await
-    }
-    async fn set_password(
-        &self,
-        admin: &mut Session,
-        username: &str,
-        password: &SecretString,
-    ) -> Result<(), BoxError> {
-        self.0
-            .set_password(admin, &alternate_name(username), password)
-            .await
-    }
-    async fn match_clone(
-        &self,
-        admin: &mut Session,
-        original: &str,
-        clone: &str,
-    ) -> Result<(), BoxError> {
-        self.0.match_clone(admin, original, clone).await
-    }
-    async fn user_standing(
-        &self,
-        admin: &mut Session,
-        username: &str,
-    ) -> Result<UserStanding, BoxError> {
-        self.0.user_standing(admin, username).await
-    }
-    async fn is_clone_of(
-        &self,
-        admin: &mut Session,
-        original: &str,
-        clone: &str,
-    ) -> Result<bool, BoxError> {
-        self.0.is_clone_of(admin, original, clone).await
-    }
-}
-
 struct SwapsTheUsersHarness<'a>(PostgresRotatorHarness<'a>);
 
 #[async_trait]
 impl RotatorHarness for SwapsTheUsersHarness<'_> {
-    type Rotator = DatabaseRotator<SwapsTheUsers>;
+    type Rotator = DatabaseRotator<SwapsTheUsers<PostgresBackend>>;
 
     fn rotator(&self) -> Self::Rotator {
         let backend = PostgresBackend::new(ConnectSettings::default()).unwrap();

@@ -243,6 +243,31 @@ async fn the_pair_is_proved_not_guessed_from_a_name() {
         squatter_rights,
         "the squatter gained none of the app's rights"
     );
+    // The comparisons above can fail: each right a sync would copy, given
+    // by hand, shows in `rights_of`.
+    for (right, grant) in [
+        (
+            "a membership",
+            format!("GRANT {} TO {{u}}", quote_identifier(&privileged)),
+        ),
+        ("CREATEDB", "ALTER ROLE {u} CREATEDB".to_owned()),
+        (
+            "a setting",
+            "ALTER ROLE {u} SET work_mem = '7MB'".to_owned(),
+        ),
+    ] {
+        let control = unique_name("control");
+        harness.create_user(&control, lure).await;
+        let before = rights_of(&server, &control).await;
+        server
+            .execute(&grant.replace("{u}", &quote_identifier(&control)))
+            .await;
+        assert_ne!(
+            rights_of(&server, &control).await,
+            before,
+            "{right} must show"
+        );
+    }
 
     // A user that administers roles is never rotated by the master, nor
     // cloned with its rights.
