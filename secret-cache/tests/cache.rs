@@ -313,7 +313,10 @@ async fn a_deleted_secret_is_not_served_stale() {
     // the errors above are the cache telling a deletion from an outage.
     let outage = Arc::new(CountingStore::default());
     outage.create("app", "v1");
-    let cache = self::cache(&outage, CacheConfig::default().refresh_ahead(Duration::ZERO));
+    let cache = self::cache(
+        &outage,
+        CacheConfig::default().refresh_ahead(Duration::ZERO),
+    );
     cache.get("app").await.unwrap();
     outage.fail(true);
     advance(Duration::from_secs(301)).await;

@@ -33,7 +33,11 @@ async fn passes_the_conformance_kit() {
     let report = run_all(&harness, store()).await;
     println!("redis acl: {report:#?}");
     conformance::assert_covered(&report, &["fault_during_recovery_through_previous"]);
-    assert!(!report.fault_points.is_empty());
+    let calls: usize = report.calls_per_step.iter().map(|(_, ops)| ops.len()).sum();
+    // setSecret also reads the admin secret; after_finish reads AWSPREVIOUS
+    // and AWSCURRENT to retire the old password.
+    assert_eq!(calls, 15, "Secrets Manager calls per rotation");
+    assert_eq!(report.fault_points.len(), 30);
 }
 
 #[tokio::test]

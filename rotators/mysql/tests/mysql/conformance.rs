@@ -23,6 +23,7 @@ async fn single_user_passes_the_conformance_kit() {
     conformance::assert_covered(&report, &[]);
     let calls: usize = report.calls_per_step.iter().map(|(_, ops)| ops.len()).sum();
     assert_eq!(calls, 12, "Secrets Manager calls per single-user rotation");
+    assert_eq!(report.fault_points.len(), 24);
 }
 
 #[tokio::test]
@@ -40,6 +41,7 @@ async fn alternating_users_passes_the_conformance_kit() {
         calls, 13,
         "Secrets Manager calls per alternating-users rotation"
     );
+    assert_eq!(report.fault_points.len(), 26);
 }
 
 /// The MySQL engine made to change the current user's password instead of
