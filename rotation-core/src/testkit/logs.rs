@@ -14,9 +14,13 @@ use tracing_subscriber::Layer;
 
 use crate::secret::SecretString;
 
-/// A buffer that collects everything logged while a future runs.
+/// A buffer that collects everything logged while a future runs, and
+/// apart, what tasks it spawned logged.
 #[derive(Clone, Default)]
-pub struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
+pub struct CapturedLogs {
+    own: Arc<Mutex<Vec<u8>>>,
+    spawned: Arc<Mutex<Vec<u8>>>,
+}
 
 impl CapturedLogs {
     /// An empty buffer.
@@ -32,29 +36,44 @@ impl CapturedLogs {
     ///
     /// A task the future spawns does not inherit its subscriber: its events
     /// go to the process's global one, which the first capture installs
-    /// and which copies them into every buffer capturing at the time. A
-    /// rotator that logs a secret from a spawned task is caught too; a
-    /// parallel test's lines may land here as well, which a leak check,
-    /// looking only for this test's secrets, does not mind.
+    /// and which copies them into the spawned-task buffer of every capture
+    /// running at the time ([`text_with_spawned`](Self::text_with_spawned)).
+    /// A parallel test's stray lines may land there too, which a leak
+    /// check, looking only for this test's secrets, does not mind, and
+    /// which [`text`](Self::text) never holds.
     pub async fn capture<F: Future>(&self, future: F) -> F::Output {
         spill::install();
         let _spilling = spill::register(self);
-        future.with_subscriber(collector(self.clone())).await
+        future
+            .with_subscriber(collector(self.clone(), || true))
+            .await
     }
 
-    /// Everything captured so far.
+    /// Everything the futures logged so far (not their spawned tasks).
     pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        String::from_utf8_lossy(&self.own.lock().unwrap()).into_owned()
+    }
+
+    /// [`text`](Self::text), then every line logged outside a capture while
+    /// this one ran (the futures' spawned tasks, and any other test's): what
+    /// a leak check reads.
+    pub fn text_with_spawned(&self) -> String {
+        let mut text = self.text();
+        text.push_str(&String::from_utf8_lossy(&self.spawned.lock().unwrap()));
+        text
     }
 }
 
 /// The subscriber a capture runs its future with: JSON lines into
-/// `writer`, at TRACE, under the function's caps.
-fn collector<W>(writer: W) -> impl tracing::Subscriber + Send + Sync
+/// `writer`, at TRACE, under the function's caps, while `when` holds.
+fn collector<W, C>(writer: W, when: C) -> impl tracing::Subscriber + Send + Sync
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+    C: Fn() -> bool + Send + Sync + 'static,
 {
-    let caps = filter_fn(|metadata| crate::logging::allowed(metadata.target(), metadata.level()));
+    let caps = filter_fn(move |metadata| {
+        when() && crate::logging::allowed(metadata.target(), metadata.level())
+    });
     let layer = tracing_subscriber::fmt::layer()
         .json()
         .with_writer(writer)
@@ -82,7 +101,10 @@ mod spill {
     pub(super) fn install() {
         static ONCE: Once = Once::new();
         ONCE.call_once(|| {
-            if tracing::subscriber::set_global_default(super::collector(Spill)).is_err() {
+            // Formats nothing while no capture runs.
+            let capturing = || !CAPTURING.lock().unwrap().is_empty();
+            if tracing::subscriber::set_global_default(super::collector(Spill, capturing)).is_err()
+            {
                 eprintln!(
                     "testkit: a global tracing subscriber was already set; \
                      events from spawned tasks are not captured"
@@ -91,9 +113,10 @@ mod spill {
         });
     }
 
-    /// Copies spilled events into `logs` until the guard drops.
+    /// Copies spilled events into `logs`' spawned-task buffer until the
+    /// guard drops.
     pub(super) fn register(logs: &CapturedLogs) -> Registered {
-        let buffer = Arc::clone(&logs.0);
+        let buffer = Arc::clone(&logs.spawned);
         CAPTURING.lock().unwrap().push(Arc::downgrade(&buffer));
         Registered(buffer)
     }
@@ -143,7 +166,7 @@ mod spill {
 
 impl Write for CapturedLogs {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        self.own.lock().unwrap().extend_from_slice(buf);
         Ok(buf.len())
     }
 
@@ -252,8 +275,8 @@ impl StepRecorder {
             !secrets.is_empty(),
             "the leak check has no secrets to look for"
         );
-        let logs = self.logs();
-        assert!(!logs.is_empty(), "the steps logged nothing");
+        assert!(!self.logs().is_empty(), "the steps logged nothing");
+        let logs = self.logs.text_with_spawned();
         assert_no_secret_in("the captured logs", &logs, secrets);
         assert_no_secret_in("the step errors", &self.errors(), secrets);
     }
