@@ -16,4 +16,4 @@ mod swapped;
 pub use cases::{invalid_settings, malformed_secrets};
 pub use fault_matrix::{a_database_that_hangs_mid_step_fails_it_in_time, fail_every_database_call};
 pub use faulty::{BackendFault, FaultSwitch, FaultyBackend};
-pub use swapped::SwapsTheUsers;
+pub use swapped::{SwappedHarness, SwapsTheUsers};

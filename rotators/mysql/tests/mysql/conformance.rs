@@ -2,14 +2,11 @@
 //! moto, for both strategies (native passwords; ed25519 accounts rotate in
 //! `rotator.rs`, the kit's logic being the same for every plugin).
 
-use async_trait::async_trait;
 use mysql_rotator::{MysqlBackend, MysqlSettings};
 use mysql_rotator_testing::{MariaDbServer, MysqlRotatorHarness};
-use rotation_core::testkit::conformance::{self, Kit, RotatorHarness};
-use rotation_core::testkit::SecretAdmin;
-use rotation_core::{SecretJson, SecretString};
-use rotation_database::testkit::SwapsTheUsers;
-use rotation_database::{ConnectSettings, DatabaseRotator};
+use rotation_core::testkit::conformance::{self, Kit};
+use rotation_database::testkit::SwappedHarness;
+use rotation_database::ConnectSettings;
 use rotation_testing::moto::MotoServer;
 
 #[tokio::test]
@@ -44,33 +41,6 @@ async fn alternating_users_passes_the_conformance_kit() {
     assert_eq!(report.fault_points.len(), 26);
 }
 
-/// The MySQL engine made to change the current user's password instead of
-/// the pending one's in alternating users: the kit must fail it.
-struct SwapsTheUsersHarness<'a>(MysqlRotatorHarness<'a>);
-
-#[async_trait]
-impl RotatorHarness for SwapsTheUsersHarness<'_> {
-    type Rotator = DatabaseRotator<SwapsTheUsers<MysqlBackend>>;
-
-    fn rotator(&self) -> Self::Rotator {
-        let settings = MysqlSettings {
-            connect: ConnectSettings::default(),
-            username_limit: None,
-        };
-        let backend = MysqlBackend::new(settings).expect("valid settings");
-        DatabaseRotator::new(SwapsTheUsers(backend), None)
-    }
-    async fn fresh_secret(&self, store: &dyn SecretAdmin) -> SecretJson {
-        self.0.fresh_secret(store).await
-    }
-    async fn can_log_in(&self, secret: &SecretJson) -> bool {
-        self.0.can_log_in(secret).await
-    }
-    fn other_secret_values(&self) -> Vec<SecretString> {
-        self.0.other_secret_values()
-    }
-}
-
 #[tokio::test]
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn the_kit_fails_an_alternating_rotator_that_changes_the_current_user() {
@@ -79,7 +49,14 @@ async fn the_kit_fails_an_alternating_rotator_that_changes_the_current_user() {
     let run = tokio::spawn(async move {
         let moto = MotoServer::shared();
         let server = MariaDbServer::shared();
-        let harness = SwapsTheUsersHarness(MysqlRotatorHarness::alternating_users(server).await);
+        let harness =
+            SwappedHarness::new(MysqlRotatorHarness::alternating_users(server).await, || {
+                let settings = MysqlSettings {
+                    connect: ConnectSettings::default(),
+                    username_limit: None,
+                };
+                MysqlBackend::new(settings).expect("valid settings")
+            });
         let kit = Kit::new(&harness, moto.admin_store());
         kit.full_rotation().await;
     });

@@ -1,15 +1,12 @@
 //! The conformance kit against a real PostgreSQL, through the AWS SDK
 //! against moto, for both strategies.
 
-use async_trait::async_trait;
 use postgres_rotator::PostgresBackend;
 use postgres_rotator_testing::PostgresRotatorHarness;
 use postgres_rotator_testing::PostgresServer;
-use rotation_core::testkit::conformance::{self, Kit, RotatorHarness};
-use rotation_core::testkit::SecretAdmin;
-use rotation_core::{SecretJson, SecretString};
-use rotation_database::testkit::SwapsTheUsers;
-use rotation_database::{ConnectSettings, DatabaseRotator};
+use rotation_core::testkit::conformance::{self, Kit};
+use rotation_database::testkit::SwappedHarness;
+use rotation_database::ConnectSettings;
 use rotation_testing::moto::MotoServer;
 
 #[tokio::test]
@@ -44,27 +41,6 @@ async fn alternating_users_passes_the_conformance_kit() {
     assert_eq!(report.fault_points.len(), 26);
 }
 
-struct SwapsTheUsersHarness<'a>(PostgresRotatorHarness<'a>);
-
-#[async_trait]
-impl RotatorHarness for SwapsTheUsersHarness<'_> {
-    type Rotator = DatabaseRotator<SwapsTheUsers<PostgresBackend>>;
-
-    fn rotator(&self) -> Self::Rotator {
-        let backend = PostgresBackend::new(ConnectSettings::default()).unwrap();
-        DatabaseRotator::new(SwapsTheUsers(backend), None)
-    }
-    async fn fresh_secret(&self, store: &dyn SecretAdmin) -> SecretJson {
-        self.0.fresh_secret(store).await
-    }
-    async fn can_log_in(&self, secret: &SecretJson) -> bool {
-        self.0.can_log_in(secret).await
-    }
-    fn other_secret_values(&self) -> Vec<SecretString> {
-        self.0.other_secret_values()
-    }
-}
-
 #[tokio::test]
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn the_kit_fails_an_alternating_rotator_that_changes_the_current_user() {
@@ -73,7 +49,10 @@ async fn the_kit_fails_an_alternating_rotator_that_changes_the_current_user() {
     let run = tokio::spawn(async move {
         let moto = MotoServer::shared();
         let server = PostgresServer::shared();
-        let harness = SwapsTheUsersHarness(PostgresRotatorHarness::alternating_users(server).await);
+        let harness = SwappedHarness::new(
+            PostgresRotatorHarness::alternating_users(server).await,
+            || PostgresBackend::new(ConnectSettings::default()).unwrap(),
+        );
         let kit = Kit::new(&harness, moto.admin_store());
         kit.full_rotation().await;
     });
