@@ -131,6 +131,40 @@ pub trait DatabaseBackend: Send + Sync + 'static {
         original: &str,
         clone: &str,
     ) -> Result<bool, BoxError>;
+
+    /// Both users of the pair as the pair check reads them. The default
+    /// asks [`user_standing`](Self::user_standing) of each and, when the
+    /// clone is an ordinary user, [`is_clone_of`](Self::is_clone_of); an
+    /// engine whose driver pipelines may answer in one round trip.
+    async fn pair_standing(
+        &self,
+        admin: &mut Self::Connection,
+        original: &str,
+        clone: &str,
+    ) -> Result<PairStanding, BoxError> {
+        let original_standing = self.user_standing(admin, original).await?;
+        let clone_standing = self.user_standing(admin, clone).await?;
+        let clone_is_marked = clone_standing == UserStanding::Ordinary
+            && self.is_clone_of(admin, original, clone).await?;
+        Ok(PairStanding {
+            original: original_standing,
+            clone: clone_standing,
+            clone_is_marked,
+        })
+    }
+}
+
+/// The two users of an alternating pair, as [`DatabaseBackend::pair_standing`]
+/// reads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PairStanding {
+    /// The original user.
+    pub original: UserStanding,
+    /// Its clone.
+    pub clone: UserStanding,
+    /// Whether the clone carries the original's clone mark
+    /// ([`DatabaseBackend::is_clone_of`]); false when it is missing.
+    pub clone_is_marked: bool,
 }
 
 /// A user as the alternating-users pair check sees it.

@@ -32,7 +32,8 @@ pub mod testkit;
 mod tls;
 
 pub use backend::{
-    CertificateRejected, DatabaseBackend, LoginError, ServerWithoutTls, TimedOut, UserStanding,
+    CertificateRejected, DatabaseBackend, LoginError, PairStanding, ServerWithoutTls, TimedOut,
+    UserStanding,
 };
 pub use rotator::DatabaseRotator;
 pub use secret::{DatabaseSecret, EngineSpec, SslMode};

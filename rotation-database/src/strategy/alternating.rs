@@ -201,7 +201,8 @@ async fn prove_pair<B: DatabaseBackend>(
             ));
         }
     }
-    match backend.user_standing(admin, original).await? {
+    let pair = backend.pair_standing(admin, original, clone).await?;
+    match pair.original {
         UserStanding::Missing => return refuse(format!("user {original} does not exist")),
         UserStanding::Administrator(right) => {
             return refuse(format!(
@@ -210,19 +211,14 @@ async fn prove_pair<B: DatabaseBackend>(
         }
         UserStanding::Ordinary => {}
     }
-    match backend.user_standing(admin, clone).await? {
+    match pair.clone {
         UserStanding::Missing => Ok(()),
         UserStanding::Administrator(right) => refuse(format!(
             "{clone} has {right}; alternating users rotates application users, never an administrator"
         )),
-        UserStanding::Ordinary => {
-            if backend.is_clone_of(admin, original, clone).await? {
-                Ok(())
-            } else {
-                refuse(format!(
-                    "{clone} exists but is not the clone of {original} (clones this function creates are members of their original); it is not taken over"
-                ))
-            }
-        }
+        UserStanding::Ordinary if pair.clone_is_marked => Ok(()),
+        UserStanding::Ordinary => refuse(format!(
+            "{clone} exists but is not the clone of {original} (clones this function creates are members of their original); it is not taken over"
+        )),
     }
 }

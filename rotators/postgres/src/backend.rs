@@ -11,7 +11,7 @@ use rotation_core::error::{BoxError, SettingsError};
 use rotation_core::SecretString;
 use rotation_database::{
     CertificateRejected, ConnectSettings, DatabaseBackend, DatabaseSecret, EngineSpec, LoginError,
-    ServerWithoutTls, SslMode, TimedOut, UserStanding,
+    PairStanding, ServerWithoutTls, SslMode, TimedOut, UserStanding,
 };
 use rustls::pki_types::CertificateDer;
 use tokio::net::TcpStream;
@@ -54,6 +54,19 @@ pub struct Session {
     client: Client,
     /// The server's `password_encryption`, once asked.
     password_format: Option<PasswordFormat>,
+    /// What `pair_standing` read for the clone sync, kept for the
+    /// `match_clone` that follows it.
+    pair_reading: Option<PairReading>,
+}
+
+/// The clone sync's reading of a pair, taken in the pair check's round trip.
+struct PairReading {
+    original: String,
+    clone: String,
+    clone_exists: bool,
+    /// `None` when the clone is missing or the reading failed (then
+    /// `match_clone` reads again).
+    pair: Option<clone_sync::Pair>,
 }
 
 impl Session {
@@ -224,6 +237,7 @@ impl DatabaseBackend for PostgresBackend {
         Ok(Session {
             client,
             password_format: None,
+            pair_reading: None,
         })
     }
 
@@ -245,6 +259,7 @@ impl DatabaseBackend for PostgresBackend {
         Ok(Session {
             client,
             password_format,
+            pair_reading: None,
         })
     }
 
@@ -277,15 +292,31 @@ impl DatabaseBackend for PostgresBackend {
         original: &str,
         clone: &str,
     ) -> Result<(), BoxError> {
+        let reading = admin
+            .pair_reading
+            .take()
+            .filter(|r| r.original == original && r.clone == clone);
         let client = &admin.client;
-        // Whether the clone exists, and both roles as the sync compares
-        // them, in one round trip: queries sent together are pipelined.
-        let (exists, pair) = tokio::join!(
-            role_exists(client, clone),
-            clone_sync::Pair::read(client, original, clone)
-        );
-        if exists? {
-            return clone_sync::sync_from(client, &pair?).await;
+        let (exists, pair) = match reading {
+            Some(reading) => (reading.clone_exists, reading.pair),
+            None => {
+                // Whether the clone exists, and both roles as the sync
+                // compares them, in one round trip: queries sent together
+                // are pipelined.
+                let (exists, pair) = tokio::join!(
+                    role_exists(client, clone),
+                    clone_sync::Pair::read(client, original, clone)
+                );
+                let exists = exists?;
+                (exists, if exists { Some(pair?) } else { None })
+            }
+        };
+        if exists {
+            let pair = match pair {
+                Some(pair) => pair,
+                None => clone_sync::Pair::read(client, original, clone).await?,
+            };
+            return clone_sync::sync_from(client, &pair).await;
         }
         create_clone(client, original, clone).await?;
         clone_sync::sync(client, original, clone).await
@@ -296,47 +327,7 @@ impl DatabaseBackend for PostgresBackend {
         admin: &mut Session,
         username: &str,
     ) -> Result<UserStanding, BoxError> {
-        // Whether the user exists, and the most powerful role among its
-        // own attributes and every role it is a member of, directly or not:
-        // SET ROLE gives a member the role's attributes, and some predefined
-        // roles (and RDS's) act as the server's OS user or as a superuser.
-        // One round trip: pg_has_role is strict, so for a missing user the
-        // lateral part finds nothing instead of failing.
-        let row = admin
-            .client
-            .query_typed_one(
-                "SELECT u.oid IS NOT NULL, p.rolname::text, p.own, p.rolsuper, p.rolcreaterole \
-                 FROM (VALUES ($1::name)) AS wanted(name) \
-                 LEFT JOIN pg_catalog.pg_roles u ON u.rolname = wanted.name \
-                 LEFT JOIN LATERAL ( \
-                   SELECT r.rolname, r.oid = u.oid AS own, r.rolsuper, r.rolcreaterole \
-                   FROM pg_catalog.pg_roles r \
-                   WHERE pg_catalog.pg_has_role(u.oid, r.oid, 'MEMBER') \
-                     AND (r.rolsuper OR r.rolcreaterole OR r.rolname = ANY($2)) \
-                   ORDER BY r.oid = u.oid DESC, r.rolname LIMIT 1) p ON true",
-                &[
-                    (&username, Type::NAME),
-                    (&POWERFUL_ROLES.as_slice(), Type::NAME_ARRAY),
-                ],
-            )
-            .await?;
-        if !row.try_get::<_, bool>(0)? {
-            return Ok(UserStanding::Missing);
-        }
-        let Some(role) = row.try_get::<_, Option<String>>(1)? else {
-            return Ok(UserStanding::Ordinary);
-        };
-        let own: bool = row.try_get(2)?;
-        let attribute = match (row.try_get::<_, bool>(3)?, row.try_get::<_, bool>(4)?) {
-            (true, _) => "SUPERUSER",
-            (false, true) => "CREATEROLE",
-            (false, false) => "",
-        };
-        Ok(UserStanding::Administrator(match (own, attribute) {
-            (true, attribute) => attribute.to_owned(),
-            (false, "") => format!("membership of {role}"),
-            (false, attribute) => format!("{attribute} through membership of {role}"),
-        }))
+        standing(&admin.client, username).await
     }
 
     async fn is_clone_of(
@@ -345,19 +336,98 @@ impl DatabaseBackend for PostgresBackend {
         original: &str,
         clone: &str,
     ) -> Result<bool, BoxError> {
-        // EXISTS: PostgreSQL 16 keeps one row per grantor of a membership.
-        let row = admin
-            .client
-            .query_typed_one(
-                "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m \
-                 JOIN pg_catalog.pg_roles g ON g.oid = m.roleid \
-                 JOIN pg_catalog.pg_roles u ON u.oid = m.member \
-                 WHERE g.rolname = $1 AND u.rolname = $2)",
-                &[(&original, Type::NAME), (&clone, Type::NAME)],
-            )
-            .await?;
-        Ok(row.try_get(0)?)
+        clone_mark(&admin.client, original, clone).await
     }
+
+    async fn pair_standing(
+        &self,
+        admin: &mut Session,
+        original: &str,
+        clone: &str,
+    ) -> Result<PairStanding, BoxError> {
+        let client = &admin.client;
+        // The pair check's reads and the clone sync's, sent together: one
+        // round trip. The sync's reading waits in the session for the
+        // match_clone that follows a proved pair.
+        let (original_standing, clone_standing, marked, clone_exists, pair) = tokio::join!(
+            standing(client, original),
+            standing(client, clone),
+            clone_mark(client, original, clone),
+            role_exists(client, clone),
+            clone_sync::Pair::read(client, original, clone),
+        );
+        admin.pair_reading = clone_exists.ok().map(|clone_exists| PairReading {
+            original: original.to_owned(),
+            clone: clone.to_owned(),
+            clone_exists,
+            pair: pair.ok(),
+        });
+        Ok(PairStanding {
+            original: original_standing?,
+            clone: clone_standing?,
+            clone_is_marked: marked?,
+        })
+    }
+}
+
+/// What `username` is: missing, an ordinary user, or one that administers
+/// users.
+async fn standing(client: &Client, username: &str) -> Result<UserStanding, BoxError> {
+    // Whether the user exists, and the most powerful role among its
+    // own attributes and every role it is a member of, directly or not:
+    // SET ROLE gives a member the role's attributes, and some predefined
+    // roles (and RDS's) act as the server's OS user or as a superuser.
+    // One round trip: pg_has_role is strict, so for a missing user the
+    // lateral part finds nothing instead of failing.
+    let row = client
+        .query_typed_one(
+            "SELECT u.oid IS NOT NULL, p.rolname::text, p.own, p.rolsuper, p.rolcreaterole \
+             FROM (VALUES ($1::name)) AS wanted(name) \
+             LEFT JOIN pg_catalog.pg_roles u ON u.rolname = wanted.name \
+             LEFT JOIN LATERAL ( \
+               SELECT r.rolname, r.oid = u.oid AS own, r.rolsuper, r.rolcreaterole \
+               FROM pg_catalog.pg_roles r \
+               WHERE pg_catalog.pg_has_role(u.oid, r.oid, 'MEMBER') \
+                 AND (r.rolsuper OR r.rolcreaterole OR r.rolname = ANY($2)) \
+               ORDER BY r.oid = u.oid DESC, r.rolname LIMIT 1) p ON true",
+            &[
+                (&username, Type::NAME),
+                (&POWERFUL_ROLES.as_slice(), Type::NAME_ARRAY),
+            ],
+        )
+        .await?;
+    if !row.try_get::<_, bool>(0)? {
+        return Ok(UserStanding::Missing);
+    }
+    let Some(role) = row.try_get::<_, Option<String>>(1)? else {
+        return Ok(UserStanding::Ordinary);
+    };
+    let own: bool = row.try_get(2)?;
+    let attribute = match (row.try_get::<_, bool>(3)?, row.try_get::<_, bool>(4)?) {
+        (true, _) => "SUPERUSER",
+        (false, true) => "CREATEROLE",
+        (false, false) => "",
+    };
+    Ok(UserStanding::Administrator(match (own, attribute) {
+        (true, attribute) => attribute.to_owned(),
+        (false, "") => format!("membership of {role}"),
+        (false, attribute) => format!("{attribute} through membership of {role}"),
+    }))
+}
+
+/// Whether `clone` carries `original`'s clone mark: membership in it.
+async fn clone_mark(client: &Client, original: &str, clone: &str) -> Result<bool, BoxError> {
+    // EXISTS: PostgreSQL 16 keeps one row per grantor of a membership.
+    let row = client
+        .query_typed_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m \
+             JOIN pg_catalog.pg_roles g ON g.oid = m.roleid \
+             JOIN pg_catalog.pg_roles u ON u.oid = m.member \
+             WHERE g.rolname = $1 AND u.rolname = $2)",
+            &[(&original, Type::NAME), (&clone, Type::NAME)],
+        )
+        .await?;
+    Ok(row.try_get(0)?)
 }
 
 /// Creates `clone`, found missing (a concurrent retry may create it
