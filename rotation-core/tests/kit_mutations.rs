@@ -235,21 +235,11 @@ async fn kit_failure(mutation: Mutation) -> String {
 /// Runs the whole kit on `harness`, which must fail it; returns the kit's
 /// failure message.
 async fn kit_failure_over<H: RotatorHarness + Send + Sync + 'static>(harness: H) -> String {
-    let run = tokio::spawn(async move {
+    rotation_core::testkit::panic_message(async move {
         let store: Arc<dyn SecretAdmin> = Arc::new(InMemorySecretStore::new());
         run_all(&harness, store).await
-    });
-    match run.await {
-        Ok(report) => panic!("the kit passed a broken rotator: {report:?}"),
-        Err(error) => {
-            let payload = error.into_panic();
-            payload
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default()
-        }
-    }
+    })
+    .await
 }
 
 /// Runs the whole kit on `mutation`, which passes it; returns the report.

@@ -115,6 +115,11 @@ fn two_processes_rotating_one_secret_at_once_both_finish_one_rotation() {
     let store = StoreFile::new();
     let initial = r#"{"engine": "generated", "api_key": "sk_racing"}"#;
     store.json(&["secret", "create", "raced", "--value", initial]);
+    // The racers start behind the store's write lock, which every open
+    // takes first, and are let go together once both wait on it: both
+    // rotations then run at once, whatever the spawn order and timing.
+    let gate = rusqlite::Connection::open(store.path()).unwrap();
+    gate.execute_batch("BEGIN IMMEDIATE").unwrap();
     let racers: Vec<_> = (0..2)
         .map(|_| {
             store
@@ -125,6 +130,20 @@ fn two_processes_rotating_one_secret_at_once_both_finish_one_rotation() {
                 .unwrap()
         })
         .collect();
+    let pids: Vec<u32> = racers.iter().map(|r| r.id()).collect();
+    let waiting_since = std::time::Instant::now();
+    if !cfg!(target_os = "linux") {
+        println!("not Linux: no /proc to see the racers wait, so they start as spawned");
+    }
+    // Well within the store's 10 s busy timeout.
+    while cfg!(target_os = "linux") && !pids.iter().all(|&pid| waits_on_a_lock(pid)) {
+        assert!(
+            waiting_since.elapsed() < Duration::from_secs(6),
+            "the racers never both waited on the store's lock"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    gate.execute_batch("COMMIT").unwrap();
     let outputs: Vec<Output> = racers
         .into_iter()
         .map(|r| r.wait_with_output().unwrap())
@@ -140,6 +159,18 @@ fn two_processes_rotating_one_secret_at_once_both_finish_one_rotation() {
     assert!(holder(versions, AWSCURRENT).is_some());
     assert!(holder(versions, AWSPREVIOUS).is_some());
     assert_eq!(status[0]["problems"], serde_json::json!([]), "{status}");
+}
+
+/// Whether a thread of process `pid` sleeps in SQLite's busy handler (the
+/// kernel's `hrtimer_nanosleep`: the `rotate` binary sleeps nowhere else).
+fn waits_on_a_lock(pid: u32) -> bool {
+    let Ok(threads) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    threads.flatten().any(|thread| {
+        std::fs::read_to_string(thread.path().join("wchan"))
+            .is_ok_and(|wchan| wchan.trim() == "hrtimer_nanosleep")
+    })
 }
 
 #[tokio::test]

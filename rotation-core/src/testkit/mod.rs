@@ -63,3 +63,24 @@ pub fn new_token() -> String {
         &h[20..32]
     )
 }
+
+/// Runs `run` in a task of its own, which must panic (a broken rotator
+/// failing the kit), and returns the panic's message. What `run` started
+/// (a server) stops as the task unwinds.
+pub async fn panic_message<F>(run: F) -> String
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: std::fmt::Debug + Send,
+{
+    match tokio::spawn(run).await {
+        Ok(output) => panic!("expected a failure, but it passed: {output:?}"),
+        Err(error) => {
+            let payload = error.into_panic();
+            payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default()
+        }
+    }
+}
