@@ -43,15 +43,38 @@ pub fn free_port() -> u16 {
 /// a word (nor closes them) for as long as the test process runs: a host
 /// that hangs, for timeout and deadline tests.
 pub fn silent_port() -> u16 {
-    let silent = TcpListener::bind("127.0.0.1:0").expect("bind a silent port");
-    let port = silent.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in silent.incoming() {
-            held.push(stream);
-        }
-    });
-    port
+    SilentPort::start().port
+}
+
+/// A [`silent_port`] that counts the connections it accepted: how many
+/// attempts a client made, without timing it.
+pub struct SilentPort {
+    /// The port.
+    pub port: u16,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl SilentPort {
+    /// Starts the silent server.
+    pub fn start() -> Self {
+        let silent = TcpListener::bind("127.0.0.1:0").expect("bind a silent port");
+        let port = silent.local_addr().unwrap().port();
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = std::sync::Arc::clone(&accepted);
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in silent.incoming() {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                held.push(stream);
+            }
+        });
+        Self { port, accepted }
+    }
+
+    /// The connections accepted so far.
+    pub fn accepted(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 /// Runs `stop` (a shell command) once this process has exited, however it

@@ -2,7 +2,7 @@
 //! kit: what each strategy does to roles, awkward names, the server's log,
 //! an outage mid-rotation, and the host checks.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use postgres_rotator_testing::PostgresRotatorHarness;
 use postgres_rotator_testing::PostgresServer;
@@ -324,7 +324,6 @@ async fn a_database_outage_mid_rotation_is_survived() {
 
     // Down before setSecret: a clear, quick failure, and nothing changed.
     server.stop();
-    let started = Instant::now();
     let failed = rotations.step(&arn, &token, Step::SetSecret).await;
     let message = failed.as_ref().map_err(|e| error_chain(e)).unwrap_err();
     assert!(
@@ -335,9 +334,11 @@ async fn a_database_outage_mid_rotation_is_survived() {
         message.contains(&format!("127.0.0.1:{}", server.port())) && message.contains("AWSCURRENT"),
         "the error names the server and the login tried: {message}"
     );
+    // No waiting on a refused port: the failure is the refusal itself,
+    // not a timeout.
     assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "no waiting on a refused port"
+        message.contains("Connection refused") && !message.contains("no answer within"),
+        "{message}"
     );
     server.start_again();
     assert!(harness.logs_in(&secret).await, "AWSCURRENT still logs in");
