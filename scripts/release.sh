@@ -30,9 +30,10 @@ for arch in x86_64 arm64; do
     [ "$arch" = arm64 ] && flag=--arm64
     while read -r rotator version; do
         # One build per rotator: cargo resolves features per build, so
-        # built together every rotator carried the others' (MySQL's full
-        # regex, the API key provider's aws-lc-rs): postgres-rotator's
-        # x86_64 bootstrap was 7.55 MB built with the others, 7.04 MB alone.
+        # built together every rotator carried the others' (MySQL's regex
+        # with its Unicode tables, the API key provider's hyper-rustls
+        # features): postgres-rotator's x86_64 bootstrap was 7.55 MB built
+        # with the others, 7.04 MB alone.
         cargo lambda build --release --package "$rotator" --bin "$rotator" "$flag" \
             --output-format zip --lambda-dir "$build/$arch"
         cp "$build/$arch/$rotator/bootstrap.zip" "$out/$rotator-$version-$arch.zip"
