@@ -132,10 +132,30 @@ pub enum StoreError {
         operation: &'static str,
         /// The secret's id or ARN.
         secret_id: String,
+        /// Whether asking again later may succeed: a timeout, a connection
+        /// that failed, throttling, the service's own failure. Not so for a
+        /// refused permission, a KMS key the caller may not use or expired
+        /// credentials, which stay refused until someone acts.
+        transient: bool,
         /// The SDK's or transport's error.
         #[source]
         source: BoxError,
     },
+}
+
+impl StoreError {
+    /// Whether asking again later may succeed (a [`StoreError::Service`]
+    /// failure that is `transient`); what a cache may serve a held value
+    /// through.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Service {
+                transient: true,
+                ..
+            }
+        )
+    }
 }
 
 /// What a [`Rotator`](crate::Rotator) returns when it cannot do its part.

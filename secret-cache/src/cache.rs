@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use rotation_core::error::StoreError;
 use rotation_core::store::{SecretStore, VersionSelector, AWSCURRENT};
 use tokio::time::Instant;
 
@@ -249,13 +248,10 @@ impl<S: SecretStore + 'static> Inner<S> {
         entry: &Entry,
         error: CacheError,
     ) -> Result<Arc<CachedSecret>, CacheError> {
-        let transient = matches!(
-            error,
-            CacheError::Store {
-                source: StoreError::Service { .. },
-                ..
-            }
-        );
+        // Only a failure that may pass (a timeout, throttling, the
+        // service's own): a refused permission or KMS key is not an outage
+        // to ride out, and serving the old value would hide it.
+        let transient = matches!(&error, CacheError::Store { source, .. } if source.is_transient());
         let now = Instant::now();
         let mut state = lock(&entry.state);
         match state.held.as_ref() {

@@ -57,8 +57,9 @@ impl CacheConfig {
     }
 
     /// How long past its expiry a value is still served while Secrets
-    /// Manager fails transiently (throttling, network, 5xx); zero serves
-    /// nothing stale (default 900 s).
+    /// Manager fails transiently (throttling, network, its own failures);
+    /// zero serves nothing stale (default 900 s). A refused permission, KMS
+    /// key or expired credentials is an error at once.
     pub fn max_stale(mut self, max_stale: Duration) -> Self {
         self.max_stale = max_stale;
         self

@@ -12,7 +12,10 @@ use rotation_core::store::{
     InMemorySecretStore, MoveStage, PutValue, SecretDescription, SecretStore, SecretVersion,
     VersionSelector, AWSCURRENT, AWSPENDING,
 };
-use rotation_core::{error::StoreError, SecretString};
+use rotation_core::{
+    error::{error_chain, StoreError},
+    SecretString,
+};
 use secret_cache::{Attempt, CacheConfig, CacheError, KeyMatch, SecretCache, UseError};
 use tokio::time::{advance, Instant};
 
@@ -22,6 +25,7 @@ struct CountingStore {
     inner: InMemorySecretStore,
     reads: AtomicUsize,
     failing: AtomicBool,
+    denying: AtomicBool,
     delay: Option<Duration>,
 }
 
@@ -39,6 +43,11 @@ impl CountingStore {
 
     fn fail(&self, failing: bool) {
         self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    /// Reads refused as a revoked permission would be: not transient.
+    fn deny(&self, denying: bool) {
+        self.denying.store(denying, Ordering::SeqCst);
     }
 
     fn create(&self, name: &str, value: &str) -> String {
@@ -115,7 +124,16 @@ impl SecretStore for CountingStore {
             return Err(StoreError::Service {
                 operation: "GetSecretValue",
                 secret_id: secret_id.to_owned(),
+                transient: true,
                 source: "throttled (simulated)".into(),
+            });
+        }
+        if self.denying.load(Ordering::SeqCst) {
+            return Err(StoreError::Service {
+                operation: "GetSecretValue",
+                secret_id: secret_id.to_owned(),
+                transient: false,
+                source: "AccessDeniedException (simulated)".into(),
             });
         }
         self.inner.get_value(secret_id, version).await
@@ -321,6 +339,25 @@ async fn a_deleted_secret_is_not_served_stale() {
     outage.fail(true);
     advance(Duration::from_secs(301)).await;
     assert_eq!(text(&cache.get("app").await.unwrap()), "v1");
+}
+
+/// A revoked permission (or KMS key, or expired credentials) is not an
+/// outage: at expiry the reader gets the error, not the old value for
+/// `max_stale` more.
+#[tokio::test(start_paused = true)]
+async fn a_refused_permission_is_not_ridden_out_with_the_held_value() {
+    let store = Arc::new(CountingStore::default());
+    store.create("app", "v1");
+    let cache = cache(&store, CacheConfig::default().refresh_ahead(Duration::ZERO));
+    assert_eq!(text(&cache.get("app").await.unwrap()), "v1");
+    store.deny(true);
+    advance(Duration::from_secs(301)).await;
+    let error = cache.get("app").await.unwrap_err();
+    assert!(
+        matches!(&error, CacheError::Store { source, .. } if !source.is_transient()),
+        "{error:?}"
+    );
+    assert!(error_chain(&error).contains("AccessDenied"), "{error:?}");
 }
 
 #[tokio::test(start_paused = true)]

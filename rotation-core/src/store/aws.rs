@@ -211,9 +211,32 @@ where
             message: format!("{code}: {}", error.message().unwrap_or("no message")),
             secret_id: secret_id.to_owned(),
         },
-        _ => service_error(operation, secret_id, &error),
+        _ => {
+            let transient = match &error {
+                SdkError::TimeoutError(_)
+                | SdkError::DispatchFailure(_)
+                | SdkError::ResponseError(_) => true,
+                SdkError::ServiceError(_) => TRANSIENT_CODES.contains(&code),
+                _ => false,
+            };
+            service_error(operation, secret_id, transient, &error)
+        }
     }
 }
+
+/// Error codes after which asking again later may succeed: throttling and
+/// the service's own failures. Everything else the service answers
+/// (`AccessDeniedException`, `DecryptionFailure`, `ExpiredTokenException`,
+/// `UnrecognizedClientException`...) stays refused until someone acts.
+const TRANSIENT_CODES: [&str; 7] = [
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "InternalServiceError",
+    "InternalFailure",
+    "ServiceUnavailable",
+];
 
 /// A `StoreError::Service` holding only the error's message chain. The SDK
 /// error itself must not be kept: its `Debug` prints the raw HTTP response,
@@ -222,11 +245,13 @@ where
 pub(crate) fn service_error(
     operation: &'static str,
     secret_id: &str,
+    transient: bool,
     error: &(dyn std::error::Error + 'static),
 ) -> StoreError {
     StoreError::Service {
         operation,
         secret_id: secret_id.to_owned(),
+        transient,
         source: error_chain(error).into(),
     }
 }
@@ -416,5 +441,38 @@ mod tests {
             map_error("PutSecretValue", "arn:secret", Some("v1"), service),
             StoreError::VersionExists { .. }
         ));
+    }
+
+    /// Throttling, the service's failures, timeouts and lost connections
+    /// may pass; a refused permission, a KMS key or expired credentials do
+    /// not, and a cache must not ride them out.
+    #[test]
+    fn only_failures_that_may_pass_are_transient() {
+        let answered = |code: &str| -> SdkError<GetSecretValueError, RawResponse> {
+            SdkError::service_error(
+                GetSecretValueError::generic(ErrorMetadata::builder().code(code).build()),
+                RawResponse { body: "" },
+            )
+        };
+        let transient =
+            |error| map_error("GetSecretValue", "arn:secret", None, error).is_transient();
+        for code in [
+            "ThrottlingException",
+            "InternalServiceError",
+            "ServiceUnavailable",
+        ] {
+            assert!(transient(answered(code)), "{code}");
+        }
+        for code in [
+            "AccessDeniedException",
+            "DecryptionFailure",
+            "KMSAccessDeniedException",
+            "ExpiredTokenException",
+            "UnrecognizedClientException",
+        ] {
+            assert!(!transient(answered(code)), "{code}");
+        }
+        assert!(transient(SdkError::timeout_error("no answer")));
+        assert!(!transient(SdkError::construction_failure("bad input")));
     }
 }

@@ -190,9 +190,20 @@ fn new_id() -> String {
 }
 
 fn service(operation: &'static str, secret_id: &str, source: rusqlite::Error) -> StoreError {
+    // Another process holding the file past the busy timeout, or the disk
+    // failing for a moment; not a corrupt or unreadable file.
+    let transient = matches!(
+        source.sqlite_error_code(),
+        Some(
+            rusqlite::ErrorCode::DatabaseBusy
+                | rusqlite::ErrorCode::DatabaseLocked
+                | rusqlite::ErrorCode::SystemIoFailure
+        )
+    );
     StoreError::Service {
         operation,
         secret_id: secret_id.to_owned(),
+        transient,
         source: Box::new(source) as BoxError,
     }
 }
@@ -349,6 +360,7 @@ impl EmbeddedSecretStore {
             Err(StoreError::Service {
                 operation,
                 secret_id: secret_id.to_owned(),
+                transient: false,
                 source: Box::new(e),
             })
         })

@@ -96,6 +96,7 @@ fn injected(operation: &'static str, secret_id: &str, timing: FaultTiming) -> St
     StoreError::Service {
         operation,
         secret_id: secret_id.to_owned(),
+        transient: true,
         source: format!("injected fault ({timing:?} the call)").into(),
     }
 }
