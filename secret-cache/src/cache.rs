@@ -306,6 +306,24 @@ impl<S: SecretStore + 'static> Inner<S> {
         state.retry_at = None;
     }
 
+    /// After a failed background refresh, the held value stays until it
+    /// expires, and the next try waits `stale_retry`, as a reader's does in
+    /// an outage (not one refresh after another, each with the SDK's own
+    /// retries). A transient failure also marks the outage, so that at
+    /// expiry readers are served the held value until that retry instead
+    /// of waiting on a store known to fail.
+    fn refresh_failed(&self, entry: &Entry, error: &CacheError) {
+        let now = Instant::now();
+        let retry = now + self.config.stale_retry;
+        let mut state = lock(&entry.state);
+        if let Some(held) = state.held.as_mut() {
+            held.refresh_at = retry.min(held.expires_at);
+        }
+        if matches!(error, CacheError::Store { source, .. } if source.is_transient()) {
+            state.retry_at = Some(retry);
+        }
+    }
+
     fn refresh_in_background(self: &Arc<Self>, key: Key, entry: Arc<Entry>) {
         let inner = Arc::clone(self);
         tokio::spawn(async move {
@@ -317,14 +335,15 @@ impl<S: SecretStore + 'static> Inner<S> {
             if still_due {
                 match inner.read(&key).await {
                     Ok(secret) => inner.hold(&entry, &secret),
-                    // The held value stays until it expires; the next read
-                    // after that tries again.
-                    Err(error) => tracing::warn!(
-                        secret_id = %key.secret_id,
-                        stage = %key.stage,
-                        error = %error,
-                        "refreshing a cached value failed"
-                    ),
+                    Err(error) => {
+                        inner.refresh_failed(&entry, &error);
+                        tracing::warn!(
+                            secret_id = %key.secret_id,
+                            stage = %key.stage,
+                            error = %error,
+                            "refreshing a cached value failed"
+                        );
+                    }
                 }
             }
             lock(&entry.state).refreshing = false;

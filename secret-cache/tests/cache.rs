@@ -341,6 +341,39 @@ async fn a_deleted_secret_is_not_served_stale() {
     assert_eq!(text(&cache.get("app").await.unwrap()), "v1");
 }
 
+/// With the default settings, a store failing through the refresh window
+/// gets one background try per `stale_retry`, not one per read; and at
+/// expiry, readers are served the held value until the next try instead
+/// of waiting on a store known to fail.
+#[tokio::test(start_paused = true)]
+async fn a_failing_background_refresh_waits_before_trying_again() {
+    let store = Arc::new(CountingStore::default());
+    store.create("app", "v1");
+    let cache = cache(&store, CacheConfig::default());
+    cache.get("app").await.unwrap();
+    store.fail(true);
+    // 299 s of a 300 s life: inside the refresh window, whatever its draw.
+    advance(Duration::from_secs(299)).await;
+    let reads_in_burst = || async {
+        for _ in 0..50 {
+            assert_eq!(text(&cache.get("app").await.unwrap()), "v1");
+            tokio::task::yield_now().await;
+        }
+        store.reads()
+    };
+    assert_eq!(
+        reads_in_burst().await,
+        2,
+        "one background refresh, not one per read"
+    );
+    // Expired, and the last try failed under 5 s ago: no wait, no read.
+    advance(Duration::from_secs(2)).await;
+    assert_eq!(reads_in_burst().await, 2, "the held value, without a read");
+    // The retry is due: one reader tries, the others are served.
+    advance(Duration::from_secs(4)).await;
+    assert_eq!(reads_in_burst().await, 3);
+}
+
 /// A revoked permission (or KMS key, or expired credentials) is not an
 /// outage: at expiry the reader gets the error, not the old value for
 /// `max_stale` more.
