@@ -279,6 +279,10 @@ impl<S: SecretStore + 'static> SecretCache<S> {
                 None
             }
             Err(error) => {
+                // The same pace as when nothing changed: during an outage a
+                // made-up key must not cost a read per request either.
+                let config = &self.inner.config;
+                state.back_off(config.rejection_backoff, config.ttl);
                 tracing::warn!(%secret_id, %error, "re-reading a secret for an unknown key failed");
                 None
             }

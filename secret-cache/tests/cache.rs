@@ -633,6 +633,32 @@ async fn keys_are_checked_against_current_and_previous() {
     assert!(!message.contains("k2"), "{message}");
 }
 
+/// During an outage, unknown keys back off as they do when nothing
+/// changed: not one read per request.
+#[tokio::test(start_paused = true)]
+async fn unknown_keys_during_an_outage_do_not_read_once_each() {
+    let store = Arc::new(CountingStore::default());
+    store.create("svc", r#"{"api_key": "k1"}"#);
+    store.rotate("svc", "token-2", r#"{"api_key": "k2"}"#).await;
+    let cache = cache(&store, CacheConfig::default());
+    let check = |key: &'static str| {
+        let cache = cache.clone();
+        async move { cache.check_key("svc", Some("api_key"), key).await.unwrap() }
+    };
+    assert_eq!(check("k2").await, KeyMatch::Current);
+    assert_eq!(check("k1").await, KeyMatch::Previous);
+    store.fail(true);
+    let reads = store.reads();
+    for _ in 0..100 {
+        assert_eq!(check("forged").await, KeyMatch::Unknown);
+    }
+    assert_eq!(
+        store.reads(),
+        reads + 1,
+        "one failed re-read, then the back-off"
+    );
+}
+
 #[tokio::test]
 async fn settings_that_would_misbehave_are_refused_by_name() {
     let store = Arc::new(CountingStore::default());
