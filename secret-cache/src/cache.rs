@@ -111,6 +111,22 @@ impl<S: SecretStore + 'static> SecretCache<S> {
         self.get_stage(secret_id, AWSCURRENT).await
     }
 
+    /// [`get`](Self::get) as the application's own type
+    /// ([`CachedSecret::json_as`]): a value that does not fit is a
+    /// [`CacheError::Format`] naming the field, never its value.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        secret_id: &str,
+    ) -> Result<T, CacheError> {
+        self.get(secret_id)
+            .await?
+            .json_as()
+            .map_err(|source| CacheError::Format {
+                secret_id: secret_id.to_owned(),
+                source,
+            })
+    }
+
     /// The value labelled `stage` (AWSCURRENT, AWSPREVIOUS or a label of
     /// your own). Concurrent callers for one value share one read.
     pub async fn get_stage(

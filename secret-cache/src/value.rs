@@ -3,6 +3,7 @@
 use rotation_core::secret::SecretPayload;
 use rotation_core::store::SecretVersion;
 use rotation_core::{SecretFormatError, SecretJson, SecretString};
+use serde::de::DeserializeOwned;
 
 /// A version of a secret as the cache holds it. `Debug` prints its id and
 /// labels, never its value.
@@ -42,6 +43,34 @@ impl CachedSecret {
     /// wrong and quotes nothing.
     pub fn json(&self) -> Result<SecretJson, SecretFormatError> {
         SecretJson::from_payload(&self.payload)
+    }
+
+    /// The `SecretString` as the application's own type (a
+    /// `#[derive(Deserialize)]` struct of the fields it reads). The error
+    /// names the field and what is wrong, never the value: serde's own
+    /// text quotes what it could not use, so only a missing field's name is
+    /// taken from it.
+    pub fn json_as<T: DeserializeOwned>(&self) -> Result<T, SecretFormatError> {
+        let object = serde_json::Value::Object(self.json()?.as_map().clone());
+        serde_path_to_error::deserialize(object).map_err(|error| {
+            let path = error.path().to_string();
+            let text = error.into_inner().to_string();
+            let missing = text
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.split('`').next());
+            match (missing, path.as_str()) {
+                (Some(field), ".") => SecretFormatError::MissingField {
+                    field: field.to_owned(),
+                },
+                (Some(field), parent) => SecretFormatError::MissingField {
+                    field: format!("{parent}.{field}"),
+                },
+                (None, _) => SecretFormatError::InvalidValue {
+                    field: path,
+                    reason: "it is not what the application's type expects".into(),
+                },
+            }
+        })
     }
 }
 

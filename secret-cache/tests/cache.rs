@@ -690,3 +690,44 @@ async fn nothing_the_cache_prints_holds_a_value() {
     assert!(!printed.contains("sekret-pw-1"), "{printed}");
     assert!(printed.contains(secret.version_id()), "{printed}");
 }
+
+/// A typed read: the application's struct from the secret's JSON; a value
+/// that does not fit names the field and quotes nothing.
+#[tokio::test(start_paused = true)]
+async fn a_secret_is_read_as_the_applications_own_type() {
+    #[derive(serde::Deserialize)]
+    struct Database {
+        host: String,
+        port: u16,
+        password: String,
+    }
+    let store = Arc::new(CountingStore::default());
+    store.create(
+        "db",
+        r#"{"host": "db.internal", "port": 5432, "password": "hunter2-typed", "engine": "postgres"}"#,
+    );
+    store.create(
+        "no-port",
+        r#"{"host": "db.internal", "password": "hunter2-typed"}"#,
+    );
+    store.create(
+        "bad-port",
+        r#"{"host": "db.internal", "port": "hunter2-not-a-port", "password": "p"}"#,
+    );
+    store.create("not-json", "hunter2-plain");
+    let cache = cache(&store, CacheConfig::default());
+    let db: Database = cache.get_json("db").await.unwrap();
+    assert_eq!((db.host.as_str(), db.port), ("db.internal", 5432));
+    assert_eq!(db.password, "hunter2-typed");
+    for (secret, names) in [
+        ("no-port", "field `port` is missing"),
+        ("bad-port", "field `port` is invalid"),
+        ("not-json", "not valid JSON"),
+    ] {
+        let error = cache.get_json::<Database>(secret).await.err().unwrap();
+        assert!(matches!(error, CacheError::Format { .. }), "{secret}");
+        let shown = format!("{error:?} {}", error_chain(&error));
+        assert!(shown.contains(names), "{secret}: {shown}");
+        assert!(!shown.contains("hunter2"), "{secret}: {shown}");
+    }
+}
