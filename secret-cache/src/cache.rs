@@ -267,7 +267,7 @@ impl<S: SecretStore + 'static> Inner<S> {
         // Only a failure that may pass (a timeout, throttling, the
         // service's own): a refused permission or KMS key is not an outage
         // to ride out, and serving the old value would hide it.
-        let transient = matches!(&error, CacheError::Store { source, .. } if source.is_transient());
+        let transient = error.is_transient();
         let now = Instant::now();
         let mut state = lock(&entry.state);
         match state.held.as_ref() {
@@ -335,7 +335,7 @@ impl<S: SecretStore + 'static> Inner<S> {
         if let Some(held) = state.held.as_mut() {
             held.refresh_at = retry.min(held.expires_at);
         }
-        if matches!(error, CacheError::Store { source, .. } if source.is_transient()) {
+        if error.is_transient() {
             state.retry_at = Some(retry);
         }
     }

@@ -48,6 +48,15 @@ pub enum CacheError {
     },
 }
 
+impl CacheError {
+    /// Whether the store failed in a way that may pass (a timeout,
+    /// throttling, the service's own failure): an outage a held value may
+    /// be served through, unlike a refused permission or a missing secret.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, CacheError::Store { source, .. } if source.is_transient())
+    }
+}
+
 /// What [`SecretCache::with_current`](crate::SecretCache::with_current)
 /// returns when the application's use of the value did not succeed.
 #[derive(Debug, thiserror::Error)]

@@ -307,19 +307,18 @@ impl DatabaseBackend for PostgresBackend {
                     role_exists(client, clone),
                     clone_sync::Pair::read(client, original, clone)
                 );
-                let exists = exists?;
-                (exists, if exists { Some(pair?) } else { None })
+                (exists?, pair.ok())
             }
         };
-        if exists {
-            let pair = match pair {
-                Some(pair) => pair,
-                None => clone_sync::Pair::read(client, original, clone).await?,
-            };
-            return clone_sync::sync_from(client, &pair).await;
+        if !exists {
+            create_clone(client, original, clone).await?;
+            return clone_sync::sync(client, original, clone).await;
         }
-        create_clone(client, original, clone).await?;
-        clone_sync::sync(client, original, clone).await
+        match pair {
+            Some(pair) => clone_sync::sync_from(client, &pair).await,
+            // The reading failed: read again, and fail with that error.
+            None => clone_sync::sync(client, original, clone).await,
+        }
     }
 
     async fn user_standing(
@@ -349,17 +348,16 @@ impl DatabaseBackend for PostgresBackend {
         // The pair check's reads and the clone sync's, sent together: one
         // round trip. The sync's reading waits in the session for the
         // match_clone that follows a proved pair.
-        let (original_standing, clone_standing, marked, clone_exists, pair) = tokio::join!(
+        let (original_standing, clone_standing, marked, pair) = tokio::join!(
             standing(client, original),
             standing(client, clone),
             clone_mark(client, original, clone),
-            role_exists(client, clone),
             clone_sync::Pair::read(client, original, clone),
         );
-        admin.pair_reading = clone_exists.ok().map(|clone_exists| PairReading {
+        admin.pair_reading = clone_standing.as_ref().ok().map(|standing| PairReading {
             original: original.to_owned(),
             clone: clone.to_owned(),
-            clone_exists,
+            clone_exists: *standing != UserStanding::Missing,
             pair: pair.ok(),
         });
         Ok(PairStanding {

@@ -9,6 +9,7 @@
 use std::time::{Duration, Instant};
 
 use postgres_rotator::sql::quote_identifier;
+use postgres_rotator::PostgresRotator;
 use postgres_rotator_testing::PostgresRotatorHarness;
 use postgres_rotator_testing::PostgresServer;
 use rotation_core::error::error_chain;
@@ -22,6 +23,32 @@ fn settings(connect_timeout: Duration) -> ConnectSettings {
     ConnectSettings {
         connect_timeout,
         ca_bundle: None,
+    }
+}
+
+/// The shared server, an alternating-users harness on it, rotations over
+/// moto whose logins time out after `connect_timeout`, and a new user's
+/// secret, its name from `prefix`.
+struct Setup {
+    server: &'static PostgresServer,
+    harness: PostgresRotatorHarness<'static>,
+    rotations: Rotations<PostgresRotator>,
+    secret: SecretJson,
+}
+
+async fn setup(prefix: &str, connect_timeout: Duration) -> Setup {
+    let server = PostgresServer::shared();
+    let harness = PostgresRotatorHarness::alternating_users(server).await;
+    let rotations = Rotations::new(
+        MotoServer::shared().admin_store(),
+        harness.rotator_with(settings(connect_timeout), None),
+    );
+    let secret = harness.new_user(rotations.store(), prefix).await;
+    Setup {
+        server,
+        harness,
+        rotations,
+        secret,
     }
 }
 
@@ -50,14 +77,12 @@ async fn show(client: &tokio_postgres::Client, setting: &str) -> String {
 #[tokio::test]
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn the_clone_acts_as_its_original_with_its_settings() {
-    let moto = MotoServer::shared();
-    let server = PostgresServer::shared();
-    let harness = PostgresRotatorHarness::alternating_users(server).await;
-    let rotations = Rotations::new(
-        moto.admin_store(),
-        harness.rotator_with(settings(Duration::from_secs(5)), None),
-    );
-    let secret = harness.new_user(rotations.store(), "noinherit").await;
+    let Setup {
+        server,
+        harness,
+        rotations,
+        secret,
+    } = setup("noinherit", Duration::from_secs(5)).await;
     let original = secret.required_str("username").unwrap().to_owned();
     let original_ident = quote_identifier(&original);
     // A NOINHERIT original with a privilege of its own, a schema it may
@@ -178,14 +203,12 @@ async fn the_clone_acts_as_its_original_with_its_settings() {
 #[tokio::test]
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_superuser_only_setting_is_skipped_by_a_master_that_is_not_one() {
-    let moto = MotoServer::shared();
-    let server = PostgresServer::shared();
-    let harness = PostgresRotatorHarness::alternating_users(server).await;
-    let rotations = Rotations::new(
-        moto.admin_store(),
-        harness.rotator_with(settings(Duration::from_secs(5)), None),
-    );
-    let secret = harness.new_user(rotations.store(), "superset").await;
+    let Setup {
+        server,
+        harness: _,
+        rotations,
+        secret,
+    } = setup("superset", Duration::from_secs(5)).await;
     let original = quote_identifier(secret.required_str("username").unwrap());
     // log_min_duration_statement may be set only by a superuser; work_mem
     // by anyone.
@@ -235,15 +258,12 @@ async fn a_superuser_only_setting_is_skipped_by_a_master_that_is_not_one() {
 #[tokio::test]
 #[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
 async fn a_statement_stuck_on_a_lock_fails_naming_it() {
-    let moto = MotoServer::shared();
-    let server = PostgresServer::shared();
-    let harness = PostgresRotatorHarness::alternating_users(server).await;
-    let timeout = Duration::from_secs(1);
-    let rotations = Rotations::new(
-        moto.admin_store(),
-        harness.rotator_with(settings(timeout), None),
-    );
-    let secret = harness.new_user(rotations.store(), "locked").await;
+    let Setup {
+        server,
+        harness,
+        rotations,
+        secret,
+    } = setup("locked", Duration::from_secs(1)).await;
     let original = secret.required_str("username").unwrap().to_owned();
     let arn = rotations.create("pg-locked", &secret).await;
     rotations.rotate(&arn).await;
