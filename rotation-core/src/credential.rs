@@ -195,8 +195,6 @@ impl KeyFormat {
         }
         Ok(KeyGenerator {
             format: self.clone(),
-            prefix: self.prefix.clone(),
-            length: self.length,
             alphabet,
         })
     }
@@ -217,8 +215,7 @@ enum GeneratorKind {
 #[derive(Debug, Clone)]
 struct KeyGenerator {
     format: KeyFormat,
-    prefix: String,
-    length: usize,
+    /// The format's alphabet, each character once, to draw from.
     alphabet: Vec<char>,
 }
 
@@ -238,9 +235,9 @@ impl ValueGenerator {
         match &self.kind {
             GeneratorKind::Password(passwords) => passwords.generate(),
             GeneratorKind::Key(key) => {
-                let mut value = key.prefix.clone();
+                let mut value = key.format.prefix.clone();
                 value.extend(
-                    (0..key.length).map(|_| key.alphabet[random_below(key.alphabet.len())]),
+                    (0..key.format.length).map(|_| key.alphabet[random_below(key.alphabet.len())]),
                 );
                 SecretString::new(value)
             }

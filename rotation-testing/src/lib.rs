@@ -20,6 +20,8 @@ pub mod runtime_api;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The workspace root (this crate lives in `<root>/rotation-testing`).
@@ -51,7 +53,7 @@ pub fn silent_port() -> u16 {
 pub struct SilentPort {
     /// The port.
     pub port: u16,
-    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    accepted: Arc<AtomicUsize>,
 }
 
 impl SilentPort {
@@ -59,12 +61,12 @@ impl SilentPort {
     pub fn start() -> Self {
         let silent = TcpListener::bind("127.0.0.1:0").expect("bind a silent port");
         let port = silent.local_addr().unwrap().port();
-        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let counter = std::sync::Arc::clone(&accepted);
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&accepted);
         std::thread::spawn(move || {
             let mut held = Vec::new();
             for stream in silent.incoming() {
-                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                counter.fetch_add(1, Ordering::SeqCst);
                 held.push(stream);
             }
         });
@@ -73,7 +75,7 @@ impl SilentPort {
 
     /// The connections accepted so far.
     pub fn accepted(&self) -> usize {
-        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+        self.accepted.load(Ordering::SeqCst)
     }
 }
 

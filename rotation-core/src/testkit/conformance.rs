@@ -100,8 +100,9 @@ pub struct ConformanceReport {
     /// Cases run, in order: [`CASES`] but for those in `skipped`.
     pub cases: Vec<&'static str>,
     /// Cases the harness opted out of (its `pending_works_before_set_secret`,
-    /// `recovers_through_previous` or `backend_checks_the_value`), by name, so that a test states
-    /// which it expects instead of counting them as run.
+    /// `recovers_through_previous` or `backend_checks_the_value`), by name,
+    /// so that a test states which it expects instead of counting them as
+    /// run.
     pub skipped: Vec<&'static str>,
     /// Store calls made by each step of a clean rotation.
     pub calls_per_step: Vec<(Step, Vec<&'static str>)>,

@@ -293,13 +293,6 @@ pub async fn floor(
     Floor { times, calls }
 }
 
-async fn log_in(server: &PostgresServer, user: &str, password: &str) -> tokio_postgres::Client {
-    let config = server.config(user, password, "postgres");
-    let (db, connection) = config.connect(tokio_postgres::NoTls).await.expect("log in");
-    tokio::spawn(connection);
-    db
-}
-
 #[async_trait::async_trait]
 impl FloorDatabase for PostgresServer {
     fn engine(&self) -> &'static str {
@@ -317,7 +310,7 @@ impl FloorDatabase for PostgresServer {
         self.superuser().await.batch_execute(&create).await.unwrap();
     }
     async fn change_password(&self, user: &str, old: &str, new: &SecretString) {
-        let db = log_in(self, user, old).await;
+        let db = self.connect_as(user, old).await;
         db.batch_execute(&alter_password(user, new, PasswordFormat::ScramSha256))
             .await
             .unwrap();
@@ -330,7 +323,7 @@ impl FloorDatabase for PostgresServer {
             .unwrap();
     }
     async fn check(&self, user: &str, password: &str) {
-        let db = log_in(self, user, password).await;
+        let db = self.connect_as(user, password).await;
         db.query_one("SELECT 1", &[]).await.unwrap();
     }
 }

@@ -294,15 +294,21 @@ impl PostgresServer {
         config
     }
 
-    /// A superuser connection; its driver task runs until the client drops.
-    pub async fn superuser(&self) -> tokio_postgres::Client {
+    /// A connection as `user` to database `postgres`; its driver task runs
+    /// until the client drops. Panics, naming the user, if the login fails.
+    pub async fn connect_as(&self, user: &str, password: &str) -> tokio_postgres::Client {
         let (client, connection) = self
-            .config(SUPERUSER, &self.superuser_password, "postgres")
+            .config(user, password, "postgres")
             .connect(tokio_postgres::NoTls)
             .await
-            .expect("connect as the superuser");
+            .unwrap_or_else(|e| panic!("connect as {user}: {e}"));
         tokio::spawn(connection);
         client
+    }
+
+    /// A superuser connection; its driver task runs until the client drops.
+    pub async fn superuser(&self) -> tokio_postgres::Client {
+        self.connect_as(SUPERUSER, &self.superuser_password).await
     }
 
     /// Runs `statements` as the superuser; panics naming them if they fail.

@@ -53,17 +53,12 @@ async fn setup(prefix: &str, connect_timeout: Duration) -> Setup {
 }
 
 async fn login(server: &PostgresServer, secret: &SecretJson) -> tokio_postgres::Client {
-    let (client, connection) = server
-        .config(
+    server
+        .connect_as(
             secret.required_str("username").unwrap(),
             secret.required_secret("password").unwrap().expose(),
-            "postgres",
         )
-        .connect(tokio_postgres::NoTls)
         .await
-        .expect("log in");
-    tokio::spawn(connection);
-    client
 }
 
 async fn show(client: &tokio_postgres::Client, setting: &str) -> String {

@@ -182,12 +182,7 @@ async fn alternating_users_share_privileges_and_switch_back() {
     let first = current(&rotations, &arn).await;
     assert_eq!(username_of(&first), clone);
     assert_eq!(memberships(server, &clone).await, [original.as_str()]);
-    let (client, connection) = server
-        .config(&clone, &password_of(&first), "postgres")
-        .connect(tokio_postgres::NoTls)
-        .await
-        .expect("the clone logs in");
-    tokio::spawn(connection);
+    let client = server.connect_as(&clone, &password_of(&first)).await;
     let amount: i32 = client
         .query_one("SELECT amount FROM ledger", &[])
         .await
