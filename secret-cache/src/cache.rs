@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use rotation_core::store::{SecretStore, VersionSelector, AWSCURRENT};
 use tokio::time::Instant;
@@ -59,11 +60,118 @@ impl Key {
     }
 }
 
-/// One (secret, label): its value and the lock that makes reads of it
-/// single flight.
+/// One (secret, label): its value and the flight that makes reads of it
+/// one at a time.
 pub(crate) struct Entry {
-    flight: tokio::sync::Mutex<()>,
+    flight: Mutex<Flight>,
     state: Mutex<EntryState>,
+    /// Wakes the waiters of a flight given up on when another read holds
+    /// a value.
+    held: tokio::sync::Notify,
+}
+
+/// The read of an entry under way, if any. Its lock is replaced when the
+/// read outlives `flight_timeout`: a read frozen with its Lambda
+/// environment between invocations (the monotonic clock runs on through
+/// a freeze, so it looks as old as it is) or stuck on a dead connection
+/// would otherwise hold every later reader until the SDK gives up on it.
+struct Flight {
+    lock: Arc<tokio::sync::Mutex<()>>,
+    started: Option<Instant>,
+}
+
+/// Being the one read of an entry in flight; dropping it lets the next go.
+pub(crate) struct Boarded {
+    guard: tokio::sync::OwnedMutexGuard<()>,
+    entry: Arc<Entry>,
+}
+
+impl Drop for Boarded {
+    fn drop(&mut self) {
+        let mut flight = lock(&self.entry.flight);
+        if Arc::ptr_eq(
+            &flight.lock,
+            tokio::sync::OwnedMutexGuard::mutex(&self.guard),
+        ) {
+            flight.started = None;
+        }
+    }
+}
+
+impl Entry {
+    fn new() -> Self {
+        Self {
+            flight: Mutex::new(Flight {
+                lock: Arc::new(tokio::sync::Mutex::new(())),
+                started: None,
+            }),
+            state: Mutex::new(EntryState {
+                held: None,
+                refreshing: false,
+                last_used: Instant::now(),
+                retry_at: None,
+                generation: 0,
+            }),
+            held: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// The flight, if no read is under way.
+    fn try_board(self: &Arc<Self>) -> Option<Boarded> {
+        let flight_lock = Arc::clone(&lock(&self.flight).lock);
+        flight_lock
+            .try_lock_owned()
+            .ok()
+            .map(|guard| self.boarded(guard))
+    }
+
+    /// The flight, once the read under way ends or has been in flight for
+    /// `timeout`; then it is left to finish alone and this caller starts
+    /// the next read, which the other waiters wait on in turn. So a stuck
+    /// read costs later readers at most `timeout`, and a slow store one
+    /// extra read per `timeout`, not one per reader. `None` when a read
+    /// held a value meanwhile: the caller looks at it first.
+    async fn board(self: &Arc<Self>, key: &Key, timeout: Duration) -> Option<Boarded> {
+        let value_held = self.held.notified();
+        tokio::pin!(value_held);
+        value_held.as_mut().enable();
+        loop {
+            let (flight_lock, started) = {
+                let flight = lock(&self.flight);
+                (Arc::clone(&flight.lock), flight.started)
+            };
+            // A holder that has not yet noted its start began just now.
+            let deadline = started.unwrap_or_else(Instant::now) + timeout;
+            let boarding = Arc::clone(&flight_lock).lock_owned();
+            tokio::select! {
+                guard = boarding => return Some(self.boarded(guard)),
+                () = &mut value_held => return None,
+                () = tokio::time::sleep_until(deadline) => {}
+            }
+            let mut flight = lock(&self.flight);
+            if Arc::ptr_eq(&flight.lock, &flight_lock) {
+                tracing::warn!(
+                    secret_id = %key.secret_id,
+                    stage = %key.stage,
+                    "a read of this value has been in flight for longer than flight_timeout \
+                     (frozen with a Lambda environment, or a dead connection); reading it again"
+                );
+                flight.lock = Arc::new(tokio::sync::Mutex::new(()));
+                flight.started = None;
+            }
+        }
+    }
+
+    fn boarded(self: &Arc<Self>, guard: tokio::sync::OwnedMutexGuard<()>) -> Boarded {
+        let mut flight = lock(&self.flight);
+        if Arc::ptr_eq(&flight.lock, tokio::sync::OwnedMutexGuard::mutex(&guard)) {
+            flight.started = Some(Instant::now());
+        }
+        Boarded {
+            guard,
+            entry: Arc::clone(self),
+        }
+    }
 }
 
 struct EntryState {
@@ -72,6 +180,9 @@ struct EntryState {
     last_used: Instant,
     /// While a stale value is served after a failed read: the next read.
     retry_at: Option<Instant>,
+    /// Counts the values held, so a refresh that failed after another read
+    /// replaced the value does not mark the new one as failing.
+    generation: u64,
 }
 
 struct Held {
@@ -182,15 +293,7 @@ impl<S: SecretStore + 'static> Inner<S> {
                 }
             }
         }
-        let entry = Arc::new(Entry {
-            flight: tokio::sync::Mutex::new(()),
-            state: Mutex::new(EntryState {
-                held: None,
-                refreshing: false,
-                last_used: Instant::now(),
-                retry_at: None,
-            }),
-        });
+        let entry = Arc::new(Entry::new());
         entries.insert(key.clone(), Arc::clone(&entry));
         entry
     }
@@ -222,15 +325,22 @@ impl<S: SecretStore + 'static> Inner<S> {
         key: &Key,
         entry: &Arc<Entry>,
     ) -> Result<Arc<CachedSecret>, CacheError> {
-        let _flight = match entry.flight.try_lock() {
-            Ok(flight) => flight,
-            Err(_) => {
+        let _flight = match entry.try_board() {
+            Some(flight) => flight,
+            None => {
                 // During an outage, one caller retries the store and the
                 // others are served the stale value instead of waiting.
                 if let Some(stale) = self.stale_while_retrying(entry) {
                     return Ok(stale);
                 }
-                entry.flight.lock().await
+                loop {
+                    if let Some(flight) = entry.board(key, self.config.flight_timeout).await {
+                        break flight;
+                    }
+                    if let Some(hit) = self.hit(key, entry) {
+                        return Ok(hit);
+                    }
+                }
             }
         };
         // Another caller may have read it while this one waited.
@@ -320,6 +430,9 @@ impl<S: SecretStore + 'static> Inner<S> {
             expires_at: now + ttl,
         });
         state.retry_at = None;
+        state.generation += 1;
+        drop(state);
+        entry.held.notify_waiters();
     }
 
     /// After a failed background refresh, the held value stays until it
@@ -343,16 +456,27 @@ impl<S: SecretStore + 'static> Inner<S> {
     fn refresh_in_background(self: &Arc<Self>, key: Key, entry: Arc<Entry>) {
         let inner = Arc::clone(self);
         tokio::spawn(async move {
-            let _flight = entry.flight.lock().await;
-            let still_due = lock(&entry.state)
-                .held
-                .as_ref()
-                .is_none_or(|held| Instant::now() >= held.refresh_at);
+            // None: another read has just held a value, so none is due.
+            let Some(_flight) = entry.board(&key, inner.config.flight_timeout).await else {
+                lock(&entry.state).refreshing = false;
+                return;
+            };
+            let (still_due, generation) = {
+                let state = lock(&entry.state);
+                let due = state
+                    .held
+                    .as_ref()
+                    .is_none_or(|held| Instant::now() >= held.refresh_at);
+                (due, state.generation)
+            };
             if still_due {
                 match inner.read(&key).await {
                     Ok(secret) => inner.hold(&entry, &secret),
                     Err(error) => {
-                        inner.refresh_failed(&entry, &error);
+                        // A reader may have read past this refresh meanwhile.
+                        if lock(&entry.state).generation == generation {
+                            inner.refresh_failed(&entry, &error);
+                        }
                         tracing::warn!(
                             secret_id = %key.secret_id,
                             stage = %key.stage,
@@ -381,11 +505,23 @@ impl<S: SecretStore + 'static> Inner<S> {
         known: Option<&str>,
     ) -> Result<Arc<CachedSecret>, CacheError> {
         let entry = self.entry(key);
-        let _flight = entry.flight.lock().await;
-        if let Some(held) = lock(&entry.state).held.as_ref() {
-            if known.is_some_and(|known| held.secret.version_id() != known) {
-                return Ok(Arc::clone(&held.secret));
+        let newer_held = || {
+            let state = lock(&entry.state);
+            let held = state.held.as_ref()?;
+            known
+                .is_some_and(|known| held.secret.version_id() != known)
+                .then(|| Arc::clone(&held.secret))
+        };
+        let _flight = loop {
+            if let Some(flight) = entry.board(key, self.config.flight_timeout).await {
+                break flight;
             }
+            if let Some(newer) = newer_held() {
+                return Ok(newer);
+            }
+        };
+        if let Some(newer) = newer_held() {
+            return Ok(newer);
         }
         let secret = self.read(key).await?;
         self.hold(&entry, &secret);

@@ -16,6 +16,7 @@ pub struct CacheConfig {
     pub(crate) stale_retry: Duration,
     pub(crate) rejection_backoff: Duration,
     pub(crate) try_pending: bool,
+    pub(crate) flight_timeout: Duration,
 }
 
 impl Default for CacheConfig {
@@ -28,6 +29,7 @@ impl Default for CacheConfig {
             stale_retry: Duration::from_secs(5),
             rejection_backoff: Duration::from_millis(500),
             try_pending: true,
+            flight_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -93,6 +95,17 @@ impl CacheConfig {
         self
     }
 
+    /// How long readers wait on a read of a value already under way before
+    /// one of them reads again (default 5 s): a read frozen with its Lambda
+    /// environment between invocations, or hung on a dead connection,
+    /// would otherwise hold them until the SDK's own timeouts (10 s an
+    /// attempt, with retries). A slow store then costs one more read each
+    /// `flight_timeout`, not one per reader.
+    pub fn flight_timeout(mut self, flight_timeout: Duration) -> Self {
+        self.flight_timeout = flight_timeout;
+        self
+    }
+
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         if self.ttl.is_zero() {
             return Err(ConfigError {
@@ -116,6 +129,12 @@ impl CacheConfig {
             return Err(ConfigError {
                 setting: "stale_retry",
                 reason: "it must be longer than zero, or an outage is met with a call per read",
+            });
+        }
+        if self.flight_timeout.is_zero() {
+            return Err(ConfigError {
+                setting: "flight_timeout",
+                reason: "it must be longer than zero, or every reader reads for itself",
             });
         }
         Ok(())

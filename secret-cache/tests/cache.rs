@@ -26,6 +26,9 @@ struct CountingStore {
     reads: AtomicUsize,
     failing: AtomicBool,
     denying: AtomicBool,
+    /// The next read never answers, as one frozen with its Lambda
+    /// environment, or on a dead connection, does not.
+    hang_next: AtomicBool,
     delay: Option<Duration>,
 }
 
@@ -117,6 +120,9 @@ impl SecretStore for CountingStore {
         version: VersionSelector<'_>,
     ) -> Result<Option<SecretVersion>, StoreError> {
         self.reads.fetch_add(1, Ordering::SeqCst);
+        if self.hang_next.swap(false, Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
         if let Some(delay) = self.delay {
             tokio::time::sleep(delay).await;
         }
@@ -372,6 +378,80 @@ async fn a_failing_background_refresh_waits_before_trying_again() {
     // The retry is due: one reader tries, the others are served.
     advance(Duration::from_secs(4)).await;
     assert_eq!(reads_in_burst().await, 3);
+}
+
+/// In Lambda, a background refresh started in one invocation freezes with
+/// the environment and, after the thaw, may wait on a dead connection for
+/// the SDK's whole budget. Readers at expiry must not wait on it.
+#[tokio::test(start_paused = true)]
+async fn a_frozen_refresh_does_not_hold_readers_past_the_flight_timeout() {
+    let store = Arc::new(CountingStore::default());
+    store.create("app", "v1");
+    let config = CacheConfig::default()
+        .ttl(Duration::from_secs(10))
+        .refresh_ahead(Duration::from_secs(2));
+    let cache = cache(&store, config);
+    cache.get("app").await.unwrap();
+    store.inner.put_by_hand("app", payload("v2")).unwrap();
+    store.hang_next.store(true, Ordering::SeqCst);
+    advance(Duration::from_secs(9)).await;
+    assert_eq!(text(&cache.get("app").await.unwrap()), "v1");
+    // The refresh starts its read, which never ends.
+    while store.reads() < 2 {
+        tokio::task::yield_now().await;
+    }
+    // Frozen until the next invocation, a minute later.
+    advance(Duration::from_secs(60)).await;
+    let asked = Instant::now();
+    let value = tokio::time::timeout(Duration::from_secs(300), cache.get("app"))
+        .await
+        .expect("the reader waited on the frozen refresh")
+        .unwrap();
+    assert_eq!(text(&value), "v2");
+    assert_eq!(
+        asked.elapsed(),
+        Duration::ZERO,
+        "the frozen read started 60 s ago, past the 5 s flight timeout"
+    );
+    assert_eq!(store.reads(), 3);
+}
+
+/// A read that is merely slow is not met with a read per waiting reader:
+/// one more each `flight_timeout`, and everyone is served by the first to
+/// finish.
+#[tokio::test(start_paused = true)]
+async fn a_slow_read_costs_one_more_read_per_flight_timeout_not_one_per_reader() {
+    let store = Arc::new(CountingStore::slow(Duration::from_secs(8)));
+    store.create("app", "v1");
+    let config = CacheConfig::default()
+        .ttl(Duration::from_secs(10))
+        .refresh_ahead(Duration::ZERO);
+    let cache = cache(&store, config);
+    cache.get("app").await.unwrap();
+    advance(Duration::from_secs(11)).await;
+    let started = Instant::now();
+    let readers: Vec<_> = (0..20)
+        .map(|_| {
+            let cache = cache.clone();
+            tokio::spawn(async move {
+                let value = cache.get("app").await.map(|s| text(&s));
+                (value, started.elapsed())
+            })
+        })
+        .collect();
+    let mut waits = Vec::new();
+    for reader in readers {
+        let (value, waited) = reader.await.unwrap();
+        assert_eq!(value.unwrap(), "v1");
+        waits.push(waited.as_secs());
+    }
+    waits.sort();
+    // The first read ends at 8 s and serves every waiter; the reader that
+    // gave up on it at the 5 s timeout waits for its own read (13 s).
+    let mut expected = vec![8; 19];
+    expected.push(13);
+    assert_eq!(waits, expected);
+    assert_eq!(store.reads(), 3, "the first, the expired one, and one more");
 }
 
 /// A revoked permission (or KMS key, or expired credentials) is not an
