@@ -45,17 +45,48 @@ pub(crate) struct Inner<S> {
     pub(crate) rejections: Mutex<HashMap<String, Arc<Rejections>>>,
 }
 
+/// What is cached: a secret's value by label, by version id, or by both.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Key {
     pub(crate) secret_id: String,
-    pub(crate) stage: String,
+    stage: Option<String>,
+    version_id: Option<String>,
 }
 
 impl Key {
     pub(crate) fn new(secret_id: &str, stage: &str) -> Self {
+        Self::of(secret_id, VersionSelector::Stage(stage))
+    }
+
+    pub(crate) fn of(secret_id: &str, selector: VersionSelector<'_>) -> Self {
+        let (version_id, stage) = match selector {
+            VersionSelector::Stage(stage) => (None, Some(stage)),
+            VersionSelector::Id(id) => (Some(id), None),
+            VersionSelector::IdAndStage(id, stage) => (Some(id), Some(stage)),
+        };
         Self {
             secret_id: secret_id.to_owned(),
-            stage: stage.to_owned(),
+            stage: stage.map(str::to_owned),
+            version_id: version_id.map(str::to_owned),
+        }
+    }
+
+    fn selector(&self) -> VersionSelector<'_> {
+        match (&self.version_id, &self.stage) {
+            (Some(id), Some(stage)) => VersionSelector::IdAndStage(id, stage),
+            (Some(id), None) => VersionSelector::Id(id),
+            (None, Some(stage)) => VersionSelector::Stage(stage),
+            (None, None) => VersionSelector::Stage(AWSCURRENT),
+        }
+    }
+
+    /// The label, or the version, for errors and logs.
+    pub(crate) fn wanted(&self) -> String {
+        match (&self.version_id, &self.stage) {
+            (Some(id), Some(stage)) => format!("version {id} labelled {stage}"),
+            (Some(id), None) => format!("version {id}"),
+            (None, Some(stage)) => stage.clone(),
+            (None, None) => AWSCURRENT.to_owned(),
         }
     }
 }
@@ -84,6 +115,7 @@ struct Flight {
 pub(crate) struct Boarded {
     guard: tokio::sync::OwnedMutexGuard<()>,
     entry: Arc<Entry>,
+    started: Instant,
 }
 
 impl Drop for Boarded {
@@ -152,7 +184,7 @@ impl Entry {
             if Arc::ptr_eq(&flight.lock, &flight_lock) {
                 tracing::warn!(
                     secret_id = %key.secret_id,
-                    stage = %key.stage,
+                    wanted = %key.wanted(),
                     "a read of this value has been in flight for longer than flight_timeout \
                      (frozen with a Lambda environment, or a dead connection); reading it again"
                 );
@@ -163,13 +195,15 @@ impl Entry {
     }
 
     fn boarded(self: &Arc<Self>, guard: tokio::sync::OwnedMutexGuard<()>) -> Boarded {
+        let started = Instant::now();
         let mut flight = lock(&self.flight);
         if Arc::ptr_eq(&flight.lock, tokio::sync::OwnedMutexGuard::mutex(&guard)) {
-            flight.started = Some(Instant::now());
+            flight.started = Some(started);
         }
         Boarded {
             guard,
             entry: Arc::clone(self),
+            started,
         }
     }
 }
@@ -187,6 +221,8 @@ struct EntryState {
 
 struct Held {
     secret: Arc<CachedSecret>,
+    /// When the read that returned it began.
+    read_started: Instant,
     refresh_at: Instant,
     expires_at: Instant,
 }
@@ -245,12 +281,57 @@ impl<S: SecretStore + 'static> SecretCache<S> {
         secret_id: &str,
         stage: &str,
     ) -> Result<Arc<CachedSecret>, CacheError> {
-        let key = Key::new(secret_id, stage);
+        self.get_version(secret_id, VersionSelector::Stage(stage))
+            .await
+    }
+
+    /// The version `selector` picks: by label, by version id, or a version
+    /// id only while it carries a label. Cached apart from one another, as
+    /// `GetSecretValue` answers them.
+    pub async fn get_version(
+        &self,
+        secret_id: &str,
+        selector: VersionSelector<'_>,
+    ) -> Result<Arc<CachedSecret>, CacheError> {
+        let key = Key::of(secret_id, selector);
         let entry = self.inner.entry(&key);
         if let Some(hit) = self.inner.hit(&key, &entry) {
             return Ok(hit);
         }
         self.inner.read_through(&key, &entry).await
+    }
+
+    /// [`get_version`](Self::get_version) read from the store whatever is
+    /// held, for a caller that knows the value changed. Callers at the same
+    /// time share one read that began after they asked; a failure is an
+    /// error, never the held value.
+    pub async fn refresh_now(
+        &self,
+        secret_id: &str,
+        selector: VersionSelector<'_>,
+    ) -> Result<Arc<CachedSecret>, CacheError> {
+        let asked = Instant::now();
+        let key = Key::of(secret_id, selector);
+        let entry = self.inner.entry(&key);
+        let read_since_asked = || {
+            let state = lock(&entry.state);
+            let held = state.held.as_ref()?;
+            (held.read_started >= asked).then(|| Arc::clone(&held.secret))
+        };
+        let flight = loop {
+            if let Some(flight) = entry.board(&key, self.inner.config.flight_timeout).await {
+                break flight;
+            }
+            if let Some(fresh) = read_since_asked() {
+                return Ok(fresh);
+            }
+        };
+        if let Some(fresh) = read_since_asked() {
+            return Ok(fresh);
+        }
+        let secret = self.inner.read(&key).await?;
+        self.inner.hold(&entry, &secret, &flight);
+        Ok(secret)
     }
 
     /// Drops every cached value of `secret_id`, for an application that
@@ -325,7 +406,7 @@ impl<S: SecretStore + 'static> Inner<S> {
         key: &Key,
         entry: &Arc<Entry>,
     ) -> Result<Arc<CachedSecret>, CacheError> {
-        let _flight = match entry.try_board() {
+        let flight = match entry.try_board() {
             Some(flight) => flight,
             None => {
                 // During an outage, one caller retries the store and the
@@ -349,7 +430,7 @@ impl<S: SecretStore + 'static> Inner<S> {
         }
         match self.read(key).await {
             Ok(secret) => {
-                self.hold(entry, &secret);
+                self.hold(entry, &secret, &flight);
                 Ok(secret)
             }
             Err(error) => self.stale_instead(key, entry, error),
@@ -386,7 +467,7 @@ impl<S: SecretStore + 'static> Inner<S> {
                 state.retry_at = Some(now + self.config.stale_retry);
                 tracing::warn!(
                     secret_id = %key.secret_id,
-                    stage = %key.stage,
+                    wanted = %key.wanted(),
                     error = %error,
                     "serving an expired value while Secrets Manager fails"
                 );
@@ -398,25 +479,21 @@ impl<S: SecretStore + 'static> Inner<S> {
 
     /// Reads the value from the store, bypassing what is held.
     pub(crate) async fn read(&self, key: &Key) -> Result<Arc<CachedSecret>, CacheError> {
-        match self
-            .store
-            .get_value(&key.secret_id, VersionSelector::Stage(&key.stage))
-            .await
-        {
+        match self.store.get_value(&key.secret_id, key.selector()).await {
             Ok(Some(version)) => Ok(Arc::new(CachedSecret::from(version))),
             Ok(None) => Err(CacheError::NoValue {
                 secret_id: key.secret_id.clone(),
-                stage: key.stage.clone(),
+                stage: key.wanted(),
             }),
             Err(source) => Err(CacheError::Store {
                 secret_id: key.secret_id.clone(),
-                stage: key.stage.clone(),
+                stage: key.wanted(),
                 source,
             }),
         }
     }
 
-    fn hold(&self, entry: &Entry, secret: &Arc<CachedSecret>) {
+    fn hold(&self, entry: &Entry, secret: &Arc<CachedSecret>, flight: &Boarded) {
         let now = Instant::now();
         let ttl = self.config.ttl;
         // Between the whole window and half of it before expiry, so the
@@ -426,6 +503,7 @@ impl<S: SecretStore + 'static> Inner<S> {
         let mut state = lock(&entry.state);
         state.held = Some(Held {
             secret: Arc::clone(secret),
+            read_started: flight.started,
             refresh_at: now + (ttl - early),
             expires_at: now + ttl,
         });
@@ -457,7 +535,7 @@ impl<S: SecretStore + 'static> Inner<S> {
         let inner = Arc::clone(self);
         tokio::spawn(async move {
             // None: another read has just held a value, so none is due.
-            let Some(_flight) = entry.board(&key, inner.config.flight_timeout).await else {
+            let Some(flight) = entry.board(&key, inner.config.flight_timeout).await else {
                 lock(&entry.state).refreshing = false;
                 return;
             };
@@ -471,7 +549,7 @@ impl<S: SecretStore + 'static> Inner<S> {
             };
             if still_due {
                 match inner.read(&key).await {
-                    Ok(secret) => inner.hold(&entry, &secret),
+                    Ok(secret) => inner.hold(&entry, &secret, &flight),
                     Err(error) => {
                         // A reader may have read past this refresh meanwhile.
                         if lock(&entry.state).generation == generation {
@@ -479,7 +557,7 @@ impl<S: SecretStore + 'static> Inner<S> {
                         }
                         tracing::warn!(
                             secret_id = %key.secret_id,
-                            stage = %key.stage,
+                            wanted = %key.wanted(),
                             error = %error,
                             "refreshing a cached value failed"
                         );
@@ -512,7 +590,7 @@ impl<S: SecretStore + 'static> Inner<S> {
                 .is_some_and(|known| held.secret.version_id() != known)
                 .then(|| Arc::clone(&held.secret))
         };
-        let _flight = loop {
+        let flight = loop {
             if let Some(flight) = entry.board(key, self.config.flight_timeout).await {
                 break flight;
             }
@@ -524,7 +602,7 @@ impl<S: SecretStore + 'static> Inner<S> {
             return Ok(newer);
         }
         let secret = self.read(key).await?;
-        self.hold(&entry, &secret);
+        self.hold(&entry, &secret, &flight);
         Ok(secret)
     }
 }

@@ -21,7 +21,7 @@ pub enum CacheError {
     Store {
         /// The secret's name or ARN, as asked.
         secret_id: String,
-        /// The label asked for.
+        /// The label asked for, or `version <id>`.
         stage: String,
         /// The store's error.
         #[source]
@@ -29,11 +29,11 @@ pub enum CacheError {
     },
     /// The secret exists but no version carries the label, or that
     /// version has no value yet (a rotation's placeholder).
-    #[error("{secret_id} has no value labelled {stage}")]
+    #[error("{secret_id} has no value for {stage}")]
     NoValue {
         /// The secret's name or ARN, as asked.
         secret_id: String,
-        /// The label asked for.
+        /// The label asked for, or `version <id>`.
         stage: String,
     },
     /// The value is not what the caller asked of it (not JSON, a field

@@ -65,5 +65,5 @@ pub use cache::SecretCache;
 pub use config::CacheConfig;
 pub use error::{Attempt, CacheError, ConfigError, UseError};
 pub use rejection::KeyMatch;
-pub use rotation_core::store::{AwsSecretStore, SecretStore};
+pub use rotation_core::store::{AwsSecretStore, SecretStore, VersionSelector};
 pub use value::CachedSecret;

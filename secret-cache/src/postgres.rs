@@ -129,6 +129,9 @@ mod tests {
 
     fn login(value: serde_json::Value) -> Result<PostgresLogin, SecretFormatError> {
         PostgresLogin::from_secret(&CachedSecret::from(SecretVersion {
+            arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-abcdef".into(),
+            name: "db".into(),
+            created: None,
             version_id: "v1".into(),
             stages: vec!["AWSCURRENT".into()],
             payload: SecretPayload::String(SecretString::new(value.to_string())),

@@ -41,12 +41,12 @@ impl RefreshState {
         self.refused.iter().any(|id| id == secret.version_id())
     }
 
-    fn remember_refused(&mut self, secret: &CachedSecret) {
-        if !self.is_refused(secret) {
+    fn remember_refused(&mut self, version_id: &str) {
+        if !self.refused.iter().any(|id| id == version_id) {
             if self.refused.len() == REMEMBERED_REFUSALS {
                 self.refused.remove(0);
             }
-            self.refused.push(secret.version_id().to_owned());
+            self.refused.push(version_id.to_owned());
         }
     }
 
@@ -112,7 +112,7 @@ impl<S: SecretStore + 'static> SecretCache<S> {
             Err(Attempt::Failed(e)) => return Err(UseError::Failed(e)),
             Err(Attempt::Rejected(e)) => e,
         };
-        let Some(newer) = self.newer_than(secret_id, &first).await else {
+        let Some(newer) = self.newer_than(secret_id, first.version_id()).await else {
             return Err(UseError::Rejected(refusal));
         };
         match using(Arc::clone(&newer)).await {
@@ -216,13 +216,23 @@ impl<S: SecretStore + 'static> SecretCache<S> {
         }
     }
 
-    /// A newer value than `refused`, or `None` when the backoff holds or
-    /// Secrets Manager has none.
-    async fn newer_than(
+    /// For a client that uses the value outside this process (the secrets
+    /// agent's): the value to try after version `refused_version` was
+    /// refused, as [`with_current`](Self::with_current) finds it: a newer
+    /// AWSCURRENT, or during a single-user rotation the AWSPENDING value.
+    /// `None` when there is none, or while the backoff after a look that
+    /// found none holds; clients refused together share one look.
+    pub async fn after_refusal(
         &self,
         secret_id: &str,
-        refused: &CachedSecret,
+        refused_version: &str,
     ) -> Option<Arc<CachedSecret>> {
+        self.newer_than(secret_id, refused_version).await
+    }
+
+    /// A newer value than version `refused`, or `None` when the backoff
+    /// holds or Secrets Manager has none.
+    async fn newer_than(&self, secret_id: &str, refused: &str) -> Option<Arc<CachedSecret>> {
         let rejections = self.rejections(secret_id);
         let mut state = rejections.refresh.lock().await;
         state.remember_refused(refused);
@@ -233,11 +243,7 @@ impl<S: SecretStore + 'static> SecretCache<S> {
             return None;
         }
         let current = Key::new(secret_id, AWSCURRENT);
-        match self
-            .inner
-            .reread(&current, Some(refused.version_id()))
-            .await
-        {
+        match self.inner.reread(&current, Some(refused)).await {
             Ok(fresh) if !state.is_refused(&fresh) => return Some(state.record_found(&fresh)),
             Ok(_) => {}
             Err(error) => tracing::warn!(%secret_id, %error, "re-reading a refused secret failed"),
@@ -307,7 +313,7 @@ impl<S: SecretStore + 'static> SecretCache<S> {
     async fn refused(&self, secret_id: &str, secret: &CachedSecret) {
         let rejections = self.rejections(secret_id);
         let mut state = rejections.refresh.lock().await;
-        state.remember_refused(secret);
+        state.remember_refused(secret.version_id());
         let config = &self.inner.config;
         state.back_off(config.rejection_backoff, config.ttl);
     }

@@ -9,12 +9,30 @@ use serde::de::DeserializeOwned;
 /// labels, never its value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CachedSecret {
+    arn: String,
+    name: String,
+    created: Option<std::time::SystemTime>,
     version_id: String,
     stages: Vec<String>,
     payload: SecretPayload,
 }
 
 impl CachedSecret {
+    /// The secret's ARN.
+    pub fn arn(&self) -> &str {
+        &self.arn
+    }
+
+    /// The secret's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// When the version was created, where the store says.
+    pub fn created(&self) -> Option<std::time::SystemTime> {
+        self.created
+    }
+
     /// The version id: two reads returned the same value when their ids
     /// are equal.
     pub fn version_id(&self) -> &str {
@@ -79,6 +97,9 @@ impl From<SecretVersion> for CachedSecret {
     /// secrets around the cache.
     fn from(version: SecretVersion) -> Self {
         Self {
+            arn: version.arn,
+            name: version.name,
+            created: version.created,
             version_id: version.version_id,
             stages: version.stages,
             payload: version.payload,

@@ -811,3 +811,89 @@ async fn a_secret_is_read_as_the_applications_own_type() {
         assert!(!shown.contains("hunter2"), "{secret}: {shown}");
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_version_is_read_by_id_and_cached_apart_from_its_label() {
+    let store = Arc::new(CountingStore::default());
+    store.create("app", "v1");
+    let cache = cache(&store, CacheConfig::default());
+    let first = cache.get("app").await.unwrap();
+    store.rotate("app", "token-2", "v2").await;
+    let by_id = cache
+        .get_version("app", VersionSelector::Id(first.version_id()))
+        .await
+        .unwrap();
+    assert_eq!(text(&by_id), "v1");
+    assert_eq!(store.reads(), 2, "a version id is its own entry");
+    // The first version is no longer current: asked for both, nothing.
+    let error = cache
+        .get_version(
+            "app",
+            VersionSelector::IdAndStage(first.version_id(), AWSCURRENT),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "app has no value for version {} labelled AWSCURRENT",
+            first.version_id()
+        )
+    );
+    let pending = cache
+        .get_version("app", VersionSelector::IdAndStage("token-2", AWSCURRENT))
+        .await
+        .unwrap();
+    assert_eq!(text(&pending), "v2");
+    assert_eq!(text(&cache.get("app").await.unwrap()), "v1", "still cached");
+}
+
+#[tokio::test(start_paused = true)]
+async fn refresh_now_reads_past_the_held_value_once_for_callers_together() {
+    let store = Arc::new(CountingStore::slow(Duration::from_millis(100)));
+    store.create("app", "v1");
+    let cache = cache(&store, CacheConfig::default());
+    cache.get("app").await.unwrap();
+    store.inner.put_by_hand("app", payload("v2")).unwrap();
+    let refreshers: Vec<_> = (0..10)
+        .map(|_| {
+            let cache = cache.clone();
+            tokio::spawn(async move {
+                let fresh = cache.refresh_now("app", VersionSelector::Stage(AWSCURRENT));
+                fresh.await.map(|s| text(&s))
+            })
+        })
+        .collect();
+    for refresher in refreshers {
+        assert_eq!(refresher.await.unwrap().unwrap(), "v2");
+    }
+    assert_eq!(store.reads(), 2);
+    assert_eq!(text(&cache.get("app").await.unwrap()), "v2", "and held");
+    // A refresh asked later reads again: the held value predates it.
+    store.inner.put_by_hand("app", payload("v3")).unwrap();
+    let fresh = cache.refresh_now("app", VersionSelector::Stage(AWSCURRENT));
+    assert_eq!(text(&fresh.await.unwrap()), "v3");
+    assert_eq!(store.reads(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_outside_the_process_asks_for_the_value_to_try_after_a_refusal() {
+    let store = Arc::new(CountingStore::default());
+    store.create("app", "v1");
+    let cache = cache(&store, CacheConfig::default());
+    let current = cache.get("app").await.unwrap();
+    // A single-user rotation between setSecret and finishSecret.
+    store.stage_pending("app", "token-2", "v2").await;
+    let next = cache.after_refusal("app", current.version_id()).await;
+    assert_eq!(next.map(|s| text(&s)).as_deref(), Some("v2"));
+    let reads = store.reads();
+    // Another client refused with the same value gets it without a read.
+    let next = cache.after_refusal("app", current.version_id()).await;
+    assert_eq!(next.map(|s| text(&s)).as_deref(), Some("v2"));
+    assert_eq!(store.reads(), reads);
+    // The pending value refused too: nothing newer, and a backoff.
+    assert!(cache.after_refusal("app", "token-2").await.is_none());
+    let reads = store.reads();
+    assert!(cache.after_refusal("app", "token-2").await.is_none());
+    assert_eq!(store.reads(), reads, "backed off");
+}

@@ -312,6 +312,11 @@ impl SecretStore for AwsSecretStore {
             (None, None) => return Ok(None),
         };
         Ok(Some(SecretVersion {
+            arn: out.arn().unwrap_or_default().to_owned(),
+            name: out.name().unwrap_or_default().to_owned(),
+            created: out
+                .created_date()
+                .and_then(|date| std::time::SystemTime::try_from(*date).ok()),
             version_id: out.version_id().unwrap_or_default().to_owned(),
             stages: out.version_stages().to_vec(),
             payload,

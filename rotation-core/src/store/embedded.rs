@@ -918,19 +918,28 @@ impl SecretStore for EmbeddedSecretStore {
             let Some(version) = version else {
                 return Ok(None);
             };
-            let stored: Option<(Option<String>, Option<Vec<u8>>)> = tx
+            type Stored = (Option<String>, Option<Vec<u8>>, i64, String);
+            let stored: Option<Stored> = tx
                 .query_row(
-                    "SELECT kind, value FROM versions WHERE arn = ?1 AND version_id = ?2",
+                    "SELECT v.kind, v.value, v.created_at, s.name
+                     FROM versions v JOIN secrets s ON s.arn = v.arn
+                     WHERE v.arn = ?1 AND v.version_id = ?2",
                     [&arn, &version],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
                 )
                 .optional()
                 .map_err(|e| service(OP, &id, e))?;
-            let Some(payload) = stored.and_then(|(kind, value)| payload_of(kind, value)) else {
+            let Some((kind, value, created, name)) = stored else {
+                return Ok(None);
+            };
+            let Some(payload) = payload_of(kind, value) else {
                 return Ok(None);
             };
             let stages = stages_of(tx, OP, &arn, &version)?;
             Ok(Some(SecretVersion {
+                arn,
+                name,
+                created: Some(from_seconds(created)),
                 version_id: version,
                 stages,
                 payload,

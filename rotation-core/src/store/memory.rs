@@ -323,6 +323,9 @@ impl SecretStore for InMemorySecretStore {
         };
         Ok(found.and_then(|(id, v)| {
             v.payload.clone().map(|payload| SecretVersion {
+                arn: secret.arn.clone(),
+                name: secret.name.clone(),
+                created: None,
                 version_id: id.clone(),
                 stages: v.stages.clone(),
                 payload,

@@ -112,6 +112,12 @@ pub enum VersionSelector<'a> {
 /// One version's value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretVersion {
+    /// The secret's ARN.
+    pub arn: String,
+    /// The secret's name.
+    pub name: String,
+    /// When the version was created, where the store keeps it.
+    pub created: Option<std::time::SystemTime>,
     /// The version id.
     pub version_id: String,
     /// Its stages when read.
