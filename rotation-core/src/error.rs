@@ -143,7 +143,32 @@ pub enum StoreError {
     },
 }
 
+/// The source of a [`StoreError::Service`] from Secrets Manager: the
+/// service's error code, when it answered one (`AccessDeniedException`,
+/// `DecryptionFailure`, `ThrottlingException`...), for callers that pass it
+/// on, as the secrets agent does.
+#[derive(Debug, thiserror::Error)]
+#[error("{detail}")]
+pub struct ServiceFailure {
+    /// The service's error code; `None` for a failure before any answer
+    /// (a timeout, a lost connection).
+    pub code: Option<String>,
+    /// The SDK's error chain.
+    pub detail: String,
+}
+
 impl StoreError {
+    /// The service's error code of a [`StoreError::Service`] failure, when
+    /// it answered one.
+    pub fn service_code(&self) -> Option<&str> {
+        match self {
+            StoreError::Service { source, .. } => source
+                .downcast_ref::<ServiceFailure>()
+                .and_then(|failure| failure.code.as_deref()),
+            _ => None,
+        }
+    }
+
     /// Whether asking again later may succeed (a [`StoreError::Service`]
     /// failure that is `transient`); what a cache may serve a held value
     /// through.

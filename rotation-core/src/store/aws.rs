@@ -15,7 +15,7 @@ use aws_smithy_runtime_api::client::http::{HttpConnectorSettings, SharedHttpConn
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 use super::{MoveStage, PutValue, SecretDescription, SecretStore, SecretVersion, VersionSelector};
-use crate::error::{error_chain, StoreError};
+use crate::error::{error_chain, ServiceFailure, StoreError};
 use crate::secret::{SecretBytes, SecretPayload, SecretString};
 
 /// The environment variable AWS's rotation templates read for the endpoint.
@@ -219,7 +219,7 @@ where
                 SdkError::ServiceError(_) => TRANSIENT_CODES.contains(&code),
                 _ => false,
             };
-            service_error(operation, secret_id, transient, &error)
+            service_error(operation, secret_id, transient, code, &error)
         }
     }
 }
@@ -246,13 +246,17 @@ pub(crate) fn service_error(
     operation: &'static str,
     secret_id: &str,
     transient: bool,
+    code: &str,
     error: &(dyn std::error::Error + 'static),
 ) -> StoreError {
     StoreError::Service {
         operation,
         secret_id: secret_id.to_owned(),
         transient,
-        source: error_chain(error).into(),
+        source: Box::new(ServiceFailure {
+            code: (!code.is_empty()).then(|| code.to_owned()),
+            detail: error_chain(error),
+        }),
     }
 }
 
@@ -479,5 +483,23 @@ mod tests {
         }
         assert!(transient(SdkError::timeout_error("no answer")));
         assert!(!transient(SdkError::construction_failure("bad input")));
+    }
+
+    /// The secrets agent answers its clients with the service's own code.
+    #[test]
+    fn a_service_failure_keeps_the_code_the_service_answered() {
+        let answered: SdkError<GetSecretValueError, RawResponse> = SdkError::service_error(
+            GetSecretValueError::generic(
+                ErrorMetadata::builder()
+                    .code("AccessDeniedException")
+                    .build(),
+            ),
+            RawResponse { body: "" },
+        );
+        let mapped = map_error("GetSecretValue", "arn:secret", None, answered);
+        assert_eq!(mapped.service_code(), Some("AccessDeniedException"));
+        let unanswered = SdkError::<GetSecretValueError, RawResponse>::timeout_error("no answer");
+        let mapped = map_error("GetSecretValue", "arn:secret", None, unanswered);
+        assert_eq!(mapped.service_code(), None);
     }
 }
