@@ -298,7 +298,11 @@ impl<S: SecretStore + 'static> SecretCache<S> {
         if let Some(hit) = self.inner.hit(&key, &entry) {
             return Ok(hit);
         }
-        self.inner.read_through(&key, &entry).await
+        let read = self.inner.read_through(&key, &entry).await;
+        if read.is_err() {
+            self.inner.forget_if_empty(&key, &entry);
+        }
+        read
     }
 
     /// [`get_version`](Self::get_version) read from the store whatever is
@@ -329,7 +333,14 @@ impl<S: SecretStore + 'static> SecretCache<S> {
         if let Some(fresh) = read_since_asked() {
             return Ok(fresh);
         }
-        let secret = self.inner.read(&key).await?;
+        let secret = match self.inner.read(&key).await {
+            Ok(secret) => secret,
+            Err(error) => {
+                drop(flight);
+                self.inner.forget_if_empty(&key, &entry);
+                return Err(error);
+            }
+        };
         self.inner.hold(&entry, &secret, &flight);
         Ok(secret)
     }
@@ -377,6 +388,18 @@ impl<S: SecretStore + 'static> Inner<S> {
         let entry = Arc::new(Entry::new());
         entries.insert(key.clone(), Arc::clone(&entry));
         entry
+    }
+
+    /// Drops `entry` if it never held a value: a secret or label that does
+    /// not exist (or may not be read) takes no place from the ones that do.
+    fn forget_if_empty(&self, key: &Key, entry: &Arc<Entry>) {
+        let mut entries = lock(&self.entries);
+        let unused = entries
+            .get(key)
+            .is_some_and(|held| Arc::ptr_eq(held, entry) && lock(&held.state).held.is_none());
+        if unused {
+            entries.remove(key);
+        }
     }
 
     /// The held value when it may be served without a read: young, or stale

@@ -812,6 +812,27 @@ async fn a_secret_is_read_as_the_applications_own_type() {
     }
 }
 
+/// Names that do not exist take no place: with a cache of two, a hundred
+/// made-up names leave the real values held.
+#[tokio::test(start_paused = true)]
+async fn a_secret_that_does_not_exist_takes_no_place_in_the_cache() {
+    let store = Arc::new(CountingStore::default());
+    store.create("app", "v1");
+    let cache = cache(&store, CacheConfig::default().max_entries(2));
+    cache.get("app").await.unwrap();
+    for n in 0..100 {
+        assert!(cache.get(&format!("made-up-{n}")).await.is_err());
+        assert!(cache
+            .refresh_now(&format!("made-up-{n}"), VersionSelector::Stage(AWSCURRENT))
+            .await
+            .is_err());
+    }
+    assert_eq!(cache.len(), 1);
+    let reads = store.reads();
+    cache.get("app").await.unwrap();
+    assert_eq!(store.reads(), reads, "still held");
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_version_is_read_by_id_and_cached_apart_from_its_label() {
     let store = Arc::new(CountingStore::default());
