@@ -103,7 +103,7 @@ pub mod event;
 mod label;
 #[cfg(feature = "lambda")]
 pub mod lambda;
-#[cfg(any(feature = "lambda", feature = "testkit"))]
+#[cfg(feature = "logging")]
 pub mod logging;
 pub mod password;
 mod rotator;
