@@ -4,6 +4,7 @@ metadata`, so that there is one definition of each list:
     python3 scripts/crates.py publishable   # every crate not `publish = false`
     python3 scripts/crates.py rotators      # the binaries of those under rotators/
     python3 scripts/crates.py rotator-versions   # each of those, with its crate's version
+    python3 scripts/crates.py agent-version      # the secrets agent's version
 """
 
 import json
@@ -32,6 +33,10 @@ def rotator_versions():
     ]
 
 
+def agent_version():
+    return [p["version"] for p in publishable() if p["name"] == "secrets-agent"]
+
+
 def rotators():
     return [line.split()[0] for line in rotator_versions()]
 
@@ -41,6 +46,7 @@ if __name__ == "__main__":
         "publishable": lambda: [p["name"] for p in publishable()],
         "rotators": rotators,
         "rotator-versions": rotator_versions,
+        "agent-version": agent_version,
     }
     if len(sys.argv) != 2 or sys.argv[1] not in lists:
         sys.exit(f"usage: {sys.argv[0]} {'|'.join(lists)}")

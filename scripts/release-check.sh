@@ -29,13 +29,20 @@ log "release artifacts (scripts/release.sh), unpacked into target/lambda"
 python3 - <<'PY'
 import os, pathlib, zipfile
 for archive in sorted(pathlib.Path("target/release-artifacts").glob("*.zip")):
-    # <rotator>-<version>-<arch>.zip
-    rotator, _version, arch = archive.stem.rsplit("-", 2)
-    target = pathlib.Path("target/lambda", arch, rotator)
+    if archive.stem.endswith("-layer"):
+        # secrets-agent-<version>-<arch>-layer.zip: the agent, for the
+        # benchmark, at target/lambda/<arch>/secrets-agent/secrets-agent
+        name, _version, arch, _layer = archive.stem.rsplit("-", 3)
+        entry, unpacked = f"extensions/{name}", name
+    else:
+        # <rotator>-<version>-<arch>.zip
+        name, _version, arch = archive.stem.rsplit("-", 2)
+        entry, unpacked = "bootstrap", "bootstrap"
+    target = pathlib.Path("target/lambda", arch, name)
     target.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(archive) as z:
-        (target / "bootstrap").write_bytes(z.read("bootstrap"))
-    os.chmod(target / "bootstrap", 0o755)
+        (target / unpacked).write_bytes(z.read(entry))
+    os.chmod(target / unpacked, 0o755)
     print(f"unpacked {archive} into {target}")
 PY
 

@@ -117,6 +117,49 @@ fn rotator_versions() -> Vec<(String, String)> {
         .collect()
 }
 
+fn agent_version() -> String {
+    let output = Command::new("python3")
+        .args(["scripts/crates.py", "agent-version"])
+        .current_dir(workspace_root())
+        .output()
+        .expect("run scripts/crates.py");
+    assert!(output.status.success(), "crates.py: {}", text(&output));
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// The agent's layer: Lambda runs every executable under `extensions/` as
+/// an external extension, named by its file; nothing else is in it. The
+/// x86_64 one runs here, refusing to start without a token as it must.
+#[test]
+fn the_agent_ships_as_a_lambda_layer_per_architecture() {
+    let version = agent_version();
+    let script = "import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nnames = [i.filename for i in z.infolist() if not i.is_dir()]\nassert names == ['extensions/secrets-agent'], names\nassert (z.getinfo('extensions/secrets-agent').external_attr >> 16) & 0o111, 'not executable'\nsys.stdout.buffer.write(z.read('extensions/secrets-agent'))";
+    for arch in ["arm64", "x86_64"] {
+        let zip = release_artifacts().join(format!("secrets-agent-{version}-{arch}-layer.zip"));
+        let output = Command::new(venv_tool("python"))
+            .arg("-c")
+            .arg(script)
+            .arg(&zip)
+            .output()
+            .expect("run python");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{}: {stderr}", zip.display());
+        if arch == "x86_64" && cfg!(target_arch = "x86_64") {
+            let agent = std::env::temp_dir().join(unique_name("secrets-agent"));
+            std::fs::write(&agent, &output.stdout).unwrap();
+            std::fs::set_permissions(&agent, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                .unwrap();
+            let run = Command::new(&agent)
+                .env_clear()
+                .output()
+                .expect("run the agent");
+            std::fs::remove_file(&agent).unwrap();
+            assert!(!run.status.success());
+            assert!(text(&run).contains("AWS_SESSION_TOKEN"), "{}", text(&run));
+        }
+    }
+}
+
 fn release_artifacts() -> PathBuf {
     workspace_root().join("target/release-artifacts")
 }
@@ -150,6 +193,10 @@ fn release_artifacts_hold_each_rotator_with_checksums() {
         for arch in ["arm64", "x86_64"] {
             expected.push(format!("{bin}-{version}-{arch}.zip"));
         }
+    }
+    let agent = agent_version();
+    for arch in ["arm64", "x86_64"] {
+        expected.push(format!("secrets-agent-{agent}-{arch}-layer.zip"));
     }
     expected.extend(["template-arm64.yaml".into(), "template-x86_64.yaml".into()]);
     expected.sort();
