@@ -11,7 +11,8 @@
 #   alone), openssl (the TLS tests' certificate authority), and .venv/ at
 #   the workspace root with moto's server (the Secrets Manager, IAM, STS
 #   and RDS APIs) and waitress, which serves it with keep-alive
-#   (rotation-testing/moto_server.py).
+#   (rotation-testing/moto_server.py) and pg8000 (the Python client of the
+#   secrets agent in examples/database-app).
 # release: binutils (readelf, to check what the bootstraps link), and in
 #   .venv cargo-lambda (with zig, for the Lambda builds), aws-sam-cli and
 #   cfn-lint (the template checks) and python-hcl2 (reads the Terraform
@@ -24,6 +25,9 @@ cd "$(dirname "$0")/.."
 
 # Pinned so CI runs what was tested.
 MOTO=("moto[server]==5.2.5" "waitress==3.0.2")
+# The Python application of examples/database-app (a client of the secrets
+# agent): PostgreSQL's pure-Python driver and its SCRAM library.
+APP_CLIENT=("pg8000==1.31.2" "scramp==1.5.0")
 RELEASE_TOOLS=(
     "cargo-lambda==1.9.2"
     "aws-sam-cli==1.170.0"
@@ -85,7 +89,7 @@ services() {
     # Installing it starts no server here; the tests run their own.
     [ -x /usr/sbin/mariadbd ] || command -v mariadbd >/dev/null || missing+=(mariadb-server)
     apt_install "${missing[@]}"
-    pip_install "${MOTO[@]}"
+    pip_install "${MOTO[@]}" "${APP_CLIENT[@]}"
 }
 
 release() {

@@ -10,6 +10,7 @@ use tokio::time::Instant;
 
 use crate::config::CacheConfig;
 use crate::error::{CacheError, ConfigError};
+use crate::events::{CacheEvent, CacheObserver};
 use crate::rejection::Rejections;
 use crate::value::CachedSecret;
 
@@ -41,6 +42,7 @@ impl<S> std::fmt::Debug for SecretCache<S> {
 pub(crate) struct Inner<S> {
     pub(crate) store: S,
     pub(crate) config: CacheConfig,
+    observer: Option<Box<dyn CacheObserver>>,
     entries: Mutex<HashMap<Key, Arc<Entry>>>,
     pub(crate) rejections: Mutex<HashMap<String, Arc<Rejections>>>,
 }
@@ -237,11 +239,30 @@ impl<S: SecretStore + 'static> SecretCache<S> {
     /// A cache over `store` with `config`; refuses a setting that would
     /// make it useless or abusive, naming it.
     pub fn new(store: S, config: CacheConfig) -> Result<Self, ConfigError> {
+        Self::build(store, config, None)
+    }
+
+    /// [`new`](Self::new), with `observer` told when a value changes or a
+    /// read fails ([`CacheEvent`]), for an application's metrics or alarms.
+    pub fn with_observer(
+        store: S,
+        config: CacheConfig,
+        observer: impl CacheObserver + 'static,
+    ) -> Result<Self, ConfigError> {
+        Self::build(store, config, Some(Box::new(observer)))
+    }
+
+    fn build(
+        store: S,
+        config: CacheConfig,
+        observer: Option<Box<dyn CacheObserver>>,
+    ) -> Result<Self, ConfigError> {
         config.validate()?;
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
                 config,
+                observer,
                 entries: Mutex::new(HashMap::new()),
                 rejections: Mutex::new(HashMap::new()),
             }),
@@ -337,11 +358,12 @@ impl<S: SecretStore + 'static> SecretCache<S> {
             Ok(secret) => secret,
             Err(error) => {
                 drop(flight);
+                self.inner.read_failed(&key, &error, false);
                 self.inner.forget_if_empty(&key, &entry);
                 return Err(error);
             }
         };
-        self.inner.hold(&entry, &secret, &flight);
+        self.inner.hold(&key, &entry, &secret, &flight);
         Ok(secret)
     }
 
@@ -453,7 +475,7 @@ impl<S: SecretStore + 'static> Inner<S> {
         }
         match self.read(key).await {
             Ok(secret) => {
-                self.hold(entry, &secret, &flight);
+                self.hold(key, entry, &secret, &flight);
                 Ok(secret)
             }
             Err(error) => self.stale_instead(key, entry, error),
@@ -484,10 +506,19 @@ impl<S: SecretStore + 'static> Inner<S> {
         let transient = error.is_transient();
         let now = Instant::now();
         let mut state = lock(&entry.state);
-        match state.held.as_ref() {
+        let stale = match state.held.as_ref() {
             Some(held) if transient && now < held.expires_at + self.config.max_stale => {
-                let secret = Arc::clone(&held.secret);
-                state.retry_at = Some(now + self.config.stale_retry);
+                Some(Arc::clone(&held.secret))
+            }
+            _ => None,
+        };
+        if stale.is_some() {
+            state.retry_at = Some(now + self.config.stale_retry);
+        }
+        drop(state);
+        self.read_failed(key, &error, stale.is_some());
+        match stale {
+            Some(secret) => {
                 tracing::warn!(
                     secret_id = %key.secret_id,
                     wanted = %key.wanted(),
@@ -496,7 +527,7 @@ impl<S: SecretStore + 'static> Inner<S> {
                 );
                 Ok(secret)
             }
-            _ => Err(error),
+            None => Err(error),
         }
     }
 
@@ -516,7 +547,7 @@ impl<S: SecretStore + 'static> Inner<S> {
         }
     }
 
-    fn hold(&self, entry: &Entry, secret: &Arc<CachedSecret>, flight: &Boarded) {
+    fn hold(&self, key: &Key, entry: &Entry, secret: &Arc<CachedSecret>, flight: &Boarded) {
         let now = Instant::now();
         let ttl = self.config.ttl;
         // Between the whole window and half of it before expiry, so the
@@ -524,7 +555,7 @@ impl<S: SecretStore + 'static> Inner<S> {
         let window = self.config.refresh_window();
         let early = window / 2 + (window / 2).mul_f64(random_fraction());
         let mut state = lock(&entry.state);
-        state.held = Some(Held {
+        let replaced = state.held.replace(Held {
             secret: Arc::clone(secret),
             read_started: flight.started,
             refresh_at: now + (ttl - early),
@@ -534,6 +565,37 @@ impl<S: SecretStore + 'static> Inner<S> {
         state.generation += 1;
         drop(state);
         entry.held.notify_waiters();
+        let previous = replaced.map(|held| held.secret);
+        if let Some(previous) = previous.filter(|p| p.version_id() != secret.version_id()) {
+            tracing::info!(
+                secret_id = %key.secret_id,
+                wanted = %key.wanted(),
+                previous_version = previous.version_id(),
+                version = secret.version_id(),
+                "a cached value changed"
+            );
+            self.tell(&CacheEvent::Changed {
+                secret_id: &key.secret_id,
+                wanted: &key.wanted(),
+                previous_version: previous.version_id(),
+                version: secret.version_id(),
+            });
+        }
+    }
+
+    fn tell(&self, event: &CacheEvent<'_>) {
+        if let Some(observer) = &self.observer {
+            observer.observe(event);
+        }
+    }
+
+    fn read_failed(&self, key: &Key, error: &CacheError, serving_held_value: bool) {
+        self.tell(&CacheEvent::ReadFailed {
+            secret_id: &key.secret_id,
+            wanted: &key.wanted(),
+            error,
+            serving_held_value,
+        });
     }
 
     /// After a failed background refresh, the held value stays until it
@@ -572,12 +634,13 @@ impl<S: SecretStore + 'static> Inner<S> {
             };
             if still_due {
                 match inner.read(&key).await {
-                    Ok(secret) => inner.hold(&entry, &secret, &flight),
+                    Ok(secret) => inner.hold(&key, &entry, &secret, &flight),
                     Err(error) => {
                         // A reader may have read past this refresh meanwhile.
                         if lock(&entry.state).generation == generation {
                             inner.refresh_failed(&entry, &error);
                         }
+                        inner.read_failed(&key, &error, true);
                         tracing::warn!(
                             secret_id = %key.secret_id,
                             wanted = %key.wanted(),
@@ -624,8 +687,10 @@ impl<S: SecretStore + 'static> Inner<S> {
         if let Some(newer) = newer_held() {
             return Ok(newer);
         }
-        let secret = self.read(key).await?;
-        self.hold(&entry, &secret, &flight);
+        let secret = self.read(key).await.inspect_err(|error| {
+            self.read_failed(key, error, false);
+        })?;
+        self.hold(key, &entry, &secret, &flight);
         Ok(secret)
     }
 }

@@ -18,7 +18,9 @@
 //! storm. A service that verifies keys a rotation issues calls
 //! [`SecretCache::check_key`], which accepts AWSCURRENT and AWSPREVIOUS.
 //! The `postgres` feature turns a database secret into a
-//! `tokio_postgres::Config` or a connection URL (the `postgres` module). It reads
+//! `tokio_postgres::Config` or a connection URL (the `postgres` module);
+//! [`refused`] tells a refused login from other failures for MySQL and
+//! Redis. It reads
 //! through rotation-core's [`SecretStore`], so it works on Secrets Manager
 //! ([`AwsSecretStore`]) and on any store with its semantics. Values stay in
 //! redacting types: they are never printed.
@@ -56,14 +58,22 @@
 mod cache;
 mod config;
 mod error;
+mod events;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+pub mod refused;
 mod rejection;
 mod value;
 
 pub use cache::SecretCache;
 pub use config::CacheConfig;
 pub use error::{Attempt, CacheError, ConfigError, UseError};
+pub use events::{CacheEvent, CacheObserver};
 pub use rejection::KeyMatch;
+// Every type the cache's signatures name, so an application needs no
+// direct dependency on rotation-core.
+pub use rotation_core::error::StoreError;
+pub use rotation_core::secret::{SecretBytes, SecretPayload};
 pub use rotation_core::store::{AwsSecretStore, SecretStore, VersionSelector};
+pub use rotation_core::{SecretFormatError, SecretJson, SecretString};
 pub use value::CachedSecret;

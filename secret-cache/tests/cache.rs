@@ -16,7 +16,7 @@ use rotation_core::{
     error::{error_chain, StoreError},
     SecretString,
 };
-use secret_cache::{Attempt, CacheConfig, CacheError, KeyMatch, SecretCache, UseError};
+use secret_cache::{Attempt, CacheConfig, CacheError, CacheEvent, KeyMatch, SecretCache, UseError};
 use tokio::time::{advance, Instant};
 
 /// The in-memory store, counting `GetSecretValue` calls.
@@ -917,4 +917,71 @@ async fn a_client_outside_the_process_asks_for_the_value_to_try_after_a_refusal(
     let reads = store.reads();
     assert!(cache.after_refusal("app", "token-2").await.is_none());
     assert_eq!(store.reads(), reads, "backed off");
+}
+
+/// The observer hears of a rotation's new value once, and of each failed
+/// read with whether the held value is served meanwhile.
+#[tokio::test(start_paused = true)]
+async fn an_observer_hears_of_changes_and_failed_reads() {
+    use std::sync::Mutex;
+
+    let store = Arc::new(CountingStore::default());
+    store.create("app", "v1");
+    let heard = Arc::new(Mutex::new(Vec::<String>::new()));
+    let hearing = Arc::clone(&heard);
+    let config = CacheConfig::default().refresh_ahead(Duration::ZERO);
+    let cache =
+        SecretCache::with_observer(Arc::clone(&store), config, move |event: &CacheEvent<'_>| {
+            let line = match event {
+                CacheEvent::Changed {
+                    secret_id, wanted, ..
+                } => format!("changed {secret_id} {wanted}"),
+                CacheEvent::ReadFailed {
+                    secret_id,
+                    serving_held_value,
+                    error,
+                    ..
+                } => {
+                    format!(
+                        "failed {secret_id} held={serving_held_value} transient={}",
+                        error.is_transient()
+                    )
+                }
+                _ => "other".into(),
+            };
+            hearing.lock().unwrap().push(line);
+        })
+        .unwrap();
+    cache.get("app").await.unwrap();
+    assert!(
+        heard.lock().unwrap().is_empty(),
+        "the first read changes nothing"
+    );
+    store.rotate("app", "token-2", "v2").await;
+    advance(Duration::from_secs(301)).await;
+    assert_eq!(text(&cache.get("app").await.unwrap()), "v2");
+    advance(Duration::from_secs(301)).await;
+    assert_eq!(
+        text(&cache.get("app").await.unwrap()),
+        "v2",
+        "the same version again"
+    );
+    store.fail(true);
+    advance(Duration::from_secs(301)).await;
+    assert_eq!(
+        text(&cache.get("app").await.unwrap()),
+        "v2",
+        "held through the outage"
+    );
+    store.fail(false);
+    store.deny(true);
+    assert!(cache.get("missing").await.is_err());
+    assert_eq!(
+        *heard.lock().unwrap(),
+        [
+            "changed app AWSCURRENT",
+            "failed app held=true transient=true",
+            "failed missing held=false transient=false",
+        ]
+    );
 }
