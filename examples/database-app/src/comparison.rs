@@ -135,6 +135,30 @@ impl Comparison {
     pub const HEADER: &'static str = "| strategy | login from | connections | failed | failed per rotation | longest outage | logins refused (retried by the cache or not) | Secrets Manager calls per minute |\n| --- | --- | --- | --- | --- | --- | --- | --- |";
 }
 
+/// `scenario.rotations` rotations of `arn`, one every `scenario.interval`
+/// from `started`, with `scenario.step_gap` after each step. Panics with
+/// the step's error if one fails.
+pub(crate) async fn rotate_through<R: rotation_core::Rotator>(
+    rotations: &Rotations<R>,
+    arn: &str,
+    scenario: &Scenario,
+    started: Instant,
+) {
+    for round in 1..=scenario.rotations {
+        tokio::time::sleep_until(started + scenario.interval * round as u32).await;
+        let token = rotations.start(arn).await;
+        for step in Step::ALL {
+            if let Err(error) = rotations.step(arn, &token, step).await {
+                panic!(
+                    "rotation {round}, {step}: {}",
+                    rotation_core::error::error_chain(&error)
+                );
+            }
+            tokio::time::sleep(scenario.step_gap).await;
+        }
+    }
+}
+
 fn format_outage(outage: Duration) -> String {
     if outage.is_zero() {
         "none".into()
@@ -201,19 +225,7 @@ pub async fn run(strategy: Strategy, scenario: &Scenario) -> Comparison {
         tallies.push((name, store, tally));
     }
 
-    for round in 1..=scenario.rotations {
-        tokio::time::sleep_until(started + scenario.interval * round as u32).await;
-        let token = rotations.start(&arn).await;
-        for step in Step::ALL {
-            if let Err(error) = rotations.step(&arn, &token, step).await {
-                panic!(
-                    "rotation {round}, {step}: {}",
-                    rotation_core::error::error_chain(&error)
-                );
-            }
-            tokio::time::sleep(scenario.step_gap).await;
-        }
-    }
+    rotate_through(&rotations, &arn, scenario, started).await;
     tokio::time::sleep(scenario.interval).await;
     stop.store(true, Ordering::Relaxed);
     for worker in running {

@@ -10,9 +10,12 @@
 //! PostgreSQL while the PostgreSQL rotator rotates the secret, and counts
 //! failed connections, outages and Secrets Manager calls: the test in
 //! `tests/` holds the cache to its targets, and the benchmark report
-//! prints the table.
+//! prints the table. [`languages`] does the same for an application in
+//! another language: a Python client reading through the secrets agent,
+//! beside the same client reading through an agent that behaves as AWS's.
 
 #![warn(missing_docs)]
 
 pub mod app;
 pub mod comparison;
+pub mod languages;

@@ -1,7 +1,8 @@
 //! The application keeps working through 20 rotations of its secret, with
 //! secret-cache; a plain time-to-live cache does not (single user), and a
-//! read per connection costs far more calls. Real PostgreSQL, moto, the
-//! PostgreSQL rotator.
+//! read per connection costs far more calls. The same for a Python client
+//! through the secrets agent, against the same client through an agent
+//! that behaves as AWS's. Real PostgreSQL, moto, the PostgreSQL rotator.
 
 use std::time::Duration;
 
@@ -79,4 +80,47 @@ async fn alternating_users_rotations_fail_no_connection() {
     assert_eq!(aware.failed, 0, "{aware:?}");
     assert!(aware.connections > 100, "{aware:?}");
     assert_calls_within_twice_the_plain_cache(&comparison);
+}
+
+/// A Python client through `secrets-agent`: a single-user rotation costs it
+/// no outage longer than one refresh, where the same client through an
+/// agent that behaves as AWS's fails every rotation until the time to live
+/// ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
+async fn a_python_client_through_the_agent_survives_single_user_rotations() {
+    let scenario = Scenario::default();
+    let comparison = database_app::languages::run_python(Strategy::SingleUser, &scenario).await;
+    print(&comparison);
+    let (aware, plain) = (comparison.outcome(0), comparison.outcome(1));
+    assert!(aware.refused_logins > 0, "no login was refused: {aware:?}");
+    assert!(
+        aware.longest_outage <= Duration::from_millis(750),
+        "an outage outlasted one refresh: {aware:?}"
+    );
+    assert!(aware.connections > 100, "{aware:?}");
+    assert!(
+        plain.failed >= scenario.rotations,
+        "the plain agent's client failed only {} times: {plain:?}",
+        plain.failed
+    );
+    assert!(
+        aware.calls_per_minute <= 2.0 * plain.calls_per_minute,
+        "the agent made {:.1} calls per minute, the plain one {:.1}",
+        aware.calls_per_minute,
+        plain.calls_per_minute
+    );
+}
+
+/// Alternating users through the agent: no failed connection at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "services tier: cargo test --tests -- --include-ignored (CONTRIBUTING.md)"]
+async fn a_python_client_through_the_agent_fails_no_connection_with_alternating_users() {
+    let scenario = Scenario::default();
+    let comparison =
+        database_app::languages::run_python(Strategy::AlternatingUsers, &scenario).await;
+    print(&comparison);
+    let aware = comparison.outcome(0);
+    assert_eq!(aware.failed, 0, "{aware:?}");
+    assert!(aware.connections > 100, "{aware:?}");
 }

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use api_key_rotator::iam::PreviousKey;
 use api_key_rotator_testing::{GeneratedHarness, HttpHarness, IamHarness};
 use database_app::comparison::{run as run_comparison, Comparison, Scenario, Strategy};
+use database_app::languages::run_python;
 use mysql_rotator_testing::{MariaDbServer, MysqlRotatorHarness};
 use postgres_rotator::sql::{quote_identifier, quote_literal};
 use postgres_rotator_testing::PostgresRotatorHarness;
@@ -37,6 +38,7 @@ use rotation_testing::workspace_root;
 use floor::{floor, Floor, FloorStrategy};
 use steps::StepTimes;
 
+mod agent;
 mod floor;
 mod logins;
 mod steps;
@@ -392,6 +394,12 @@ fn main() {
         .collect::<Vec<_>>()
         .windows(2)
         .any(|w| w[0] == "--only" && w[1] == "postgres");
+    // `--only agent`: the machine and the agent's section, written to
+    // target/bench-agent.md.
+    let only_agent = std::env::args()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .any(|w| w[0] == "--only" && w[1] == "agent");
     let (rounds, starts, secrets) = if quick { (10, 10, 100) } else { (50, 50, 1000) };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -399,6 +407,12 @@ fn main() {
         .unwrap();
     let report = runtime.block_on(async {
         let moto = MotoServer::start();
+        if only_agent {
+            let mut out = format!("# Secrets agent\n\n{}", machine());
+            let binary = agent::binary("x86_64").expect("target/lambda/x86_64/secrets-agent: run scripts/release-check.sh");
+            agent::report(&mut out, &binary, &moto, quick).await;
+            return out;
+        }
         let server = PostgresServer::start_with(&["max_connections = 200"]);
         let single = PostgresRotatorHarness::single_user(&server).await;
         let alternating = PostgresRotatorHarness::alternating_users(&server).await;
@@ -480,10 +494,22 @@ fn main() {
         for row in single_run.rows().into_iter().chain(alternating_run.rows()) {
             let _ = writeln!(out, "{row}");
         }
+        let (single_python, alternating_python) = tokio::join!(
+            run_python(Strategy::SingleUser, &scenario),
+            run_python(Strategy::AlternatingUsers, &scenario)
+        );
+        let _ = writeln!(out, "\nThe same scenario for an application in another language: a Python client (the standard library's HTTP client, pg8000 for PostgreSQL; `examples/database-app/python/agent_client.py`) reads its login through `secrets-agent` with AWS's agent's request and header, and after a refused login asks `/secretsmanager/after-refusal` for the value to try next. Beside it, the same client reads through an agent that behaves as AWS's agent and Lambda extension do: the same time to live, no refresh ahead, no route for a refused login (the client then simply fails). Both agents run in this process, each with its own cache; the calls are those agents' reads.\n\n{}", Comparison::HEADER);
+        for row in single_python.rows().into_iter().chain(alternating_python.rows()) {
+            let _ = writeln!(out, "{row}");
+        }
+        let binary = agent::binary("x86_64").expect("target/lambda/x86_64/secrets-agent: run scripts/release-check.sh");
+        agent::report(&mut out, &binary, &moto, quick).await;
         out
     });
     let path = workspace_root().join(if only_postgres {
         "target/bench-postgres.md"
+    } else if only_agent {
+        "target/bench-agent.md"
     } else {
         "BENCHMARKS.md"
     });
