@@ -73,6 +73,27 @@ pub enum UseError<E> {
     Failed(#[source] E),
 }
 
+/// A boxed error, as applications that mix drivers' errors use.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A refusal kept as such when a [`UseError`] is boxed.
+#[derive(Debug, thiserror::Error)]
+#[error("the credential was refused")]
+struct Refused(#[source] BoxError);
+
+impl<E: Into<BoxError>> UseError<E> {
+    /// The error boxed, refusals kept as such, for `?` into a function
+    /// returning a [`BoxError`]: `Box<dyn Error>` is not itself an `Error`,
+    /// so `UseError<BoxError>` is not, and `?` alone cannot convert it.
+    pub fn boxed(self) -> BoxError {
+        match self {
+            UseError::Cache(cache) => Box::new(cache),
+            UseError::Rejected(source) => Box::new(Refused(source.into())),
+            UseError::Failed(source) => source.into(),
+        }
+    }
+}
+
 impl<E> UseError<E> {
     /// The application's own error, when there is one.
     pub fn into_inner(self) -> Option<E> {

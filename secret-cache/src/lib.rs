@@ -67,7 +67,7 @@ mod value;
 
 pub use cache::SecretCache;
 pub use config::CacheConfig;
-pub use error::{Attempt, CacheError, ConfigError, UseError};
+pub use error::{Attempt, BoxError, CacheError, ConfigError, UseError};
 pub use events::{CacheEvent, CacheObserver};
 pub use rejection::KeyMatch;
 // Every type the cache's signatures name, so an application needs no
@@ -77,3 +77,28 @@ pub use rotation_core::secret::{SecretBytes, SecretPayload};
 pub use rotation_core::store::{AwsSecretStore, SecretStore, VersionSelector};
 pub use rotation_core::{SecretFormatError, SecretJson, SecretString};
 pub use value::CachedSecret;
+
+/// The README's examples, compiled as doctests (the repository README's
+/// `secret-cache` example is the same block, which a test checks).
+#[cfg(all(doctest, feature = "postgres"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
+#[cfg(test)]
+mod readme_tests {
+    /// The repository README shows the crate README's example: the one the
+    /// doctests compile.
+    #[test]
+    fn the_repository_readme_shows_the_compiled_example() {
+        let block = |text: &str| {
+            let start = text
+                .find("```rust,no_run\nuse secret_cache::postgres")
+                .expect("the example");
+            let end = start + 3 + text[start + 3..].find("```").expect("its end");
+            text[start..end].to_owned()
+        };
+        let ours = block(include_str!("../README.md"));
+        let repository = block(include_str!("../../README.md"));
+        assert_eq!(ours, repository);
+    }
+}

@@ -409,8 +409,7 @@ fn main() {
         let moto = MotoServer::start();
         if only_agent {
             let mut out = format!("# Secrets agent\n\n{}", machine());
-            let binary = agent::binary("x86_64").expect("target/lambda/x86_64/secrets-agent: run scripts/release-check.sh");
-            agent::report(&mut out, &binary, &moto, quick).await;
+            agent::report(&mut out, &agent::measured(), &moto, quick).await;
             return out;
         }
         let server = PostgresServer::start_with(&["max_connections = 200"]);
@@ -502,8 +501,7 @@ fn main() {
         for row in single_python.rows().into_iter().chain(alternating_python.rows()) {
             let _ = writeln!(out, "{row}");
         }
-        let binary = agent::binary("x86_64").expect("target/lambda/x86_64/secrets-agent: run scripts/release-check.sh");
-        agent::report(&mut out, &binary, &moto, quick).await;
+        agent::report(&mut out, &agent::measured(), &moto, quick).await;
         out
     });
     let path = workspace_root().join(if only_postgres {
