@@ -67,7 +67,7 @@ impl Measured {
             Measured::Aws(_) => {
                 // Its defaults but the port, logs to stderr rather than a
                 // file, and no STS call at start (which ours does not make).
-                let config = std::env::temp_dir().join(unique_name("aws-agent-config"));
+                let config = aws_config_file(port);
                 std::fs::write(
                     &config,
                     format!(
@@ -80,6 +80,19 @@ impl Measured {
         }
         command.spawn().expect("start the agent")
     }
+}
+
+/// The configuration file AWS's agent on `port` reads (it wants the
+/// `.toml` extension).
+fn aws_config_file(port: u16) -> PathBuf {
+    std::env::temp_dir().join(format!("aws-agent-bench-{port}.toml"))
+}
+
+/// Stops an agent started on `port`, by its PID, and removes its files.
+fn stop(mut child: Child, port: u16) {
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_file(aws_config_file(port));
 }
 
 /// One keep-alive connection, sending GETs one after another.
@@ -125,7 +138,7 @@ async fn start_up(agent: &Measured, moto: &MotoServer, starts: usize) -> Stats {
     for _ in 0..starts {
         let port = free_port();
         let started = Instant::now();
-        let mut child = agent.start(moto, port);
+        let child = agent.start(moto, port);
         loop {
             if let Some(mut client) = Client::connect(port, "/ping").await {
                 if client.get().await == 200 {
@@ -139,8 +152,7 @@ async fn start_up(agent: &Measured, moto: &MotoServer, starts: usize) -> Stats {
             tokio::time::sleep(Duration::from_micros(200)).await;
         }
         times.push(started.elapsed());
-        let _ = child.kill();
-        let _ = child.wait();
+        stop(child, port);
     }
     Stats::of(times)
 }
@@ -221,7 +233,7 @@ pub async fn report(out: &mut String, agents: &[Measured], moto: &MotoServer, qu
     for agent in agents {
         let start_up_times = start_up(agent, moto, starts).await;
         let port = free_port();
-        let mut child = agent.start(moto, port);
+        let child = agent.start(moto, port);
         // Until it listens, then one read fills the cache.
         let first = Instant::now();
         let mut client = loop {
@@ -258,8 +270,7 @@ pub async fn report(out: &mut String, agents: &[Measured], moto: &MotoServer, qu
             std::fs::metadata(binary).map_or(0, |m| m.len()) as f64 / 1e6,
             zip_size(binary) as f64 / 1e6,
         );
-        let _ = child.kill();
-        let _ = child.wait();
+        stop(child, port);
     }
     let _ = writeln!(
         out,
