@@ -13,6 +13,14 @@ if [ ! -x target/lambda/x86_64/postgres-rotator/bootstrap ]; then
     echo "no release bootstraps in target/lambda: run ./scripts/release-check.sh first" >&2
     exit 1
 fi
-cargo lambda build --release --package lambda-floor --x86-64 --lambda-dir target/lambda/x86_64
-cargo lambda build --release --package lambda-floor --arm64 --lambda-dir target/lambda/arm64
+# Into a directory of its own: cargo-lambda copies every binary of the
+# target directory it finds there (the secrets agent's too, as a bootstrap),
+# so only lambda-floor's is taken from it.
+for arch in x86_64 arm64; do
+    flag=--x86-64
+    [ "$arch" = arm64 ] && flag=--arm64
+    cargo lambda build --release --package lambda-floor "$flag" --lambda-dir "target/lambda-floor/$arch"
+    mkdir -p "target/lambda/$arch/lambda-floor"
+    cp "target/lambda-floor/$arch/lambda-floor/bootstrap" "target/lambda/$arch/lambda-floor/bootstrap"
+done
 cargo bench -p rotation-testing --bench report -- "$@"
