@@ -19,8 +19,9 @@
 //! [`SecretCache::check_key`], which accepts AWSCURRENT and AWSPREVIOUS.
 //! The `postgres` feature turns a database secret into a
 //! `tokio_postgres::Config` or a connection URL (the `postgres` module);
-//! [`refused`] tells a refused login from other failures for MySQL and
-//! Redis. It reads
+//! the `deadpool` feature adds a connection pool whose new connections log
+//! in with the current value (the `pool` module); [`refused`] tells a
+//! refused login from other failures for MySQL and Redis. It reads
 //! through rotation-core's [`SecretStore`], so it works on Secrets Manager
 //! ([`AwsSecretStore`]) and on any store with its semantics. Values stay in
 //! redacting types: they are never printed.
@@ -59,6 +60,8 @@ mod cache;
 mod config;
 mod error;
 mod events;
+#[cfg(feature = "deadpool")]
+pub mod pool;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod refused;
