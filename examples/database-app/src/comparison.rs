@@ -52,6 +52,24 @@ impl Default for Scenario {
     }
 }
 
+impl Scenario {
+    /// The rotation-aware cache's settings: refresh ahead within the last
+    /// tenth of the time to live.
+    pub fn aware_cache(&self) -> CacheConfig {
+        CacheConfig::default()
+            .ttl(self.ttl)
+            .refresh_ahead(self.ttl / 10)
+    }
+
+    /// A plain time-to-live cache's settings, as Powertools' `max_age` and
+    /// AWS's agent: a value until it expires, then a read.
+    pub fn plain_cache(&self) -> CacheConfig {
+        CacheConfig::default()
+            .ttl(self.ttl)
+            .refresh_ahead(Duration::ZERO)
+    }
+}
+
 /// The rotation strategy of the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strategy {
@@ -183,12 +201,7 @@ pub async fn run(strategy: Strategy, scenario: &Scenario) -> Comparison {
 
     // Unarmed, it only records each call.
     let counting = || Arc::new(FaultyStore::new(moto.store()));
-    let aware_config = CacheConfig::default()
-        .ttl(scenario.ttl)
-        .refresh_ahead(scenario.ttl / 10);
-    let plain_config = CacheConfig::default()
-        .ttl(scenario.ttl)
-        .refresh_ahead(Duration::ZERO);
+    let (aware_config, plain_config) = (scenario.aware_cache(), scenario.plain_cache());
     let (aware, plain, every) = (counting(), counting(), counting());
     let ways = [
         (

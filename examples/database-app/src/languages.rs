@@ -13,7 +13,7 @@ use postgres_rotator_testing::{PostgresRotatorHarness, PostgresServer};
 use rotation_core::testkit::{FaultyStore, Rotations, RotatorHarness};
 use rotation_testing::moto::MotoServer;
 use rotation_testing::workspace_root;
-use secret_cache::{CacheConfig, SecretCache};
+use secret_cache::SecretCache;
 use secrets_agent::token::Token;
 use secrets_agent::{server, Agent};
 use tokio::time::Instant;
@@ -36,13 +36,7 @@ pub async fn run_python(strategy: Strategy, scenario: &Scenario) -> Comparison {
     let secret = harness.new_user(rotations.store(), "app").await;
     let arn = rotations.create("app", &secret).await;
 
-    let aware_config = CacheConfig::default()
-        .ttl(scenario.ttl)
-        .refresh_ahead(scenario.ttl / 10);
-    // AWS's agent: a value until its time to live ends, then a read.
-    let plain_config = CacheConfig::default()
-        .ttl(scenario.ttl)
-        .refresh_ahead(Duration::ZERO);
+    let (aware_config, plain_config) = (scenario.aware_cache(), scenario.plain_cache());
     let duration = scenario.interval * (scenario.rotations as u32 + 1);
     let started = Instant::now();
     let mut clients = Vec::new();

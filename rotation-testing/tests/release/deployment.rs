@@ -117,6 +117,22 @@ fn rotator_versions() -> Vec<(String, String)> {
         .collect()
 }
 
+/// The bytes of `entry`, which must be the one file in `zip` (with its
+/// parent folders at most) and executable.
+fn only_executable_in(zip: &Path, entry: &str) -> Vec<u8> {
+    let script = "import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nentry = sys.argv[2]\nfiles = [i.filename for i in z.infolist() if not i.is_dir()]\nassert files == [entry], files\nstray = [i.filename for i in z.infolist() if i.is_dir() and not entry.startswith(i.filename)]\nassert not stray, stray\nassert (z.getinfo(entry).external_attr >> 16) & 0o111, 'not executable'\nsys.stdout.buffer.write(z.read(entry))";
+    let output = Command::new(venv_tool("python"))
+        .arg("-c")
+        .arg(script)
+        .arg(zip)
+        .arg(entry)
+        .output()
+        .expect("run python");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{}: {stderr}", zip.display());
+    output.stdout
+}
+
 fn agent_version() -> String {
     let output = Command::new("python3")
         .args(["scripts/crates.py", "agent-version"])
@@ -133,20 +149,12 @@ fn agent_version() -> String {
 #[test]
 fn the_agent_ships_as_a_lambda_layer_per_architecture() {
     let version = agent_version();
-    let script = "import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nnames = [i.filename for i in z.infolist() if not i.is_dir()]\nassert names == ['extensions/secrets-agent'], names\nassert (z.getinfo('extensions/secrets-agent').external_attr >> 16) & 0o111, 'not executable'\nsys.stdout.buffer.write(z.read('extensions/secrets-agent'))";
     for arch in ["arm64", "x86_64"] {
         let zip = release_artifacts().join(format!("secrets-agent-{version}-{arch}-layer.zip"));
-        let output = Command::new(venv_tool("python"))
-            .arg("-c")
-            .arg(script)
-            .arg(&zip)
-            .output()
-            .expect("run python");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(output.status.success(), "{}: {stderr}", zip.display());
+        let executable = only_executable_in(&zip, "extensions/secrets-agent");
         if arch == "x86_64" && cfg!(target_arch = "x86_64") {
             let agent = std::env::temp_dir().join(unique_name("secrets-agent"));
-            std::fs::write(&agent, &output.stdout).unwrap();
+            std::fs::write(&agent, &executable).unwrap();
             std::fs::set_permissions(&agent, std::os::unix::fs::PermissionsExt::from_mode(0o755))
                 .unwrap();
             let run = Command::new(&agent)
@@ -215,21 +223,13 @@ fn release_artifacts_hold_each_rotator_with_checksums() {
         text(&check)
     );
     // Each zip holds one executable `bootstrap`, the tests' own.
-    let script = "import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nassert [i.filename for i in z.infolist()] == ['bootstrap'], z.namelist()\nassert (z.getinfo('bootstrap').external_attr >> 16) & 0o111, 'not executable'\nsys.stdout.buffer.write(z.read('bootstrap'))";
     for (bin, version) in rotator_versions() {
         for arch in ["arm64", "x86_64"] {
             let zip = artifacts.join(format!("{bin}-{version}-{arch}.zip"));
-            let output = Command::new(venv_tool("python"))
-                .arg("-c")
-                .arg(script)
-                .arg(&zip)
-                .output()
-                .expect("run python");
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            assert!(output.status.success(), "{}: {stderr}", zip.display());
+            let executable = only_executable_in(&zip, "bootstrap");
             let bootstrap = bootstrap_of(arch, &bin);
             assert!(
-                output.stdout == std::fs::read(&bootstrap).unwrap(),
+                executable == std::fs::read(&bootstrap).unwrap(),
                 "{} is not {}",
                 zip.display(),
                 bootstrap.display()
