@@ -125,8 +125,8 @@ pub use rotator::{RotationContext, Rotator};
 pub use secret::{SecretJson, SecretString};
 pub use self_changing::{ChangesItself, SelfChanging};
 
-/// The README's Rust examples, compiled and run as doctests so they stay
-/// true.
+/// The book's chapter on writing a rotator: its Rust examples compiled
+/// and run as doctests, so they stay true.
 #[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeExamples;
+#[doc = include_str!("../../docs/writing-a-rotator.md")]
+pub struct WritingARotatorExamples;

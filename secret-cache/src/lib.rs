@@ -81,21 +81,19 @@ pub use rotation_core::store::{AwsSecretStore, SecretStore, VersionSelector};
 pub use rotation_core::{SecretFormatError, SecretJson, SecretString};
 pub use value::CachedSecret;
 
-/// The README's examples, compiled as doctests (the repository README's
-/// `secret-cache` example is the same code, which a test checks, marked
-/// `ignore` there because rotation-core compiles that README).
+/// The README's examples, compiled as doctests (the book's applications
+/// chapter shows the same code, which a test checks).
 #[cfg(all(doctest, feature = "postgres"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
 #[cfg(test)]
 mod readme_tests {
-    /// The repository README shows the crate README's example: the one the
-    /// doctests compile.
+    /// The book's applications chapter shows the crate README's example:
+    /// the one the doctests compile.
     #[test]
     fn the_repository_readme_shows_the_compiled_example() {
-        // The repository README's block is `ignore`: rotation-core's
-        // doctests, which compile that README, cannot see this crate.
+        // The book's block is `ignore`: it is this block, compiled here.
         let block = |text: &str| {
             let start = text
                 .find("\nuse secret_cache::postgres")
@@ -104,7 +102,7 @@ mod readme_tests {
             text[start..end].to_owned()
         };
         let ours = block(include_str!("../README.md"));
-        let repository = block(include_str!("../../README.md"));
+        let repository = block(include_str!("../../docs/applications.md"));
         assert_eq!(ours, repository);
     }
 }

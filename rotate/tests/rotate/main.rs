@@ -4,6 +4,7 @@
 
 mod closed_pipe;
 mod embedded;
+mod quick_start;
 mod secrets_manager;
 mod support;
 mod trigger;
