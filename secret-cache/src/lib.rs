@@ -89,20 +89,30 @@ pub struct ReadmeDoctests;
 
 #[cfg(test)]
 mod readme_tests {
-    /// The book's applications chapter shows the crate README's example:
-    /// the one the doctests compile.
+    /// The book shows the crate README's examples (the applications and
+    /// API key chapters): the ones the doctests compile.
     #[test]
-    fn the_repository_readme_shows_the_compiled_example() {
+    fn the_book_shows_the_compiled_examples() {
         // The book's block is `ignore`: it is this block, compiled here.
-        let block = |text: &str| {
-            let start = text
-                .find("\nuse secret_cache::postgres")
-                .expect("the example");
+        let block = |text: &str, opening: &str| {
+            let start = text.find(opening).expect("the example");
             let end = start + text[start..].find("```").expect("its end");
             text[start..end].to_owned()
         };
-        let ours = block(include_str!("../README.md"));
-        let repository = block(include_str!("../../docs/applications.md"));
-        assert_eq!(ours, repository);
+        let ours = block(include_str!("../README.md"), "\nuse secret_cache::postgres");
+        let book = block(
+            include_str!("../../docs/applications.md"),
+            "\nuse secret_cache::postgres",
+        );
+        assert_eq!(ours, book);
+        let ours = block(
+            include_str!("../README.md"),
+            "\nuse secret_cache::{AwsSecretStore",
+        );
+        let book = block(
+            include_str!("../../docs/api-key.md"),
+            "\nuse secret_cache::{AwsSecretStore",
+        );
+        assert_eq!(ours, book);
     }
 }
