@@ -11,13 +11,24 @@ use rotation_testing::workspace_root;
 /// The documents checked: the book, and every Markdown file at the root
 /// or at a crate's root that git tracks.
 fn documents(root: &Path) -> Vec<PathBuf> {
+    tracked(root, "*.md")
+        .into_iter()
+        .filter(|path| !path.starts_with("fuzz/corpus") && !path.contains("/target/"))
+        .map(|path| root.join(path))
+        .filter(|path| path.exists())
+        .collect()
+}
+
+/// The files git tracks (or would: untracked and not ignored) matching
+/// `pattern`, relative to `root`.
+fn tracked(root: &Path, pattern: &str) -> Vec<String> {
     let listed = std::process::Command::new("git")
         .args([
             "ls-files",
             "--cached",
             "--others",
             "--exclude-standard",
-            "*.md",
+            pattern,
         ])
         .current_dir(root)
         .output()
@@ -25,9 +36,7 @@ fn documents(root: &Path) -> Vec<PathBuf> {
     assert!(listed.status.success(), "git ls-files failed");
     String::from_utf8_lossy(&listed.stdout)
         .lines()
-        .filter(|path| !path.starts_with("fuzz/corpus") && !path.contains("/target/"))
-        .map(|path| root.join(path))
-        .filter(|path| path.exists())
+        .map(str::to_owned)
         .collect()
 }
 
@@ -177,19 +186,8 @@ fn every_link_anchor_and_named_path_in_the_docs_resolves() {
 fn every_test_the_security_model_names_exists() {
     let root = workspace_root();
     let model = std::fs::read_to_string(root.join("docs/security-model.md")).unwrap();
-    let listed = std::process::Command::new("git")
-        .args([
-            "ls-files",
-            "--cached",
-            "--others",
-            "--exclude-standard",
-            "*.rs",
-        ])
-        .current_dir(&root)
-        .output()
-        .expect("run git ls-files");
     let mut sources = String::new();
-    for path in String::from_utf8_lossy(&listed.stdout).lines() {
+    for path in tracked(&root, "*.rs") {
         sources.push_str(&std::fs::read_to_string(root.join(path)).unwrap_or_default());
     }
     let named: Vec<&str> = model
