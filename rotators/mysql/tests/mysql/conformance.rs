@@ -4,9 +4,9 @@
 
 use mysql_rotator::{MysqlBackend, MysqlSettings};
 use mysql_rotator_testing::{MariaDbServer, MysqlRotatorHarness};
-use rotation_core::testkit::conformance::{self, Kit};
-use rotation_database::testkit::SwappedHarness;
-use rotation_database::ConnectSettings;
+use rotation_core::testkit::conformance::Kit;
+use rotation_database::testkit::{assert_database_kit, SwappedHarness};
+use rotation_database::{ConnectSettings, Strategy};
 use rotation_testing::moto::MotoServer;
 
 #[tokio::test]
@@ -17,10 +17,7 @@ async fn single_user_passes_the_conformance_kit() {
     let harness = MysqlRotatorHarness::single_user(server).await;
     let report = moto.run_conformance_kit(&harness).await;
     println!("single user: {report:#?}");
-    conformance::assert_covered(&report, &[]);
-    let calls: usize = report.calls_per_step.iter().map(|(_, ops)| ops.len()).sum();
-    assert_eq!(calls, 12, "Secrets Manager calls per single-user rotation");
-    assert_eq!(report.fault_points.len(), 24);
+    assert_database_kit(&report, Strategy::SingleUser);
 }
 
 #[tokio::test]
@@ -31,14 +28,7 @@ async fn alternating_users_passes_the_conformance_kit() {
     let harness = MysqlRotatorHarness::alternating_users(server).await;
     let report = moto.run_conformance_kit(&harness).await;
     println!("alternating users: {report:#?}");
-    conformance::assert_covered(&report, &["fault_during_recovery_through_previous"]);
-    let calls: usize = report.calls_per_step.iter().map(|(_, ops)| ops.len()).sum();
-    // setSecret also reads the master secret.
-    assert_eq!(
-        calls, 13,
-        "Secrets Manager calls per alternating-users rotation"
-    );
-    assert_eq!(report.fault_points.len(), 26);
+    assert_database_kit(&report, Strategy::AlternatingUsers);
 }
 
 #[tokio::test]
