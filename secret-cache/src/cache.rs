@@ -196,6 +196,36 @@ impl Entry {
         }
     }
 
+    /// [`board`](Self::board), unless `enough` finds what the caller
+    /// wants: asked whenever a read holds a value while this one waits,
+    /// and once more on boarding (then the flight is let go).
+    async fn board_unless<T>(
+        self: &Arc<Self>,
+        key: &Key,
+        timeout: Duration,
+        enough: impl Fn() -> Option<T>,
+    ) -> Result<Boarded, T> {
+        loop {
+            let boarded = self.board(key, timeout).await;
+            if let Some(found) = enough() {
+                return Err(found);
+            }
+            if let Some(flight) = boarded {
+                return Ok(flight);
+            }
+        }
+    }
+
+    /// The held value, if `wanted` says it will do.
+    fn held_if(&self, wanted: impl Fn(&Held) -> bool) -> Option<Arc<CachedSecret>> {
+        let state = lock(&self.state);
+        state
+            .held
+            .as_ref()
+            .filter(|held| wanted(held))
+            .map(|held| Arc::clone(&held.secret))
+    }
+
     fn boarded(self: &Arc<Self>, guard: tokio::sync::OwnedMutexGuard<()>) -> Boarded {
         let started = Instant::now();
         let mut flight = lock(&self.flight);
@@ -337,34 +367,9 @@ impl<S: SecretStore + 'static> SecretCache<S> {
     ) -> Result<Arc<CachedSecret>, CacheError> {
         let asked = Instant::now();
         let key = Key::of(secret_id, selector);
-        let entry = self.inner.entry(&key);
-        let read_since_asked = || {
-            let state = lock(&entry.state);
-            let held = state.held.as_ref()?;
-            (held.read_started >= asked).then(|| Arc::clone(&held.secret))
-        };
-        let flight = loop {
-            if let Some(flight) = entry.board(&key, self.inner.config.flight_timeout).await {
-                break flight;
-            }
-            if let Some(fresh) = read_since_asked() {
-                return Ok(fresh);
-            }
-        };
-        if let Some(fresh) = read_since_asked() {
-            return Ok(fresh);
-        }
-        let secret = match self.inner.read(&key).await {
-            Ok(secret) => secret,
-            Err(error) => {
-                drop(flight);
-                self.inner.read_failed(&key, &error, false);
-                self.inner.forget_if_empty(&key, &entry);
-                return Err(error);
-            }
-        };
-        self.inner.hold(&key, &entry, &secret, &flight);
-        Ok(secret)
+        self.inner
+            .read_unless(&key, |held| held.read_started >= asked)
+            .await
     }
 
     /// Drops every cached value of `secret_id`, for an application that
@@ -452,27 +457,27 @@ impl<S: SecretStore + 'static> Inner<S> {
         entry: &Arc<Entry>,
     ) -> Result<Arc<CachedSecret>, CacheError> {
         let flight = match entry.try_board() {
-            Some(flight) => flight,
+            Some(flight) => {
+                // Another caller may have read it since this one looked.
+                if let Some(hit) = self.hit(key, entry) {
+                    return Ok(hit);
+                }
+                flight
+            }
             None => {
                 // During an outage, one caller retries the store and the
                 // others are served the stale value instead of waiting.
                 if let Some(stale) = self.stale_while_retrying(entry) {
                     return Ok(stale);
                 }
-                loop {
-                    if let Some(flight) = entry.board(key, self.config.flight_timeout).await {
-                        break flight;
-                    }
-                    if let Some(hit) = self.hit(key, entry) {
-                        return Ok(hit);
-                    }
+                let waited =
+                    entry.board_unless(key, self.config.flight_timeout, || self.hit(key, entry));
+                match waited.await {
+                    Ok(flight) => flight,
+                    Err(hit) => return Ok(hit),
                 }
             }
         };
-        // Another caller may have read it while this one waited.
-        if let Some(hit) = self.hit(key, entry) {
-            return Ok(hit);
-        }
         match self.read(key).await {
             Ok(secret) => {
                 self.hold(key, entry, &secret, &flight);
@@ -668,30 +673,39 @@ impl<S: SecretStore + 'static> Inner<S> {
         key: &Key,
         known: Option<&str>,
     ) -> Result<Arc<CachedSecret>, CacheError> {
+        self.read_unless(key, |held| {
+            known.is_some_and(|known| held.secret.version_id() != known)
+        })
+        .await
+    }
+
+    /// Reads `key` and holds the result, unless the held value is `enough`
+    /// (then that value, without a read), checked while waiting on a read
+    /// already under way and once this one may read. A failure is an
+    /// error, never the held value.
+    async fn read_unless(
+        &self,
+        key: &Key,
+        enough: impl Fn(&Held) -> bool,
+    ) -> Result<Arc<CachedSecret>, CacheError> {
         let entry = self.entry(key);
-        let newer_held = || {
-            let state = lock(&entry.state);
-            let held = state.held.as_ref()?;
-            known
-                .is_some_and(|known| held.secret.version_id() != known)
-                .then(|| Arc::clone(&held.secret))
+        let waited = entry.board_unless(key, self.config.flight_timeout, || entry.held_if(&enough));
+        let flight = match waited.await {
+            Ok(flight) => flight,
+            Err(held) => return Ok(held),
         };
-        let flight = loop {
-            if let Some(flight) = entry.board(key, self.config.flight_timeout).await {
-                break flight;
+        match self.read(key).await {
+            Ok(secret) => {
+                self.hold(key, &entry, &secret, &flight);
+                Ok(secret)
             }
-            if let Some(newer) = newer_held() {
-                return Ok(newer);
+            Err(error) => {
+                drop(flight);
+                self.read_failed(key, &error, false);
+                self.forget_if_empty(key, &entry);
+                Err(error)
             }
-        };
-        if let Some(newer) = newer_held() {
-            return Ok(newer);
         }
-        let secret = self.read(key).await.inspect_err(|error| {
-            self.read_failed(key, error, false);
-        })?;
-        self.hold(key, &entry, &secret, &flight);
-        Ok(secret)
     }
 }
 

@@ -112,7 +112,7 @@ impl<S: SecretStore + 'static> SecretCache<S> {
             Err(Attempt::Failed(e)) => return Err(UseError::Failed(e)),
             Err(Attempt::Rejected(e)) => e,
         };
-        let Some(newer) = self.newer_than(secret_id, first.version_id()).await else {
+        let Some(newer) = self.after_refusal(secret_id, first.version_id()).await else {
             return Err(UseError::Rejected(refusal));
         };
         match using(Arc::clone(&newer)).await {
@@ -216,10 +216,10 @@ impl<S: SecretStore + 'static> SecretCache<S> {
         }
     }
 
-    /// For a client that uses the value outside this process (the secrets
-    /// agent's): the value to try after version `refused_version` was
-    /// refused, as [`with_current`](Self::with_current) finds it: a newer
-    /// AWSCURRENT, or during a single-user rotation the AWSPENDING value.
+    /// The value to try after version `refused_version` was refused: a
+    /// newer AWSCURRENT, or during a single-user rotation the AWSPENDING
+    /// value. [`with_current`](Self::with_current) asks it; so does a client
+    /// that uses the value outside this process (the secrets agent's).
     /// `None` when there is none, or while the backoff after a look that
     /// found none holds; clients refused together share one look.
     pub async fn after_refusal(
@@ -227,15 +227,9 @@ impl<S: SecretStore + 'static> SecretCache<S> {
         secret_id: &str,
         refused_version: &str,
     ) -> Option<Arc<CachedSecret>> {
-        self.newer_than(secret_id, refused_version).await
-    }
-
-    /// A newer value than version `refused`, or `None` when the backoff
-    /// holds or Secrets Manager has none.
-    async fn newer_than(&self, secret_id: &str, refused: &str) -> Option<Arc<CachedSecret>> {
         let rejections = self.rejections(secret_id);
         let mut state = rejections.refresh.lock().await;
-        state.remember_refused(refused);
+        state.remember_refused(refused_version);
         if let Some(found) = state.found.as_ref().filter(|f| !state.is_refused(f)) {
             return Some(Arc::clone(found));
         }
@@ -243,7 +237,7 @@ impl<S: SecretStore + 'static> SecretCache<S> {
             return None;
         }
         let current = Key::new(secret_id, AWSCURRENT);
-        match self.inner.reread(&current, Some(refused)).await {
+        match self.inner.reread(&current, Some(refused_version)).await {
             Ok(fresh) if !state.is_refused(&fresh) => return Some(state.record_found(&fresh)),
             Ok(_) => {}
             Err(error) => tracing::warn!(%secret_id, %error, "re-reading a refused secret failed"),
@@ -263,7 +257,7 @@ impl<S: SecretStore + 'static> SecretCache<S> {
         None
     }
 
-    /// [`newer_than`](Self::newer_than) without AWSPENDING, for keys.
+    /// [`after_refusal`](Self::after_refusal) without AWSPENDING, for keys.
     async fn newer_current(
         &self,
         secret_id: &str,

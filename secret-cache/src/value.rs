@@ -5,53 +5,47 @@ use rotation_core::store::SecretVersion;
 use rotation_core::{SecretFormatError, SecretJson, SecretString};
 use serde::de::DeserializeOwned;
 
-/// A version of a secret as the cache holds it. `Debug` prints its id and
-/// labels, never its value.
+/// A version of a secret as the cache holds it: the store's
+/// [`SecretVersion`], read-only. `Debug` prints its id and labels, never
+/// its value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CachedSecret {
-    arn: String,
-    name: String,
-    created: Option<std::time::SystemTime>,
-    version_id: String,
-    stages: Vec<String>,
-    payload: SecretPayload,
-}
+pub struct CachedSecret(SecretVersion);
 
 impl CachedSecret {
     /// The secret's ARN.
     pub fn arn(&self) -> &str {
-        &self.arn
+        &self.0.arn
     }
 
     /// The secret's name.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.0.name
     }
 
     /// When the version was created, where the store says.
     pub fn created(&self) -> Option<std::time::SystemTime> {
-        self.created
+        self.0.created
     }
 
     /// The version id: two reads returned the same value when their ids
     /// are equal.
     pub fn version_id(&self) -> &str {
-        &self.version_id
+        &self.0.version_id
     }
 
     /// The labels the version had when it was read.
     pub fn stages(&self) -> &[String] {
-        &self.stages
+        &self.0.stages
     }
 
     /// The stored value, string or binary.
     pub fn payload(&self) -> &SecretPayload {
-        &self.payload
+        &self.0.payload
     }
 
     /// The `SecretString`, or `None` for a binary secret.
     pub fn string(&self) -> Option<&SecretString> {
-        match &self.payload {
+        match &self.0.payload {
             SecretPayload::String(s) => Some(s),
             SecretPayload::Binary(_) => None,
         }
@@ -60,7 +54,7 @@ impl CachedSecret {
     /// The `SecretString` parsed as a JSON object; the error names what is
     /// wrong and quotes nothing.
     pub fn json(&self) -> Result<SecretJson, SecretFormatError> {
-        SecretJson::from_payload(&self.payload)
+        SecretJson::from_payload(&self.0.payload)
     }
 
     /// The `SecretString` as the application's own type (a
@@ -96,13 +90,6 @@ impl From<SecretVersion> for CachedSecret {
     /// A version read from a store directly, for code that reads some
     /// secrets around the cache.
     fn from(version: SecretVersion) -> Self {
-        Self {
-            arn: version.arn,
-            name: version.name,
-            created: version.created,
-            version_id: version.version_id,
-            stages: version.stages,
-            payload: version.payload,
-        }
+        Self(version)
     }
 }
