@@ -153,27 +153,59 @@ impl Comparison {
     pub const HEADER: &'static str = "| strategy | login from | connections | failed | failed per rotation | longest outage | logins refused (retried by the cache or not) | Secrets Manager calls per minute |\n| --- | --- | --- | --- | --- | --- | --- | --- |";
 }
 
-/// `scenario.rotations` rotations of `arn`, one every `scenario.interval`
-/// from `started`, with `scenario.step_gap` after each step. Panics with
-/// the step's error if one fails.
-pub(crate) async fn rotate_through<R: rotation_core::Rotator>(
-    rotations: &Rotations<R>,
-    arn: &str,
-    scenario: &Scenario,
-    started: Instant,
-) {
-    for round in 1..=scenario.rotations {
-        tokio::time::sleep_until(started + scenario.interval * round as u32).await;
-        let token = rotations.start(arn).await;
-        for step in Step::ALL {
-            if let Err(error) = rotations.step(arn, &token, step).await {
-                panic!(
-                    "rotation {round}, {step}: {}",
-                    rotation_core::error::error_chain(&error)
-                );
-            }
-            tokio::time::sleep(scenario.step_gap).await;
+/// The application's secret under rotation: a new PostgreSQL user on a
+/// throwaway server, stored in moto, and the rotator that rotates it with
+/// the run's strategy.
+pub(crate) struct AppSecret<'a> {
+    harness: PostgresRotatorHarness<'a>,
+    rotations: Rotations<<PostgresRotatorHarness<'a> as RotatorHarness>::Rotator>,
+    /// The secret's ARN.
+    pub(crate) arn: String,
+}
+
+impl<'a> AppSecret<'a> {
+    pub(crate) async fn new(
+        strategy: Strategy,
+        server: &'a PostgresServer,
+        moto: &MotoServer,
+    ) -> Self {
+        let harness = match strategy {
+            Strategy::SingleUser => PostgresRotatorHarness::single_user(server).await,
+            Strategy::AlternatingUsers => PostgresRotatorHarness::alternating_users(server).await,
+        };
+        let rotations = Rotations::new(moto.admin_store(), harness.rotator());
+        let secret = harness.new_user(rotations.store(), "app").await;
+        let arn = rotations.create("app", &secret).await;
+        Self {
+            harness,
+            rotations,
+            arn,
         }
+    }
+
+    /// `scenario.rotations` rotations, one every `scenario.interval` from
+    /// `started`, with `scenario.step_gap` after each step. Panics with the
+    /// step's error if one fails, and if the final AWSCURRENT does not log
+    /// in.
+    pub(crate) async fn rotate_through(&self, scenario: &Scenario, started: Instant) {
+        let (rotations, arn) = (&self.rotations, self.arn.as_str());
+        for round in 1..=scenario.rotations {
+            tokio::time::sleep_until(started + scenario.interval * round as u32).await;
+            let token = rotations.start(arn).await;
+            for step in Step::ALL {
+                if let Err(error) = rotations.step(arn, &token, step).await {
+                    panic!(
+                        "rotation {round}, {step}: {}",
+                        rotation_core::error::error_chain(&error)
+                    );
+                }
+                tokio::time::sleep(scenario.step_gap).await;
+            }
+        }
+        assert!(
+            self.harness.logs_in(&rotations.current(arn).await).await,
+            "the final AWSCURRENT does not log in"
+        );
     }
 }
 
@@ -191,13 +223,8 @@ fn format_outage(outage: Duration) -> String {
 pub async fn run(strategy: Strategy, scenario: &Scenario) -> Comparison {
     let server = PostgresServer::start();
     let moto = MotoServer::start();
-    let harness = match strategy {
-        Strategy::SingleUser => PostgresRotatorHarness::single_user(&server).await,
-        Strategy::AlternatingUsers => PostgresRotatorHarness::alternating_users(&server).await,
-    };
-    let rotations = Rotations::new(moto.admin_store(), harness.rotator());
-    let secret = harness.new_user(rotations.store(), "app").await;
-    let arn = rotations.create("app", &secret).await;
+    let app = AppSecret::new(strategy, &server, &moto).await;
+    let arn = app.arn.clone();
 
     // Unarmed, it only records each call.
     let counting = || Arc::new(FaultyStore::new(moto.store()));
@@ -238,18 +265,13 @@ pub async fn run(strategy: Strategy, scenario: &Scenario) -> Comparison {
         tallies.push((name, store, tally));
     }
 
-    rotate_through(&rotations, &arn, scenario, started).await;
+    app.rotate_through(scenario, started).await;
     tokio::time::sleep(scenario.interval).await;
     stop.store(true, Ordering::Relaxed);
     for worker in running {
         worker.await.expect("a worker panicked");
     }
     let duration = started.elapsed();
-
-    assert!(
-        harness.logs_in(&rotations.current(&arn).await).await,
-        "the final AWSCURRENT does not log in"
-    );
     let minutes = duration.as_secs_f64() / 60.0;
     let outcomes = tallies
         .into_iter()

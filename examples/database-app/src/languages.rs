@@ -9,8 +9,8 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use postgres_rotator_testing::{PostgresRotatorHarness, PostgresServer};
-use rotation_core::testkit::{FaultyStore, Rotations, RotatorHarness};
+use postgres_rotator_testing::PostgresServer;
+use rotation_core::testkit::FaultyStore;
 use rotation_testing::moto::MotoServer;
 use rotation_testing::workspace_root;
 use secret_cache::SecretCache;
@@ -18,7 +18,7 @@ use secrets_agent::token::Token;
 use secrets_agent::{server, Agent};
 use tokio::time::Instant;
 
-use crate::comparison::{rotate_through, Comparison, Outcome, Scenario, Strategy};
+use crate::comparison::{AppSecret, Comparison, Outcome, Scenario, Strategy};
 
 const TOKEN: &str = "python-client-token";
 
@@ -28,13 +28,8 @@ const TOKEN: &str = "python-client-token";
 pub async fn run_python(strategy: Strategy, scenario: &Scenario) -> Comparison {
     let server = PostgresServer::start();
     let moto = MotoServer::start();
-    let harness = match strategy {
-        Strategy::SingleUser => PostgresRotatorHarness::single_user(&server).await,
-        Strategy::AlternatingUsers => PostgresRotatorHarness::alternating_users(&server).await,
-    };
-    let rotations = Rotations::new(moto.admin_store(), harness.rotator());
-    let secret = harness.new_user(rotations.store(), "app").await;
-    let arn = rotations.create("app", &secret).await;
+    let app = AppSecret::new(strategy, &server, &moto).await;
+    let arn = app.arn.clone();
 
     let (aware_config, plain_config) = (scenario.aware_cache(), scenario.plain_cache());
     let duration = scenario.interval * (scenario.rotations as u32 + 1);
@@ -62,7 +57,7 @@ pub async fn run_python(strategy: Strategy, scenario: &Scenario) -> Comparison {
         let client = python_client(port, &arn, scenario, duration, aware);
         clients.push((name, store, client));
     }
-    rotate_through(&rotations, &arn, scenario, started).await;
+    app.rotate_through(scenario, started).await;
     let mut outcomes = Vec::new();
     for (name, store, client) in clients {
         let output = client.await.expect("the Python client ran");
@@ -92,10 +87,6 @@ pub async fn run_python(strategy: Strategy, scenario: &Scenario) -> Comparison {
     for stop in stops {
         let _ = stop.send(());
     }
-    assert!(
-        harness.logs_in(&rotations.current(&arn).await).await,
-        "the final AWSCURRENT does not log in"
-    );
     Comparison {
         strategy,
         scenario: scenario.clone(),
