@@ -3,7 +3,6 @@
 //! `__type`). Independent of the HTTP server, so every answer is tested
 //! without a socket.
 
-use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use rotation_core::error::StoreError;
@@ -182,13 +181,6 @@ impl<S: SecretStore + 'static> Agent<S> {
             Ok(secret) => value_reply(&secret),
             Err(error) => Reply::refused(refusal_for(&error)),
         }
-    }
-}
-
-impl<S> Agent<S> {
-    /// The agent behind an `Arc`, as the server shares it.
-    pub fn shared(self) -> Arc<Self> {
-        Arc::new(self)
     }
 }
 

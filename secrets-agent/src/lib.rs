@@ -38,11 +38,20 @@ use tokio::net::TcpListener;
 
 /// The agent as `main` runs it: settings from the environment, Secrets
 /// Manager through the SDK's default credentials, then a Lambda extension
-/// or a sidecar.
+/// or a sidecar. In Lambda it listens and registers first: Lambda starts
+/// the function's runtime once every extension has registered, so the
+/// SDK's set-up comes after, and the agent serves before it asks for its
+/// first event, which is what Lambda waits for before the first
+/// invocation.
 pub async fn run_from_env() -> Result<(), AgentError> {
     let var = |name: &str| std::env::var(name).ok();
     let config = AgentConfig::from_vars(var)?;
     let token = config.token.read(var)?;
+    let listener = server::listen(config.port).await?;
+    let extension = match var("AWS_LAMBDA_RUNTIME_API") {
+        Some(api) => Some(Extension::register(&api, &extension_name()).await?),
+        None => None,
+    };
     let cache_config = CacheConfig::default()
         .ttl(config.ttl)
         .max_entries(config.cache_size);
@@ -52,28 +61,24 @@ pub async fn run_from_env() -> Result<(), AgentError> {
             reason: e.to_string(),
         }
     })?;
-    let agent = Agent::new(cache, token).shared();
-    let listener = server::listen(config.port).await?;
+    let agent = Arc::new(Agent::new(cache, token));
     tracing::info!(port = config.port, "listening on 127.0.0.1");
-    match var("AWS_LAMBDA_RUNTIME_API") {
-        Some(api) => run_as_extension(agent, listener, config.max_connections, &api).await,
+    match extension {
+        Some(extension) => {
+            serve_until_shutdown(agent, listener, config.max_connections, extension).await
+        }
         None => server::serve(agent, listener, config.max_connections, terminated()).await,
     }
 }
 
-/// Registers with Lambda's Extensions API at `api` under this executable's
-/// file name and serves until Lambda sends SHUTDOWN. The listener is
-/// already bound, so the function can call the agent from its first
-/// invocation on (Lambda starts invocations once every extension has
-/// asked for its next event, which this does only after registering).
-pub async fn run_as_extension<S: SecretStore + 'static>(
+/// Serves until Lambda sends SHUTDOWN to `extension` (registered for that
+/// event only).
+pub async fn serve_until_shutdown<S: SecretStore + 'static>(
     agent: Arc<Agent<S>>,
     listener: TcpListener,
     max_connections: usize,
-    api: &str,
+    extension: Extension,
 ) -> Result<(), AgentError> {
-    let name = extension_name();
-    let extension = Extension::register(api, &name).await?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(server::serve(agent, listener, max_connections, async {
         let _ = stopped.await;

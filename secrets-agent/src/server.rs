@@ -141,5 +141,7 @@ fn is_per_connection(error: &std::io::Error) -> bool {
         ConnectionAborted | ConnectionReset | Interrupted | WouldBlock
     ) || error
         .raw_os_error()
+        // ENFILE and EMFILE (Linux): out of file descriptors, which
+        // closing connections frees.
         .is_some_and(|code| code == 23 || code == 24)
 }

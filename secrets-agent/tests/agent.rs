@@ -78,7 +78,7 @@ impl Running {
     async fn start(max_connections: usize) -> Self {
         let store = Arc::new(Store::default());
         let cache = SecretCache::new(Arc::clone(&store), CacheConfig::default()).unwrap();
-        let agent = Agent::new(cache, Token::new(TOKEN)).shared();
+        let agent = Arc::new(Agent::new(cache, Token::new(TOKEN)));
         let listener = server::listen(0).await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -46,7 +46,7 @@ pub async fn run_python(strategy: Strategy, scenario: &Scenario) -> Comparison {
     ] {
         let store = Arc::new(FaultyStore::new(moto.store()));
         let cache = SecretCache::new(Arc::clone(&store), config).expect("a valid configuration");
-        let agent = Agent::new(cache, Token::new(TOKEN)).shared();
+        let agent = Arc::new(Agent::new(cache, Token::new(TOKEN)));
         let listener = server::listen(0).await.expect("listen");
         let port = listener.local_addr().expect("bound").port();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -102,14 +102,23 @@ fn every_rotator_binary_is_built_for_both_architectures_and_in_the_template() {
 
 /// The rotators' binaries with their crates' versions
 /// (`scripts/crates.py rotator-versions`).
-fn rotator_versions() -> Vec<(String, String)> {
-    let output = run(
-        &venv_tool("python"),
-        &["scripts/crates.py", "rotator-versions"],
+/// A list of `scripts/crates.py`, a line per entry.
+fn crates_py(list: &str) -> Vec<String> {
+    let output = run(&venv_tool("python"), &["scripts/crates.py", list]);
+    assert!(
+        output.status.success(),
+        "crates.py {list}: {}",
+        text(&output)
     );
-    assert!(output.status.success(), "crates.py: {}", text(&output));
     String::from_utf8_lossy(&output.stdout)
         .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn rotator_versions() -> Vec<(String, String)> {
+    crates_py("rotator-versions")
+        .iter()
         .map(|l| {
             let (bin, version) = l.split_once(' ').expect("`<binary> <version>`");
             (bin.to_owned(), version.to_owned())
@@ -134,13 +143,7 @@ fn only_executable_in(zip: &Path, entry: &str) -> Vec<u8> {
 }
 
 fn agent_version() -> String {
-    let output = Command::new("python3")
-        .args(["scripts/crates.py", "agent-version"])
-        .current_dir(workspace_root())
-        .output()
-        .expect("run scripts/crates.py");
-    assert!(output.status.success(), "crates.py: {}", text(&output));
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    crates_py("agent-version").concat()
 }
 
 /// The agent's layer: Lambda runs every executable under `extensions/` as
