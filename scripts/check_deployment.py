@@ -14,7 +14,12 @@ tier):
 - Terraform's first apply: no `for_each` keyed by secret ARNs, which a
   secret created in the same configuration leaves unknown at plan time;
 - `DbCaBundle` names a file inside the function: the database functions
-  take layers (`Layers`, Terraform's `layers`) to bring one.
+  take layers (`Layers`, Terraform's `layers`) to bring one;
+- invoke permissions (issue 24, item 5): by default Secrets Manager may
+  invoke a function for the secrets it rotates only (one permission per
+  secret, its ARN as `SourceArn`), never for any secret of the account;
+  the template's `Fn::ForEach` is expanded by SAM CLI's own
+  implementation of `AWS::LanguageExtensions`.
 
 Prints each failure and exits 1 if there is any.
 
@@ -28,6 +33,7 @@ from pathlib import Path
 
 import hcl2
 from cfnlint.decode import decode
+from samcli.lib.cfn_language_extensions import process_template
 
 ROOT = Path(__file__).resolve().parent.parent
 FAILURES = []
@@ -47,7 +53,7 @@ class Template:
     """template.yaml with just enough of CloudFormation's intrinsic
     functions to render a value for given parameters."""
 
-    def __init__(self, parameters):
+    def __init__(self, parameters, expand=False):
         self.doc, matches = decode(str(ROOT / "template.yaml"))
         if matches:
             sys.exit(f"template.yaml does not parse: {matches}")
@@ -56,6 +62,14 @@ class Template:
             for name, spec in self.doc["Parameters"].items()
         }
         self.parameters.update(parameters)
+        if expand:
+            # What CloudFormation's AWS::LanguageExtensions does with these
+            # parameters (Fn::ForEach), before the checks read the result.
+            lists = {
+                name: self.value({"Ref": name})
+                for name in self.doc["Parameters"]
+            }
+            self.doc = process_template(dict(self.doc), lists)
         self.parameters["AWS::StackName"] = "stack"
         self.parameters["AWS::NoValue"] = None
 
@@ -106,7 +120,7 @@ class Template:
         return {
             name: resource
             for name, resource in self.doc["Resources"].items()
-            if resource["Type"] == kind
+            if not name.startswith("Fn::ForEach::") and resource["Type"] == kind
         }
 
 
@@ -209,6 +223,94 @@ def check_layers():
         fail("Terraform: the function takes no layers")
 
 
+SECRETS_MANAGER = "secretsmanager.amazonaws.com"
+
+
+def invoke_permissions(template, function):
+    """The permissions of `function` that let Secrets Manager invoke it,
+    in a template whose conditions hold for its parameters."""
+    found = {}
+    for name, resource in template.resources("AWS::Lambda::Permission").items():
+        if "Condition" in resource and not template.condition(resource["Condition"]):
+            continue
+        properties = resource["Properties"]
+        if properties.get("FunctionName") not in (
+            {"Fn::GetAtt": [function, "Arn"]},
+            {"Ref": function},
+        ):
+            continue
+        if properties.get("Principal") != SECRETS_MANAGER:
+            fail(f"{name} lets {properties.get('Principal')} invoke {function}")
+            continue
+        if properties.get("SourceAccount") != {"Ref": "AWS::AccountId"}:
+            fail(f"{name} does not hold Secrets Manager to this account (SourceAccount)")
+        found[name] = properties.get("SourceArn")
+    return found
+
+
+def check_invoke_permissions():
+    """Item 5 of issue 24: a principal that may call RotateSecret on any
+    secret of the account must not be able to point it at these functions.
+    By default each function may be invoked for its own secrets only; the
+    `account` scope (for more secrets than a resource policy holds) is one
+    permission for the account, as AWS's templates give."""
+    parameters = {
+        "RotatedSecretArns": f"{FULL},{WILDCARD}",
+        "MysqlFunction": "true",
+        "ApiKeyProvider": "generated",
+        "ApiKeySecretArns": API_KEY,
+        "ExampleSecretArn": FULL,
+    }
+    expected = {
+        "PostgresRotatorFunction": {FULL, WILDCARD},
+        "MysqlRotatorFunction": {FULL, WILDCARD},
+        "ApiKeyRotatorFunction": {API_KEY},
+    }
+    template = Template(parameters, expand=True)
+    for function, secrets in expected.items():
+        permissions = invoke_permissions(template, function)
+        unscoped = sorted(name for name, arn in permissions.items() if arn is None)
+        if unscoped:
+            fail(
+                f"{function}: {unscoped} let Secrets Manager invoke it for any secret of the account (no SourceArn)"
+            )
+        arns = {arn for arn in permissions.values() if arn is not None}
+        if arns != secrets:
+            fail(f"{function} may be invoked for {sorted(arns)}, expected {sorted(secrets)}")
+    schedule = template.doc["Resources"].get("ExampleRotationSchedule", {})
+    depends = schedule.get("DependsOn")
+    example = invoke_permissions(template, "PostgresRotatorFunction")
+    if example.get(depends) != FULL:
+        fail(
+            f"ExampleRotationSchedule depends on {depends!r}, not on the permission for its secret"
+        )
+
+    template = Template(parameters | {"InvokeScope": "account"}, expand=True)
+    for function, secrets in expected.items():
+        permissions = invoke_permissions(template, function)
+        unscoped = [name for name, arn in permissions.items() if arn is None]
+        if len(unscoped) != 1 or not set(permissions.values()) - {None} <= secrets:
+            fail(
+                f"{function} with InvokeScope account has permissions {permissions}, expected one without SourceArn"
+            )
+    schedule = template.doc["Resources"].get("ExampleRotationSchedule", {})
+    if schedule.get("DependsOn") not in invoke_permissions(template, "PostgresRotatorFunction"):
+        fail("with InvokeScope account, ExampleRotationSchedule depends on no permission that exists")
+
+    tf_permissions = resources_of(terraform(), "aws_lambda_permission")
+    scoped = [
+        p
+        for p in tf_permissions.values()
+        if "var.secret_arns[count.index]" in str(p.get("source_arn"))
+        and "length(var.secret_arns)" in str(p.get("count"))
+    ]
+    if len(scoped) != 1:
+        fail("Terraform: no permission per secret (count over var.secret_arns, source_arn its ARN)")
+    for name, p in tf_permissions.items():
+        if "source_arn" not in p and 'var.invoke_scope == "account"' not in str(p.get("count")):
+            fail(f"Terraform: aws_lambda_permission.{name} has no source_arn outside invoke_scope account")
+
+
 def terraform():
     with open(ROOT / "examples/terraform/main.tf") as f:
         return hcl2.load(f)
@@ -253,11 +355,12 @@ def main():
     check_template_monitoring()
     check_terraform()
     check_layers()
+    check_invoke_permissions()
     for message in FAILURES:
         print(f"FAIL: {message}")
     if FAILURES:
         sys.exit(1)
-    print("deployment checks passed: log groups, monitoring, Terraform plan, layers")
+    print("deployment checks passed: log groups, monitoring, Terraform plan, layers, invoke permissions")
 
 
 if __name__ == "__main__":

@@ -210,7 +210,23 @@ resource "aws_lambda_function" "rotator" {
   depends_on = [aws_iam_role_policy.rotate]
 }
 
+# Secrets Manager may invoke the function for these secrets only, so that
+# nobody who may call RotateSecret on another secret of the account can
+# point it here (invoke_scope). Counted, as the schedules below.
 resource "aws_lambda_permission" "secrets_manager" {
+  count          = var.invoke_scope == "secrets" ? length(var.secret_arns) : 0
+  statement_id   = "AllowSecretsManagerInvoke${count.index}"
+  action         = "lambda:InvokeFunction"
+  function_name  = aws_lambda_function.rotator.function_name
+  principal      = "secretsmanager.amazonaws.com"
+  source_account = data.aws_caller_identity.current.account_id
+  source_arn     = var.secret_arns[count.index]
+}
+
+# invoke_scope = "account": one permission for any secret of the account,
+# for more secrets than a resource policy holds.
+resource "aws_lambda_permission" "secrets_manager_account" {
+  count          = var.invoke_scope == "account" ? 1 : 0
   statement_id   = "AllowSecretsManagerInvoke"
   action         = "lambda:InvokeFunction"
   function_name  = aws_lambda_function.rotator.function_name
@@ -235,7 +251,7 @@ resource "aws_secretsmanager_secret_rotation" "this" {
     duration            = var.rotation_window
   }
 
-  depends_on = [aws_lambda_permission.secrets_manager]
+  depends_on = [aws_lambda_permission.secrets_manager, aws_lambda_permission.secrets_manager_account]
 }
 
 # Monitoring, on whether or not a topic is given (as template.yaml): an

@@ -23,6 +23,17 @@ variable "secret_arns" {
   type        = list(string)
 }
 
+variable "invoke_scope" {
+  description = "For which secrets Secrets Manager may invoke the function: \"secrets\", those of secret_arns only (a permission each, the ARN as source_arn); \"account\", any secret of the account (one permission), for more secrets than Lambda's 20 KB resource policy holds (about 40)."
+  type        = string
+  default     = "secrets"
+
+  validation {
+    condition     = contains(["secrets", "account"], var.invoke_scope)
+    error_message = "invoke_scope must be secrets or account."
+  }
+}
+
 variable "master_secret_arn" {
   description = "ARN of the master secret for the alternating-users strategy (read only, and the only master the function accepts); empty for single user only: without it, alternating users is refused."
   type        = string
