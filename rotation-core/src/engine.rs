@@ -9,7 +9,10 @@
 //! succeeded or after dying at any point inside it: each writes at most once,
 //! and only after checking whether the write already happened.
 
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use tokio::time::Instant as ClockInstant;
 
 use tracing::{info, warn};
 
@@ -54,6 +57,55 @@ pub struct Rotation<S, R> {
     rotator: R,
     values: ValueGenerator,
     prove_pending_at_finish: bool,
+    proven: ProvenVersions,
+}
+
+/// How long a testSecret that passed in this process stands in for
+/// finishSecret's proof of the same version. Secrets Manager sends
+/// finishSecret right after testSecret; a later finishSecret proves again.
+pub const PROOF_REUSE_WINDOW: Duration = Duration::from_secs(60);
+
+/// The versions whose value this process's testSecret proved, and when:
+/// a version's value never changes once stored (the service refuses a
+/// second value for a version id), so the same test run again seconds
+/// later by finishSecret would prove nothing new. Taken by the
+/// finishSecret that uses it, so a retried finishSecret proves again.
+#[derive(Default)]
+struct ProvenVersions {
+    // (secret ARN, version id, when): a handful at most, one per rotation
+    // this process is in the middle of. Tokio's clock, which tests can
+    // advance.
+    entries: Mutex<Vec<(String, String, ClockInstant)>>,
+}
+
+impl ProvenVersions {
+    const KEPT: usize = 16;
+
+    fn record(&self, secret_arn: &str, version_id: &str) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|(arn, id, _)| !(arn == secret_arn && id == version_id));
+        if entries.len() == Self::KEPT {
+            entries.remove(0);
+        }
+        entries.push((
+            secret_arn.to_owned(),
+            version_id.to_owned(),
+            ClockInstant::now(),
+        ));
+    }
+
+    /// Whether testSecret proved this version within
+    /// [`PROOF_REUSE_WINDOW`]; the entry is taken either way.
+    fn take(&self, secret_arn: &str, version_id: &str) -> bool {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        match entries
+            .iter()
+            .position(|(arn, id, _)| arn == secret_arn && id == version_id)
+        {
+            Some(at) => entries.remove(at).2.elapsed() <= PROOF_REUSE_WINDOW,
+            None => false,
+        }
+    }
 }
 
 /// Turns off finishSecret's proof that the pending value works
@@ -68,15 +120,19 @@ impl<S: SecretStore, R: Rotator> Rotation<S, R> {
             rotator,
             values,
             prove_pending_at_finish: true,
+            proven: ProvenVersions::default(),
         }
     }
 
-    /// Whether finishSecret runs the rotator's test of the pending value
-    /// again before it moves AWSCURRENT (default: yes). Secrets Manager
-    /// runs testSecret first, but whoever may invoke the function can send
-    /// finishSecret alone with a stuck rotation's token; the proof keeps
-    /// AWSCURRENT off a value the backend does not accept, for one more
-    /// GetSecretValue and the rotator's test (a login) per rotation.
+    /// Whether finishSecret makes sure the pending value works before it
+    /// moves AWSCURRENT (default: yes). Secrets Manager runs testSecret
+    /// first, but whoever may invoke the function can send finishSecret
+    /// alone with a stuck rotation's token; the proof keeps AWSCURRENT off
+    /// a value the backend does not accept. When this process's testSecret
+    /// passed for the same version within [`PROOF_REUSE_WINDOW`], that is
+    /// the proof; otherwise finishSecret reads the pending value and runs
+    /// the rotator's test again (one GetSecretValue and, for a database, a
+    /// login).
     pub fn proving_pending_at_finish(mut self, prove: bool) -> Self {
         self.prove_pending_at_finish = prove;
         self
@@ -252,6 +308,7 @@ impl<S: SecretStore, R: Rotator> Rotation<S, R> {
             .test_secret(ctx, &pending)
             .await
             .map_err(rotator_error(event.step))?;
+        self.proven.record(ctx.secret_id(), ctx.token());
         Ok(StepOutcome::Done)
     }
 
@@ -261,7 +318,7 @@ impl<S: SecretStore, R: Rotator> Rotation<S, R> {
         ctx: &RotationContext<'_>,
         description: &SecretDescription,
     ) -> Result<StepOutcome, RotationError> {
-        if self.prove_pending_at_finish {
+        if self.prove_pending_at_finish && !self.proven.take(ctx.secret_id(), ctx.token()) {
             let pending = self.load(ctx, VersionLabel::Pending).await?;
             self.rotator
                 .test_secret(ctx, &pending)

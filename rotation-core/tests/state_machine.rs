@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use lambda_runtime::{Context, LambdaEvent};
 use proptest::prelude::*;
-use rotation_core::engine::{Rotation, StepOutcome};
+use rotation_core::engine::{Rotation, StepOutcome, PROOF_REUSE_WINDOW};
 use rotation_core::lambda::handle;
 use rotation_core::secret::SecretJson;
 use rotation_core::store::{InMemorySecretStore, PutValue, VersionSelector};
@@ -30,6 +30,7 @@ struct Fixture {
     harness: TableHarness,
     rotation: TestRotation,
     arn: String,
+    user: String,
     first_version: String,
     token: String,
 }
@@ -65,6 +66,7 @@ fn fixture() -> Fixture {
         harness,
         rotation,
         arn,
+        user,
         first_version,
         token,
     }
@@ -240,7 +242,7 @@ async fn create_keeps_an_existing_pending_value() {
 }
 
 #[tokio::test]
-async fn one_rotation_costs_twelve_secrets_manager_calls() {
+async fn one_rotation_costs_eleven_secrets_manager_calls() {
     let f = fixture();
     let mut all = Vec::new();
     for step in Step::ALL {
@@ -259,14 +261,126 @@ async fn one_rotation_costs_twelve_secrets_manager_calls() {
             ],
             vec!["DescribeSecret", "GetSecretValue", "GetSecretValue"],
             vec!["DescribeSecret", "GetSecretValue"],
-            // The pending value, proved again before AWSCURRENT moves.
-            vec![
-                "DescribeSecret",
-                "GetSecretValue",
-                "UpdateSecretVersionStage"
-            ],
+            // testSecret proved this version in this process a moment ago:
+            // that is finishSecret's proof.
+            vec!["DescribeSecret", "UpdateSecretVersionStage"],
         ]
     );
+}
+
+impl Fixture {
+    /// The same secret and backend served by another process: a Lambda
+    /// instance that did not run this rotation's testSecret.
+    fn another_process(&self) -> TestRotation {
+        Rotation::new(
+            FaultyStore::new(Arc::clone(&self.store)),
+            self.harness.rotator(),
+            Credential::password("password")
+                .generator_from_lookup(|_| None)
+                .unwrap(),
+        )
+    }
+}
+
+/// finishSecret relies on a testSecret only when that test passed in this
+/// process, for this very version, within PROOF_REUSE_WINDOW, and only
+/// once: in every other case it reads the pending value and tests it again.
+#[tokio::test(start_paused = true)]
+async fn finish_secret_proves_again_unless_this_process_just_proved_the_version() {
+    let read_and_tested = vec![
+        "DescribeSecret",
+        "GetSecretValue",
+        "UpdateSecretVersionStage",
+    ];
+
+    // Another process ran testSecret.
+    let f = fixture();
+    for step in [Step::CreateSecret, Step::SetSecret, Step::TestSecret] {
+        f.run(step).await.unwrap();
+    }
+    let other = f.another_process();
+    other
+        .run_step(&f.event(Step::FinishSecret), None)
+        .await
+        .unwrap();
+    assert_eq!(other.store().take_log(), read_and_tested);
+
+    // The proof is older than the window.
+    let f = fixture();
+    for step in [Step::CreateSecret, Step::SetSecret, Step::TestSecret] {
+        f.run(step).await.unwrap();
+    }
+    tokio::time::advance(PROOF_REUSE_WINDOW + Duration::from_secs(1)).await;
+    f.rotation.store().take_log();
+    f.run(Step::FinishSecret).await.unwrap();
+    assert_eq!(f.rotation.store().take_log(), read_and_tested);
+
+    // Within the window, the same process: no second read, so no second
+    // test (the test needs the pending value).
+    let f = fixture();
+    for step in [Step::CreateSecret, Step::SetSecret, Step::TestSecret] {
+        f.run(step).await.unwrap();
+    }
+    tokio::time::advance(PROOF_REUSE_WINDOW - Duration::from_secs(1)).await;
+    f.rotation.store().take_log();
+    f.run(Step::FinishSecret).await.unwrap();
+    assert_eq!(
+        f.rotation.store().take_log(),
+        vec!["DescribeSecret", "UpdateSecretVersionStage"]
+    );
+
+    // A failed testSecret proves nothing: finishSecret tests, and refuses.
+    let f = fixture();
+    for step in [Step::CreateSecret, Step::SetSecret] {
+        f.run(step).await.unwrap();
+    }
+    f.harness
+        .table
+        .set_password(&f.user, &SecretString::new("changed-behind-its-back"));
+    f.run(Step::TestSecret).await.unwrap_err();
+    let before = f.snapshot().await;
+    f.run(Step::FinishSecret).await.unwrap_err();
+    assert_eq!(f.snapshot().await, before, "AWSCURRENT did not move");
+
+    // A proof serves one finishSecret: after a move that failed, the retry
+    // tests again.
+    let f = fixture();
+    for step in [Step::CreateSecret, Step::SetSecret, Step::TestSecret] {
+        f.run(step).await.unwrap();
+    }
+    f.rotation.store().take_log();
+    f.rotation.store().arm(1, FaultTiming::Before);
+    f.run(Step::FinishSecret).await.unwrap_err();
+    f.rotation.store().disarm();
+    f.rotation.store().take_log();
+    f.run(Step::FinishSecret).await.unwrap();
+    assert_eq!(f.rotation.store().take_log(), read_and_tested);
+
+    // Another version of the same secret is not covered by this one's
+    // proof: a rotation abandoned after testSecret and started again.
+    let f = fixture();
+    for step in [Step::CreateSecret, Step::SetSecret, Step::TestSecret] {
+        f.run(step).await.unwrap();
+    }
+    // By hand, as an operator would: the first pending value (whose
+    // password the backend now has) as AWSCURRENT, which abandons the
+    // rotation; then a new one.
+    let first_pending = f.snapshot().await[&f.token].payload.clone().unwrap();
+    f.store.put_by_hand(&f.arn, first_pending).unwrap();
+    let second = new_token();
+    f.store.start_rotation(&f.arn, &second).unwrap();
+    for step in [Step::CreateSecret, Step::SetSecret] {
+        f.rotation
+            .run_step(&f.event_for(step, &second), None)
+            .await
+            .unwrap();
+    }
+    f.rotation.store().take_log();
+    f.rotation
+        .run_step(&f.event_for(Step::FinishSecret, &second), None)
+        .await
+        .unwrap();
+    assert_eq!(f.rotation.store().take_log(), read_and_tested);
 }
 
 /// Whoever may invoke the function can send finishSecret with a stuck
@@ -341,10 +455,10 @@ async fn finish_copes_with_a_retried_move_the_service_refuses() {
     for step in [Step::CreateSecret, Step::SetSecret, Step::TestSecret] {
         f.run(step).await.unwrap();
     }
-    // finishSecret's calls: DescribeSecret, GetSecretValue (the pending
-    // value, proved), then UpdateSecretVersionStage, whose first attempt
-    // applies and whose retry meets the refusal.
-    f.rotation.store().arm(2, FaultTiming::Retried);
+    // finishSecret's calls: DescribeSecret, then UpdateSecretVersionStage
+    // (testSecret proved the version), whose first attempt applies and
+    // whose retry meets the refusal.
+    f.rotation.store().arm(1, FaultTiming::Retried);
     f.run(Step::FinishSecret).await.unwrap();
     assert!(f.rotation.store().fired());
     let snapshot = f.snapshot().await;

@@ -54,14 +54,20 @@ pub(crate) async fn set_secret<B: DatabaseBackend>(
             })?;
     policy.check_allowed(master_arn)?;
 
-    // The confused-deputy guard: nothing is changed with the master's
-    // rights until the current credentials prove themselves.
-    prove_current(backend, current).await?;
-
+    // The confused-deputy guard: nothing is done with the master's rights
+    // until the current credentials prove themselves. Reading the master
+    // secret (and RDS, for its address) is not acting with them, so it
+    // runs during the login instead of after it; a failed proof still
+    // wins, and the master is then dropped unused.
+    let (proof, master) = tokio::join!(
+        prove_current(backend, current),
+        policy.resolve(ctx, master_arn, current, &B::SPEC)
+    );
+    proof?;
     let Master {
         login: master,
         replica_hosts,
-    } = policy.resolve(ctx, master_arn, current, &B::SPEC).await?;
+    } = master?;
     if !same_address(&master, current) {
         same_data(backend, current, &master, &replica_hosts).await?;
     }

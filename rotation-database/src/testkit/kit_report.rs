@@ -12,8 +12,8 @@ use crate::Strategy;
 /// points.
 pub fn assert_database_kit(report: &ConformanceReport, strategy: Strategy) {
     let (skipped, expected_calls, fault_points): (&[&str], usize, usize) = match strategy {
-        Strategy::SingleUser => (&[], 12, 24),
-        Strategy::AlternatingUsers => (&["fault_during_recovery_through_previous"], 13, 26),
+        Strategy::SingleUser => (&[], 11, 22),
+        Strategy::AlternatingUsers => (&["fault_during_recovery_through_previous"], 12, 24),
     };
     conformance::assert_covered(report, skipped);
     let calls: usize = report.calls_per_step.iter().map(|(_, ops)| ops.len()).sum();

@@ -40,6 +40,6 @@ async fn conformance_kit_passes_over_the_aws_sdk_store_against_moto() {
     println!("{report:#?}");
     conformance::assert_covered(&report, &[]);
     let calls: usize = report.calls_per_step.iter().map(|(_, ops)| ops.len()).sum();
-    assert_eq!(calls, 12);
-    assert_eq!(report.fault_points.len(), 24);
+    assert_eq!(calls, 11);
+    assert_eq!(report.fault_points.len(), 22);
 }

@@ -36,8 +36,8 @@ async fn passes_the_conformance_kit() {
     let calls: usize = report.calls_per_step.iter().map(|(_, ops)| ops.len()).sum();
     // setSecret also reads the admin secret; after_finish reads AWSPREVIOUS
     // and AWSCURRENT to retire the old password.
-    assert_eq!(calls, 15, "Secrets Manager calls per rotation");
-    assert_eq!(report.fault_points.len(), 30);
+    assert_eq!(calls, 14, "Secrets Manager calls per rotation");
+    assert_eq!(report.fault_points.len(), 28);
 }
 
 #[tokio::test]
