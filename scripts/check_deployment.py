@@ -15,11 +15,12 @@ tier):
   secret created in the same configuration leaves unknown at plan time;
 - `DbCaBundle` names a file inside the function: the database functions
   take layers (`Layers`, Terraform's `layers`) to bring one;
-- invoke permissions (issue 24, item 5): by default Secrets Manager may
-  invoke a function for the secrets it rotates only (one permission per
-  secret, its ARN as `SourceArn`), never for any secret of the account;
-  the template's `Fn::ForEach` is expanded by SAM CLI's own
-  implementation of `AWS::LanguageExtensions`.
+- invoke permissions (issue 24, item 5): Secrets Manager may invoke a
+  function for the secrets it rotates only: Terraform's one permission per
+  secret, the template's `SourceArn` on a function's only secret, or on
+  `InvokeSourceArn`'s pattern, which must match every listed secret; the
+  template is plain CloudFormation (no `Fn::ForEach`, which SAM CLI builds
+  only when told to, and older versions not at all).
 
 Prints each failure and exits 1 if there is any.
 
@@ -33,7 +34,7 @@ from pathlib import Path
 
 import hcl2
 from cfnlint.decode import decode
-from samcli.lib.cfn_language_extensions import process_template
+import fnmatch
 
 ROOT = Path(__file__).resolve().parent.parent
 FAILURES = []
@@ -53,7 +54,7 @@ class Template:
     """template.yaml with just enough of CloudFormation's intrinsic
     functions to render a value for given parameters."""
 
-    def __init__(self, parameters, expand=False):
+    def __init__(self, parameters):
         self.doc, matches = decode(str(ROOT / "template.yaml"))
         if matches:
             sys.exit(f"template.yaml does not parse: {matches}")
@@ -62,14 +63,6 @@ class Template:
             for name, spec in self.doc["Parameters"].items()
         }
         self.parameters.update(parameters)
-        if expand:
-            # What CloudFormation's AWS::LanguageExtensions does with these
-            # parameters (Fn::ForEach), before the checks read the result.
-            lists = {
-                name: self.value({"Ref": name})
-                for name in self.doc["Parameters"]
-            }
-            self.doc = process_template(dict(self.doc), lists)
         self.parameters["AWS::StackName"] = "stack"
         self.parameters["AWS::NoValue"] = None
 
@@ -104,6 +97,8 @@ class Template:
             return self.value(args[0]) == self.value(args[1])
         if function == "Fn::Join":
             return args[0].join(self.value(args[1]))
+        if function == "Fn::Select":
+            return self.value(args[1])[int(args[0])]
         if function == "Fn::Split":
             return self.value(args[1]).split(args[0])
         if function == "Fn::Sub":
@@ -120,7 +115,7 @@ class Template:
         return {
             name: resource
             for name, resource in self.doc["Resources"].items()
-            if not name.startswith("Fn::ForEach::") and resource["Type"] == kind
+            if resource["Type"] == kind
         }
 
 
@@ -244,58 +239,74 @@ def invoke_permissions(template, function):
             continue
         if properties.get("SourceAccount") != {"Ref": "AWS::AccountId"}:
             fail(f"{name} does not hold Secrets Manager to this account (SourceAccount)")
-        found[name] = properties.get("SourceArn")
+        found[name] = template.value(properties.get("SourceArn"))
     return found
+
+
+def arn_like(pattern, arn):
+    """IAM's ArnLike, which Lambda applies to `AWS:SourceArn`: `*` and `?`
+    within the ARN, nothing else special."""
+    return fnmatch.fnmatchcase(arn, pattern.replace("[", "[[]"))
 
 
 def check_invoke_permissions():
     """Item 5 of issue 24: a principal that may call RotateSecret on any
-    secret of the account must not be able to point it at these functions.
-    By default each function may be invoked for its own secrets only; the
-    `account` scope (for more secrets than a resource policy holds) is one
-    permission for the account, as AWS's templates give."""
-    parameters = {
-        "RotatedSecretArns": f"{FULL},{WILDCARD}",
-        "MysqlFunction": "true",
-        "ApiKeyProvider": "generated",
-        "ApiKeySecretArns": API_KEY,
-        "ExampleSecretArn": FULL,
+    secret of the account must not be able to point it at these functions,
+    wherever CloudFormation can say so: a function with one secret may be
+    invoked for it only, one with several for `InvokeSourceArn`'s pattern;
+    with neither, the permission is the account's, as AWS's templates
+    give, and the role is what limits the function."""
+    functions = {
+        "PostgresRotatorFunction": "RotatedSecretArns",
+        "MysqlRotatorFunction": "RotatedSecretArns",
+        "ApiKeyRotatorFunction": "ApiKeySecretArns",
     }
-    expected = {
-        "PostgresRotatorFunction": {FULL, WILDCARD},
-        "MysqlRotatorFunction": {FULL, WILDCARD},
-        "ApiKeyRotatorFunction": {API_KEY},
-    }
-    template = Template(parameters, expand=True)
-    for function, secrets in expected.items():
-        permissions = invoke_permissions(template, function)
-        unscoped = sorted(name for name, arn in permissions.items() if arn is None)
-        if unscoped:
-            fail(
-                f"{function}: {unscoped} let Secrets Manager invoke it for any secret of the account (no SourceArn)"
-            )
-        arns = {arn for arn in permissions.values() if arn is not None}
-        if arns != secrets:
-            fail(f"{function} may be invoked for {sorted(arns)}, expected {sorted(secrets)}")
-    schedule = template.doc["Resources"].get("ExampleRotationSchedule", {})
-    depends = schedule.get("DependsOn")
-    example = invoke_permissions(template, "PostgresRotatorFunction")
-    if example.get(depends) != FULL:
-        fail(
-            f"ExampleRotationSchedule depends on {depends!r}, not on the permission for its secret"
-        )
-
-    template = Template(parameters | {"InvokeScope": "account"}, expand=True)
-    for function, secrets in expected.items():
-        permissions = invoke_permissions(template, function)
-        unscoped = [name for name, arn in permissions.items() if arn is None]
-        if len(unscoped) != 1 or not set(permissions.values()) - {None} <= secrets:
-            fail(
-                f"{function} with InvokeScope account has permissions {permissions}, expected one without SourceArn"
-            )
-    schedule = template.doc["Resources"].get("ExampleRotationSchedule", {})
-    if schedule.get("DependsOn") not in invoke_permissions(template, "PostgresRotatorFunction"):
-        fail("with InvokeScope account, ExampleRotationSchedule depends on no permission that exists")
+    both = {"MysqlFunction": "true", "ApiKeyProvider": "generated"}
+    pattern = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:*"
+    other = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:payments-db-XyZ789"
+    cases = [
+        # (parameters, the SourceArn each function must carry)
+        (
+            {"RotatedSecretArns": FULL, "ApiKeySecretArns": API_KEY, "ExampleSecretArn": FULL},
+            {"RotatedSecretArns": FULL, "ApiKeySecretArns": API_KEY},
+        ),
+        (
+            {"RotatedSecretArns": WILDCARD, "ApiKeySecretArns": API_KEY},
+            {"RotatedSecretArns": WILDCARD, "ApiKeySecretArns": API_KEY},
+        ),
+        # One secret: the pattern does not widen it.
+        (
+            {"RotatedSecretArns": FULL, "ApiKeySecretArns": API_KEY, "InvokeSourceArn": pattern},
+            {"RotatedSecretArns": FULL, "ApiKeySecretArns": API_KEY},
+        ),
+        (
+            {"RotatedSecretArns": f"{FULL},{WILDCARD}", "ApiKeySecretArns": f"{API_KEY},{other}", "InvokeSourceArn": pattern},
+            {"RotatedSecretArns": pattern, "ApiKeySecretArns": pattern},
+        ),
+        (
+            {"RotatedSecretArns": f"{FULL},{WILDCARD}", "ApiKeySecretArns": f"{API_KEY},{other}"},
+            {"RotatedSecretArns": None, "ApiKeySecretArns": None},
+        ),
+    ]
+    for parameters, expected in cases:
+        template = Template(both | parameters)
+        for function, secrets in functions.items():
+            permissions = invoke_permissions(template, function)
+            arns = sorted(map(str, permissions.values()))
+            if arns != [str(expected[secrets])]:
+                fail(
+                    f"{function} with {parameters}: permissions for {arns}, expected one for {expected[secrets]}"
+                )
+            arn = expected[secrets]
+            if arn is not None:
+                for secret in template.value({"Ref": secrets}):
+                    if not arn_like(arn, secret.replace("??????", "AbCdEf")):
+                        fail(f"{function}: SourceArn {arn} does not match its secret {secret}")
+        schedule = template.doc["Resources"]["ExampleRotationSchedule"]
+        if schedule.get("DependsOn") not in invoke_permissions(template, "PostgresRotatorFunction"):
+            fail("ExampleRotationSchedule depends on no permission of its function")
+    if arn_like(pattern.replace("*", "app-*"), other):
+        fail("arn_like matched a secret outside its pattern")
 
     tf_permissions = resources_of(terraform(), "aws_lambda_permission")
     scoped = [
