@@ -42,7 +42,7 @@ async fn generated_keys_pass_the_conformance_kit() {
         ],
     );
     let calls: usize = report.calls_per_step.iter().map(|(_, ops)| ops.len()).sum();
-    assert_eq!(calls, 12, "Secrets Manager calls per rotation");
+    assert_eq!(calls, 11, "Secrets Manager calls per rotation");
 }
 
 #[tokio::test]

@@ -55,7 +55,7 @@ async fn http_keys_pass_the_conformance_kit() {
     );
     let calls: usize = report.calls_per_step.iter().map(|(_, ops)| ops.len()).sum();
     // createSecret also reads the admin's secret.
-    assert_eq!(calls, 13, "Secrets Manager calls per rotation");
+    assert_eq!(calls, 12, "Secrets Manager calls per rotation");
 }
 
 #[tokio::test]

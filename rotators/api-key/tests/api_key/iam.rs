@@ -44,7 +44,7 @@ async fn iam_access_keys_pass_the_conformance_kit() {
     let calls: usize = report.calls_per_step.iter().map(|(_, ops)| ops.len()).sum();
     // A first rotation: createSecret reads AWSPREVIOUS (whose key it keeps
     // or retires) only when the secret has one.
-    assert_eq!(calls, 12, "Secrets Manager calls per rotation");
+    assert_eq!(calls, 11, "Secrets Manager calls per rotation");
 }
 
 #[tokio::test]
