@@ -86,6 +86,15 @@ pub trait DatabaseBackend: Send + Sync + 'static {
             .await
     }
 
+    /// Told, before the logins and checks that come ahead of
+    /// [`set_password`](Self::set_password) or
+    /// [`set_own_password`](Self::set_own_password), which user and
+    /// password they will set: an engine that stores a costly derivation of
+    /// the password (SCRAM's 4096 rounds) may start computing it on another
+    /// thread, to overlap those round trips, and use it if that user and
+    /// password are then set. The default does nothing.
+    fn prepare_password(&self, _username: &str, _password: &SecretString) {}
+
     /// Sets another user's password with an administrator's session
     /// (alternating users).
     async fn set_password(

@@ -54,6 +54,8 @@ pub(crate) async fn set_secret<B: DatabaseBackend>(
             })?;
     policy.check_allowed(master_arn)?;
 
+    backend.prepare_password(&pending.username, &pending.password);
+
     // The confused-deputy guard: nothing is done with the master's rights
     // until the current credentials prove themselves. Reading the master
     // secret (and RDS, for its address) is not acting with them, so it

@@ -23,6 +23,13 @@ pub(crate) async fn set_secret<B: DatabaseBackend>(
     current: &SecretJson,
     pending: &SecretJson,
 ) -> Result<(), RotatorError> {
+    // A malformed pending secret is reported where it is parsed, later.
+    if let (Ok(username), Ok(password)) = (
+        pending.required_str("username"),
+        pending.required_secret("password"),
+    ) {
+        backend.prepare_password(username, &password);
+    }
     set_pending(&SingleUser { backend }, ctx, current, pending).await
 }
 

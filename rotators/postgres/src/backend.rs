@@ -24,8 +24,9 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::auth_guard::{AuthGuard, GuardedTls};
 use crate::clone_sync;
-use crate::sql::{alter_password, quote_identifier, PasswordFormat};
+use crate::sql::{alter_password, alter_password_to, quote_identifier, PasswordFormat};
 use crate::tls;
+use crate::verifier_ahead::VerifierAhead;
 
 /// Roles whose members act as the server's OS user (files, programs) or,
 /// on RDS and Aurora, as its superuser: a member is an administrator.
@@ -47,6 +48,8 @@ pub struct PostgresBackend {
     /// its first login.
     verify_full: OnceLock<Result<MakeRustlsConnect, String>>,
     verify_ca: OnceLock<Result<MakeRustlsConnect, String>>,
+    /// The new password's verifier, computed during setSecret's logins.
+    verifier_ahead: VerifierAhead,
 }
 
 /// An open session. Dropping it closes the connection.
@@ -101,6 +104,7 @@ impl PostgresBackend {
             extra_roots,
             verify_full: OnceLock::new(),
             verify_ca: OnceLock::new(),
+            verifier_ahead: VerifierAhead::default(),
         })
     }
 
@@ -272,6 +276,10 @@ impl DatabaseBackend for PostgresBackend {
             other => Err(format!("SELECT 1 returned {other:?}").into()),
         }
     }
+    fn prepare_password(&self, username: &str, password: &SecretString) {
+        self.verifier_ahead.start(username, password);
+    }
+
     async fn set_password(
         &self,
         admin: &mut Session,
@@ -279,10 +287,12 @@ impl DatabaseBackend for PostgresBackend {
         password: &SecretString,
     ) -> Result<(), BoxError> {
         let format = admin.password_format().await?;
-        admin
-            .client
-            .batch_execute(&alter_password(username, password, format))
-            .await?;
+        let ahead = self.verifier_ahead.take(username, password).await;
+        let statement = match (format, ahead) {
+            (PasswordFormat::ScramSha256, Some(verifier)) => alter_password_to(username, &verifier),
+            (format, _) => alter_password(username, password, format),
+        };
+        admin.client.batch_execute(&statement).await?;
         Ok(())
     }
 

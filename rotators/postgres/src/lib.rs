@@ -18,6 +18,7 @@
 mod backend;
 mod clone_sync;
 mod tls;
+mod verifier_ahead;
 rotation_database::internal_modules!(auth_guard, sql);
 
 pub use backend::{PostgresBackend, RoleMissing, Session};

@@ -56,10 +56,16 @@ pub fn alter_password(username: &str, password: &SecretString, format: PasswordF
             postgres_protocol::password::md5(password.expose().as_bytes(), username)
         }
     };
+    alter_password_to(username, &stored)
+}
+
+/// `ALTER ROLE ... PASSWORD` with a stored form computed before (a
+/// verifier from [`crate::verifier_ahead`]).
+pub fn alter_password_to(username: &str, stored: &str) -> String {
     format!(
         "ALTER ROLE {} PASSWORD {}",
         quote_identifier(username),
-        quote_literal(&stored)
+        quote_literal(stored)
     )
 }
 
