@@ -282,6 +282,17 @@ impl Fixture {
     }
 }
 
+/// A rotation whose testSecret passed in this process, its store calls so
+/// far forgotten.
+async fn tested() -> Fixture {
+    let f = fixture();
+    for step in [Step::CreateSecret, Step::SetSecret, Step::TestSecret] {
+        f.run(step).await.unwrap();
+    }
+    f.rotation.store().take_log();
+    f
+}
+
 /// finishSecret relies on a testSecret only when that test passed in this
 /// process, for this very version, within PROOF_REUSE_WINDOW, and only
 /// once: in every other case it reads the pending value and tests it again.
@@ -294,10 +305,7 @@ async fn finish_secret_proves_again_unless_this_process_just_proved_the_version(
     ];
 
     // Another process ran testSecret.
-    let f = fixture();
-    for step in [Step::CreateSecret, Step::SetSecret, Step::TestSecret] {
-        f.run(step).await.unwrap();
-    }
+    let f = tested().await;
     let other = f.another_process();
     other
         .run_step(&f.event(Step::FinishSecret), None)
@@ -306,23 +314,15 @@ async fn finish_secret_proves_again_unless_this_process_just_proved_the_version(
     assert_eq!(other.store().take_log(), read_and_tested);
 
     // The proof is older than the window.
-    let f = fixture();
-    for step in [Step::CreateSecret, Step::SetSecret, Step::TestSecret] {
-        f.run(step).await.unwrap();
-    }
+    let f = tested().await;
     tokio::time::advance(PROOF_REUSE_WINDOW + Duration::from_secs(1)).await;
-    f.rotation.store().take_log();
     f.run(Step::FinishSecret).await.unwrap();
     assert_eq!(f.rotation.store().take_log(), read_and_tested);
 
     // Within the window, the same process: no second read, so no second
     // test (the test needs the pending value).
-    let f = fixture();
-    for step in [Step::CreateSecret, Step::SetSecret, Step::TestSecret] {
-        f.run(step).await.unwrap();
-    }
+    let f = tested().await;
     tokio::time::advance(PROOF_REUSE_WINDOW - Duration::from_secs(1)).await;
-    f.rotation.store().take_log();
     f.run(Step::FinishSecret).await.unwrap();
     assert_eq!(
         f.rotation.store().take_log(),
@@ -344,11 +344,7 @@ async fn finish_secret_proves_again_unless_this_process_just_proved_the_version(
 
     // A proof serves one finishSecret: after a move that failed, the retry
     // tests again.
-    let f = fixture();
-    for step in [Step::CreateSecret, Step::SetSecret, Step::TestSecret] {
-        f.run(step).await.unwrap();
-    }
-    f.rotation.store().take_log();
+    let f = tested().await;
     f.rotation.store().arm(1, FaultTiming::Before);
     f.run(Step::FinishSecret).await.unwrap_err();
     f.rotation.store().disarm();
@@ -358,10 +354,7 @@ async fn finish_secret_proves_again_unless_this_process_just_proved_the_version(
 
     // Another version of the same secret is not covered by this one's
     // proof: a rotation abandoned after testSecret and started again.
-    let f = fixture();
-    for step in [Step::CreateSecret, Step::SetSecret, Step::TestSecret] {
-        f.run(step).await.unwrap();
-    }
+    let f = tested().await;
     // By hand, as an operator would: the first pending value (whose
     // password the backend now has) as AWSCURRENT, which abandons the
     // rotation; then a new one.
