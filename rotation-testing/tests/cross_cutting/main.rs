@@ -5,5 +5,6 @@
 //! called from each rotator's own tests (`rotators/<name>/tests/`).
 
 mod endpoint_env;
+mod invoke_permissions;
 mod moto_store;
 mod terraform_settings;
