@@ -60,7 +60,7 @@ pub fn alter_password(username: &str, password: &SecretString, format: PasswordF
 }
 
 /// `ALTER ROLE ... PASSWORD` with a stored form computed before (a
-/// verifier from [`crate::verifier_ahead`]).
+/// verifier computed ahead, on another thread).
 pub fn alter_password_to(username: &str, stored: &str) -> String {
     format!(
         "ALTER ROLE {} PASSWORD {}",
