@@ -276,6 +276,7 @@ impl DatabaseBackend for PostgresBackend {
             other => Err(format!("SELECT 1 returned {other:?}").into()),
         }
     }
+
     fn prepare_password(&self, username: &str, password: &SecretString) {
         self.verifier_ahead.start(username, password);
     }
@@ -286,11 +287,17 @@ impl DatabaseBackend for PostgresBackend {
         username: &str,
         password: &SecretString,
     ) -> Result<(), BoxError> {
-        let format = admin.password_format().await?;
-        let ahead = self.verifier_ahead.take(username, password).await;
-        let statement = match (format, ahead) {
-            (PasswordFormat::ScramSha256, Some(verifier)) => alter_password_to(username, &verifier),
-            (format, _) => alter_password(username, password, format),
+        let statement = match admin.password_format().await? {
+            PasswordFormat::ScramSha256 => match self.verifier_ahead.take(username, password).await
+            {
+                Some(verifier) => alter_password_to(username, &verifier),
+                None => alter_password(username, password, PasswordFormat::ScramSha256),
+            },
+            // No wait on a SCRAM verifier an MD5 server will not store.
+            PasswordFormat::Md5 => {
+                self.verifier_ahead.forget();
+                alter_password(username, password, PasswordFormat::Md5)
+            }
         };
         admin.client.batch_execute(&statement).await?;
         Ok(())

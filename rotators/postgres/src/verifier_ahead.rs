@@ -50,6 +50,13 @@ impl VerifierAhead {
         computing.verifier.await.ok()
     }
 
+    /// Drops whatever was started, unfinished or not.
+    pub(crate) fn forget(&self) {
+        if let Some(computing) = self.lock().take() {
+            computing.verifier.abort();
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Computing>> {
         self.slot.lock().unwrap_or_else(|e| e.into_inner())
     }
