@@ -89,5 +89,9 @@ mod tests {
             ahead.take("app", &password).await.is_none(),
             "a mismatch takes it"
         );
+
+        ahead.start("app", &password);
+        ahead.forget();
+        assert!(ahead.take("app", &password).await.is_none(), "forgotten");
     }
 }
