@@ -158,6 +158,25 @@ fn cache(store: &Arc<CountingStore>, config: CacheConfig) -> SecretCache<Arc<Cou
     SecretCache::new(Arc::clone(store), config).expect("a valid configuration")
 }
 
+/// `n` copies of `task` started at once, each with its own handle on
+/// `cache`; their results, once every one has ended.
+async fn together<T, Fut>(
+    n: usize,
+    cache: &SecretCache<Arc<CountingStore>>,
+    task: impl Fn(SecretCache<Arc<CountingStore>>) -> Fut,
+) -> Vec<T>
+where
+    Fut: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let tasks: Vec<_> = (0..n).map(|_| tokio::spawn(task(cache.clone()))).collect();
+    let mut results = Vec::with_capacity(n);
+    for task in tasks {
+        results.push(task.await.expect("the task ran to its end"));
+    }
+    results
+}
+
 fn text(secret: &secret_cache::CachedSecret) -> String {
     secret
         .string()
@@ -201,14 +220,12 @@ async fn a_hundred_concurrent_readers_share_one_read() {
     let store = Arc::new(CountingStore::slow(Duration::from_millis(50)));
     store.create("app", "v1");
     let cache = cache(&store, CacheConfig::default());
-    let readers: Vec<_> = (0..100)
-        .map(|_| {
-            let cache = cache.clone();
-            tokio::spawn(async move { cache.get("app").await.map(|s| text(&s)) })
-        })
-        .collect();
-    for reader in readers {
-        assert_eq!(reader.await.unwrap().unwrap(), "v1");
+    let values = together(100, &cache, |cache| async move {
+        cache.get("app").await.map(|s| text(&s))
+    })
+    .await;
+    for value in values {
+        assert_eq!(value.unwrap(), "v1");
     }
     assert_eq!(store.reads(), 1);
 }
@@ -430,18 +447,13 @@ async fn a_slow_read_costs_one_more_read_per_flight_timeout_not_one_per_reader()
     cache.get("app").await.unwrap();
     advance(Duration::from_secs(11)).await;
     let started = Instant::now();
-    let readers: Vec<_> = (0..20)
-        .map(|_| {
-            let cache = cache.clone();
-            tokio::spawn(async move {
-                let value = cache.get("app").await.map(|s| text(&s));
-                (value, started.elapsed())
-            })
-        })
-        .collect();
+    let readers = together(20, &cache, |cache| async move {
+        let value = cache.get("app").await.map(|s| text(&s));
+        (value, started.elapsed())
+    })
+    .await;
     let mut waits = Vec::new();
-    for reader in readers {
-        let (value, waited) = reader.await.unwrap();
+    for (value, waited) in readers {
         assert_eq!(value.unwrap(), "v1");
         waits.push(waited.as_secs());
     }
@@ -541,19 +553,18 @@ async fn tasks_refused_together_share_one_look() {
     cache.get("app").await.unwrap();
     store.rotate("app", "token-2", "v2").await;
     let attempts = Arc::new(AtomicUsize::new(0));
-    let tasks: Vec<_> = (0..50)
-        .map(|_| {
-            let (cache, attempts) = (cache.clone(), Arc::clone(&attempts));
-            tokio::spawn(async move {
-                cache
-                    .with_current("app", |s| connect(s, "v2", &attempts))
-                    .await
-                    .map_err(|e| e.to_string())
-            })
-        })
-        .collect();
-    for task in tasks {
-        assert_eq!(task.await.unwrap().unwrap(), "v2");
+    let results = together(50, &cache, |cache| {
+        let attempts = Arc::clone(&attempts);
+        async move {
+            cache
+                .with_current("app", |s| connect(s, "v2", &attempts))
+                .await
+                .map_err(|e| e.to_string())
+        }
+    })
+    .await;
+    for result in results {
+        assert_eq!(result.unwrap(), "v2");
     }
     assert_eq!(store.reads(), 2);
     assert_eq!(attempts.load(Ordering::SeqCst), 100);
@@ -876,17 +887,13 @@ async fn refresh_now_reads_past_the_held_value_once_for_callers_together() {
     let cache = cache(&store, CacheConfig::default());
     cache.get("app").await.unwrap();
     store.inner.put_by_hand("app", payload("v2")).unwrap();
-    let refreshers: Vec<_> = (0..10)
-        .map(|_| {
-            let cache = cache.clone();
-            tokio::spawn(async move {
-                let fresh = cache.refresh_now("app", VersionSelector::Stage(AWSCURRENT));
-                fresh.await.map(|s| text(&s))
-            })
-        })
-        .collect();
-    for refresher in refreshers {
-        assert_eq!(refresher.await.unwrap().unwrap(), "v2");
+    let values = together(10, &cache, |cache| async move {
+        let fresh = cache.refresh_now("app", VersionSelector::Stage(AWSCURRENT));
+        fresh.await.map(|s| text(&s))
+    })
+    .await;
+    for value in values {
+        assert_eq!(value.unwrap(), "v2");
     }
     assert_eq!(store.reads(), 2);
     assert_eq!(text(&cache.get("app").await.unwrap()), "v2", "and held");
